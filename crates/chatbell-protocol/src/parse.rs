@@ -1,0 +1,113 @@
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use crate::error::{JsonKind, ParseError, ParseErrorKind};
+use crate::event::{
+    Envelope, Event, EventKind, MessageRead, NewChat, NewMessage, Presence, UserTyping,
+};
+use crate::json::{Fields, deeper_than};
+use crate::limits::Limits;
+use crate::timestamp::Timestamp;
+
+/// Reads one server frame with the default [`Limits`]. `received_at` stands in for a missing or
+/// invalid timestamp (and the envelope says so).
+pub fn parse_frame(text: &str, received_at: DateTime<Utc>) -> Result<Envelope, ParseError> {
+    parse_frame_with(text, received_at, &Limits::DEFAULT)
+}
+
+/// Reads one server frame.
+///
+/// Unknown event names become [`Event::Unknown`]; unknown fields are ignored. Anything else that
+/// does not fit the protocol is a [`ParseError`] saying what and where; this never panics.
+pub fn parse_frame_with(
+    text: &str,
+    received_at: DateTime<Utc>,
+    limits: &Limits,
+) -> Result<Envelope, ParseError> {
+    let value = read_json(text, limits)?;
+    let Value::Object(mut envelope) = value else {
+        return Err(ParseError::new(
+            "frame",
+            ParseErrorKind::WrongType { expected: "object", got: JsonKind::of(&value) },
+        ));
+    };
+    let name = match envelope.get("event") {
+        None => return Err(ParseError::new("event", ParseErrorKind::Missing)),
+        Some(Value::String(s)) if s.is_empty() => {
+            return Err(ParseError::new("event", ParseErrorKind::Empty));
+        }
+        Some(Value::String(s)) if s.len() > limits.max_name_bytes => {
+            return Err(ParseError::new(
+                "event",
+                ParseErrorKind::TooLong { len: s.len(), max: limits.max_name_bytes },
+            ));
+        }
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => {
+            return Err(ParseError::new(
+                "event",
+                ParseErrorKind::WrongType { expected: "string", got: JsonKind::of(other) },
+            ));
+        }
+    };
+    let timestamp = Timestamp::read(envelope.get("timestamp"), received_at);
+    let kind = EventKind::from_wire(&name);
+    if kind == EventKind::Unknown {
+        let data = envelope.remove("data").unwrap_or(Value::Null);
+        return Ok(Envelope::new(Event::Unknown { event: name, data }, timestamp));
+    }
+    let path = format!("{name}.data");
+    let data = Fields::of(&path, envelope.get("data"))?;
+    let event = read_event(kind, &data, limits)?;
+    Ok(Envelope::new(event, timestamp))
+}
+
+fn read_json(text: &str, limits: &Limits) -> Result<Value, ParseError> {
+    if text.len() > limits.max_frame_bytes {
+        return Err(ParseError::new(
+            "frame",
+            ParseErrorKind::FrameTooLarge { len: text.len(), max: limits.max_frame_bytes },
+        ));
+    }
+    if text.trim().is_empty() {
+        return Err(ParseError::new("frame", ParseErrorKind::Empty));
+    }
+    if deeper_than(text.as_bytes(), limits.max_depth) {
+        return Err(ParseError::new("frame", ParseErrorKind::TooDeep { max: limits.max_depth }));
+    }
+    serde_json::from_str(text)
+        .map_err(|e| ParseError::new("frame", ParseErrorKind::InvalidJson(e.to_string())))
+}
+
+fn read_event(kind: EventKind, data: &Fields<'_>, limits: &Limits) -> Result<Event, ParseError> {
+    let name = limits.max_name_bytes;
+    let text = limits.max_text_bytes;
+    Ok(match kind {
+        EventKind::NewChat => Event::NewChat(NewChat {
+            user_id: data.int("user_id")?,
+            user_name: data.opt_str("user_name", name)?,
+            username: data.opt_str("username", name)?,
+            source: data.opt_str("source", name)?,
+            first_message: data.opt_str("first_message", text)?,
+        }),
+        EventKind::NewMessage => Event::NewMessage(NewMessage {
+            message_id: data.int("message_id")?,
+            user_id: data.int("user_id")?,
+            user_name: data.opt_str("user_name", name)?,
+            text: data.opt_str("text", text)?,
+            file_path: data.opt_str("file_path", limits.max_path_bytes)?,
+            source: data.opt_str("source", name)?,
+        }),
+        EventKind::UserTyping => Event::UserTyping(UserTyping {
+            user_id: data.int("user_id")?,
+            user_name: data.opt_str("user_name", name)?,
+        }),
+        EventKind::MessageRead => Event::MessageRead(MessageRead {
+            user_id: data.int("user_id")?,
+            last_read_message_id: data.int("last_read_message_id")?,
+        }),
+        EventKind::UserOnline => Event::UserOnline(Presence { user_id: data.int("user_id")? }),
+        EventKind::UserOffline => Event::UserOffline(Presence { user_id: data.int("user_id")? }),
+        EventKind::Unknown => unreachable!("unknown events are kept before typed reading"),
+    })
+}
