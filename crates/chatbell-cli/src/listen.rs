@@ -1,0 +1,166 @@
+//! `chatbell-cli listen`: the engine in a terminal.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use chatbell_engine::keychain::Keychain;
+use chatbell_engine::model::{ConnState, Delivery, EngineEvent};
+use chatbell_engine::notifier::{DesktopNotifier, Notifier, NotifierConfig};
+use chatbell_engine::settings::{Settings, check_url};
+use chatbell_engine::{Engine, EngineConfig, Secret, ServerConfig, notification_lang, paths};
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::AuthArg;
+use crate::output::outln;
+use crate::output::{print_json, terminal_safe};
+
+#[derive(clap::Args, Debug)]
+pub struct ListenArgs {
+    /// The events WebSocket (ws:// or wss://). Default: the server in the app's settings.
+    #[arg(long)]
+    url: Option<String>,
+    /// Receive only this user's events (repeatable). Default: every event of the organization.
+    #[arg(long = "subscribe", value_name = "USER_ID", allow_hyphen_values = true)]
+    subscribe: Vec<i64>,
+    /// Take the token from this environment variable instead of the OS keychain.
+    #[arg(long, value_name = "VAR")]
+    token_env: Option<String>,
+    /// How the token is sent: an `Authorization: Bearer` header, or a URL query parameter.
+    #[arg(long, value_enum)]
+    auth: Option<AuthArg>,
+    /// The query parameter that carries the token with `--auth query`.
+    #[arg(long)]
+    query_param: Option<String>,
+    /// Store and print, but raise no desktop notifications.
+    #[arg(long)]
+    no_notify: bool,
+    /// One JSON object per line for each state change, stored batch and notification decision.
+    #[arg(long)]
+    json: bool,
+    /// Ping interval in milliseconds (default 15000).
+    #[arg(long, hide = true)]
+    ping_ms: Option<u64>,
+    /// Silence after which the connection is dead, in milliseconds (default 30000).
+    #[arg(long, hide = true)]
+    dead_ms: Option<u64>,
+}
+
+pub async fn run(db: &Path, args: ListenArgs) -> anyhow::Result<ExitCode> {
+    let (settings, settings_error) = Settings::load(&paths::settings_path());
+    if let Some(e) = settings_error {
+        eprintln!("warning: {e}");
+    }
+    let url = args
+        .url
+        .or(settings.server.url.clone())
+        .context("no server: pass --url ws://host/path (or set the server in the app's settings)")?;
+    check_url(&url).map_err(|problem| anyhow::anyhow!("--url: {problem}"))?;
+    let token = match &args.token_env {
+        Some(var) => Some(Secret::new(
+            std::env::var(var).with_context(|| format!("--token-env: the environment variable {var} is not set"))?,
+        )),
+        None => match tokio::task::spawn_blocking(|| Keychain::default().get()).await? {
+            Ok(token) => token,
+            Err(e) => {
+                eprintln!("warning: {e}; connecting without a token");
+                None
+            }
+        },
+    };
+    let query_param = args.query_param.unwrap_or(settings.server.query_param.clone());
+    let server = ServerConfig {
+        url,
+        token,
+        auth: args.auth.map_or(settings.server.auth, Into::into),
+        query_param,
+    };
+    let subscriptions = if args.subscribe.is_empty() { settings.server.subscriptions.clone() } else { args.subscribe };
+    let mut config = EngineConfig::new(db);
+    config.server = Some(server);
+    config.subscriptions = subscriptions;
+    config.notifications = settings.notifications.clone();
+    config.lang = notification_lang(settings.ui.language);
+    config.retention_days = settings.store.retention_days;
+    if let Some(ms) = args.ping_ms {
+        config.tuning.heartbeat.ping_interval = Duration::from_millis(ms);
+    }
+    if let Some(ms) = args.dead_ms {
+        config.tuning.heartbeat.dead_after = Duration::from_millis(ms);
+    }
+    let notifier: Option<Box<dyn Notifier>> =
+        (!args.no_notify).then(|| Box::new(DesktopNotifier::new(NotifierConfig::default())) as Box<dyn Notifier>);
+    let engine = Engine::start(config, notifier).await?;
+    let mut events = engine.events();
+    let mut names: HashMap<i64, String> = HashMap::new();
+    let stop = shutdown_signal();
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            _ = &mut stop => break,
+            event = events.recv() => match event {
+                Ok(event) if args.json => print_json(&event),
+                Ok(event) => print_human(&event, &mut names),
+                Err(RecvError::Lagged(n)) => eprintln!("warning: output fell {n} events behind; they are in the store"),
+                Err(RecvError::Closed) => break,
+            },
+        }
+    }
+    engine.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn print_human(event: &EngineEvent, names: &mut HashMap<i64, String>) {
+    match event {
+        EngineEvent::Connection(state) => match state {
+            ConnState::NotConfigured => outln!("no server configured"),
+            ConnState::Connecting { attempt: 0 } => outln!("connecting…"),
+            ConnState::Connecting { attempt } => outln!("connecting (attempt {})…", attempt + 1),
+            ConnState::Online { .. } => outln!("online"),
+            ConnState::Offline { retry_at, reason, .. } => {
+                let secs = (*retry_at - chrono::Utc::now()).num_milliseconds().max(0) as f64 / 1000.0;
+                outln!("offline: {}; retrying in {secs:.1} s", terminal_safe(reason));
+            }
+            ConnState::Unauthorized { status, .. } => {
+                outln!("the server refused the token (HTTP {status}); set it with `chatbell-cli token set`")
+            }
+            ConnState::Stopped => outln!("stopped"),
+        },
+        EngineEvent::Stored(update) => {
+            for chat in &update.chats {
+                names.insert(chat.user_id, chat.name.clone());
+            }
+            for m in &update.messages {
+                let name = names.get(&m.user_id).cloned().unwrap_or_else(|| format!("#{}", m.user_id));
+                let text = m.text.as_deref().unwrap_or("");
+                let file = m.file_path.as_deref().map(|f| format!(" [attachment: {}]", terminal_safe(f))).unwrap_or_default();
+                outln!("{}: {}{file}", terminal_safe(&name), terminal_safe(text));
+            }
+            if update.malformed > 0 {
+                outln!("({} malformed frame(s) kept in the raw log)", update.malformed);
+            }
+            if let Some(gap) = update.gap {
+                outln!("(connection was down {} … {}: events sent meanwhile may be missing)", gap.from, gap.to);
+            }
+        }
+        EngineEvent::Delivery(Delivery::Failed { error, .. }) => outln!("notification not shown: {error}"),
+        EngineEvent::StoreFailed { error } => eprintln!("error: {error}"),
+        _ => {}
+    }
+}

@@ -1,0 +1,129 @@
+//! `chatbell-cli`: Chatbell without a window. The same engine and the same database as the
+//! desktop app.
+
+mod listen;
+mod output;
+mod store;
+mod token;
+
+use std::path::PathBuf;
+
+use chatbell_engine::settings::AuthMode;
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(name = "chatbell-cli", version, about = "Chatbell without a window: listen, list, search, diagnose.")]
+struct Cli {
+    /// The database (default: the desktop app's, in the XDG data folder).
+    #[arg(long, global = true, value_name = "PATH")]
+    db: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Connect and keep listening until Ctrl-C/SIGTERM, storing every event and raising
+    /// desktop notifications.
+    Listen(listen::ListenArgs),
+    /// Chats by last activity, with unread counts.
+    Chats {
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// A chat's messages, oldest first.
+    History {
+        #[arg(allow_hyphen_values = true)]
+        user_id: i64,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// Only messages before this message id.
+        #[arg(long, value_name = "MESSAGE_ID")]
+        before: Option<i64>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Full-text search over every message (Latin and Cyrillic; the last word matches as a prefix).
+    Search {
+        text: String,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Mark a chat read (its unread count becomes 0).
+    Read {
+        #[arg(allow_hyphen_values = true)]
+        user_id: i64,
+    },
+    /// Check the notification daemon, the keychain, the database and the server.
+    Doctor {
+        #[arg(long)]
+        json: bool,
+    },
+    /// The API token in the OS keychain. It is never printed, logged or written elsewhere.
+    Token {
+        #[command(subcommand)]
+        action: token::TokenAction,
+    },
+    /// Delete messages older than N days (if given), merge the search index and shrink the file.
+    Compact {
+        #[arg(long, value_name = "DAYS")]
+        older_than_days: Option<u32>,
+    },
+}
+
+/// How the token travels (see `--auth`).
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum AuthArg {
+    Header,
+    Query,
+}
+
+impl From<AuthArg> for AuthMode {
+    fn from(a: AuthArg) -> AuthMode {
+        match a {
+            AuthArg::Header => AuthMode::Header,
+            AuthArg::Query => AuthMode::Query,
+        }
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CHATBELL_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let db = cli.db.unwrap_or_else(chatbell_engine::paths::default_db_path);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Listen(args) => listen::run(&db, args).await,
+            Command::Chats { json, limit } => store::chats(&db, limit, json),
+            Command::History { user_id, limit, before, json } => store::history(&db, user_id, before, limit, json),
+            Command::Search { text, limit, json } => store::search(&db, &text, limit, json),
+            Command::Read { user_id } => store::read(&db, user_id),
+            Command::Doctor { json } => store::doctor(&db, json).await,
+            Command::Token { action } => token::run(action),
+            Command::Compact { older_than_days } => store::compact(&db, older_than_days),
+        }
+    });
+    // A call stuck in a hung D-Bus service must not keep the process from exiting.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("chatbell-cli: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

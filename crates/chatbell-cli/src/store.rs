@@ -1,0 +1,125 @@
+//! The commands that read or tend the store directly: chats, history, search, read, compact,
+//! doctor. They work while an engine (the app, `listen`) is running.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use chatbell_engine::keychain::Keychain;
+use chatbell_engine::notifier::{DesktopNotifier, Notifier, NotifierConfig};
+use chatbell_engine::settings::Settings;
+use chatbell_engine::store::{EngineLock, Reader, Writer, mark_read};
+use chatbell_engine::{paths, server_config};
+
+use crate::output::outln;
+use crate::output::{print_chats, print_hits, print_json, print_message};
+
+fn no_one_typing(_: i64) -> bool {
+    // Typing lives in a running engine's memory; a separate process cannot see it.
+    false
+}
+
+pub fn chats(db: &Path, limit: u32, json: bool) -> anyhow::Result<ExitCode> {
+    let chats = Reader::open(db)?.chats(limit, 0, &no_one_typing)?;
+    if json {
+        chats.iter().for_each(print_json);
+    } else {
+        print_chats(&chats);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn history(db: &Path, user_id: i64, before: Option<i64>, limit: u32, json: bool) -> anyhow::Result<ExitCode> {
+    let reader = Reader::open(db)?;
+    let before = match before {
+        None => None,
+        Some(message_id) => Some(
+            reader.seq_of(message_id)?.ok_or_else(|| anyhow::anyhow!("no message with id {message_id} is stored"))?,
+        ),
+    };
+    let page = reader.history(user_id, before, limit)?;
+    if json {
+        page.items.iter().for_each(print_json);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if page.items.is_empty() {
+        outln!("No messages with user {user_id}.");
+    }
+    for item in &page.items {
+        match item {
+            chatbell_engine::model::TimelineItem::Message(m) => print_message(m),
+            chatbell_engine::model::TimelineItem::Gap(g) => outln!(
+                "--- connection lost {} … {}: messages sent meanwhile may be missing ---",
+                crate::output::local(g.from),
+                crate::output::local(g.to)
+            ),
+        }
+    }
+    if let Some(read) = page.peer_read_up_to {
+        outln!("(the user has read up to message #{read})");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn search(db: &Path, text: &str, limit: u32, json: bool) -> anyhow::Result<ExitCode> {
+    let hits = Reader::open(db)?.search(text, limit)?;
+    if json {
+        hits.iter().for_each(print_json);
+    } else {
+        print_hits(&hits);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn read(db: &Path, user_id: i64) -> anyhow::Result<ExitCode> {
+    if !db.exists() {
+        anyhow::bail!("no database at {} yet", db.display());
+    }
+    if mark_read(db, user_id)? {
+        outln!("Chat {user_id} marked read.");
+    } else {
+        outln!("Chat {user_id} had nothing unread (or does not exist).");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn compact(db: &Path, older_than_days: Option<u32>) -> anyhow::Result<ExitCode> {
+    let _lock = EngineLock::acquire(db)?;
+    let writer = Writer::open(db)?;
+    match older_than_days {
+        Some(0) => anyhow::bail!("--older-than-days must be at least 1"),
+        Some(days) => {
+            let cutoff = chrono::Utc::now() - chrono::Duration::days(days.into());
+            let removed = writer.remove_older_than(cutoff)?;
+            outln!("Removed {} messages and {} raw events older than {days} days.", removed.messages, removed.events);
+        }
+        None => {
+            writer.compact()?;
+            outln!("Compacted {}.", db.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn doctor(db: &Path, json: bool) -> anyhow::Result<ExitCode> {
+    let (settings, settings_error) = Settings::load(&paths::settings_path());
+    let keychain = Keychain::default();
+    let token = {
+        let kc = keychain.clone();
+        tokio::task::spawn_blocking(move || kc.get()).await?.ok().flatten()
+    };
+    let server = server_config(&settings.server, token);
+    let mut notifier = DesktopNotifier::new(NotifierConfig::default());
+    let mut checks = chatbell_engine::doctor::run(db, &keychain, Some(&mut notifier as &mut dyn Notifier), server.as_ref()).await;
+    if let Some(e) = settings_error {
+        checks.push(chatbell_engine::doctor::Check { name: "settings", ok: false, detail: e.to_string() });
+    }
+    let ok = checks.iter().all(|c| c.ok);
+    if json {
+        checks.iter().for_each(print_json);
+    } else {
+        for c in &checks {
+            outln!("{} {:<20} {}", if c.ok { "ok  " } else { "FAIL" }, c.name, crate::output::terminal_safe(&c.detail));
+        }
+    }
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}

@@ -1,0 +1,90 @@
+//! A private desktop for each test: its own D-Bus, home, data and config folders, simulator.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use chatbell_sim::{SimConfig, SimHandle};
+use chatbell_testkit::{PrivateBus, Spawned};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_chatbell-cli");
+
+pub struct Desk {
+    pub bus: PrivateBus,
+    pub home: tempfile::TempDir,
+    pub sim: SimHandle,
+}
+
+impl Desk {
+    pub async fn new() -> Desk {
+        Desk::with_sim(SimConfig::default()).await
+    }
+
+    pub async fn with_sim(config: SimConfig) -> Desk {
+        let sim = chatbell_sim::start(SimConfig { listen: "127.0.0.1:0".parse().unwrap(), rate: 0.0, ..config })
+            .await
+            .unwrap();
+        Desk { bus: PrivateBus::start(), home: tempfile::tempdir().unwrap(), sim }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.home.path().join("data")
+    }
+
+    pub fn db(&self) -> PathBuf {
+        self.data_dir().join("chatbell.db")
+    }
+
+    pub fn config_dir(&self) -> PathBuf {
+        self.home.path().join("config")
+    }
+
+    pub fn write_settings(&self, json: serde_json::Value) {
+        std::fs::create_dir_all(self.config_dir()).unwrap();
+        std::fs::write(self.config_dir().join("settings.json"), json.to_string()).unwrap();
+    }
+
+    /// `chatbell-cli` in this private desktop, English locale.
+    pub fn cli(&self) -> Command {
+        let mut c = Command::new(BIN);
+        c.env("DBUS_SESSION_BUS_ADDRESS", self.bus.address())
+            .env("HOME", self.home.path())
+            .env("XDG_DATA_HOME", self.home.path().join(".local/share"))
+            .env("CHATBELL_DATA_DIR", self.data_dir())
+            .env("CHATBELL_CONFIG_DIR", self.config_dir())
+            .env("LANG", "en_US.UTF-8")
+            .env_remove("LC_ALL")
+            .env_remove("LC_MESSAGES")
+            .env_remove("CHATBELL_LOG");
+        c
+    }
+
+    /// `chatbell-cli listen --json` against the simulator; returns once online.
+    pub async fn listen(&self, extra: &[&str]) -> Spawned {
+        let mut c = self.cli();
+        c.args(["listen", "--json", "--url", &self.sim.ws_url()]).args(extra);
+        let listener = Spawned::spawn(c);
+        let online = listener
+            .stdout
+            .wait_json(Duration::from_secs(10), |v| v["type"] == "connection" && v["state"] == "online")
+            .await;
+        assert!(online.is_some(), "never online; stdout:\n{}\nstderr:\n{}", listener.stdout.text(), listener.stderr.text());
+        listener
+    }
+
+    /// Runs a command to completion; returns (success, stdout, stderr).
+    pub fn run(&self, args: &[&str]) -> (bool, String, String) {
+        let out = self.cli().args(args).output().unwrap();
+        (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    }
+}
+
+pub fn message(id: i64, user: i64, name: &str, text: &str) -> serde_json::Value {
+    serde_json::json!({"event": "new_message", "data": {"message_id": id, "user_id": user, "user_name": name, "text": text, "file_path": null, "source": "telegram"}, "timestamp": "2026-01-10T15:31:00Z"})
+}
+
+pub fn new_chat(user: i64, name: &str, first: &str) -> serde_json::Value {
+    serde_json::json!({"event": "new_chat", "data": {"user_id": user, "user_name": name, "username": "u", "source": "telegram", "first_message": first}, "timestamp": "2026-01-10T15:30:00Z"})
+}

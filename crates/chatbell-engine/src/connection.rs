@@ -1,0 +1,421 @@
+//! The one persistent WebSocket: connect, re-subscribe, read, ping, detect death and sleep,
+//! reconnect with backoff. Frames go to the writer through a bounded channel: when the store
+//! falls behind, reading pauses and TCP pushes back on the server, instead of memory growing.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use chatbell_protocol::{ClientAction, UserId};
+use chrono::{DateTime, Utc};
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, watch};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
+use tokio_util::sync::CancellationToken;
+
+use crate::backoff::{Backoff, BackoffPolicy};
+use crate::clock::Clock;
+use crate::liveness::{Heartbeat, Liveness, SleepDetector};
+use crate::model::ConnState;
+use crate::secret::Secret;
+use crate::settings::AuthMode;
+
+/// Where to connect and how to present the token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    pub url: String,
+    pub token: Option<Secret>,
+    pub auth: AuthMode,
+    pub query_param: String,
+}
+
+/// Timings of the connection; the defaults are the product's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionTuning {
+    pub heartbeat: Heartbeat,
+    pub backoff: BackoffPolicy,
+    pub connect_timeout: Duration,
+    /// How often the clocks are compared to notice a suspend/resume.
+    pub sleep_check: Duration,
+    pub sleep_threshold: Duration,
+}
+
+impl Default for ConnectionTuning {
+    fn default() -> Self {
+        ConnectionTuning {
+            heartbeat: Heartbeat::default(),
+            backoff: BackoffPolicy::default(),
+            connect_timeout: Duration::from_secs(15),
+            sleep_check: Duration::from_secs(5),
+            sleep_threshold: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The largest frame accepted from the server. Larger ones break the connection (tungstenite
+/// cannot skip them); the protocol crate's own, smaller bound rejects and logs the rest.
+const MAX_MESSAGE: usize = 1024 * 1024;
+
+pub(crate) enum ConnCmd {
+    Subscribe(UserId),
+    Unsubscribe(UserId),
+    SetServer(Option<ServerConfig>),
+    ReconnectNow,
+}
+
+/// What the connection hands to the writer, in order.
+#[derive(Debug)]
+pub(crate) enum Inbound {
+    Frame { text: Utf8Bytes, received_at: DateTime<Utc> },
+    Connected { at: DateTime<Utc> },
+    Disconnected { at: DateTime<Utc> },
+}
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+#[derive(Debug)]
+enum ConnectError {
+    Unauthorized(u16),
+    Other(String),
+}
+
+/// Why a live session ended.
+#[derive(Debug)]
+enum End {
+    Cancelled,
+    /// Reconnect at once: new server settings, a user request, or the machine woke up.
+    Immediate(&'static str),
+    Lost(String),
+}
+
+pub(crate) struct Connection {
+    pub server: Option<ServerConfig>,
+    pub subscriptions: BTreeSet<UserId>,
+    pub tuning: ConnectionTuning,
+    pub clock: Arc<dyn Clock>,
+    pub cmds: mpsc::Receiver<ConnCmd>,
+    pub inbound: mpsc::Sender<crate::engine::WriterMsg>,
+    pub state: watch::Sender<ConnState>,
+    pub cancel: CancellationToken,
+}
+
+impl Connection {
+    fn set_state(&self, state: ConnState) {
+        self.state.send_replace(state);
+    }
+
+    async fn forward(&self, inbound: Inbound) -> bool {
+        self.inbound.send(crate::engine::WriterMsg::Inbound(inbound)).await.is_ok()
+    }
+
+    fn retry_at(&self, delay: Duration) -> DateTime<Utc> {
+        self.clock.utc() + chrono::Duration::from_std(delay).unwrap_or_default()
+    }
+
+    fn apply_cmd_offline(&mut self, cmd: ConnCmd) -> bool {
+        match cmd {
+            ConnCmd::Subscribe(user) => {
+                self.subscriptions.insert(user);
+                false
+            }
+            ConnCmd::Unsubscribe(user) => {
+                self.subscriptions.remove(&user);
+                false
+            }
+            ConnCmd::SetServer(server) => {
+                self.server = server;
+                true
+            }
+            ConnCmd::ReconnectNow => true,
+        }
+    }
+
+    pub async fn run(mut self) {
+        let seed = self.clock.system().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+        let mut backoff = Backoff::new(self.tuning.backoff, fastrand::Rng::with_seed(seed));
+        let mut sleep = SleepDetector::new(self.tuning.sleep_threshold, self.clock.mono(), self.clock.system());
+        loop {
+            let Some(server) = self.server.clone() else {
+                self.set_state(ConnState::NotConfigured);
+                tokio::select! {
+                    _ = self.cancel.cancelled() => break,
+                    cmd = self.cmds.recv() => match cmd {
+                        Some(cmd) => { self.apply_cmd_offline(cmd); continue; }
+                        None => break,
+                    },
+                }
+            };
+            self.set_state(ConnState::Connecting { attempt: backoff.attempt() });
+            let connected = tokio::select! {
+                _ = self.cancel.cancelled() => break,
+                r = tokio::time::timeout(self.tuning.connect_timeout, connect(&server)) => match r {
+                    Ok(r) => r,
+                    Err(_) => Err(ConnectError::Other(format!("no answer within {:?}", self.tuning.connect_timeout))),
+                },
+            };
+            let delay = match connected {
+                Ok(ws) => {
+                    let since = self.clock.utc();
+                    let up = self.clock.mono();
+                    if !self.forward(Inbound::Connected { at: since }).await {
+                        break;
+                    }
+                    self.set_state(ConnState::Online { since });
+                    tracing::info!(url = %server.url, subscriptions = self.subscriptions.len(), "online");
+                    let end = self.session(ws, &server, &mut sleep).await;
+                    let down_at = self.clock.utc();
+                    if !self.forward(Inbound::Disconnected { at: down_at }).await {
+                        break;
+                    }
+                    backoff.connection_ended(self.clock.mono().saturating_duration_since(up));
+                    match end {
+                        End::Cancelled => break,
+                        End::Immediate(why) => {
+                            tracing::info!(why, "reconnecting at once");
+                            backoff.reset();
+                            continue;
+                        }
+                        End::Lost(reason) => {
+                            tracing::warn!(%reason, "connection lost");
+                            let delay = backoff.next_delay();
+                            self.set_state(ConnState::Offline { attempt: backoff.attempt(), retry_at: self.retry_at(delay), reason });
+                            delay
+                        }
+                    }
+                }
+                Err(ConnectError::Unauthorized(status)) => {
+                    let delay = backoff.unauthorized_delay();
+                    tracing::warn!(status, "the server refused the token");
+                    self.set_state(ConnState::Unauthorized { status, retry_at: self.retry_at(delay) });
+                    delay
+                }
+                Err(ConnectError::Other(reason)) => {
+                    let delay = backoff.next_delay();
+                    tracing::info!(%reason, ?delay, "cannot connect");
+                    self.set_state(ConnState::Offline { attempt: backoff.attempt(), retry_at: self.retry_at(delay), reason });
+                    delay
+                }
+            };
+            if !self.wait(delay, &mut sleep).await {
+                break;
+            }
+        }
+        self.set_state(ConnState::Stopped);
+    }
+
+    /// Waits out a retry delay; returns early on new settings, a reconnect request or a wake
+    /// from sleep. Returns false when the engine is stopping.
+    async fn wait(&mut self, delay: Duration, sleep: &mut SleepDetector) -> bool {
+        let until = tokio::time::Instant::now() + delay;
+        let mut check = tokio::time::interval(self.tuning.sleep_check);
+        check.tick().await;
+        loop {
+            tokio::select! {
+                _ = self.cancel.cancelled() => return false,
+                _ = tokio::time::sleep_until(until) => return true,
+                cmd = self.cmds.recv() => match cmd {
+                    Some(cmd) => if self.apply_cmd_offline(cmd) { return true },
+                    None => return false,
+                },
+                _ = check.tick() => {
+                    if sleep.sample(self.clock.mono(), self.clock.system()).is_some() {
+                        tracing::info!("woke from sleep: retrying now");
+                        return true;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn session(&mut self, mut ws: Ws, server: &ServerConfig, sleep: &mut SleepDetector) -> End {
+        // The subscription set lives on the connection: send it again every time.
+        for user_id in self.subscriptions.clone() {
+            if let Err(e) = ws.send(Message::text(ClientAction::Subscribe { user_id }.to_json())).await {
+                return End::Lost(format!("sending subscriptions: {e}"));
+            }
+        }
+        let heartbeat = self.tuning.heartbeat;
+        let mut liveness = Liveness::new(heartbeat, self.clock.mono());
+        let mut ping = tokio::time::interval(heartbeat.ping_interval);
+        ping.tick().await;
+        let mut check = tokio::time::interval(self.tuning.sleep_check);
+        check.tick().await;
+        let end = loop {
+            let deadline = tokio::time::Instant::from_std(liveness.deadline());
+            tokio::select! {
+                biased;
+                _ = self.cancel.cancelled() => break End::Cancelled,
+                cmd = self.cmds.recv() => {
+                    let action = match cmd {
+                        None => break End::Cancelled,
+                        Some(ConnCmd::SetServer(new)) => {
+                            if new.as_ref() == Some(server) {
+                                continue;
+                            }
+                            self.server = new;
+                            break End::Immediate("server settings changed");
+                        }
+                        Some(ConnCmd::ReconnectNow) => break End::Immediate("reconnect requested"),
+                        Some(ConnCmd::Subscribe(user_id)) => {
+                            if !self.subscriptions.insert(user_id) { continue; }
+                            ClientAction::Subscribe { user_id }
+                        }
+                        Some(ConnCmd::Unsubscribe(user_id)) => {
+                            if !self.subscriptions.remove(&user_id) { continue; }
+                            ClientAction::Unsubscribe { user_id }
+                        }
+                    };
+                    if let Err(e) = ws.send(Message::text(action.to_json())).await {
+                        break End::Lost(format!("sending {action:?}: {e}"));
+                    }
+                }
+                frame = ws.next() => {
+                    liveness.heard(self.clock.mono());
+                    let text = match frame {
+                        Some(Ok(Message::Text(text))) => text,
+                        // The protocol sends JSON text; a server that sends it as binary still
+                        // gets its frames stored (and parsed if they are UTF-8 JSON).
+                        Some(Ok(Message::Binary(bytes))) => Utf8Bytes::from(String::from_utf8_lossy(&bytes).into_owned()),
+                        Some(Ok(Message::Close(frame))) => {
+                            let why = frame.map_or("no close code".to_string(), |f| format!("close code {} {}", u16::from(f.code), f.reason));
+                            break End::Lost(format!("server closed the connection ({why})"));
+                        }
+                        Some(Ok(_)) => continue, // ping (answered by tungstenite), pong
+                        Some(Err(e)) => break End::Lost(describe(&e)),
+                        None => break End::Lost("connection closed".into()),
+                    };
+                    let received_at = self.clock.utc();
+                    if !self.forward(Inbound::Frame { text, received_at }).await {
+                        break End::Cancelled;
+                    }
+                    // Time spent waiting for a slow store is not the server's silence.
+                    liveness.heard(self.clock.mono());
+                }
+                _ = ping.tick() => {
+                    if let Err(e) = ws.send(Message::Ping(Default::default())).await {
+                        break End::Lost(format!("sending ping: {e}"));
+                    }
+                }
+                _ = tokio::time::sleep_until(deadline) => {
+                    if liveness.is_dead(self.clock.mono()) {
+                        break End::Lost(format!("no frame or pong for {:?}", heartbeat.dead_after));
+                    }
+                }
+                _ = check.tick() => {
+                    if let Some(slept) = sleep.sample(self.clock.mono(), self.clock.system()) {
+                        tracing::info!(?slept, "woke from sleep");
+                        break End::Immediate("woke from sleep");
+                    }
+                }
+            }
+        };
+        if matches!(end, End::Cancelled | End::Immediate(_)) {
+            let frame = CloseFrame { code: CloseCode::Normal, reason: "client going away".into() };
+            let _ = tokio::time::timeout(Duration::from_secs(1), ws.close(Some(frame))).await;
+        }
+        end
+    }
+}
+
+fn describe(e: &WsError) -> String {
+    match e {
+        WsError::Io(io) => format!("network error: {io}"),
+        WsError::Capacity(c) => format!("frame too large: {c}"),
+        WsError::Protocol(p) => format!("protocol error: {p}"),
+        other => other.to_string(),
+    }
+}
+
+/// TLS with the Mozilla root store; built once.
+fn connector() -> Connector {
+    static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
+    let config = CONFIG.get_or_init(|| {
+        let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("ring supports the default TLS versions")
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Arc::new(config)
+    });
+    Connector::Rustls(config.clone())
+}
+
+/// Adds `name=value` to a URL's query, percent-encoding the value.
+fn with_query(url: &str, name: &str, value: &str) -> String {
+    let (base, fragment) = url.split_once('#').map_or((url, None), |(b, f)| (b, Some(f)));
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let mut out = format!("{base}{sep}{name}=");
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    if let Some(f) = fragment {
+        out.push('#');
+        out.push_str(f);
+    }
+    out
+}
+
+async fn connect(server: &ServerConfig) -> Result<Ws, ConnectError> {
+    let url = match (&server.token, server.auth) {
+        (Some(token), AuthMode::Query) => with_query(&server.url, &server.query_param, token.expose()),
+        _ => server.url.clone(),
+    };
+    let mut request = url.into_client_request().map_err(|e| ConnectError::Other(format!("invalid server URL: {e}")))?;
+    let headers = request.headers_mut();
+    if let (Some(token), AuthMode::Header) = (&server.token, server.auth) {
+        let value = format!("Bearer {}", token.expose())
+            .parse()
+            .map_err(|_| ConnectError::Other("the token contains characters not allowed in a header".into()))?;
+        headers.insert("Authorization", value);
+    }
+    headers.insert("User-Agent", concat!("Chatbell/", env!("CARGO_PKG_VERSION")).parse().expect("ascii"));
+    let config = WebSocketConfig::default().max_message_size(Some(MAX_MESSAGE)).max_frame_size(Some(MAX_MESSAGE));
+    match tokio_tungstenite::connect_async_tls_with_config(request, Some(config), true, Some(connector())).await {
+        Ok((ws, _)) => Ok(ws),
+        Err(WsError::Http(response)) => {
+            let status = response.status().as_u16();
+            if status == 401 || status == 403 {
+                Err(ConnectError::Unauthorized(status))
+            } else {
+                Err(ConnectError::Other(format!("the server answered HTTP {status} instead of a WebSocket")))
+            }
+        }
+        Err(e) => Err(ConnectError::Other(describe(&e))),
+    }
+}
+
+/// Connects once and reports how the server answered (for `doctor`).
+pub async fn probe(server: &ServerConfig, timeout: Duration) -> Result<(), String> {
+    match tokio::time::timeout(timeout, connect(server)).await {
+        Err(_) => Err(format!("no answer within {timeout:?}")),
+        Ok(Err(ConnectError::Unauthorized(status))) => Err(format!("the server refused the token (HTTP {status})")),
+        Ok(Err(ConnectError::Other(reason))) => Err(reason),
+        Ok(Ok(mut ws)) => {
+            let _ = ws.close(None).await;
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_query;
+
+    #[test]
+    fn token_goes_into_the_query_encoded() {
+        assert_eq!(with_query("ws://h/ws", "token", "a b&c"), "ws://h/ws?token=a%20b%26c");
+        assert_eq!(with_query("ws://h/ws?org=1", "key", "x"), "ws://h/ws?org=1&key=x");
+        assert_eq!(with_query("ws://h/ws#f", "t", "é"), "ws://h/ws?t=%C3%A9#f");
+    }
+}

@@ -1,0 +1,95 @@
+//! "Why doesn't it work?": checks of everything Chatbell depends on, each with a verdict a
+//! user can act on.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::connection::{ServerConfig, probe};
+use crate::keychain::Keychain;
+use crate::notifier::Notifier;
+use crate::store::{Reader, integrity_check};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    pub name: &'static str,
+    pub ok: bool,
+    pub detail: String,
+}
+
+fn check(name: &'static str, result: Result<String, String>) -> Check {
+    match result {
+        Ok(detail) => Check { name, ok: true, detail },
+        Err(detail) => Check { name, ok: false, detail },
+    }
+}
+
+/// Runs every check. `server` is `None` when no server is configured (then it is reported,
+/// not failed: demo mode needs none).
+pub async fn run(
+    db: &Path,
+    keychain: &Keychain,
+    notifier: Option<&mut dyn Notifier>,
+    server: Option<&ServerConfig>,
+) -> Vec<Check> {
+    let mut checks = Vec::new();
+    checks.push(check(
+        "notification daemon",
+        match notifier {
+            None => Err("no desktop notifier in this build".into()),
+            Some(n) => n
+                .server_info()
+                .await
+                .map(|i| format!("{} {} ({}), capabilities: {}", i.name, i.version, i.vendor, i.capabilities.join(", ")))
+                .map_err(|e| e.to_string()),
+        },
+    ));
+    let kc = keychain.clone();
+    let keychain_result = match tokio::time::timeout(Duration::from_secs(5), tokio::task::spawn_blocking(move || kc.get())).await {
+        Err(_) => Err("the keychain did not answer within 5 s (locked, or waiting for a password prompt?)".to_string()),
+        Ok(joined) => joined
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| e.to_string()))
+            .map(|token| if token.is_some() { "reachable; a token is stored".into() } else { "reachable; no token stored".into() }),
+    };
+    checks.push(check("keychain", keychain_result));
+
+    let path = db.to_path_buf();
+    let store = tokio::task::spawn_blocking(move || -> Result<String, String> {
+        if !path.exists() {
+            return Ok(format!("{} does not exist yet (created on first run)", path.display()));
+        }
+        let problems = integrity_check(&path).map_err(|e| e.to_string())?;
+        if !problems.is_empty() {
+            return Err(format!("integrity check failed: {}", problems.join("; ")));
+        }
+        let reader = Reader::open(&path).map_err(|e| e.to_string())?;
+        let mismatches = reader.unread_mismatches().map_err(|e| e.to_string())?;
+        if !mismatches.is_empty() {
+            return Err(format!("unread counts disagree with the messages in {} chats", mismatches.len()));
+        }
+        let c = reader.counts().map_err(|e| e.to_string())?;
+        Ok(format!(
+            "{}: ok; {} events ({} malformed), {} chats, {} messages, {} gaps",
+            path.display(),
+            c.events,
+            c.malformed,
+            c.chats,
+            c.messages,
+            c.gaps
+        ))
+    })
+    .await
+    .unwrap_or_else(|e| Err(e.to_string()));
+    checks.push(check("store", store));
+
+    checks.push(check(
+        "server",
+        match server {
+            None => Ok("no server configured (demo mode needs none)".into()),
+            Some(server) => probe(server, Duration::from_secs(5)).await.map(|()| format!("{} accepted the connection", server.url)),
+        },
+    ));
+    checks
+}

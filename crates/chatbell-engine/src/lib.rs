@@ -1,0 +1,54 @@
+//! Chatbell's engine: everything between the support service's WebSocket and the agent's
+//! screen, with no UI types — the desktop app and `chatbell-cli` are thin shells over it.
+//!
+//! - [`connection`]: one persistent WebSocket with backoff, heartbeat, sleep detection and
+//!   subscriptions re-sent on every reconnect.
+//! - [`store`]: SQLite (WAL) with the raw event log, normalized chats and messages, full-text
+//!   search, gap markers and unread counts derived in the same transaction as the messages.
+//! - [`policy`] and [`coalesce`]: pure decisions about notifications; [`notifier`] shows them.
+//! - [`Engine`]: the handle that wires them and that shells hold.
+
+pub mod backoff;
+pub mod clock;
+pub mod coalesce;
+pub mod connection;
+pub mod doctor;
+mod engine;
+pub mod keychain;
+pub mod liveness;
+pub mod model;
+pub mod notifier;
+mod outbox;
+pub mod paths;
+pub mod policy;
+pub mod secret;
+pub mod settings;
+pub mod store;
+pub mod typing;
+mod writer;
+
+pub use connection::{ConnectionTuning, ServerConfig};
+pub use engine::{Engine, EngineConfig, EngineError, TestReport, WRITER_QUEUE};
+pub use outbox::{DIAGNOSTIC_MEMORY, EVENT_BUFFER};
+pub use secret::Secret;
+pub use writer::MAX_BATCH;
+
+/// The server settings as the connection needs them: the URL and auth mode from settings,
+/// the token from the keychain.
+pub fn server_config(settings: &settings::ServerSettings, token: Option<Secret>) -> Option<ServerConfig> {
+    settings.url.as_ref().map(|url| ServerConfig {
+        url: url.clone(),
+        token,
+        auth: settings.auth,
+        query_param: settings.query_param.clone(),
+    })
+}
+
+/// The notification language for a settings choice, following the OS locale for `System`.
+pub fn notification_lang(language: settings::Language) -> notifier::text::Lang {
+    match language {
+        settings::Language::En => notifier::text::Lang::En,
+        settings::Language::Ru => notifier::text::Lang::Ru,
+        settings::Language::System => notifier::text::Lang::from_locale(sys_locale::get_locale().as_deref()),
+    }
+}

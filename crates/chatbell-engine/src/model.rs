@@ -1,0 +1,240 @@
+//! The engine's outward types: what the UI, the CLI and the app shell receive. Each is serde
+//! with snake_case fields, documented once here.
+
+use chatbell_protocol::{MessageId, TimestampQuality, UserId};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A message's local sequence number: its row in the store, increasing in receive order.
+/// Timelines are ordered and paged by it.
+pub type Seq = i64;
+
+/// A chat as the chat list shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatSummary {
+    pub user_id: UserId,
+    /// What to call the chat: the user's name, else their username, else "#<id>".
+    pub name: String,
+    pub user_name: Option<String>,
+    pub username: Option<String>,
+    pub source: Option<String>,
+    /// `None` until a presence event has been seen.
+    pub online: Option<bool>,
+    pub typing: bool,
+    /// Messages the agent has not seen, derived from the store.
+    pub unread: u32,
+    pub last_message: Option<Message>,
+    /// The end user has read the agent's messages up to this id (`message_read`).
+    pub peer_read_up_to: Option<MessageId>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One message of a timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    pub seq: Seq,
+    /// `None` for the first message a `new_chat` carries: the protocol gives it no id.
+    pub message_id: Option<MessageId>,
+    pub user_id: UserId,
+    /// Plain text written by a stranger: never markup.
+    pub text: Option<String>,
+    /// An attachment name on the service; never a local path to open.
+    pub file_path: Option<String>,
+    pub sent_at: DateTime<Utc>,
+    /// Whether `sent_at` came from the frame or stands in for a missing/invalid one.
+    pub sent_at_quality: TimestampQuality,
+    pub received_at: DateTime<Utc>,
+}
+
+/// A stretch when the connection was down: events sent meanwhile may be missing
+/// (the protocol has no replay).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Gap {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum TimelineItem {
+    Message(Message),
+    Gap(Gap),
+}
+
+/// A page of a chat's timeline, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryPage {
+    pub user_id: UserId,
+    pub items: Vec<TimelineItem>,
+    /// Pass as `before` to get the page before this one; `None` at the start of the chat.
+    pub next_before: Option<Seq>,
+    pub peer_read_up_to: Option<MessageId>,
+}
+
+/// A piece of a search snippet; `hit` marks the matched words. Text, never markup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Segment {
+    pub text: String,
+    pub hit: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchHit {
+    pub chat_name: String,
+    pub message: Message,
+    pub snippet: Vec<Segment>,
+}
+
+/// The connection, as the status bar shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum ConnState {
+    /// No server URL configured.
+    NotConfigured,
+    Connecting { attempt: u32 },
+    Online { since: DateTime<Utc> },
+    /// Down; the next attempt is at `retry_at`.
+    Offline { attempt: u32, retry_at: DateTime<Utc>, reason: String },
+    /// The server refused the token (HTTP 401/403). Retried rarely; fix the token in settings.
+    Unauthorized { status: u16, retry_at: DateTime<Utc> },
+    Stopped,
+}
+
+/// What one committed write batch changed.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct StoreUpdate {
+    /// Chats whose summary changed, as they are now.
+    pub chats: Vec<ChatSummary>,
+    /// New messages, in receive order.
+    pub messages: Vec<Message>,
+    pub unread_total: u64,
+    /// Frames stored in this batch, of which malformed and duplicates.
+    pub frames: u32,
+    pub malformed: u32,
+    pub duplicates: u32,
+    /// A stretch of lost connection recorded in this batch.
+    pub gap: Option<Gap>,
+}
+
+/// Why a notification was or was not raised.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Passed the policy; handed to the notifier (possibly coalesced there).
+    Allowed,
+    Suppressed { reason: SuppressReason },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SuppressReason {
+    NotificationsOff,
+    DoNotDisturb,
+    QuietHours,
+    Muted,
+    ChatOpenAndFocused,
+    /// The same message arrived again; it was notified (or not) the first time.
+    Duplicate,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotifyKind {
+    NewChat,
+    NewMessage,
+}
+
+/// One notification decision, for the "why didn't I get a notification" diagnostic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    pub at: DateTime<Utc>,
+    pub user_id: UserId,
+    pub kind: NotifyKind,
+    pub message_id: Option<MessageId>,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+/// Which on-screen notification a command is about: one per chat, plus one digest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "slot", content = "user_id", rename_all = "snake_case")]
+pub enum Slot {
+    Chat(UserId),
+    Digest,
+}
+
+/// What the notifier did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum Delivery {
+    Shown { slot: Slot, replaced: bool, count: u32, sound: bool, summary: String },
+    Closed { slot: Slot },
+    Failed { slot: Slot, error: String },
+}
+
+/// Everything the engine tells its subscribers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EngineEvent {
+    Connection(ConnState),
+    Stored(StoreUpdate),
+    Typing { user_id: UserId, typing: bool },
+    Decision(Decision),
+    Delivery(Delivery),
+    /// The user clicked a notification: open this chat (`None`: the digest, open the list).
+    NotificationOpened { user_id: Option<UserId> },
+    /// The agent read a chat (here or in another view); its unread count is now 0.
+    ChatRead { user_id: UserId, unread_total: u64 },
+    /// The store refused a write (disk full, read-only); the batch is held and retried.
+    StoreFailed { error: String },
+}
+
+/// What the UI says about itself, so the open chat in a focused window does not notify or
+/// accumulate unread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Focus {
+    pub window_focused: bool,
+    pub open_chat: Option<UserId>,
+}
+
+impl Focus {
+    pub fn is_watching(&self, user_id: UserId) -> bool {
+        self.window_focused && self.open_chat == Some(user_id)
+    }
+}
+
+/// The name to show for a chat.
+pub fn display_name(user_id: UserId, user_name: Option<&str>, username: Option<&str>) -> String {
+    let pick = |s: Option<&str>| s.map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    pick(user_name).or_else(|| pick(username).map(|u| format!("@{u}"))).unwrap_or_else(|| format!("#{user_id}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_name_falls_back_from_name_to_username_to_id() {
+        assert_eq!(display_name(1, Some("Иван Петров"), Some("ivan")), "Иван Петров");
+        assert_eq!(display_name(1, Some("  "), Some("ivan")), "@ivan");
+        assert_eq!(display_name(-5, None, None), "#-5");
+    }
+
+    #[test]
+    fn events_serialize_with_one_tag_each() {
+        let e = EngineEvent::Typing { user_id: 5, typing: true };
+        assert_eq!(serde_json::to_string(&e).unwrap(), r#"{"type":"typing","user_id":5,"typing":true}"#);
+        let s = ConnState::Connecting { attempt: 2 };
+        assert_eq!(serde_json::to_string(&s).unwrap(), r#"{"state":"connecting","attempt":2}"#);
+        let d = Decision {
+            at: DateTime::from_timestamp(0, 0).unwrap(),
+            user_id: 1,
+            kind: NotifyKind::NewMessage,
+            message_id: Some(3),
+            outcome: Outcome::Suppressed { reason: SuppressReason::Muted },
+        };
+        let json = serde_json::to_value(&d).unwrap();
+        assert_eq!(json["outcome"], "suppressed");
+        assert_eq!(json["reason"], "muted");
+    }
+}

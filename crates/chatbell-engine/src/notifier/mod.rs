@@ -1,0 +1,93 @@
+//! Showing notifications: the [`Notifier`] trait the engine talks to, its desktop
+//! implementations (freedesktop D-Bus via notify-rust on Linux/BSD; notify-rust's native
+//! backends on macOS and Windows), and the service task that feeds it from the coalescer.
+
+mod service;
+pub mod text;
+
+#[cfg(all(unix, not(target_os = "macos")))]
+mod freedesktop;
+#[cfg(any(target_os = "macos", target_os = "windows"))]
+mod native;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+#[cfg(all(unix, not(target_os = "macos")))]
+pub use freedesktop::Freedesktop as DesktopNotifier;
+#[cfg(any(target_os = "macos", target_os = "windows"))]
+pub use native::Native as DesktopNotifier;
+pub(crate) use service::{NotifyService, ServiceMsg};
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// One notification to show, in plain text: the backend escapes it for whatever markup its
+/// server speaks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub summary: String,
+    pub body: String,
+    pub open_label: &'static str,
+    pub sound: bool,
+    /// The server's id of a notification to update in place.
+    pub replaces: Option<u32>,
+}
+
+/// What the notification server reports back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Response {
+    Invoked { id: u32, action: String },
+    Closed { id: u32 },
+}
+
+/// The notification server, for diagnostics.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ServerInfo {
+    pub name: String,
+    pub vendor: String,
+    pub version: String,
+    pub capabilities: Vec<String>,
+}
+
+/// How long one call to the notification server may take before it counts as failed: a hung
+/// daemon must not hold up the notifications after it.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(3);
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum NotifyError {
+    #[error("no notification server answers on the session bus ({0}); start a notification daemon or check the desktop's notification settings")]
+    NoServer(String),
+    #[error("the notification server did not answer within {0:?}")]
+    Timeout(Duration),
+    #[error("the notification server refused the notification: {0}")]
+    Failed(String),
+}
+
+/// Shows and closes notifications. Implemented over the real desktop; the engine owns one.
+pub trait Notifier: Send + 'static {
+    /// Shows a notification (or updates `request.replaces` in place); returns its id.
+    fn show(&mut self, request: Request) -> BoxFuture<'_, Result<u32, NotifyError>>;
+    fn close(&mut self, id: u32) -> BoxFuture<'_, Result<(), NotifyError>>;
+    /// The server's answers (action invoked, notification closed). Taken once.
+    fn take_responses(&mut self) -> Option<mpsc::Receiver<Response>>;
+    fn server_info(&mut self) -> BoxFuture<'_, Result<ServerInfo, NotifyError>>;
+}
+
+/// How the desktop notifier presents Chatbell.
+#[derive(Debug, Clone)]
+pub struct NotifierConfig {
+    pub app_name: String,
+    /// An icon name from the theme or an absolute path to an image.
+    pub icon: String,
+    /// The `.desktop` file name without extension, so servers can find the app's icon and name.
+    pub desktop_entry: String,
+}
+
+impl Default for NotifierConfig {
+    fn default() -> Self {
+        NotifierConfig { app_name: "Chatbell".into(), icon: "chatbell".into(), desktop_entry: "chatbell".into() }
+    }
+}

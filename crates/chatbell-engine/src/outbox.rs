@@ -1,0 +1,47 @@
+//! Where the engine's events go: a broadcast to every subscriber, and a short memory of the
+//! notification decisions for the "why didn't I get a notification" diagnostic.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::broadcast;
+
+use crate::model::EngineEvent;
+
+/// Events a slow subscriber may fall behind by before it is told it lagged (then it reloads
+/// its view from the store instead of replaying).
+pub const EVENT_BUFFER: usize = 4096;
+/// Decisions and deliveries remembered for diagnostics.
+pub const DIAGNOSTIC_MEMORY: usize = 500;
+
+#[derive(Clone)]
+pub(crate) struct Outbox {
+    tx: broadcast::Sender<EngineEvent>,
+    recent: Arc<Mutex<VecDeque<EngineEvent>>>,
+}
+
+impl Outbox {
+    pub fn new() -> Self {
+        Outbox { tx: broadcast::channel(EVENT_BUFFER).0, recent: Arc::new(Mutex::new(VecDeque::new())) }
+    }
+
+    pub fn send(&self, event: EngineEvent) {
+        if matches!(event, EngineEvent::Decision(_) | EngineEvent::Delivery(_)) {
+            let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+            if recent.len() == DIAGNOSTIC_MEMORY {
+                recent.pop_front();
+            }
+            recent.push_back(event.clone());
+        }
+        // No subscriber is fine: the store already has everything.
+        let _ = self.tx.send(event);
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<EngineEvent> {
+        self.tx.subscribe()
+    }
+
+    pub fn recent(&self) -> Vec<EngineEvent> {
+        self.recent.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect()
+    }
+}

@@ -1,0 +1,306 @@
+//! The store on a real SQLite file: idempotence, the unread model, receipts, presence, gaps,
+//! search, paging, retention, and files that are not what they should be.
+
+use chatbell_engine::model::{Focus, TimelineItem};
+use chatbell_engine::store::{Input, Reader, StoreError, Writer, mark_read};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use serde_json::json;
+
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 1, 10, 15, 30, 0).unwrap()
+}
+
+fn no_typing(_: i64) -> bool {
+    false
+}
+
+fn message(id: i64, user: i64, text: &str) -> String {
+    json!({"event": "new_message", "data": {"message_id": id, "user_id": user, "user_name": format!("User {user}"), "text": text, "file_path": null, "source": "telegram"}, "timestamp": "2026-01-10T15:31:00Z"}).to_string()
+}
+
+fn new_chat(user: i64, name: &str, first: &str) -> String {
+    json!({"event": "new_chat", "data": {"user_id": user, "user_name": name, "username": "nick", "source": "widget", "first_message": first}, "timestamp": "2026-01-10T15:30:00Z"}).to_string()
+}
+
+struct Db {
+    _dir: tempfile::TempDir,
+    path: std::path::PathBuf,
+}
+
+fn db() -> Db {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("data/chatbell.db");
+    Db { _dir: dir, path }
+}
+
+fn apply(w: &mut Writer, frames: &[String], at: DateTime<Utc>) -> chatbell_engine::store::Applied {
+    let inputs: Vec<Input<'_>> = frames.iter().map(|f| Input::Frame { text: f, received_at: at }).collect();
+    w.apply(&inputs, Focus::default()).unwrap()
+}
+
+#[test]
+fn the_same_message_twice_is_stored_and_counted_once() {
+    let db = db();
+    let mut w = Writer::open(&db.path).unwrap();
+    let a = apply(&mut w, &[message(1, 5, "hi"), message(1, 5, "hi")], t0());
+    assert_eq!((a.messages.len(), a.duplicates), (1, 1));
+    let b = apply(&mut w, &[message(1, 5, "hi")], t0());
+    assert_eq!((b.messages.len(), b.duplicates), (0, 1));
+    assert!(b.candidates[0].duplicate, "a duplicate is never notified again");
+    let r = Reader::open(&db.path).unwrap();
+    assert_eq!(r.chats(10, 0, &no_typing).unwrap()[0].unread, 1);
+    let c = r.counts().unwrap();
+    assert_eq!((c.events, c.messages, c.chats), (3, 1, 1), "every frame is in the raw log");
+}
+
+#[test]
+fn new_chat_starts_with_one_unread_and_a_repeat_updates_it() {
+    let db = db();
+    let mut w = Writer::open(&db.path).unwrap();
+    let a = apply(&mut w, &[new_chat(-7, "Anna", "Hello")], t0());
+    assert!(!a.candidates[0].duplicate);
+    let r = Reader::open(&db.path).unwrap();
+    let chat = r.chat(-7, &no_typing).unwrap().unwrap();
+    assert_eq!((chat.unread, chat.name.as_str(), chat.source.as_deref()), (1, "Anna", Some("widget")));
+    assert_eq!(chat.last_message.unwrap().message_id, None, "the first message has no id");
+
+    let b = apply(&mut w, &[new_chat(-7, "Anna K.", "Hello")], t0());
+    assert!(b.candidates[0].duplicate);
+    let chat = r.chat(-7, &no_typing).unwrap().unwrap();
+    assert_eq!((chat.unread, chat.name.as_str()), (1, "Anna K."));
+}
+
+#[test]
+fn a_message_for_an_unknown_chat_creates_it_and_missing_fields_never_erase_known_ones() {
+    let db = db();
+    let mut w = Writer::open(&db.path).unwrap();
+    apply(&mut w, &[message(10, 42, "first contact")], t0());
+    let bare = json!({"event": "new_message", "data": {"message_id": 11, "user_id": 42, "text": "no name here"}}).to_string();
+    apply(&mut w, &[bare], t0());
+    let r = Reader::open(&db.path).unwrap();
+    let chat = r.chat(42, &no_typing).unwrap().unwrap();
+    assert_eq!((chat.name.as_str(), chat.source.as_deref(), chat.unread), ("User 42", Some("telegram"), 2));
+}
+
+#[test]
+fn unread_follows_messages_and_reading_persists() {
+    let db = db();
+    let mut w = Writer::open(&db.path).unwrap();
+    let frames: Vec<String> = (1..=30).map(|i| message(i, i % 3, "x")).collect();
+    apply(&mut w, &frames, t0());
+    let r = Reader::open(&db.path).unwrap();
+    assert_eq!(r.unread_total().unwrap(), 30);
+    assert!(w.mark_chat_read(1).unwrap());
+    assert!(!w.mark_chat_read(1).unwrap(), "nothing left to read");
+    assert_eq!(r.unread_total().unwrap(), 20);
+    apply(&mut w, &[message(31, 1, "y")], t0());
+    assert_eq!(r.chat(1, &no_typing).unwrap().unwrap().unread, 1);
+    // From another process, while this writer is open.
+    assert!(mark_read(&db.path, 2).unwrap());
+    assert_eq!(r.unread_total().unwrap(), 11);
+    drop(w);
+    let r2 = Reader::open(&db.path).unwrap();
+    assert_eq!(r2.unread_total().unwrap(), 11, "persists");
+    assert!(r2.unread_mismatches().unwrap().is_empty());
+}
+
+#[test]
+fn the_watched_chat_does_not_accumulate_unread() {
+    let db = db();
+    let mut w = Writer::open(&db.path).unwrap();
+    let focus = Focus { window_focused: true, open_chat: Some(5) };
+    let frames = [message(1, 5, "a"), message(2, 6, "b"), new_chat(5, "Five", "again")];
+    let inputs: Vec<Input<'_>> = frames.iter().map(|f| Input::Frame { text: f, received_at: t0() }).collect();
+    w.apply(&inputs, focus).unwrap();
+    let r = Reader::open(&db.path).unwrap();
+    assert_eq!(r.chat(5, &no_typing).unwrap().unwrap().unread, 0);
+    assert_eq!(r.chat(6, &no_typing).unwrap().unwrap().unread, 1);
+    assert!(r.unread_mismatches().unwrap().is_empty());
+}
+
+#[test]
+fn read_receipts_only_move_forward_and_presence_is_kept() {
+    let db = db();
+    let mut w = Writer::open(&db.path).unwrap();
+    let read = |n: i64| json!({"event": "message_read", "data": {"user_id": -3, "last_read_message_id": n}}).to_string();
+    let online = json!({"event": "user_online", "data": {"user_id": -3}}).to_string();
+    let offline = json!({"event": "user_offline", "data": {"user_id": -3}}).to_string();
+    apply(&mut w, &[message(1, -3, "x"), read(125), read(100), online.clone()], t0());
+    let r = Reader::open(&db.path).unwrap();
+    let chat = r.chat(-3, &no_typing).unwrap().unwrap();
+    assert_eq!((chat.peer_read_up_to, chat.online), (Some(125), Some(true)));
+    assert_eq!(chat.unread, 1, "a read receipt is not the agent reading");
+    apply(&mut w, &[offline], t0());
+    assert_eq!(r.chat(-3, &no_typing).unwrap().unwrap().online, Some(false));
+    // Presence and receipts of users without a chat are stored but make no chat.
+    let a = apply(&mut w, &[json!({"event": "user_online", "data": {"user_id": 99}}).to_string()], t0());
+    assert!(a.changed_chats.is_empty());
+    assert!(r.chat(99, &no_typing).unwrap().is_none());
+}
+
+#[test]
+fn malformed_and_unknown_frames_are_kept_raw_and_nothing_else_breaks() {
+    let db = db();
+    let mut w = Writer::open(&db.path).unwrap();
+    let frames = vec![
+        "garbage".to_string(),
+        message(1, 1, "ok"),
+        r#"{"event":"new_message","data":{"message_id":"x","user_id":1}}"#.to_string(),
+        r#"{"event":"agent_joined","data":{"user_id":1}}"#.to_string(),
+        message(2, 1, "ok too"),
+    ];
+    let a = apply(&mut w, &frames, t0());
+    assert_eq!((a.frames, a.malformed, a.messages.len()), (5, 2, 2));
+    let r = Reader::open(&db.path).unwrap();
+    let c = r.counts().unwrap();
+    assert_eq!((c.events, c.malformed, c.messages), (5, 2, 2));
+}
+
+#[test]
+fn gaps_are_recorded_between_disconnect_and_reconnect_and_shown_in_the_timeline() {
+    let db = db();
+    let mut w = Writer::open(&db.path).unwrap();
+    let m = Duration::minutes;
+    w.apply(&[Input::Connected { at: t0() }], Focus::default()).unwrap();
+    apply(&mut w, &[message(1, 1, "before")], t0() + m(1));
+    let a = w.apply(&[Input::Disconnected { at: t0() + m(2) }, Input::Connected { at: t0() + m(7) }], Focus::default()).unwrap();
+    assert_eq!(a.gap.map(|g| (g.from, g.to)), Some((t0() + m(2), t0() + m(7))));
+    apply(&mut w, &[message(2, 1, "after")], t0() + m(8));
+    let page = Reader::open(&db.path).unwrap().history(1, None, 50).unwrap();
+    let kinds: Vec<&str> = page
+        .items
+        .iter()
+        .map(|i| match i {
+            TimelineItem::Message(_) => "message",
+            TimelineItem::Gap(_) => "gap",
+        })
+        .collect();
+    assert_eq!(kinds, ["message", "gap", "message"]);
+    // A restart after a clean close marks the time the app was not running.
+    w.close(t0() + m(10)).unwrap();
+    let mut w = Writer::open(&db.path).unwrap();
+    let a = w.apply(&[Input::Connected { at: t0() + m(60) }], Focus::default()).unwrap();
+    assert_eq!(a.gap.map(|g| (g.from, g.to)), Some((t0() + m(10), t0() + m(60))));
+}
+
+#[test]
+fn after_a_crash_the_gap_starts_at_the_last_frame() {
+    let db = db();
+    let mut w = Writer::open(&db.path).unwrap();
+    w.apply(&[Input::Connected { at: t0() }], Focus::default()).unwrap();
+    apply(&mut w, &[message(1, 1, "x")], t0() + Duration::minutes(3));
+    drop(w); // no close(): as after kill -9
+    let mut w = Writer::open(&db.path).unwrap();
+    let a = w.apply(&[Input::Connected { at: t0() + Duration::minutes(9) }], Focus::default()).unwrap();
+    assert_eq!(a.gap.unwrap().from, t0() + Duration::minutes(3));
+}
+
+#[test]
+fn search_finds_cyrillic_and_latin_by_word_and_prefix_and_survives_any_input() {
+    let db = db();
+    let mut w = Writer::open(&db.path).unwrap();
+    apply(
+        &mut w,
+        &[
+            message(1, 1, "Когда будет ДОСТАВКА?"),
+            message(2, 2, "Where is my delivery?"),
+            message(3, 1, "Ёжик в тумане"),
+            message(4, 3, "<script>alert(1)</script>"),
+        ],
+        t0(),
+    );
+    let r = Reader::open(&db.path).unwrap();
+    let ids = |q: &str| -> Vec<i64> { r.search(q, 10).unwrap().iter().filter_map(|h| h.message.message_id).collect() };
+    assert_eq!(ids("доставка"), [1], "case-folded Cyrillic");
+    assert_eq!(ids("достав"), [1], "prefix of the last word");
+    assert_eq!(ids("когда доставка"), [1]);
+    assert_eq!(ids("delivery"), [2]);
+    assert_eq!(ids("ежик"), [3], "ё folds to е");
+    assert_eq!(ids("script"), [4]);
+    for hostile in ["\"", "AND", "*", "NEAR(", "a:b", "'; DROP TABLE messages; --", "", "   "] {
+        r.search(hostile, 10).unwrap();
+    }
+    let hit = &r.search("доставка", 10).unwrap()[0];
+    assert!(hit.snippet.iter().any(|s| s.hit && s.text == "ДОСТАВКА"), "{:?}", hit.snippet);
+    assert_eq!(hit.chat_name, "User 1");
+}
+
+#[test]
+fn history_pages_walk_a_long_chat_without_gaps_or_repeats() {
+    let db = db();
+    let mut w = Writer::open(&db.path).unwrap();
+    let frames: Vec<String> = (1..=2_345).map(|i| message(i, 77, &format!("m{i}"))).collect();
+    for chunk in frames.chunks(1000) {
+        apply(&mut w, chunk, t0());
+    }
+    let r = Reader::open(&db.path).unwrap();
+    let mut before = None;
+    let mut seen = Vec::new();
+    loop {
+        let page = r.history(77, before, 100).unwrap();
+        let mut ids: Vec<i64> = page
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                TimelineItem::Message(m) => m.message_id,
+                TimelineItem::Gap(_) => None,
+            })
+            .collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "oldest first");
+        ids.append(&mut seen);
+        seen = ids;
+        match page.next_before {
+            Some(b) => before = Some(b),
+            None => break,
+        }
+    }
+    assert_eq!(seen, (1..=2_345).collect::<Vec<_>>());
+}
+
+#[test]
+fn retention_removes_old_messages_and_keeps_counts_right() {
+    let db = db();
+    let mut w = Writer::open(&db.path).unwrap();
+    let old = t0() - Duration::days(40);
+    apply(&mut w, &(1..=50).map(|i| message(i, 1, "old")).collect::<Vec<_>>(), old);
+    apply(&mut w, &(51..=60).map(|i| message(i, 1, "new")).collect::<Vec<_>>(), t0());
+    let removed = w.remove_older_than(t0() - Duration::days(30)).unwrap();
+    assert_eq!((removed.messages, removed.events), (50, 50));
+    let r = Reader::open(&db.path).unwrap();
+    assert_eq!(r.chat(1, &no_typing).unwrap().unwrap().unread, 10);
+    assert!(r.unread_mismatches().unwrap().is_empty());
+    assert!(r.search("old", 10).unwrap().is_empty(), "the index forgot them too");
+    assert_eq!(r.search("new", 100).unwrap().len(), 10);
+}
+
+#[test]
+fn a_file_that_is_not_a_database_is_reported_and_left_alone() {
+    let db = db();
+    std::fs::create_dir_all(db.path.parent().unwrap()).unwrap();
+    let junk = b"this is not sqlite, but it is somebody's file".repeat(100);
+    std::fs::write(&db.path, &junk).unwrap();
+    let err = Writer::open(&db.path).err().expect("refused");
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+    assert!(err.to_string().contains("move the file aside"), "{err}");
+    assert_eq!(std::fs::read(&db.path).unwrap(), junk, "nothing was changed");
+}
+
+#[test]
+fn a_database_from_a_newer_version_is_refused() {
+    let db = db();
+    drop(Writer::open(&db.path).unwrap());
+    let conn = rusqlite::Connection::open(&db.path).unwrap();
+    conn.pragma_update(None, "user_version", 99).unwrap();
+    drop(conn);
+    let err = Writer::open(&db.path).err().expect("refused");
+    assert!(matches!(err, StoreError::TooNew { found: 99, .. }), "{err}");
+    let err = Reader::open(&db.path).err().expect("refused");
+    assert!(matches!(err, StoreError::TooNew { .. }), "{err}");
+}
+
+#[test]
+fn reading_a_missing_database_says_how_to_create_it() {
+    let db = db();
+    let err = Reader::open(&db.path).err().expect("refused");
+    assert!(err.to_string().contains("chatbell-cli listen"), "{err}");
+}

@@ -1,0 +1,19 @@
+//! Test peers that are the real thing, not mocks: a private `dbus-daemon`, a notification
+//! server that owns `org.freedesktop.Notifications` and records every call, a
+//! StatusNotifierWatcher that records tray registrations, a Secret Service
+//! (`gnome-keyring-daemon`), and helpers for the child processes under test.
+//!
+//! Each test starts its own bus, so tests run in parallel without sharing state, and the
+//! processes under test get it through `DBUS_SESSION_BUS_ADDRESS`.
+
+mod bus;
+mod keyring;
+mod notifications;
+mod process;
+mod tray;
+
+pub use bus::PrivateBus;
+pub use keyring::SecretService;
+pub use notifications::{HintValue, NotificationServer, NotifyCall};
+pub use process::{Lines, Spawned, free_port};
+pub use tray::{TrayItem, TrayWatcher};

@@ -1,0 +1,163 @@
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::Serialize;
+use zbus::object_server::SignalEmitter;
+use zbus::wire::OwnedVariant;
+
+use crate::PrivateBus;
+
+/// A hint as received, reduced to what tests compare.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum HintValue {
+    Bool(bool),
+    Str(String),
+    Int(i64),
+    Other(String),
+}
+
+impl From<&OwnedVariant> for HintValue {
+    fn from(v: &OwnedVariant) -> Self {
+        if let Ok(b) = bool::try_from(v) {
+            HintValue::Bool(b)
+        } else if let Ok(s) = String::try_from(&**v) {
+            HintValue::Str(s)
+        } else if let Ok(i) = i32::try_from(v) {
+            HintValue::Int(i.into())
+        } else if let Ok(i) = u8::try_from(v) {
+            HintValue::Int(i.into())
+        } else {
+            HintValue::Other(format!("{v:?}"))
+        }
+    }
+}
+
+/// One `Notify` call, exactly as it arrived.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotifyCall {
+    pub app_name: String,
+    pub replaces_id: u32,
+    pub app_icon: String,
+    pub summary: String,
+    pub body: String,
+    pub actions: Vec<String>,
+    pub hints: BTreeMap<String, HintValue>,
+    pub expire_timeout: i32,
+    /// The id this server answered.
+    pub id: u32,
+}
+
+#[derive(Default)]
+struct Log {
+    calls: Vec<NotifyCall>,
+    closed_by_client: Vec<u32>,
+    next_id: u32,
+}
+
+struct Server {
+    log: Arc<Mutex<Log>>,
+    capabilities: Vec<String>,
+}
+
+#[zbus::interface(name = "org.freedesktop.Notifications")]
+impl Server {
+    #[allow(clippy::too_many_arguments)]
+    async fn notify(
+        &self,
+        app_name: String,
+        replaces_id: u32,
+        app_icon: String,
+        summary: String,
+        body: String,
+        actions: Vec<String>,
+        hints: std::collections::HashMap<String, OwnedVariant>,
+        expire_timeout: i32,
+    ) -> u32 {
+        let mut log = self.log.lock().unwrap();
+        let id = if replaces_id != 0 {
+            replaces_id
+        } else {
+            log.next_id += 1;
+            log.next_id
+        };
+        let hints = hints.iter().map(|(k, v)| (k.clone(), HintValue::from(v))).collect();
+        log.calls.push(NotifyCall { app_name, replaces_id, app_icon, summary, body, actions, hints, expire_timeout, id });
+        id
+    }
+
+    async fn close_notification(&self, id: u32, #[zbus(signal_emitter)] emitter: SignalEmitter<'_>) {
+        self.log.lock().unwrap().closed_by_client.push(id);
+        let _ = Self::notification_closed(&emitter, id, 3).await;
+    }
+
+    fn get_capabilities(&self) -> Vec<String> {
+        self.capabilities.clone()
+    }
+
+    fn get_server_information(&self) -> (String, String, String, String) {
+        ("chatbell-test-server".into(), "Chatbell tests".into(), "1.0".into(), "1.2".into())
+    }
+
+    #[zbus(signal)]
+    async fn action_invoked(emitter: &SignalEmitter<'_>, id: u32, action_key: &str) -> zbus::Result<()>;
+
+    #[zbus(signal)]
+    async fn notification_closed(emitter: &SignalEmitter<'_>, id: u32, reason: u32) -> zbus::Result<()>;
+}
+
+/// Owns `org.freedesktop.Notifications` on a private bus and records every call.
+pub struct NotificationServer {
+    conn: zbus::Connection,
+    log: Arc<Mutex<Log>>,
+}
+
+const PATH: &str = "/org/freedesktop/Notifications";
+
+impl NotificationServer {
+    /// Starts a server advertising these capabilities (e.g. `body`, `body-markup`, `actions`).
+    pub async fn start(bus: &PrivateBus, capabilities: &[&str]) -> NotificationServer {
+        let log = Arc::new(Mutex::new(Log::default()));
+        let server = Server { log: log.clone(), capabilities: capabilities.iter().map(|c| c.to_string()).collect() };
+        let conn = zbus::connection::Builder::address(bus.address())
+            .serve_at(PATH, server)
+            .name("org.freedesktop.Notifications")
+            .build()
+            .await
+            .expect("owns org.freedesktop.Notifications");
+        NotificationServer { conn, log }
+    }
+
+    pub fn calls(&self) -> Vec<NotifyCall> {
+        self.log.lock().unwrap().calls.clone()
+    }
+
+    /// Ids the client asked to close with `CloseNotification`.
+    pub fn closed_by_client(&self) -> Vec<u32> {
+        self.log.lock().unwrap().closed_by_client.clone()
+    }
+
+    /// Waits until at least `n` calls have arrived (or the timeout passes) and returns them all.
+    pub async fn wait_calls(&self, n: usize, timeout: Duration) -> Vec<NotifyCall> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let calls = self.calls();
+            if calls.len() >= n || tokio::time::Instant::now() >= deadline {
+                return calls;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Emits `ActionInvoked(id, action)`, as when the user clicks the notification.
+    pub async fn invoke(&self, id: u32, action: &str) {
+        let emitter = SignalEmitter::new(&self.conn, PATH).expect("path");
+        Server::action_invoked(&emitter, id, action).await.expect("signal sent");
+    }
+
+    /// Emits `NotificationClosed(id, reason)`; reason 1 = expired, 2 = dismissed by the user.
+    pub async fn close(&self, id: u32, reason: u32) {
+        let emitter = SignalEmitter::new(&self.conn, PATH).expect("path");
+        Server::notification_closed(&emitter, id, reason).await.expect("signal sent");
+    }
+}

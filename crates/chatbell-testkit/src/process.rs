@@ -1,0 +1,118 @@
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A free loopback port (bound and released; good enough for tests).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A child process under test, killed when dropped; its stdout collected line by line.
+pub struct Spawned {
+    pub child: Child,
+    pub stdout: Lines,
+    pub stderr: Lines,
+}
+
+impl Spawned {
+    pub fn spawn(mut command: Command) -> Spawned {
+        command.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
+        let mut child = command.spawn().unwrap_or_else(|e| panic!("spawning {command:?}: {e}"));
+        let stdout = Lines::collect(child.stdout.take().expect("stdout"));
+        let stderr = Lines::collect(child.stderr.take().expect("stderr"));
+        Spawned { child, stdout, stderr }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends a signal (`INT`, `TERM`, `KILL`) with kill(1).
+    pub fn signal(&self, name: &str) {
+        let ok = Command::new("kill").args([&format!("-{name}"), &self.pid().to_string()]).status().unwrap().success();
+        assert!(ok, "kill -{name} failed");
+    }
+
+    /// Waits for the process to exit; panics after `timeout`.
+    pub fn wait(&mut self, timeout: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "process did not exit within {timeout:?}; stderr:\n{}", self.stderr.text());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Lines read from a pipe by a background thread.
+#[derive(Clone)]
+pub struct Lines {
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Lines {
+    fn collect(pipe: impl std::io::Read + Send + 'static) -> Lines {
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let sink = lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines() {
+                match line {
+                    Ok(line) => sink.lock().unwrap().push(line),
+                    Err(_) => break,
+                }
+            }
+        });
+        Lines { lines }
+    }
+
+    pub fn all(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+
+    pub fn text(&self) -> String {
+        self.all().join("\n")
+    }
+
+    /// Lines parsed as JSON (others skipped).
+    pub fn json(&self) -> Vec<serde_json::Value> {
+        self.all().iter().filter_map(|l| serde_json::from_str(l).ok()).collect()
+    }
+
+    /// Waits until some line satisfies `pred`; returns it.
+    pub async fn wait_for(&self, timeout: Duration, pred: impl Fn(&str) -> bool) -> Option<String> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(line) = self.all().into_iter().find(|l| pred(l)) {
+                return Some(line);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// Waits until some JSON line satisfies `pred`; returns it.
+    pub async fn wait_json(&self, timeout: Duration, pred: impl Fn(&serde_json::Value) -> bool) -> Option<serde_json::Value> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(v) = self.json().into_iter().find(|v| pred(v)) {
+                return Some(v);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}

@@ -1,0 +1,123 @@
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use zbus::message::Header;
+use zbus::object_server::SignalEmitter;
+
+use crate::PrivateBus;
+
+#[derive(Default)]
+struct Registered {
+    /// (unique bus name of the caller, the argument it passed)
+    items: Vec<(String, String)>,
+}
+
+struct Watcher {
+    registered: Arc<Mutex<Registered>>,
+}
+
+#[zbus::interface(name = "org.kde.StatusNotifierWatcher")]
+impl Watcher {
+    async fn register_status_notifier_item(
+        &self,
+        service: String,
+        #[zbus(header)] header: Header<'_>,
+        #[zbus(signal_emitter)] emitter: SignalEmitter<'_>,
+    ) {
+        let sender = header.sender().map(|s| s.to_string()).unwrap_or_default();
+        self.registered.lock().unwrap().items.push((sender, service.clone()));
+        let _ = Self::status_notifier_item_registered(&emitter, &service).await;
+    }
+
+    fn register_status_notifier_host(&self, _service: String) {}
+
+    #[zbus(property)]
+    fn registered_status_notifier_items(&self) -> Vec<String> {
+        self.registered.lock().unwrap().items.iter().map(|(_, s)| s.clone()).collect()
+    }
+
+    #[zbus(property)]
+    fn is_status_notifier_host_registered(&self) -> bool {
+        true
+    }
+
+    #[zbus(property)]
+    fn protocol_version(&self) -> i32 {
+        0
+    }
+
+    #[zbus(signal)]
+    async fn status_notifier_item_registered(emitter: &SignalEmitter<'_>, service: &str) -> zbus::Result<()>;
+}
+
+/// Owns `org.kde.StatusNotifierWatcher` on a private bus: the tray host a desktop provides.
+pub struct TrayWatcher {
+    conn: zbus::Connection,
+    registered: Arc<Mutex<Registered>>,
+}
+
+/// A tray item's properties, read over D-Bus from the app that registered it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrayItem {
+    pub service: String,
+    pub path: String,
+    pub id: String,
+    pub title: String,
+    pub status: String,
+    /// On Linux (libayatana-appindicator) a PNG file name in `icon_theme_path`.
+    pub icon_name: String,
+    pub icon_theme_path: String,
+}
+
+impl TrayWatcher {
+    pub async fn start(bus: &PrivateBus) -> TrayWatcher {
+        let registered = Arc::new(Mutex::new(Registered::default()));
+        let conn = zbus::connection::Builder::address(bus.address())
+            .serve_at("/StatusNotifierWatcher", Watcher { registered: registered.clone() })
+            .name("org.kde.StatusNotifierWatcher")
+            .build()
+            .await
+            .expect("owns org.kde.StatusNotifierWatcher");
+        TrayWatcher { conn, registered }
+    }
+
+    /// Waits for the first registered item and reads its properties.
+    pub async fn wait_item(&self, timeout: Duration) -> Option<TrayItem> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let first = self.registered.lock().unwrap().items.first().cloned();
+            if let Some((sender, arg)) = first {
+                // The argument is an object path (appindicator) or a bus name (others).
+                let (service, path) =
+                    if arg.starts_with('/') { (sender, arg) } else { (arg, "/StatusNotifierItem".to_string()) };
+                if let Some(item) = self.read(&service, &path).await {
+                    return Some(item);
+                }
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Reads an item's current properties (they change as the app updates its icon).
+    pub async fn read(&self, service: &str, path: &str) -> Option<TrayItem> {
+        let proxy = zbus::Proxy::new(&self.conn, service.to_string(), path.to_string(), "org.kde.StatusNotifierItem")
+            .await
+            .ok()?;
+        let get = |name: &'static str| {
+            let proxy = proxy.clone();
+            async move { proxy.get_property::<String>(name).await.unwrap_or_default() }
+        };
+        Some(TrayItem {
+            service: service.to_string(),
+            path: path.to_string(),
+            id: get("Id").await,
+            title: get("Title").await,
+            status: get("Status").await,
+            icon_name: get("IconName").await,
+            icon_theme_path: get("IconThemePath").await,
+        })
+    }
+}
