@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chatbell_engine::keychain::Keychain;
-use chatbell_engine::model::{ConnState, Delivery, EngineEvent};
+use chatbell_engine::model::{ConnState, Delivery, Diagnostic, EngineEvent};
 use chatbell_engine::notifier::{DesktopNotifier, Notifier, NotifierConfig};
 use chatbell_engine::settings::{Settings, check_url};
 use chatbell_engine::{Engine, EngineConfig, Secret, ServerConfig, notification_lang, paths};
@@ -53,15 +53,14 @@ pub async fn run(db: &Path, args: ListenArgs) -> anyhow::Result<ExitCode> {
     if let Some(e) = settings_error {
         eprintln!("warning: {e}");
     }
-    let url = args
-        .url
-        .or(settings.server.url.clone())
-        .context("no server: pass --url ws://host/path (or set the server in the app's settings)")?;
+    let url = args.url.or(settings.server.url.clone()).context(
+        "no server: pass --url ws://host/path (or set the server in the app's settings)",
+    )?;
     check_url(&url).map_err(|problem| anyhow::anyhow!("--url: {problem}"))?;
     let token = match &args.token_env {
-        Some(var) => Some(Secret::new(
-            std::env::var(var).with_context(|| format!("--token-env: the environment variable {var} is not set"))?,
-        )),
+        Some(var) => Some(Secret::new(std::env::var(var).with_context(|| {
+            format!("--token-env: the environment variable {var} is not set")
+        })?)),
         None => match tokio::task::spawn_blocking(|| Keychain::default().get()).await? {
             Ok(token) => token,
             Err(e) => {
@@ -70,14 +69,20 @@ pub async fn run(db: &Path, args: ListenArgs) -> anyhow::Result<ExitCode> {
             }
         },
     };
-    let query_param = args.query_param.unwrap_or(settings.server.query_param.clone());
+    let query_param = args
+        .query_param
+        .unwrap_or(settings.server.query_param.clone());
     let server = ServerConfig {
         url,
         token,
         auth: args.auth.map_or(settings.server.auth, Into::into),
         query_param,
     };
-    let subscriptions = if args.subscribe.is_empty() { settings.server.subscriptions.clone() } else { args.subscribe };
+    let subscriptions = if args.subscribe.is_empty() {
+        settings.server.subscriptions.clone()
+    } else {
+        args.subscribe
+    };
     let mut config = EngineConfig::new(db);
     config.server = Some(server);
     config.subscriptions = subscriptions;
@@ -90,8 +95,8 @@ pub async fn run(db: &Path, args: ListenArgs) -> anyhow::Result<ExitCode> {
     if let Some(ms) = args.dead_ms {
         config.tuning.heartbeat.dead_after = Duration::from_millis(ms);
     }
-    let notifier: Option<Box<dyn Notifier>> =
-        (!args.no_notify).then(|| Box::new(DesktopNotifier::new(NotifierConfig::default())) as Box<dyn Notifier>);
+    let notifier: Option<Box<dyn Notifier>> = (!args.no_notify)
+        .then(|| Box::new(DesktopNotifier::new(NotifierConfig::default())) as Box<dyn Notifier>);
     let engine = Engine::start(config, notifier).await?;
     let mut events = engine.events();
     let mut names: HashMap<i64, String> = HashMap::new();
@@ -101,6 +106,12 @@ pub async fn run(db: &Path, args: ListenArgs) -> anyhow::Result<ExitCode> {
         tokio::select! {
             _ = &mut stop => break,
             event = events.recv() => match event {
+                Ok(EngineEvent::Decisions { decisions }) if args.json => {
+                    // One line per decision, like every other event.
+                    for d in decisions {
+                        print_json(&Diagnostic::Decision(d));
+                    }
+                }
                 Ok(event) if args.json => print_json(&event),
                 Ok(event) => print_human(&event, &mut names),
                 Err(RecvError::Lagged(n)) => eprintln!("warning: output fell {n} events behind; they are in the store"),
@@ -133,12 +144,20 @@ fn print_human(event: &EngineEvent, names: &mut HashMap<i64, String>) {
             ConnState::Connecting { attempt: 0 } => outln!("connecting…"),
             ConnState::Connecting { attempt } => outln!("connecting (attempt {})…", attempt + 1),
             ConnState::Online { .. } => outln!("online"),
-            ConnState::Offline { retry_at, reason, .. } => {
-                let secs = (*retry_at - chrono::Utc::now()).num_milliseconds().max(0) as f64 / 1000.0;
-                outln!("offline: {}; retrying in {secs:.1} s", terminal_safe(reason));
+            ConnState::Offline {
+                retry_at, reason, ..
+            } => {
+                let secs =
+                    (*retry_at - chrono::Utc::now()).num_milliseconds().max(0) as f64 / 1000.0;
+                outln!(
+                    "offline: {}; retrying in {secs:.1} s",
+                    terminal_safe(reason)
+                );
             }
             ConnState::Unauthorized { status, .. } => {
-                outln!("the server refused the token (HTTP {status}); set it with `chatbell-cli token set`")
+                outln!(
+                    "the server refused the token (HTTP {status}); set it with `chatbell-cli token set`"
+                )
             }
             ConnState::Stopped => outln!("stopped"),
         },
@@ -147,19 +166,35 @@ fn print_human(event: &EngineEvent, names: &mut HashMap<i64, String>) {
                 names.insert(chat.user_id, chat.name.clone());
             }
             for m in &update.messages {
-                let name = names.get(&m.user_id).cloned().unwrap_or_else(|| format!("#{}", m.user_id));
+                let name = names
+                    .get(&m.user_id)
+                    .cloned()
+                    .unwrap_or_else(|| format!("#{}", m.user_id));
                 let text = m.text.as_deref().unwrap_or("");
-                let file = m.file_path.as_deref().map(|f| format!(" [attachment: {}]", terminal_safe(f))).unwrap_or_default();
+                let file = m
+                    .file_path
+                    .as_deref()
+                    .map(|f| format!(" [attachment: {}]", terminal_safe(f)))
+                    .unwrap_or_default();
                 outln!("{}: {}{file}", terminal_safe(&name), terminal_safe(text));
             }
             if update.malformed > 0 {
-                outln!("({} malformed frame(s) kept in the raw log)", update.malformed);
+                outln!(
+                    "({} malformed frame(s) kept in the raw log)",
+                    update.malformed
+                );
             }
             if let Some(gap) = update.gap {
-                outln!("(connection was down {} … {}: events sent meanwhile may be missing)", gap.from, gap.to);
+                outln!(
+                    "(connection was down {} … {}: events sent meanwhile may be missing)",
+                    gap.from,
+                    gap.to
+                );
             }
         }
-        EngineEvent::Delivery(Delivery::Failed { error, .. }) => outln!("notification not shown: {error}"),
+        EngineEvent::Delivery(Delivery::Failed { error, .. }) => {
+            outln!("notification not shown: {error}")
+        }
         EngineEvent::StoreFailed { error } => eprintln!("error: {error}"),
         _ => {}
     }

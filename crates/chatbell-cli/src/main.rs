@@ -12,7 +12,11 @@ use chatbell_engine::settings::AuthMode;
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Parser, Debug)]
-#[command(name = "chatbell-cli", version, about = "Chatbell without a window: listen, list, search, diagnose.")]
+#[command(
+    name = "chatbell-cli",
+    version,
+    about = "Chatbell without a window: listen, list, search, diagnose."
+)]
 struct Cli {
     /// The database (default: the desktop app's, in the XDG data folder).
     #[arg(long, global = true, value_name = "PATH")]
@@ -95,11 +99,14 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CHATBELL_LOG").unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_env("CHATBELL_LOG")
+                .unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    let db = cli.db.unwrap_or_else(chatbell_engine::paths::default_db_path);
+    let db = cli
+        .db
+        .unwrap_or_else(chatbell_engine::paths::default_db_path);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -109,7 +116,12 @@ fn main() -> std::process::ExitCode {
         match cli.command {
             Command::Listen(args) => listen::run(&db, args).await,
             Command::Chats { json, limit } => store::chats(&db, limit, json),
-            Command::History { user_id, limit, before, json } => store::history(&db, user_id, before, limit, json),
+            Command::History {
+                user_id,
+                limit,
+                before,
+                json,
+            } => store::history(&db, user_id, before, limit, json),
             Command::Search { text, limit, json } => store::search(&db, &text, limit, json),
             Command::Read { user_id } => store::read(&db, user_id),
             Command::Doctor { json } => store::doctor(&db, json).await,

@@ -25,7 +25,9 @@ pub fn terminal_safe(text: &str) -> String {
             '\t' => out.push(' '),
             c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
             // Bidi overrides could make a name read backwards into the next column.
-            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => {
+                out.push_str(&format!("\\u{{{:x}}}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -62,7 +64,14 @@ pub fn print_chats(chats: &[ChatSummary]) {
         outln!("No chats yet.");
         return;
     }
-    outln!("{:>6}  {:<24} {:<9} {:<7} {:<16}  last message", "unread", "chat", "source", "status", "when");
+    outln!(
+        "{:>6}  {:<24} {:<9} {:<7} {:<16}  last message",
+        "unread",
+        "chat",
+        "source",
+        "status",
+        "when"
+    );
     for c in chats {
         let status = match (c.typing, c.online) {
             (true, _) => "typing",
@@ -70,19 +79,31 @@ pub fn print_chats(chats: &[ChatSummary]) {
             (_, Some(false)) => "offline",
             (_, None) => "",
         };
-        let unread = if c.unread > 0 { c.unread.to_string() } else { String::new() };
+        let unread = if c.unread > 0 {
+            c.unread.to_string()
+        } else {
+            String::new()
+        };
         let name: String = terminal_safe(&c.name).chars().take(24).collect();
-        let source: String = terminal_safe(c.source.as_deref().unwrap_or("")).chars().take(9).collect();
+        let source: String = terminal_safe(c.source.as_deref().unwrap_or(""))
+            .chars()
+            .take(9)
+            .collect();
         let (when, last) = match &c.last_message {
             Some(m) => (local(m.received_at), preview(m, 60)),
             None => (String::new(), String::new()),
         };
-        outln!("{unread:>6}  {name:<24} {source:<9} {status:<7} {when:<16}  {last}  [{}]", c.user_id);
+        outln!(
+            "{unread:>6}  {name:<24} {source:<9} {status:<7} {when:<16}  {last}  [{}]",
+            c.user_id
+        );
     }
 }
 
 pub fn print_message(m: &Message) {
-    let id = m.message_id.map_or("first".to_string(), |id| id.to_string());
+    let id = m
+        .message_id
+        .map_or("first".to_string(), |id| id.to_string());
     outln!("{}  #{id:<8} {}", local(m.sent_at), preview(m, 2000));
 }
 
@@ -92,8 +113,24 @@ pub fn print_hits(hits: &[SearchHit]) {
         return;
     }
     for h in hits {
-        let snippet: String = h.snippet.iter().map(|s| if s.hit { format!("[{}]", s.text) } else { s.text.clone() }).collect();
-        outln!("{}  {} [{}]: {}", local(h.message.sent_at), terminal_safe(&h.chat_name), h.message.user_id, terminal_safe(&snippet));
+        let snippet: String = h
+            .snippet
+            .iter()
+            .map(|s| {
+                if s.hit {
+                    format!("[{}]", s.text)
+                } else {
+                    s.text.clone()
+                }
+            })
+            .collect();
+        outln!(
+            "{}  {} [{}]: {}",
+            local(h.message.sent_at),
+            terminal_safe(&h.chat_name),
+            h.message.user_id,
+            terminal_safe(&snippet)
+        );
     }
 }
 

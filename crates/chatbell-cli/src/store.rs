@@ -28,12 +28,20 @@ pub fn chats(db: &Path, limit: u32, json: bool) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn history(db: &Path, user_id: i64, before: Option<i64>, limit: u32, json: bool) -> anyhow::Result<ExitCode> {
+pub fn history(
+    db: &Path,
+    user_id: i64,
+    before: Option<i64>,
+    limit: u32,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
     let reader = Reader::open(db)?;
     let before = match before {
         None => None,
         Some(message_id) => Some(
-            reader.seq_of(message_id)?.ok_or_else(|| anyhow::anyhow!("no message with id {message_id} is stored"))?,
+            reader
+                .seq_of(message_id)?
+                .ok_or_else(|| anyhow::anyhow!("no message with id {message_id} is stored"))?,
         ),
     };
     let page = reader.history(user_id, before, limit)?;
@@ -90,7 +98,11 @@ pub fn compact(db: &Path, older_than_days: Option<u32>) -> anyhow::Result<ExitCo
         Some(days) => {
             let cutoff = chrono::Utc::now() - chrono::Duration::days(days.into());
             let removed = writer.remove_older_than(cutoff)?;
-            outln!("Removed {} messages and {} raw events older than {days} days.", removed.messages, removed.events);
+            outln!(
+                "Removed {} messages and {} raw events older than {days} days.",
+                removed.messages,
+                removed.events
+            );
         }
         None => {
             writer.compact()?;
@@ -105,21 +117,43 @@ pub async fn doctor(db: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let keychain = Keychain::default();
     let token = {
         let kc = keychain.clone();
-        tokio::task::spawn_blocking(move || kc.get()).await?.ok().flatten()
+        tokio::task::spawn_blocking(move || kc.get())
+            .await?
+            .ok()
+            .flatten()
     };
     let server = server_config(&settings.server, token);
     let mut notifier = DesktopNotifier::new(NotifierConfig::default());
-    let mut checks = chatbell_engine::doctor::run(db, &keychain, Some(&mut notifier as &mut dyn Notifier), server.as_ref()).await;
+    let mut checks = chatbell_engine::doctor::run(
+        db,
+        &keychain,
+        Some(&mut notifier as &mut dyn Notifier),
+        server.as_ref(),
+    )
+    .await;
     if let Some(e) = settings_error {
-        checks.push(chatbell_engine::doctor::Check { name: "settings", ok: false, detail: e.to_string() });
+        checks.push(chatbell_engine::doctor::Check {
+            name: "settings",
+            ok: false,
+            detail: e.to_string(),
+        });
     }
     let ok = checks.iter().all(|c| c.ok);
     if json {
         checks.iter().for_each(print_json);
     } else {
         for c in &checks {
-            outln!("{} {:<20} {}", if c.ok { "ok  " } else { "FAIL" }, c.name, crate::output::terminal_safe(&c.detail));
+            outln!(
+                "{} {:<20} {}",
+                if c.ok { "ok  " } else { "FAIL" },
+                c.name,
+                crate::output::terminal_safe(&c.detail)
+            );
         }
     }
-    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -25,10 +25,14 @@ pub fn run(action: TokenAction) -> anyhow::Result<ExitCode> {
     match action {
         TokenAction::Set => {
             let token = if std::io::stdin().is_terminal() {
-                rpassword::prompt_password("API token (input hidden): ").context("reading the token")?
+                rpassword::prompt_password("API token (input hidden): ")
+                    .context("reading the token")?
             } else {
                 let mut line = String::new();
-                std::io::stdin().lock().read_line(&mut line).context("reading the token from standard input")?;
+                std::io::stdin()
+                    .lock()
+                    .read_line(&mut line)
+                    .context("reading the token from standard input")?;
                 line
             };
             let token = token.trim();

@@ -37,7 +37,11 @@ pub struct Backoff {
 
 impl Backoff {
     pub fn new(policy: BackoffPolicy, rng: fastrand::Rng) -> Self {
-        Backoff { policy, attempt: 0, rng }
+        Backoff {
+            policy,
+            attempt: 0,
+            rng,
+        }
     }
 
     /// Failed attempts since the last reset.
@@ -97,21 +101,29 @@ mod tests {
         for _ in 0..100 {
             b.next_delay();
         }
-        assert_eq!(b.ceiling(), Duration::from_secs(30), "no overflow after many attempts");
+        assert_eq!(
+            b.ceiling(),
+            Duration::from_secs(30),
+            "no overflow after many attempts"
+        );
     }
 
     #[test]
     fn delays_are_full_jitter_within_the_ceiling() {
         for seed in 0..200 {
             let mut b = backoff(seed);
-            assert!(b.next_delay() <= Duration::from_secs(1), "first retry within 1 s");
+            assert!(
+                b.next_delay() <= Duration::from_secs(1),
+                "first retry within 1 s"
+            );
             for _ in 0..10 {
                 let ceiling = b.ceiling();
                 assert!(b.next_delay() <= ceiling);
             }
         }
         // Jitter actually spreads: 200 first delays are not all alike.
-        let firsts: std::collections::HashSet<_> = (0..200).map(|s| backoff(s).next_delay()).collect();
+        let firsts: std::collections::HashSet<_> =
+            (0..200).map(|s| backoff(s).next_delay()).collect();
         assert!(firsts.len() > 150);
     }
 

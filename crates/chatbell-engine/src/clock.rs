@@ -44,14 +44,18 @@ pub struct ManualClock {
 
 impl ManualClock {
     pub fn new(utc: DateTime<Utc>, local: NaiveTime) -> Self {
-        ManualClock { inner: Arc::new(Mutex::new((Instant::now(), utc, local))) }
+        ManualClock {
+            inner: Arc::new(Mutex::new((Instant::now(), utc, local))),
+        }
     }
 
     pub fn advance(&self, by: Duration) {
         let mut t = self.inner.lock().unwrap();
         t.0 += by;
         t.1 += by;
-        t.2 = t.2.overflowing_add_signed(chrono::Duration::from_std(by).unwrap()).0;
+        t.2 =
+            t.2.overflowing_add_signed(chrono::Duration::from_std(by).unwrap())
+                .0;
     }
 
     pub fn set_local_time(&self, local: NaiveTime) {

@@ -71,8 +71,14 @@ pub enum Content {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    Show { slot: Slot, content: Content, sound: bool },
-    Close { slot: Slot },
+    Show {
+        slot: Slot,
+        content: Content,
+        sound: bool,
+    },
+    Close {
+        slot: Slot,
+    },
 }
 
 #[derive(Debug)]
@@ -105,11 +111,20 @@ const DIGEST_NAMES: usize = 3;
 
 impl Coalescer {
     pub fn new(config: CoalesceConfig) -> Self {
-        Coalescer { config, live: HashMap::new(), recent: VecDeque::new(), digest: None, last_sound: None }
+        Coalescer {
+            config,
+            live: HashMap::new(),
+            recent: VecDeque::new(),
+            digest: None,
+            last_sound: None,
+        }
     }
 
     fn sound(&mut self, wanted: bool, now: Instant) -> bool {
-        let allowed = wanted && self.last_sound.is_none_or(|t| now.duration_since(t) >= self.config.sound_interval);
+        let allowed = wanted
+            && self
+                .last_sound
+                .is_none_or(|t| now.duration_since(t) >= self.config.sound_interval);
         if allowed {
             self.last_sound = Some(now);
         }
@@ -117,16 +132,23 @@ impl Coalescer {
     }
 
     fn digest_active(&self, now: Instant) -> bool {
-        self.digest.as_ref().is_some_and(|d| now.duration_since(d.last_activity) < self.config.digest_window)
+        self.digest
+            .as_ref()
+            .is_some_and(|d| now.duration_since(d.last_activity) < self.config.digest_window)
     }
 
     /// An allowed notification arrives; returns what to do now.
     pub fn push(&mut self, incoming: Incoming, sound_wanted: bool, now: Instant) -> Vec<Command> {
         let window = self.config.digest_window;
-        while self.recent.front().is_some_and(|(t, _, _)| now.duration_since(*t) >= window) {
+        while self
+            .recent
+            .front()
+            .is_some_and(|(t, _, _)| now.duration_since(*t) >= window)
+        {
             self.recent.pop_front();
         }
-        self.recent.push_back((now, incoming.user_id, incoming.name.clone()));
+        self.recent
+            .push_back((now, incoming.user_id, incoming.name.clone()));
         let mut commands = Vec::new();
 
         let mut distinct: Vec<UserId> = Vec::new();
@@ -140,7 +162,10 @@ impl Coalescer {
                 // A flood starts: the per-chat notifications give way to one digest.
                 let mut names = Vec::new();
                 for (_, user, name) in self.recent.iter().rev() {
-                    if names.len() < DIGEST_NAMES && !names.contains(name) && distinct.contains(user) {
+                    if names.len() < DIGEST_NAMES
+                        && !names.contains(name)
+                        && distinct.contains(user)
+                    {
                         names.push(name.clone());
                     }
                 }
@@ -155,7 +180,9 @@ impl Coalescer {
                 });
                 let mut closing: Vec<UserId> = self.live.drain().map(|(user, _)| user).collect();
                 closing.sort_unstable();
-                commands.extend(closing.into_iter().map(|user| Command::Close { slot: Slot::Chat(user) }));
+                commands.extend(closing.into_iter().map(|user| Command::Close {
+                    slot: Slot::Chat(user),
+                }));
             } else if let Some(d) = &mut self.digest {
                 d.messages += 1;
                 d.last_activity = now;
@@ -167,7 +194,10 @@ impl Coalescer {
                 d.names.insert(0, incoming.name);
                 d.names.truncate(DIGEST_NAMES);
             }
-            let due = self.digest.as_ref().is_some_and(|d| d.shown_at.is_none_or(|t| now.duration_since(t) >= self.config.chat_window));
+            let due = self.digest.as_ref().is_some_and(|d| {
+                d.shown_at
+                    .is_none_or(|t| now.duration_since(t) >= self.config.chat_window)
+            });
             if due {
                 commands.extend(self.show_digest(sound_wanted, now));
             }
@@ -176,7 +206,14 @@ impl Coalescer {
 
         match self.live.get_mut(&incoming.user_id) {
             Some(live) => {
-                if let Content::Chat { count, text, file_path, name, .. } = &mut live.content {
+                if let Content::Chat {
+                    count,
+                    text,
+                    file_path,
+                    name,
+                    ..
+                } = &mut live.content
+                {
                     *count += 1;
                     *text = incoming.text;
                     *file_path = incoming.file_path;
@@ -189,7 +226,11 @@ impl Coalescer {
             }
             None => {
                 if self.live.len() >= self.config.max_live {
-                    let oldest = self.live.iter().min_by_key(|(_, l)| l.shown_at).map(|(u, _)| *u);
+                    let oldest = self
+                        .live
+                        .iter()
+                        .min_by_key(|(_, l)| l.shown_at)
+                        .map(|(u, _)| *u);
                     if let Some(user) = oldest {
                         self.live.remove(&user);
                     }
@@ -202,7 +243,14 @@ impl Coalescer {
                     text: incoming.text,
                     file_path: incoming.file_path,
                 };
-                self.live.insert(incoming.user_id, Live { content, shown_at: now, dirty: true });
+                self.live.insert(
+                    incoming.user_id,
+                    Live {
+                        content,
+                        shown_at: now,
+                        dirty: true,
+                    },
+                );
                 commands.extend(self.show_chat(incoming.user_id, sound_wanted, now));
             }
         }
@@ -214,7 +262,11 @@ impl Coalescer {
         let live = self.live.get_mut(&user_id)?;
         live.shown_at = now;
         live.dirty = false;
-        Some(Command::Show { slot: Slot::Chat(user_id), content: live.content.clone(), sound })
+        Some(Command::Show {
+            slot: Slot::Chat(user_id),
+            content: live.content.clone(),
+            sound,
+        })
     }
 
     fn show_digest(&mut self, sound_wanted: bool, now: Instant) -> Option<Command> {
@@ -222,8 +274,16 @@ impl Coalescer {
         let d = self.digest.as_mut()?;
         d.shown_at = Some(now);
         d.dirty = false;
-        let content = Content::Digest { messages: d.messages, chats: d.chats.len() as u32, names: d.names.clone() };
-        Some(Command::Show { slot: Slot::Digest, content, sound })
+        let content = Content::Digest {
+            messages: d.messages,
+            chats: d.chats.len() as u32,
+            names: d.names.clone(),
+        };
+        Some(Command::Show {
+            slot: Slot::Digest,
+            content,
+            sound,
+        })
     }
 
     /// Shows the updates whose window has passed; call at [`Coalescer::next_deadline`].
@@ -237,8 +297,14 @@ impl Coalescer {
             .collect();
         due.sort_unstable();
         // Updates of a burst already announced: no new sound.
-        let mut commands: Vec<Command> = due.into_iter().filter_map(|u| self.show_chat(u, false, now)).collect();
-        let digest_due = self.digest.as_ref().is_some_and(|d| d.dirty && d.shown_at.is_none_or(|t| now.duration_since(t) >= window));
+        let mut commands: Vec<Command> = due
+            .into_iter()
+            .filter_map(|u| self.show_chat(u, false, now))
+            .collect();
+        let digest_due = self
+            .digest
+            .as_ref()
+            .is_some_and(|d| d.dirty && d.shown_at.is_none_or(|t| now.duration_since(t) >= window));
         if digest_due {
             commands.extend(self.show_digest(false, now));
         }
@@ -248,14 +314,24 @@ impl Coalescer {
     /// When [`Coalescer::tick`] has something to do; `None` when nothing is pending.
     pub fn next_deadline(&self) -> Option<Instant> {
         let window = self.config.chat_window;
-        let chats = self.live.values().filter(|l| l.dirty).map(|l| l.shown_at + window);
-        let digest = self.digest.as_ref().filter(|d| d.dirty).map(|d| d.shown_at.map_or(d.last_activity, |t| t + window));
+        let chats = self
+            .live
+            .values()
+            .filter(|l| l.dirty)
+            .map(|l| l.shown_at + window);
+        let digest = self
+            .digest
+            .as_ref()
+            .filter(|d| d.dirty)
+            .map(|d| d.shown_at.map_or(d.last_activity, |t| t + window));
         chats.chain(digest).min()
     }
 
     /// The agent opened the chat: its notification has done its job.
     pub fn dismiss(&mut self, user_id: UserId) -> Option<Command> {
-        self.live.remove(&user_id).map(|_| Command::Close { slot: Slot::Chat(user_id) })
+        self.live.remove(&user_id).map(|_| Command::Close {
+            slot: Slot::Chat(user_id),
+        })
     }
 
     /// The notification server closed a notification (expired, or dismissed by the user): the
@@ -279,14 +355,28 @@ mod tests {
     use super::*;
 
     fn msg(user_id: UserId, text: &str) -> Incoming {
-        Incoming { user_id, kind: NotifyKind::NewMessage, name: format!("U{user_id}"), text: Some(text.into()), file_path: None }
+        Incoming {
+            user_id,
+            kind: NotifyKind::NewMessage,
+            name: format!("U{user_id}"),
+            text: Some(text.into()),
+            file_path: None,
+        }
     }
 
     fn shows(cmds: &[Command]) -> Vec<(Slot, u32, bool)> {
         cmds.iter()
             .filter_map(|c| match c {
-                Command::Show { slot, content: Content::Chat { count, .. }, sound } => Some((*slot, *count, *sound)),
-                Command::Show { slot, content: Content::Digest { messages, .. }, sound } => Some((*slot, *messages, *sound)),
+                Command::Show {
+                    slot,
+                    content: Content::Chat { count, .. },
+                    sound,
+                } => Some((*slot, *count, *sound)),
+                Command::Show {
+                    slot,
+                    content: Content::Digest { messages, .. },
+                    sound,
+                } => Some((*slot, *messages, *sound)),
                 Command::Close { .. } => None,
             })
             .collect()
@@ -297,18 +387,37 @@ mod tests {
         let t0 = Instant::now();
         let ms = Duration::from_millis;
         let mut c = Coalescer::new(CoalesceConfig::default());
-        assert_eq!(shows(&c.push(msg(1, "a"), true, t0)), [(Slot::Chat(1), 1, true)]);
-        assert!(c.push(msg(1, "b"), true, t0 + ms(100)).is_empty(), "held within the window");
+        assert_eq!(
+            shows(&c.push(msg(1, "a"), true, t0)),
+            [(Slot::Chat(1), 1, true)]
+        );
+        assert!(
+            c.push(msg(1, "b"), true, t0 + ms(100)).is_empty(),
+            "held within the window"
+        );
         assert!(c.push(msg(1, "c"), true, t0 + ms(200)).is_empty());
         assert_eq!(c.next_deadline(), Some(t0 + ms(3000)));
         assert!(c.tick(t0 + ms(2999)).is_empty());
         let cmds = c.tick(t0 + ms(3000));
-        assert_eq!(shows(&cmds), [(Slot::Chat(1), 3, false)], "one update with the count, no second sound");
-        let Command::Show { content: Content::Chat { text, .. }, .. } = &cmds[0] else { panic!() };
+        assert_eq!(
+            shows(&cmds),
+            [(Slot::Chat(1), 3, false)],
+            "one update with the count, no second sound"
+        );
+        let Command::Show {
+            content: Content::Chat { text, .. },
+            ..
+        } = &cmds[0]
+        else {
+            panic!()
+        };
         assert_eq!(text.as_deref(), Some("c"), "the latest text");
         assert_eq!(c.next_deadline(), None, "nothing pending: no wakeups");
         // After the window a new message updates at once; the sound limit has passed too.
-        assert_eq!(shows(&c.push(msg(1, "d"), true, t0 + ms(13_000))), [(Slot::Chat(1), 4, true)]);
+        assert_eq!(
+            shows(&c.push(msg(1, "d"), true, t0 + ms(13_000))),
+            [(Slot::Chat(1), 4, true)]
+        );
     }
 
     #[test]
@@ -321,22 +430,51 @@ mod tests {
             assert_eq!(shows(&cmds).len(), 1);
         }
         let cmds = c.push(msg(4, "x"), true, t0 + ms(10));
-        let closes: Vec<_> = cmds.iter().filter(|c| matches!(c, Command::Close { .. })).cloned().collect();
-        assert_eq!(closes, (1..=3).map(|u| Command::Close { slot: Slot::Chat(u) }).collect::<Vec<_>>());
-        assert_eq!(shows(&cmds), [(Slot::Digest, 4, false)], "sound was used by the first chat 10 ms ago");
+        let closes: Vec<_> = cmds
+            .iter()
+            .filter(|c| matches!(c, Command::Close { .. }))
+            .cloned()
+            .collect();
+        assert_eq!(
+            closes,
+            (1..=3)
+                .map(|u| Command::Close {
+                    slot: Slot::Chat(u)
+                })
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(
+            shows(&cmds),
+            [(Slot::Digest, 4, false)],
+            "sound was used by the first chat 10 ms ago"
+        );
         // The flood goes on: the digest is updated at most once per window.
         for i in 0..50 {
             assert!(shows(&c.push(msg(5 + i % 7, "x"), true, t0 + ms(100 + i as u64))).is_empty());
         }
         let cmds = c.tick(t0 + ms(3010));
-        let [Command::Show { content: Content::Digest { messages, chats, names }, .. }] = cmds.as_slice() else {
+        let [
+            Command::Show {
+                content:
+                    Content::Digest {
+                        messages,
+                        chats,
+                        names,
+                    },
+                ..
+            },
+        ] = cmds.as_slice()
+        else {
             panic!("{cmds:?}")
         };
         assert_eq!((*messages, *chats), (54, 11));
         assert_eq!(names.len(), 3);
         // Quiet for the digest window: back to per-chat notifications.
         let later = t0 + ms(20_000);
-        assert_eq!(shows(&c.push(msg(1, "again"), true, later)), [(Slot::Chat(1), 1, true)]);
+        assert_eq!(
+            shows(&c.push(msg(1, "again"), true, later)),
+            [(Slot::Chat(1), 1, true)]
+        );
     }
 
     #[test]
@@ -344,10 +482,23 @@ mod tests {
         let t0 = Instant::now();
         let s = Duration::from_secs;
         let mut c = Coalescer::new(CoalesceConfig::default());
-        assert_eq!(shows(&c.push(msg(1, "x"), true, t0)), [(Slot::Chat(1), 1, true)]);
-        assert_eq!(shows(&c.push(msg(2, "x"), true, t0 + s(1))), [(Slot::Chat(2), 1, false)]);
-        assert_eq!(shows(&c.push(msg(3, "x"), true, t0 + s(11))), [(Slot::Chat(3), 1, true)]);
-        assert_eq!(shows(&c.push(msg(9, "x"), false, t0 + s(30))), [(Slot::Chat(9), 1, false)], "sound off");
+        assert_eq!(
+            shows(&c.push(msg(1, "x"), true, t0)),
+            [(Slot::Chat(1), 1, true)]
+        );
+        assert_eq!(
+            shows(&c.push(msg(2, "x"), true, t0 + s(1))),
+            [(Slot::Chat(2), 1, false)]
+        );
+        assert_eq!(
+            shows(&c.push(msg(3, "x"), true, t0 + s(11))),
+            [(Slot::Chat(3), 1, true)]
+        );
+        assert_eq!(
+            shows(&c.push(msg(9, "x"), false, t0 + s(30))),
+            [(Slot::Chat(9), 1, false)],
+            "sound off"
+        );
     }
 
     #[test]
@@ -357,21 +508,43 @@ mod tests {
         let mut c = Coalescer::new(CoalesceConfig::default());
         c.push(msg(1, "a"), false, t0);
         c.push(msg(1, "b"), false, t0 + s(1));
-        assert_eq!(c.dismiss(1), Some(Command::Close { slot: Slot::Chat(1) }));
+        assert_eq!(
+            c.dismiss(1),
+            Some(Command::Close {
+                slot: Slot::Chat(1)
+            })
+        );
         assert_eq!(c.dismiss(1), None);
-        assert!(c.tick(t0 + s(5)).is_empty(), "the pending update went with the dismissal");
-        assert_eq!(shows(&c.push(msg(1, "c"), false, t0 + s(6))), [(Slot::Chat(1), 1, false)]);
+        assert!(
+            c.tick(t0 + s(5)).is_empty(),
+            "the pending update went with the dismissal"
+        );
+        assert_eq!(
+            shows(&c.push(msg(1, "c"), false, t0 + s(6))),
+            [(Slot::Chat(1), 1, false)]
+        );
         c.closed(Slot::Chat(1));
-        assert_eq!(shows(&c.push(msg(1, "d"), false, t0 + s(7))), [(Slot::Chat(1), 1, false)]);
+        assert_eq!(
+            shows(&c.push(msg(1, "d"), false, t0 + s(7))),
+            [(Slot::Chat(1), 1, false)]
+        );
     }
 
     #[test]
     fn live_notifications_are_bounded() {
         let t0 = Instant::now();
-        let config = CoalesceConfig { max_live: 2, digest_chats: 100, ..CoalesceConfig::default() };
+        let config = CoalesceConfig {
+            max_live: 2,
+            digest_chats: 100,
+            ..CoalesceConfig::default()
+        };
         let mut c = Coalescer::new(config);
         for user in 0..5 {
-            c.push(msg(user, "x"), false, t0 + Duration::from_millis(user as u64));
+            c.push(
+                msg(user, "x"),
+                false,
+                t0 + Duration::from_millis(user as u64),
+            );
         }
         assert_eq!(c.live.len(), 2);
     }

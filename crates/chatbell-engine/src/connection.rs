@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use chatbell_protocol::{ClientAction, UserId};
+use chatbell_protocol::{ClientAction, Envelope, ParseError, UserId, parse_frame};
 use chrono::{DateTime, Utc};
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
@@ -71,9 +71,18 @@ pub(crate) enum ConnCmd {
 /// What the connection hands to the writer, in order.
 #[derive(Debug)]
 pub(crate) enum Inbound {
-    Frame { text: Utf8Bytes, received_at: DateTime<Utc> },
-    Connected { at: DateTime<Utc> },
-    Disconnected { at: DateTime<Utc> },
+    /// Parsed here, on the reading task, so the writer's thread only writes.
+    Frame {
+        text: Utf8Bytes,
+        received_at: DateTime<Utc>,
+        parsed: Option<Result<Envelope, ParseError>>,
+    },
+    Connected {
+        at: DateTime<Utc>,
+    },
+    Disconnected {
+        at: DateTime<Utc>,
+    },
 }
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -110,7 +119,10 @@ impl Connection {
     }
 
     async fn forward(&self, inbound: Inbound) -> bool {
-        self.inbound.send(crate::engine::WriterMsg::Inbound(inbound)).await.is_ok()
+        self.inbound
+            .send(crate::engine::WriterMsg::Inbound(inbound))
+            .await
+            .is_ok()
     }
 
     fn retry_at(&self, delay: Duration) -> DateTime<Utc> {
@@ -136,9 +148,17 @@ impl Connection {
     }
 
     pub async fn run(mut self) {
-        let seed = self.clock.system().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+        let seed = self
+            .clock
+            .system()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
         let mut backoff = Backoff::new(self.tuning.backoff, fastrand::Rng::with_seed(seed));
-        let mut sleep = SleepDetector::new(self.tuning.sleep_threshold, self.clock.mono(), self.clock.system());
+        let mut sleep = SleepDetector::new(
+            self.tuning.sleep_threshold,
+            self.clock.mono(),
+            self.clock.system(),
+        );
         loop {
             let Some(server) = self.server.clone() else {
                 self.set_state(ConnState::NotConfigured);
@@ -150,7 +170,9 @@ impl Connection {
                     },
                 }
             };
-            self.set_state(ConnState::Connecting { attempt: backoff.attempt() });
+            self.set_state(ConnState::Connecting {
+                attempt: backoff.attempt(),
+            });
             let connected = tokio::select! {
                 _ = self.cancel.cancelled() => break,
                 r = tokio::time::timeout(self.tuning.connect_timeout, connect(&server)) => match r {
@@ -183,7 +205,11 @@ impl Connection {
                         End::Lost(reason) => {
                             tracing::warn!(%reason, "connection lost");
                             let delay = backoff.next_delay();
-                            self.set_state(ConnState::Offline { attempt: backoff.attempt(), retry_at: self.retry_at(delay), reason });
+                            self.set_state(ConnState::Offline {
+                                attempt: backoff.attempt(),
+                                retry_at: self.retry_at(delay),
+                                reason,
+                            });
                             delay
                         }
                     }
@@ -191,13 +217,20 @@ impl Connection {
                 Err(ConnectError::Unauthorized(status)) => {
                     let delay = backoff.unauthorized_delay();
                     tracing::warn!(status, "the server refused the token");
-                    self.set_state(ConnState::Unauthorized { status, retry_at: self.retry_at(delay) });
+                    self.set_state(ConnState::Unauthorized {
+                        status,
+                        retry_at: self.retry_at(delay),
+                    });
                     delay
                 }
                 Err(ConnectError::Other(reason)) => {
                     let delay = backoff.next_delay();
                     tracing::info!(%reason, ?delay, "cannot connect");
-                    self.set_state(ConnState::Offline { attempt: backoff.attempt(), retry_at: self.retry_at(delay), reason });
+                    self.set_state(ConnState::Offline {
+                        attempt: backoff.attempt(),
+                        retry_at: self.retry_at(delay),
+                        reason,
+                    });
                     delay
                 }
             };
@@ -232,10 +265,18 @@ impl Connection {
         }
     }
 
-    async fn session(&mut self, mut ws: Ws, server: &ServerConfig, sleep: &mut SleepDetector) -> End {
+    async fn session(
+        &mut self,
+        mut ws: Ws,
+        server: &ServerConfig,
+        sleep: &mut SleepDetector,
+    ) -> End {
         // The subscription set lives on the connection: send it again every time.
         for user_id in self.subscriptions.clone() {
-            if let Err(e) = ws.send(Message::text(ClientAction::Subscribe { user_id }.to_json())).await {
+            if let Err(e) = ws
+                .send(Message::text(ClientAction::Subscribe { user_id }.to_json()))
+                .await
+            {
                 return End::Lost(format!("sending subscriptions: {e}"));
             }
         }
@@ -290,7 +331,8 @@ impl Connection {
                         None => break End::Lost("connection closed".into()),
                     };
                     let received_at = self.clock.utc();
-                    if !self.forward(Inbound::Frame { text, received_at }).await {
+                    let parsed = Some(parse_frame(&text, received_at));
+                    if !self.forward(Inbound::Frame { text, received_at, parsed }).await {
                         break End::Cancelled;
                     }
                     // Time spent waiting for a slow store is not the server's silence.
@@ -315,7 +357,10 @@ impl Connection {
             }
         };
         if matches!(end, End::Cancelled | End::Immediate(_)) {
-            let frame = CloseFrame { code: CloseCode::Normal, reason: "client going away".into() };
+            let frame = CloseFrame {
+                code: CloseCode::Normal,
+                reason: "client going away".into(),
+            };
             let _ = tokio::time::timeout(Duration::from_secs(1), ws.close(Some(frame))).await;
         }
         end
@@ -335,7 +380,9 @@ fn describe(e: &WsError) -> String {
 fn connector() -> Connector {
     static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
     let config = CONFIG.get_or_init(|| {
-        let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+        let roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let config = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -349,7 +396,9 @@ fn connector() -> Connector {
 
 /// Adds `name=value` to a URL's query, percent-encoding the value.
 fn with_query(url: &str, name: &str, value: &str) -> String {
-    let (base, fragment) = url.split_once('#').map_or((url, None), |(b, f)| (b, Some(f)));
+    let (base, fragment) = url
+        .split_once('#')
+        .map_or((url, None), |(b, f)| (b, Some(f)));
     let sep = if base.contains('?') { '&' } else { '?' };
     let mut out = format!("{base}{sep}{name}=");
     for b in value.bytes() {
@@ -368,27 +417,47 @@ fn with_query(url: &str, name: &str, value: &str) -> String {
 
 async fn connect(server: &ServerConfig) -> Result<Ws, ConnectError> {
     let url = match (&server.token, server.auth) {
-        (Some(token), AuthMode::Query) => with_query(&server.url, &server.query_param, token.expose()),
+        (Some(token), AuthMode::Query) => {
+            with_query(&server.url, &server.query_param, token.expose())
+        }
         _ => server.url.clone(),
     };
-    let mut request = url.into_client_request().map_err(|e| ConnectError::Other(format!("invalid server URL: {e}")))?;
+    let mut request = url
+        .into_client_request()
+        .map_err(|e| ConnectError::Other(format!("invalid server URL: {e}")))?;
     let headers = request.headers_mut();
     if let (Some(token), AuthMode::Header) = (&server.token, server.auth) {
-        let value = format!("Bearer {}", token.expose())
-            .parse()
-            .map_err(|_| ConnectError::Other("the token contains characters not allowed in a header".into()))?;
+        let value = format!("Bearer {}", token.expose()).parse().map_err(|_| {
+            ConnectError::Other("the token contains characters not allowed in a header".into())
+        })?;
         headers.insert("Authorization", value);
     }
-    headers.insert("User-Agent", concat!("Chatbell/", env!("CARGO_PKG_VERSION")).parse().expect("ascii"));
-    let config = WebSocketConfig::default().max_message_size(Some(MAX_MESSAGE)).max_frame_size(Some(MAX_MESSAGE));
-    match tokio_tungstenite::connect_async_tls_with_config(request, Some(config), true, Some(connector())).await {
+    headers.insert(
+        "User-Agent",
+        concat!("Chatbell/", env!("CARGO_PKG_VERSION"))
+            .parse()
+            .expect("ascii"),
+    );
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(MAX_MESSAGE))
+        .max_frame_size(Some(MAX_MESSAGE));
+    match tokio_tungstenite::connect_async_tls_with_config(
+        request,
+        Some(config),
+        true,
+        Some(connector()),
+    )
+    .await
+    {
         Ok((ws, _)) => Ok(ws),
         Err(WsError::Http(response)) => {
             let status = response.status().as_u16();
             if status == 401 || status == 403 {
                 Err(ConnectError::Unauthorized(status))
             } else {
-                Err(ConnectError::Other(format!("the server answered HTTP {status} instead of a WebSocket")))
+                Err(ConnectError::Other(format!(
+                    "the server answered HTTP {status} instead of a WebSocket"
+                )))
             }
         }
         Err(e) => Err(ConnectError::Other(describe(&e))),
@@ -399,7 +468,9 @@ async fn connect(server: &ServerConfig) -> Result<Ws, ConnectError> {
 pub async fn probe(server: &ServerConfig, timeout: Duration) -> Result<(), String> {
     match tokio::time::timeout(timeout, connect(server)).await {
         Err(_) => Err(format!("no answer within {timeout:?}")),
-        Ok(Err(ConnectError::Unauthorized(status))) => Err(format!("the server refused the token (HTTP {status})")),
+        Ok(Err(ConnectError::Unauthorized(status))) => {
+            Err(format!("the server refused the token (HTTP {status})"))
+        }
         Ok(Err(ConnectError::Other(reason))) => Err(reason),
         Ok(Ok(mut ws)) => {
             let _ = ws.close(None).await;
@@ -414,8 +485,14 @@ mod tests {
 
     #[test]
     fn token_goes_into_the_query_encoded() {
-        assert_eq!(with_query("ws://h/ws", "token", "a b&c"), "ws://h/ws?token=a%20b%26c");
-        assert_eq!(with_query("ws://h/ws?org=1", "key", "x"), "ws://h/ws?org=1&key=x");
+        assert_eq!(
+            with_query("ws://h/ws", "token", "a b&c"),
+            "ws://h/ws?token=a%20b%26c"
+        );
+        assert_eq!(
+            with_query("ws://h/ws?org=1", "key", "x"),
+            "ws://h/ws?org=1&key=x"
+        );
         assert_eq!(with_query("ws://h/ws#f", "t", "é"), "ws://h/ws?t=%C3%A9#f");
     }
 }

@@ -20,8 +20,16 @@ pub struct Check {
 
 fn check(name: &'static str, result: Result<String, String>) -> Check {
     match result {
-        Ok(detail) => Check { name, ok: true, detail },
-        Err(detail) => Check { name, ok: false, detail },
+        Ok(detail) => Check {
+            name,
+            ok: true,
+            detail,
+        },
+        Err(detail) => Check {
+            name,
+            ok: false,
+            detail,
+        },
     }
 }
 
@@ -41,24 +49,49 @@ pub async fn run(
             Some(n) => n
                 .server_info()
                 .await
-                .map(|i| format!("{} {} ({}), capabilities: {}", i.name, i.version, i.vendor, i.capabilities.join(", ")))
+                .map(|i| {
+                    format!(
+                        "{} {} ({}), capabilities: {}",
+                        i.name,
+                        i.version,
+                        i.vendor,
+                        i.capabilities.join(", ")
+                    )
+                })
                 .map_err(|e| e.to_string()),
         },
     ));
     let kc = keychain.clone();
-    let keychain_result = match tokio::time::timeout(Duration::from_secs(5), tokio::task::spawn_blocking(move || kc.get())).await {
-        Err(_) => Err("the keychain did not answer within 5 s (locked, or waiting for a password prompt?)".to_string()),
+    let keychain_result = match tokio::time::timeout(
+        Duration::from_secs(5),
+        tokio::task::spawn_blocking(move || kc.get()),
+    )
+    .await
+    {
+        Err(_) => Err(
+            "the keychain did not answer within 5 s (locked, or waiting for a password prompt?)"
+                .to_string(),
+        ),
         Ok(joined) => joined
             .map_err(|e| e.to_string())
             .and_then(|r| r.map_err(|e| e.to_string()))
-            .map(|token| if token.is_some() { "reachable; a token is stored".into() } else { "reachable; no token stored".into() }),
+            .map(|token| {
+                if token.is_some() {
+                    "reachable; a token is stored".into()
+                } else {
+                    "reachable; no token stored".into()
+                }
+            }),
     };
     checks.push(check("keychain", keychain_result));
 
     let path = db.to_path_buf();
     let store = tokio::task::spawn_blocking(move || -> Result<String, String> {
         if !path.exists() {
-            return Ok(format!("{} does not exist yet (created on first run)", path.display()));
+            return Ok(format!(
+                "{} does not exist yet (created on first run)",
+                path.display()
+            ));
         }
         let problems = integrity_check(&path).map_err(|e| e.to_string())?;
         if !problems.is_empty() {
@@ -67,7 +100,15 @@ pub async fn run(
         let reader = Reader::open(&path).map_err(|e| e.to_string())?;
         let mismatches = reader.unread_mismatches().map_err(|e| e.to_string())?;
         if !mismatches.is_empty() {
-            return Err(format!("unread counts disagree with the messages in {} chats", mismatches.len()));
+            return Err(format!(
+                "unread counts disagree with the messages in {} chats",
+                mismatches.len()
+            ));
+        }
+        if let Some((kept, actual)) = reader.total_mismatch().map_err(|e| e.to_string())? {
+            return Err(format!(
+                "the unread total says {kept}, the messages say {actual}"
+            ));
         }
         let c = reader.counts().map_err(|e| e.to_string())?;
         Ok(format!(
@@ -88,7 +129,9 @@ pub async fn run(
         "server",
         match server {
             None => Ok("no server configured (demo mode needs none)".into()),
-            Some(server) => probe(server, Duration::from_secs(5)).await.map(|()| format!("{} accepted the connection", server.url)),
+            Some(server) => probe(server, Duration::from_secs(5))
+                .await
+                .map(|()| format!("{} accepted the connection", server.url)),
         },
     ));
     checks

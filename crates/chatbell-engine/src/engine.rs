@@ -14,7 +14,10 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::{Clock, SystemClock};
 use crate::coalesce::{CoalesceConfig, Coalescer};
 use crate::connection::{ConnCmd, Connection, ConnectionTuning, Inbound, ServerConfig};
-use crate::model::{ChatSummary, ConnState, EngineEvent, Focus, HistoryPage, Outcome, SearchHit, Seq, SuppressReason};
+use crate::model::{
+    ChatSummary, ConnState, EngineEvent, Focus, HistoryPage, Outcome, SearchHit, Seq,
+    SuppressReason,
+};
 use crate::notifier::text::Lang;
 use crate::notifier::{Notifier, NotifyError, NotifyService, ServiceMsg};
 use crate::outbox::Outbox;
@@ -55,10 +58,16 @@ pub const WRITER_QUEUE: usize = 8192;
 
 pub(crate) enum WriterMsg {
     Inbound(Inbound),
-    MarkRead { user_id: UserId, reply: oneshot::Sender<Result<u64, StoreError>> },
+    MarkRead {
+        user_id: UserId,
+        reply: oneshot::Sender<Result<u64, StoreError>>,
+    },
     Focus(Focus),
     Policy(NotificationSettings),
-    Retention { days: u32, reply: oneshot::Sender<Result<Removed, StoreError>> },
+    Retention {
+        days: u32,
+        reply: oneshot::Sender<Result<Removed, StoreError>>,
+    },
     Shutdown,
 }
 
@@ -94,16 +103,20 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     settings: Arc<Mutex<NotificationSettings>>,
     cancel: CancellationToken,
-    tasks: Vec<JoinHandle<()>>,
-    writer_thread: Option<std::thread::JoinHandle<()>>,
-    _lock: EngineLock,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+    writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Released when the engine closes, so a new engine may open the file at once.
+    lock: Mutex<Option<EngineLock>>,
 }
 
 impl Engine {
     /// Opens the store (creating or migrating it), then starts connecting. Must be called
     /// inside a tokio runtime. With `notifier: None` decisions are still made and published,
     /// but nothing is shown.
-    pub async fn start(config: EngineConfig, notifier: Option<Box<dyn Notifier>>) -> Result<Engine, EngineError> {
+    pub async fn start(
+        config: EngineConfig,
+        notifier: Option<Box<dyn Notifier>>,
+    ) -> Result<Engine, EngineError> {
         Self::start_with_clock(config, notifier, Arc::new(SystemClock)).await
     }
 
@@ -131,7 +144,11 @@ impl Engine {
         let settings = Arc::new(Mutex::new(config.notifications.clone()));
         let (writer_tx, writer_rx) = mpsc::channel(WRITER_QUEUE);
         let (conn_tx, conn_rx) = mpsc::channel(64);
-        let initial = if config.server.is_some() { ConnState::Connecting { attempt: 0 } } else { ConnState::NotConfigured };
+        let initial = if config.server.is_some() {
+            ConnState::Connecting { attempt: 0 }
+        } else {
+            ConnState::NotConfigured
+        };
         let (state_tx, state) = watch::channel(initial);
         let mut tasks = Vec::new();
 
@@ -156,17 +173,19 @@ impl Engine {
             notify: notify_tx.clone(),
             clock: clock.clone(),
         };
-        let summary_reader = {
-            let path = db_path.clone();
-            tokio::task::spawn_blocking(move || Reader::open(&path)).await.map_err(|_| EngineError::Stopped)??
-        };
-        let writer_loop = WriterLoop::new(writer, summary_reader, shared, config.notifications.clone(), writer_rx);
+        let writer_loop = WriterLoop::new(writer, shared, config.notifications.clone(), writer_rx);
         let writer_thread = std::thread::Builder::new()
             .name("chatbell-writer".into())
             .spawn(move || writer_loop.run())
             .map_err(|_| EngineError::Stopped)?;
 
-        tasks.push(tokio::spawn(expire_typing(typing.clone(), typing_changed, outbox.clone(), clock.clone(), cancel.clone())));
+        tasks.push(tokio::spawn(expire_typing(
+            typing.clone(),
+            typing_changed,
+            outbox.clone(),
+            clock.clone(),
+            cancel.clone(),
+        )));
         tasks.push(tokio::spawn(forward_state(state.clone(), outbox.clone())));
 
         let connection = Connection {
@@ -193,9 +212,9 @@ impl Engine {
             clock,
             settings,
             cancel,
-            tasks,
-            writer_thread: Some(writer_thread),
-            _lock: lock,
+            tasks: Mutex::new(tasks),
+            writer_thread: Mutex::new(Some(writer_thread)),
+            lock: Mutex::new(Some(lock)),
         };
         if let Some(days) = config.retention_days {
             // At start, then whenever settings change; a daily pass is the app's to schedule.
@@ -219,11 +238,14 @@ impl Engine {
     }
 
     /// The latest notification decisions and deliveries, oldest first.
-    pub fn recent_decisions(&self) -> Vec<EngineEvent> {
+    pub fn recent_decisions(&self) -> Vec<crate::model::Diagnostic> {
         self.outbox.recent()
     }
 
-    async fn read<T: Send + 'static>(&self, f: impl FnOnce(&Reader) -> Result<T, StoreError> + Send + 'static) -> Result<T, EngineError> {
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Reader) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, EngineError> {
         let reader = self.reader.clone();
         tokio::task::spawn_blocking(move || {
             let reader = reader.lock().unwrap_or_else(|p| p.into_inner());
@@ -237,7 +259,12 @@ impl Engine {
     fn typing_fn(&self) -> impl Fn(UserId) -> bool + Send + 'static {
         let typing = self.typing.clone();
         let clock = self.clock.clone();
-        move |user| typing.lock().unwrap_or_else(|p| p.into_inner()).is_typing(user, clock.mono())
+        move |user| {
+            typing
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .is_typing(user, clock.mono())
+        }
     }
 
     /// Chats by last activity, newest first.
@@ -251,7 +278,12 @@ impl Engine {
         self.read(move |r| r.chat(user_id, &typing)).await
     }
 
-    pub async fn history(&self, user_id: UserId, before: Option<Seq>, limit: u32) -> Result<HistoryPage, EngineError> {
+    pub async fn history(
+        &self,
+        user_id: UserId,
+        before: Option<Seq>,
+        limit: u32,
+    ) -> Result<HistoryPage, EngineError> {
         self.read(move |r| r.history(user_id, before, limit)).await
     }
 
@@ -263,19 +295,31 @@ impl Engine {
         self.read(|r| r.unread_total()).await
     }
 
+    /// Row counts (scans every table: for diagnostics, not for polling).
     pub async fn counts(&self) -> Result<StoreCounts, EngineError> {
         self.read(|r| r.counts()).await
+    }
+
+    /// How many frames the raw log holds, cheaply (the newest row id).
+    pub async fn frames_stored(&self) -> Result<u64, EngineError> {
+        self.read(|r| r.frames_stored()).await
     }
 
     /// The agent has seen this chat: unread to zero (persisted) and its notification closed.
     pub async fn mark_read(&self, user_id: UserId) -> Result<u64, EngineError> {
         let (reply, answer) = oneshot::channel();
-        self.writer_tx.send(WriterMsg::MarkRead { user_id, reply }).await.map_err(|_| EngineError::Stopped)?;
+        self.writer_tx
+            .send(WriterMsg::MarkRead { user_id, reply })
+            .await
+            .map_err(|_| EngineError::Stopped)?;
         let total = answer.await.map_err(|_| EngineError::Stopped)??;
         if let Some(tx) = &self.notify_tx {
             let _ = tx.try_send(ServiceMsg::Dismiss(user_id));
         }
-        self.outbox.send(EngineEvent::ChatRead { user_id, unread_total: total });
+        self.outbox.send(EngineEvent::ChatRead {
+            user_id,
+            unread_total: total,
+        });
         Ok(total)
     }
 
@@ -305,7 +349,12 @@ impl Engine {
     pub async fn set_notifications(&self, settings: NotificationSettings, lang: Lang) {
         *self.settings.lock().unwrap_or_else(|p| p.into_inner()) = settings.clone();
         if let Some(tx) = &self.notify_tx {
-            let _ = tx.send(ServiceMsg::Prefs { lang, privacy: settings.privacy }).await;
+            let _ = tx
+                .send(ServiceMsg::Prefs {
+                    lang,
+                    privacy: settings.privacy,
+                })
+                .await;
         }
         let _ = self.writer_tx.send(WriterMsg::Policy(settings)).await;
     }
@@ -313,57 +362,108 @@ impl Engine {
     /// Deletes what is older than `days` and compacts the file.
     pub async fn apply_retention(&self, days: u32) -> Result<Removed, EngineError> {
         let (reply, answer) = oneshot::channel();
-        self.writer_tx.send(WriterMsg::Retention { days, reply }).await.map_err(|_| EngineError::Stopped)?;
+        self.writer_tx
+            .send(WriterMsg::Retention { days, reply })
+            .await
+            .map_err(|_| EngineError::Stopped)?;
         Ok(answer.await.map_err(|_| EngineError::Stopped)??)
     }
 
     /// Shows a sample notification and says what, if anything, holds real ones back.
     pub async fn test_notification(&self) -> TestReport {
-        let settings = self.settings.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let settings = self
+            .settings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         let kind = crate::model::NotifyKind::NewMessage;
-        let outcome = crate::policy::decide(kind, 0, false, &settings, Focus::default(), self.clock.utc(), self.clock.local_time());
+        let outcome = crate::policy::decide(
+            kind,
+            0,
+            false,
+            &settings,
+            Focus::default(),
+            self.clock.utc(),
+            self.clock.local_time(),
+        );
         let held_back_by = match outcome {
             Outcome::Suppressed { reason } => vec![reason],
             Outcome::Allowed => Vec::new(),
         };
         let Some(tx) = &self.notify_tx else {
-            return TestReport { shown: false, error: Some("notifications are not available in this process".into()), held_back_by };
+            return TestReport {
+                shown: false,
+                error: Some("notifications are not available in this process".into()),
+                held_back_by,
+            };
         };
         let (reply, answer) = oneshot::channel();
         if tx.send(ServiceMsg::Test { reply }).await.is_err() {
-            return TestReport { shown: false, error: Some("the notifier has stopped".into()), held_back_by };
+            return TestReport {
+                shown: false,
+                error: Some("the notifier has stopped".into()),
+                held_back_by,
+            };
         }
         match answer.await {
-            Ok(Ok(())) => TestReport { shown: true, error: None, held_back_by },
-            Ok(Err(e)) => TestReport { shown: false, error: Some(e.to_string()), held_back_by },
-            Err(_) => TestReport { shown: false, error: Some("the notifier has stopped".into()), held_back_by },
+            Ok(Ok(())) => TestReport {
+                shown: true,
+                error: None,
+                held_back_by,
+            },
+            Ok(Err(e)) => TestReport {
+                shown: false,
+                error: Some(e.to_string()),
+                held_back_by,
+            },
+            Err(_) => TestReport {
+                shown: false,
+                error: Some("the notifier has stopped".into()),
+                held_back_by,
+            },
         }
     }
 
     /// Stops listening, writes everything received, records where listening stopped, and
     /// closes the store. Nothing received is lost.
-    pub async fn shutdown(mut self) {
+    pub async fn shutdown(self) {
+        self.close().await;
+    }
+
+    /// [`Engine::shutdown`] through a shared handle: afterwards every call answers
+    /// `EngineError::Stopped`. Closing twice is harmless.
+    pub async fn close(&self) {
         self.cancel.cancel();
-        let mut tasks = std::mem::take(&mut self.tasks);
+        let mut tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|p| p.into_inner()));
         // The connection task is last: it sends its final Disconnected to the writer.
         if let Some(connection) = tasks.pop() {
             let _ = tokio::time::timeout(Duration::from_secs(3), connection).await;
         }
         let _ = self.writer_tx.send(WriterMsg::Shutdown).await;
-        if let Some(thread) = self.writer_thread.take() {
+        let thread = self
+            .writer_thread
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(thread) = thread {
             let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         }
-        drop(self.notify_tx.take());
         for task in tasks {
             task.abort();
         }
+        self.lock.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
 }
 
 impl Drop for Engine {
     fn drop(&mut self) {
         self.cancel.cancel();
-        for task in &self.tasks {
+        for task in self
+            .tasks
+            .get_mut()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+        {
             task.abort();
         }
         let _ = self.writer_tx.try_send(WriterMsg::Shutdown);
@@ -371,17 +471,32 @@ impl Drop for Engine {
 }
 
 /// Turns typing indicators off when they run out.
-async fn expire_typing(typing: Arc<Mutex<Typing>>, changed: Arc<Notify>, outbox: Outbox, clock: Arc<dyn Clock>, cancel: CancellationToken) {
+async fn expire_typing(
+    typing: Arc<Mutex<Typing>>,
+    changed: Arc<Notify>,
+    outbox: Outbox,
+    clock: Arc<dyn Clock>,
+    cancel: CancellationToken,
+) {
     loop {
-        let next = typing.lock().unwrap_or_else(|p| p.into_inner()).next_expiry();
+        let next = typing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .next_expiry();
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = changed.notified() => continue,
             _ = async { match next { Some(t) => tokio::time::sleep_until(tokio::time::Instant::from_std(t)).await, None => std::future::pending().await } } => {}
         }
-        let expired = typing.lock().unwrap_or_else(|p| p.into_inner()).expire(clock.mono());
+        let expired = typing
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .expire(clock.mono());
         for user_id in expired {
-            outbox.send(EngineEvent::Typing { user_id, typing: false });
+            outbox.send(EngineEvent::Typing {
+                user_id,
+                typing: false,
+            });
         }
     }
 }

@@ -7,7 +7,9 @@ use crate::secret::Secret;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeychainError {
-    #[error("the OS keychain is not available ({0}). On Linux a Secret Service (e.g. gnome-keyring) must be running and unlocked")]
+    #[error(
+        "the OS keychain is not available ({0}). On Linux a Secret Service (e.g. gnome-keyring) must be running and unlocked"
+    )]
     Unavailable(String),
     #[error("the keychain refused: {0}")]
     Failed(String),
@@ -22,22 +24,28 @@ pub struct Keychain {
 
 impl Default for Keychain {
     fn default() -> Self {
-        Keychain { service: "chatbell".into(), account: "api-token".into() }
+        Keychain {
+            service: "chatbell".into(),
+            account: "api-token".into(),
+        }
     }
 }
 
 fn map(e: keyring::Error) -> KeychainError {
     match e {
-        keyring::Error::NoStorageAccess(_) | keyring::Error::PlatformFailure(_) | keyring::Error::NoDefaultStore => {
-            KeychainError::Unavailable(e.to_string())
-        }
+        keyring::Error::NoStorageAccess(_)
+        | keyring::Error::PlatformFailure(_)
+        | keyring::Error::NoDefaultStore => KeychainError::Unavailable(e.to_string()),
         other => KeychainError::Failed(other.to_string()),
     }
 }
 
 impl Keychain {
     pub fn new(service: impl Into<String>, account: impl Into<String>) -> Self {
-        Keychain { service: service.into(), account: account.into() }
+        Keychain {
+            service: service.into(),
+            account: account.into(),
+        }
     }
 
     fn entry(&self) -> Result<keyring::Entry, KeychainError> {

@@ -35,7 +35,10 @@ pub use writer::MAX_BATCH;
 
 /// The server settings as the connection needs them: the URL and auth mode from settings,
 /// the token from the keychain.
-pub fn server_config(settings: &settings::ServerSettings, token: Option<Secret>) -> Option<ServerConfig> {
+pub fn server_config(
+    settings: &settings::ServerSettings,
+    token: Option<Secret>,
+) -> Option<ServerConfig> {
     settings.url.as_ref().map(|url| ServerConfig {
         url: url.clone(),
         token,
@@ -49,6 +52,8 @@ pub fn notification_lang(language: settings::Language) -> notifier::text::Lang {
     match language {
         settings::Language::En => notifier::text::Lang::En,
         settings::Language::Ru => notifier::text::Lang::Ru,
-        settings::Language::System => notifier::text::Lang::from_locale(sys_locale::get_locale().as_deref()),
+        settings::Language::System => {
+            notifier::text::Lang::from_locale(sys_locale::get_locale().as_deref())
+        }
     }
 }

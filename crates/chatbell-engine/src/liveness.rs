@@ -14,7 +14,10 @@ pub struct Heartbeat {
 
 impl Default for Heartbeat {
     fn default() -> Self {
-        Heartbeat { ping_interval: Duration::from_secs(15), dead_after: Duration::from_secs(30) }
+        Heartbeat {
+            ping_interval: Duration::from_secs(15),
+            dead_after: Duration::from_secs(30),
+        }
     }
 }
 
@@ -27,7 +30,10 @@ pub struct Liveness {
 
 impl Liveness {
     pub fn new(heartbeat: Heartbeat, now: Instant) -> Self {
-        Liveness { heartbeat, last_heard: now }
+        Liveness {
+            heartbeat,
+            last_heard: now,
+        }
     }
 
     /// Any frame from the peer (data, ping, pong) proves it alive.
@@ -57,7 +63,11 @@ pub struct SleepDetector {
 
 impl SleepDetector {
     pub fn new(threshold: Duration, mono: Instant, wall: SystemTime) -> Self {
-        SleepDetector { threshold, last_mono: mono, last_wall: wall }
+        SleepDetector {
+            threshold,
+            last_mono: mono,
+            last_wall: wall,
+        }
     }
 
     /// Takes a sample of both clocks; returns how long the machine slept, if it did.

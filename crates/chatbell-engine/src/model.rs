@@ -91,12 +91,23 @@ pub struct SearchHit {
 pub enum ConnState {
     /// No server URL configured.
     NotConfigured,
-    Connecting { attempt: u32 },
-    Online { since: DateTime<Utc> },
+    Connecting {
+        attempt: u32,
+    },
+    Online {
+        since: DateTime<Utc>,
+    },
     /// Down; the next attempt is at `retry_at`.
-    Offline { attempt: u32, retry_at: DateTime<Utc>, reason: String },
+    Offline {
+        attempt: u32,
+        retry_at: DateTime<Utc>,
+        reason: String,
+    },
     /// The server refused the token (HTTP 401/403). Retried rarely; fix the token in settings.
-    Unauthorized { status: u16, retry_at: DateTime<Utc> },
+    Unauthorized {
+        status: u16,
+        retry_at: DateTime<Utc>,
+    },
     Stopped,
 }
 
@@ -122,7 +133,9 @@ pub struct StoreUpdate {
 pub enum Outcome {
     /// Passed the policy; handed to the notifier (possibly coalesced there).
     Allowed,
-    Suppressed { reason: SuppressReason },
+    Suppressed {
+        reason: SuppressReason,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -167,9 +180,20 @@ pub enum Slot {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
 pub enum Delivery {
-    Shown { slot: Slot, replaced: bool, count: u32, sound: bool, summary: String },
-    Closed { slot: Slot },
-    Failed { slot: Slot, error: String },
+    Shown {
+        slot: Slot,
+        replaced: bool,
+        count: u32,
+        sound: bool,
+        summary: String,
+    },
+    Closed {
+        slot: Slot,
+    },
+    Failed {
+        slot: Slot,
+        error: String,
+    },
 }
 
 /// Everything the engine tells its subscribers.
@@ -178,15 +202,36 @@ pub enum Delivery {
 pub enum EngineEvent {
     Connection(ConnState),
     Stored(StoreUpdate),
-    Typing { user_id: UserId, typing: bool },
-    Decision(Decision),
+    Typing {
+        user_id: UserId,
+        typing: bool,
+    },
+    /// The notification decisions of one committed batch, in order.
+    Decisions {
+        decisions: Vec<Decision>,
+    },
     Delivery(Delivery),
     /// The user clicked a notification: open this chat (`None`: the digest, open the list).
-    NotificationOpened { user_id: Option<UserId> },
+    NotificationOpened {
+        user_id: Option<UserId>,
+    },
     /// The agent read a chat (here or in another view); its unread count is now 0.
-    ChatRead { user_id: UserId, unread_total: u64 },
+    ChatRead {
+        user_id: UserId,
+        unread_total: u64,
+    },
     /// The store refused a write (disk full, read-only); the batch is held and retried.
-    StoreFailed { error: String },
+    StoreFailed {
+        error: String,
+    },
+}
+
+/// One line of the notification diagnostics: a decision or what the notifier did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Diagnostic {
+    Decision(Decision),
+    Delivery(Delivery),
 }
 
 /// What the UI says about itself, so the open chat in a focused window does not notify or
@@ -205,8 +250,14 @@ impl Focus {
 
 /// The name to show for a chat.
 pub fn display_name(user_id: UserId, user_name: Option<&str>, username: Option<&str>) -> String {
-    let pick = |s: Option<&str>| s.map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
-    pick(user_name).or_else(|| pick(username).map(|u| format!("@{u}"))).unwrap_or_else(|| format!("#{user_id}"))
+    let pick = |s: Option<&str>| {
+        s.map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    pick(user_name)
+        .or_else(|| pick(username).map(|u| format!("@{u}")))
+        .unwrap_or_else(|| format!("#{user_id}"))
 }
 
 #[cfg(test)]
@@ -215,23 +266,37 @@ mod tests {
 
     #[test]
     fn display_name_falls_back_from_name_to_username_to_id() {
-        assert_eq!(display_name(1, Some("Иван Петров"), Some("ivan")), "Иван Петров");
+        assert_eq!(
+            display_name(1, Some("Иван Петров"), Some("ivan")),
+            "Иван Петров"
+        );
         assert_eq!(display_name(1, Some("  "), Some("ivan")), "@ivan");
         assert_eq!(display_name(-5, None, None), "#-5");
     }
 
     #[test]
     fn events_serialize_with_one_tag_each() {
-        let e = EngineEvent::Typing { user_id: 5, typing: true };
-        assert_eq!(serde_json::to_string(&e).unwrap(), r#"{"type":"typing","user_id":5,"typing":true}"#);
+        let e = EngineEvent::Typing {
+            user_id: 5,
+            typing: true,
+        };
+        assert_eq!(
+            serde_json::to_string(&e).unwrap(),
+            r#"{"type":"typing","user_id":5,"typing":true}"#
+        );
         let s = ConnState::Connecting { attempt: 2 };
-        assert_eq!(serde_json::to_string(&s).unwrap(), r#"{"state":"connecting","attempt":2}"#);
+        assert_eq!(
+            serde_json::to_string(&s).unwrap(),
+            r#"{"state":"connecting","attempt":2}"#
+        );
         let d = Decision {
             at: DateTime::from_timestamp(0, 0).unwrap(),
             user_id: 1,
             kind: NotifyKind::NewMessage,
             message_id: Some(3),
-            outcome: Outcome::Suppressed { reason: SuppressReason::Muted },
+            outcome: Outcome::Suppressed {
+                reason: SuppressReason::Muted,
+            },
         };
         let json = serde_json::to_value(&d).unwrap();
         assert_eq!(json["outcome"], "suppressed");

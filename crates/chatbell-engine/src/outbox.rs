@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::broadcast;
 
-use crate::model::EngineEvent;
+use crate::model::{Diagnostic, EngineEvent};
 
 /// Events a slow subscriber may fall behind by before it is told it lagged (then it reloads
 /// its view from the store instead of replaying).
@@ -17,21 +17,39 @@ pub const DIAGNOSTIC_MEMORY: usize = 500;
 #[derive(Clone)]
 pub(crate) struct Outbox {
     tx: broadcast::Sender<EngineEvent>,
-    recent: Arc<Mutex<VecDeque<EngineEvent>>>,
+    recent: Arc<Mutex<VecDeque<Diagnostic>>>,
 }
 
 impl Outbox {
     pub fn new() -> Self {
-        Outbox { tx: broadcast::channel(EVENT_BUFFER).0, recent: Arc::new(Mutex::new(VecDeque::new())) }
+        Outbox {
+            tx: broadcast::channel(EVENT_BUFFER).0,
+            recent: Arc::new(Mutex::new(VecDeque::new())),
+        }
     }
 
     pub fn send(&self, event: EngineEvent) {
-        if matches!(event, EngineEvent::Decision(_) | EngineEvent::Delivery(_)) {
-            let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
-            if recent.len() == DIAGNOSTIC_MEMORY {
-                recent.pop_front();
+        let remember: Vec<Diagnostic> = match &event {
+            // A burst decides thousands at once; the diagnostics keep the newest.
+            EngineEvent::Decisions { decisions } => {
+                let skip = decisions.len().saturating_sub(DIAGNOSTIC_MEMORY);
+                decisions[skip..]
+                    .iter()
+                    .cloned()
+                    .map(Diagnostic::Decision)
+                    .collect()
             }
-            recent.push_back(event.clone());
+            EngineEvent::Delivery(d) => vec![Diagnostic::Delivery(d.clone())],
+            _ => Vec::new(),
+        };
+        if !remember.is_empty() {
+            let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+            for d in remember {
+                if recent.len() == DIAGNOSTIC_MEMORY {
+                    recent.pop_front();
+                }
+                recent.push_back(d);
+            }
         }
         // No subscriber is fine: the store already has everything.
         let _ = self.tx.send(event);
@@ -41,7 +59,12 @@ impl Outbox {
         self.tx.subscribe()
     }
 
-    pub fn recent(&self) -> Vec<EngineEvent> {
-        self.recent.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect()
+    pub fn recent(&self) -> Vec<Diagnostic> {
+        self.recent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .cloned()
+            .collect()
     }
 }

@@ -7,24 +7,37 @@ use std::path::PathBuf;
 const APP: &str = "chatbell";
 
 fn from_env(var: &str) -> Option<PathBuf> {
-    std::env::var_os(var).filter(|v| !v.is_empty()).map(PathBuf::from)
+    std::env::var_os(var)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
 }
 
 /// `~/.local/share/chatbell` on Linux.
 pub fn data_dir() -> PathBuf {
-    from_env("CHATBELL_DATA_DIR").unwrap_or_else(|| dirs::data_dir().unwrap_or_else(std::env::temp_dir).join(APP))
+    from_env("CHATBELL_DATA_DIR").unwrap_or_else(|| {
+        dirs::data_dir()
+            .unwrap_or_else(std::env::temp_dir)
+            .join(APP)
+    })
 }
 
 /// `~/.config/chatbell` on Linux.
 pub fn config_dir() -> PathBuf {
-    from_env("CHATBELL_CONFIG_DIR").unwrap_or_else(|| dirs::config_dir().unwrap_or_else(std::env::temp_dir).join(APP))
+    from_env("CHATBELL_CONFIG_DIR").unwrap_or_else(|| {
+        dirs::config_dir()
+            .unwrap_or_else(std::env::temp_dir)
+            .join(APP)
+    })
 }
 
 /// `~/.local/state/chatbell/logs` on Linux; beside the data elsewhere.
 pub fn log_dir() -> PathBuf {
     match from_env("CHATBELL_DATA_DIR") {
         Some(data) => data.join("logs"),
-        None => dirs::state_dir().map(|d| d.join(APP)).unwrap_or_else(data_dir).join("logs"),
+        None => dirs::state_dir()
+            .map(|d| d.join(APP))
+            .unwrap_or_else(data_dir)
+            .join("logs"),
     }
 }
 

@@ -58,41 +58,202 @@ mod tests {
         let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
         let base = NotificationSettings::default();
         let quiet = NotificationSettings {
-            quiet_hours: Some(QuietHours { start: t("22:00"), end: t("08:00") }),
+            quiet_hours: Some(QuietHours {
+                start: t("22:00"),
+                end: t("08:00"),
+            }),
             ..base.clone()
         };
-        let quiet_strict = NotificationSettings { quiet_hours_allow_new_chats: false, ..quiet.clone() };
+        let quiet_strict = NotificationSettings {
+            quiet_hours_allow_new_chats: false,
+            ..quiet.clone()
+        };
         let mut muted = base.clone();
         muted.mutes.insert(5, None);
         let mut mute_expired = base.clone();
-        mute_expired.mutes.insert(5, Some(now - chrono::Duration::minutes(1)));
+        mute_expired
+            .mutes
+            .insert(5, Some(now - chrono::Duration::minutes(1)));
         let mut mute_later = base.clone();
-        mute_later.mutes.insert(5, Some(now + chrono::Duration::minutes(1)));
-        let off = NotificationSettings { enabled: false, ..base.clone() };
-        let dnd = NotificationSettings { do_not_disturb: true, ..base.clone() };
-        let open5 = Focus { window_focused: true, open_chat: Some(5) };
-        let open5_unfocused = Focus { window_focused: false, open_chat: Some(5) };
-        let open6 = Focus { window_focused: true, open_chat: Some(6) };
+        mute_later
+            .mutes
+            .insert(5, Some(now + chrono::Duration::minutes(1)));
+        let off = NotificationSettings {
+            enabled: false,
+            ..base.clone()
+        };
+        let dnd = NotificationSettings {
+            do_not_disturb: true,
+            ..base.clone()
+        };
+        let open5 = Focus {
+            window_focused: true,
+            open_chat: Some(5),
+        };
+        let open5_unfocused = Focus {
+            window_focused: false,
+            open_chat: Some(5),
+        };
+        let open6 = Focus {
+            window_focused: true,
+            open_chat: Some(6),
+        };
         let none = Focus::default();
 
-        let cases: Vec<(&str, NotifyKind, bool, &NotificationSettings, Focus, &str, Option<SuppressReason>)> = vec![
-            ("plain message", NewMessage, false, &base, none, "12:00", None),
+        let cases: Vec<(
+            &str,
+            NotifyKind,
+            bool,
+            &NotificationSettings,
+            Focus,
+            &str,
+            Option<SuppressReason>,
+        )> = vec![
+            (
+                "plain message",
+                NewMessage,
+                false,
+                &base,
+                none,
+                "12:00",
+                None,
+            ),
             ("plain new chat", NewChat, false, &base, none, "12:00", None),
-            ("duplicate", NewMessage, true, &base, none, "12:00", Some(Duplicate)),
-            ("all off", NewChat, false, &off, none, "12:00", Some(NotificationsOff)),
-            ("open and focused", NewMessage, false, &base, open5, "12:00", Some(ChatOpenAndFocused)),
-            ("open but window unfocused", NewMessage, false, &base, open5_unfocused, "12:00", None),
-            ("another chat open", NewMessage, false, &base, open6, "12:00", None),
-            ("muted forever", NewMessage, false, &muted, none, "12:00", Some(Muted)),
-            ("muted, new chat too", NewChat, false, &muted, none, "12:00", Some(Muted)),
-            ("mute expired", NewMessage, false, &mute_expired, none, "12:00", None),
-            ("mute until later", NewMessage, false, &mute_later, none, "12:00", Some(Muted)),
-            ("dnd", NewChat, false, &dnd, none, "12:00", Some(DoNotDisturb)),
-            ("quiet hours message", NewMessage, false, &quiet, none, "23:00", Some(QuietHours)),
-            ("quiet hours new chat allowed", NewChat, false, &quiet, none, "23:00", None),
-            ("quiet hours new chat strict", NewChat, false, &quiet_strict, none, "02:00", Some(QuietHours)),
-            ("outside quiet hours", NewMessage, false, &quiet, none, "08:00", None),
-            ("focused beats mute", NewMessage, false, &muted, open5, "12:00", Some(ChatOpenAndFocused)),
+            (
+                "duplicate",
+                NewMessage,
+                true,
+                &base,
+                none,
+                "12:00",
+                Some(Duplicate),
+            ),
+            (
+                "all off",
+                NewChat,
+                false,
+                &off,
+                none,
+                "12:00",
+                Some(NotificationsOff),
+            ),
+            (
+                "open and focused",
+                NewMessage,
+                false,
+                &base,
+                open5,
+                "12:00",
+                Some(ChatOpenAndFocused),
+            ),
+            (
+                "open but window unfocused",
+                NewMessage,
+                false,
+                &base,
+                open5_unfocused,
+                "12:00",
+                None,
+            ),
+            (
+                "another chat open",
+                NewMessage,
+                false,
+                &base,
+                open6,
+                "12:00",
+                None,
+            ),
+            (
+                "muted forever",
+                NewMessage,
+                false,
+                &muted,
+                none,
+                "12:00",
+                Some(Muted),
+            ),
+            (
+                "muted, new chat too",
+                NewChat,
+                false,
+                &muted,
+                none,
+                "12:00",
+                Some(Muted),
+            ),
+            (
+                "mute expired",
+                NewMessage,
+                false,
+                &mute_expired,
+                none,
+                "12:00",
+                None,
+            ),
+            (
+                "mute until later",
+                NewMessage,
+                false,
+                &mute_later,
+                none,
+                "12:00",
+                Some(Muted),
+            ),
+            (
+                "dnd",
+                NewChat,
+                false,
+                &dnd,
+                none,
+                "12:00",
+                Some(DoNotDisturb),
+            ),
+            (
+                "quiet hours message",
+                NewMessage,
+                false,
+                &quiet,
+                none,
+                "23:00",
+                Some(QuietHours),
+            ),
+            (
+                "quiet hours new chat allowed",
+                NewChat,
+                false,
+                &quiet,
+                none,
+                "23:00",
+                None,
+            ),
+            (
+                "quiet hours new chat strict",
+                NewChat,
+                false,
+                &quiet_strict,
+                none,
+                "02:00",
+                Some(QuietHours),
+            ),
+            (
+                "outside quiet hours",
+                NewMessage,
+                false,
+                &quiet,
+                none,
+                "08:00",
+                None,
+            ),
+            (
+                "focused beats mute",
+                NewMessage,
+                false,
+                &muted,
+                open5,
+                "12:00",
+                Some(ChatOpenAndFocused),
+            ),
         ];
         for (name, kind, dup, settings, focus, at, want) in cases {
             let got = decide(kind, 5, dup, settings, focus, now, t(at));

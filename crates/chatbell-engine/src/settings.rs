@@ -43,7 +43,12 @@ pub struct ServerSettings {
 
 impl Default for ServerSettings {
     fn default() -> Self {
-        ServerSettings { url: None, auth: AuthMode::Header, query_param: "token".into(), subscriptions: Vec::new() }
+        ServerSettings {
+            url: None,
+            auth: AuthMode::Header,
+            query_param: "token".into(),
+            subscriptions: Vec::new(),
+        }
     }
 }
 
@@ -97,7 +102,9 @@ impl Default for NotificationSettings {
 
 impl NotificationSettings {
     pub fn is_muted(&self, user_id: UserId, now: DateTime<Utc>) -> bool {
-        self.mutes.get(&user_id).is_some_and(|until| until.is_none_or(|t| t > now))
+        self.mutes
+            .get(&user_id)
+            .is_some_and(|until| until.is_none_or(|t| t > now))
     }
 }
 
@@ -118,10 +125,21 @@ pub enum Language {
     Ru,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Theme {
+    /// Follow the OS (light or dark).
+    #[default]
+    System,
+    Light,
+    Dark,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default)]
 pub struct UiSettings {
     pub language: Language,
+    pub theme: Theme,
     pub start_at_login: bool,
     /// The first-run welcome has been answered.
     pub welcome_done: bool,
@@ -132,13 +150,28 @@ pub struct UiSettings {
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
     #[error("{field}: {problem}")]
-    Invalid { field: &'static str, problem: String },
+    Invalid {
+        field: &'static str,
+        problem: String,
+    },
     #[error("cannot read settings {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
-    #[error("settings {path} are not valid ({problem}); they were moved to {moved_to} and defaults are in use")]
-    Unreadable { path: PathBuf, problem: String, moved_to: PathBuf },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "settings {path} are not valid ({problem}); they were moved to {moved_to} and defaults are in use"
+    )]
+    Unreadable {
+        path: PathBuf,
+        problem: String,
+        moved_to: PathBuf,
+    },
     #[error("cannot write settings {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 const MAX_SUBSCRIPTIONS: usize = 1000;
@@ -153,19 +186,36 @@ impl Settings {
             }
         }
         let p = &self.server.query_param;
-        if p.is_empty() || p.len() > 64 || !p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
-            return invalid("server.query_param", format!("{p:?} must be 1–64 letters, digits, '_' or '-'"));
+        if p.is_empty()
+            || p.len() > 64
+            || !p
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return invalid(
+                "server.query_param",
+                format!("{p:?} must be 1–64 letters, digits, '_' or '-'"),
+            );
         }
         if self.server.subscriptions.len() > MAX_SUBSCRIPTIONS {
-            return invalid("server.subscriptions", format!("at most {MAX_SUBSCRIPTIONS} user ids"));
+            return invalid(
+                "server.subscriptions",
+                format!("at most {MAX_SUBSCRIPTIONS} user ids"),
+            );
         }
         if let Some(q) = self.notifications.quiet_hours {
             if q.start == q.end {
-                return invalid("notifications.quiet_hours", "start and end are the same time".into());
+                return invalid(
+                    "notifications.quiet_hours",
+                    "start and end are the same time".into(),
+                );
             }
         }
         if self.store.retention_days == Some(0) {
-            return invalid("store.retention_days", "must be at least 1 day (or empty to keep everything)".into());
+            return invalid(
+                "store.retention_days",
+                "must be at least 1 day (or empty to keep everything)".into(),
+            );
         }
         Ok(())
     }
@@ -176,8 +226,18 @@ impl Settings {
     pub fn load(path: &Path) -> (Settings, Option<SettingsError>) {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (Settings::default(), None),
-            Err(source) => return (Settings::default(), Some(SettingsError::Read { path: path.into(), source })),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return (Settings::default(), None);
+            }
+            Err(source) => {
+                return (
+                    Settings::default(),
+                    Some(SettingsError::Read {
+                        path: path.into(),
+                        source,
+                    }),
+                );
+            }
         };
         let problem = match serde_json::from_str::<Settings>(&text) {
             Ok(settings) => match settings.validate() {
@@ -188,15 +248,31 @@ impl Settings {
         };
         let moved_to = aside_path(path);
         if let Err(source) = std::fs::rename(path, &moved_to) {
-            return (Settings::default(), Some(SettingsError::Write { path: moved_to, source }));
+            return (
+                Settings::default(),
+                Some(SettingsError::Write {
+                    path: moved_to,
+                    source,
+                }),
+            );
         }
-        (Settings::default(), Some(SettingsError::Unreadable { path: path.into(), problem, moved_to }))
+        (
+            Settings::default(),
+            Some(SettingsError::Unreadable {
+                path: path.into(),
+                problem,
+                moved_to,
+            }),
+        )
     }
 
     /// Validates and writes atomically (a crash mid-write leaves the old file).
     pub fn save(&self, path: &Path) -> Result<(), SettingsError> {
         self.validate()?;
-        let write = |source| SettingsError::Write { path: path.into(), source };
+        let write = |source| SettingsError::Write {
+            path: path.into(),
+            source,
+        };
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(write)?;
         }
@@ -244,7 +320,8 @@ mod hhmm {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveTime, D::Error> {
         let s = String::deserialize(d)?;
-        NaiveTime::parse_from_str(&s, "%H:%M").map_err(|_| D::Error::custom(format!("{s:?} is not a time like 22:30")))
+        NaiveTime::parse_from_str(&s, "%H:%M")
+            .map_err(|_| D::Error::custom(format!("{s:?} is not a time like 22:30")))
     }
 }
 
@@ -258,8 +335,14 @@ mod tests {
 
     #[test]
     fn quiet_hours_span_midnight() {
-        let night = QuietHours { start: t("22:00"), end: t("08:00") };
-        let day = QuietHours { start: t("12:00"), end: t("13:30") };
+        let night = QuietHours {
+            start: t("22:00"),
+            end: t("08:00"),
+        };
+        let day = QuietHours {
+            start: t("12:00"),
+            end: t("13:30"),
+        };
         let cases = [
             (night, "21:59", false),
             (night, "22:00", true),
@@ -279,17 +362,43 @@ mod tests {
     #[test]
     fn validation_names_the_field() {
         let cases: Vec<(Box<dyn Fn(&mut Settings)>, &str)> = vec![
-            (Box::new(|s| s.server.url = Some("http://x".into())), "server.url"),
-            (Box::new(|s| s.server.url = Some("ws://".into())), "server.url"),
-            (Box::new(|s| s.server.url = Some("wss://user:tok@host/ws".into())), "server.url"),
-            (Box::new(|s| s.server.url = Some("ws://host/ws x".into())), "server.url"),
-            (Box::new(|s| s.server.query_param = "a b".into()), "server.query_param"),
-            (Box::new(|s| s.server.subscriptions = vec![1; 1001]), "server.subscriptions"),
             (
-                Box::new(|s| s.notifications.quiet_hours = Some(QuietHours { start: t("01:00"), end: t("01:00") })),
+                Box::new(|s| s.server.url = Some("http://x".into())),
+                "server.url",
+            ),
+            (
+                Box::new(|s| s.server.url = Some("ws://".into())),
+                "server.url",
+            ),
+            (
+                Box::new(|s| s.server.url = Some("wss://user:tok@host/ws".into())),
+                "server.url",
+            ),
+            (
+                Box::new(|s| s.server.url = Some("ws://host/ws x".into())),
+                "server.url",
+            ),
+            (
+                Box::new(|s| s.server.query_param = "a b".into()),
+                "server.query_param",
+            ),
+            (
+                Box::new(|s| s.server.subscriptions = vec![1; 1001]),
+                "server.subscriptions",
+            ),
+            (
+                Box::new(|s| {
+                    s.notifications.quiet_hours = Some(QuietHours {
+                        start: t("01:00"),
+                        end: t("01:00"),
+                    })
+                }),
                 "notifications.quiet_hours",
             ),
-            (Box::new(|s| s.store.retention_days = Some(0)), "store.retention_days"),
+            (
+                Box::new(|s| s.store.retention_days = Some(0)),
+                "store.retention_days",
+            ),
         ];
         for (edit, field) in cases {
             let mut s = Settings::default();
@@ -306,11 +415,18 @@ mod tests {
     fn round_trips_and_keeps_unreadable_files_aside() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("settings.json");
-        assert_eq!(Settings::load(&path).0, Settings::default(), "missing file gives defaults");
+        assert_eq!(
+            Settings::load(&path).0,
+            Settings::default(),
+            "missing file gives defaults"
+        );
 
         let mut s = Settings::default();
         s.server.url = Some("ws://127.0.0.1:8765/ws".into());
-        s.notifications.quiet_hours = Some(QuietHours { start: t("22:00"), end: t("07:30") });
+        s.notifications.quiet_hours = Some(QuietHours {
+            start: t("22:00"),
+            end: t("07:30"),
+        });
         s.notifications.mutes.insert(-5, None);
         s.save(&path).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
@@ -320,7 +436,11 @@ mod tests {
         assert_eq!(loaded, s);
 
         // Older or newer files: unknown fields ignored, missing fields defaulted.
-        std::fs::write(&path, r#"{"server":{"url":"ws://h/ws","future":1},"new_section":{}}"#).unwrap();
+        std::fs::write(
+            &path,
+            r#"{"server":{"url":"ws://h/ws","future":1},"new_section":{}}"#,
+        )
+        .unwrap();
         let (loaded, err) = Settings::load(&path);
         assert!(err.is_none());
         assert_eq!(loaded.server.url.as_deref(), Some("ws://h/ws"));
@@ -330,8 +450,14 @@ mod tests {
         let (loaded, err) = Settings::load(&path);
         assert_eq!(loaded, Settings::default());
         let err = err.unwrap();
-        let SettingsError::Unreadable { moved_to, .. } = &err else { panic!("{err}") };
-        assert_eq!(std::fs::read_to_string(moved_to).unwrap(), "{ not json", "the bad file is kept");
+        let SettingsError::Unreadable { moved_to, .. } = &err else {
+            panic!("{err}")
+        };
+        assert_eq!(
+            std::fs::read_to_string(moved_to).unwrap(),
+            "{ not json",
+            "the bad file is kept"
+        );
         assert!(!path.exists());
 
         std::fs::write(&path, r#"{"server":{"url":"ftp://x"}}"#).unwrap();

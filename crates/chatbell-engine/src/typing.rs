@@ -17,7 +17,9 @@ pub struct Typing {
 impl Typing {
     /// A `user_typing` arrived; returns true if the indicator was off.
     pub fn start(&mut self, user_id: UserId, now: Instant) -> bool {
-        self.until.insert(user_id, now + TYPING_TTL).is_none_or(|until| until <= now)
+        self.until
+            .insert(user_id, now + TYPING_TTL)
+            .is_none_or(|until| until <= now)
     }
 
     /// The user's message arrived; returns true if the indicator was on.
@@ -31,7 +33,12 @@ impl Typing {
 
     /// Removes and returns the indicators that have run out.
     pub fn expire(&mut self, now: Instant) -> Vec<UserId> {
-        let gone: Vec<UserId> = self.until.iter().filter(|(_, t)| **t <= now).map(|(u, _)| *u).collect();
+        let gone: Vec<UserId> = self
+            .until
+            .iter()
+            .filter(|(_, t)| **t <= now)
+            .map(|(u, _)| *u)
+            .collect();
         for user in &gone {
             self.until.remove(user);
         }

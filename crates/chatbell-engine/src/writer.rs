@@ -17,12 +17,29 @@ use crate::notifier::ServiceMsg;
 use crate::outbox::Outbox;
 use crate::policy;
 use crate::settings::NotificationSettings;
-use crate::store::{Applied, Input, Reader, StoreError, Writer};
+use crate::store::{Applied, Input, StoreError, Writer};
 use crate::typing::Typing;
 
-/// Frames committed in one transaction at most. Large enough that a burst costs one fsync
-/// per thousand events; a lone event is committed alone, at once.
-pub const MAX_BATCH: usize = 1024;
+/// Frames committed in one transaction at most. Large enough that a burst pays the per-batch
+/// costs (commit, search-index flush, summaries) once per thousands of events; a lone event is
+/// committed alone, at once.
+pub const MAX_BATCH: usize = 4096;
+
+fn input(inbound: &mut Inbound, take_parsed: bool) -> Input<'_> {
+    match inbound {
+        Inbound::Frame {
+            text,
+            received_at,
+            parsed,
+        } => Input::Frame {
+            text: text.as_str(),
+            received_at: *received_at,
+            parsed: if take_parsed { parsed.take() } else { None },
+        },
+        Inbound::Connected { at } => Input::Connected { at: *at },
+        Inbound::Disconnected { at } => Input::Disconnected { at: *at },
+    }
+}
 
 pub(crate) struct WriterShared {
     pub outbox: Outbox,
@@ -34,7 +51,6 @@ pub(crate) struct WriterShared {
 
 pub(crate) struct WriterLoop {
     writer: Option<Writer>,
-    reader: Reader,
     shared: WriterShared,
     settings: NotificationSettings,
     focus: Focus,
@@ -42,12 +58,25 @@ pub(crate) struct WriterLoop {
 }
 
 impl WriterLoop {
-    pub fn new(writer: Writer, reader: Reader, shared: WriterShared, settings: NotificationSettings, rx: mpsc::Receiver<WriterMsg>) -> Self {
-        WriterLoop { writer: Some(writer), reader, shared, settings, focus: Focus::default(), rx }
+    pub fn new(
+        writer: Writer,
+        shared: WriterShared,
+        settings: NotificationSettings,
+        rx: mpsc::Receiver<WriterMsg>,
+    ) -> Self {
+        WriterLoop {
+            writer: Some(writer),
+            shared,
+            settings,
+            focus: Focus::default(),
+            rx,
+        }
     }
 
     fn writer(&self) -> &Writer {
-        self.writer.as_ref().expect("the writer lives until shutdown")
+        self.writer
+            .as_ref()
+            .expect("the writer lives until shutdown")
     }
 
     pub fn run(mut self) {
@@ -79,7 +108,10 @@ impl WriterLoop {
                     self.commit(&mut batch);
                 }
                 WriterMsg::MarkRead { user_id, reply } => {
-                    let result = self.writer().mark_chat_read(user_id).and_then(|_| self.reader.unread_total());
+                    let result = self
+                        .writer()
+                        .mark_chat_read(user_id)
+                        .and_then(|_| self.writer().unread_total());
                     let _ = reply.send(result);
                 }
                 WriterMsg::Focus(focus) => self.focus = focus,
@@ -101,28 +133,24 @@ impl WriterLoop {
     /// Commits a batch, retrying while the disk refuses (full, read-only, locked): frames are
     /// held, not dropped, and the connection stops reading until they are written.
     fn commit(&mut self, batch: &mut Vec<Inbound>) {
-        let inputs: Vec<Input<'_>> = batch
-            .iter()
-            .map(|i| match i {
-                Inbound::Frame { text, received_at } => Input::Frame { text: text.as_str(), received_at: *received_at },
-                Inbound::Connected { at } => Input::Connected { at: *at },
-                Inbound::Disconnected { at } => Input::Disconnected { at: *at },
-            })
-            .collect();
+        // The first attempt takes the frames as the reader parsed them; a retry parses again.
+        let mut inputs: Vec<Input<'_>> = batch.iter_mut().map(|i| input(i, true)).collect();
         let mut delay = Duration::from_millis(100);
         let applied = loop {
             let focus = self.focus;
-            match self.writer.as_mut().expect("writer").apply(&inputs, focus) {
+            match self.writer.as_mut().expect("writer").apply(inputs, focus) {
                 Ok(applied) => break applied,
                 Err(e) => {
-                    tracing::error!(error = %e, frames = inputs.len(), ?delay, "cannot write to the store; retrying");
-                    self.shared.outbox.send(EngineEvent::StoreFailed { error: e.to_string() });
+                    tracing::error!(error = %e, frames = batch.len(), ?delay, "cannot write to the store; retrying");
+                    self.shared.outbox.send(EngineEvent::StoreFailed {
+                        error: e.to_string(),
+                    });
                     std::thread::sleep(delay);
                     delay = (delay * 2).min(Duration::from_secs(5));
+                    inputs = batch.iter_mut().map(|i| input(i, false)).collect();
                 }
             }
         };
-        drop(inputs);
         batch.clear();
         if let Err(e) = self.publish(applied) {
             tracing::error!(error = %e, "reading back a committed batch");
@@ -137,36 +165,40 @@ impl WriterLoop {
         {
             let mut typing = self.shared.typing.lock().unwrap_or_else(|p| p.into_inner());
             let mut changed = false;
-            for user_id in &applied.typing {
-                if typing.start(*user_id, now) {
-                    outbox.send(EngineEvent::Typing { user_id: *user_id, typing: true });
+            for &(user_id, on) in &applied.typing {
+                let flipped = if on {
+                    typing.start(user_id, now)
+                } else {
+                    typing.stop(user_id, now)
+                };
+                if flipped {
+                    outbox.send(EngineEvent::Typing {
+                        user_id,
+                        typing: on,
+                    });
                 }
-                changed = true;
-            }
-            for user_id in &applied.typing_done {
-                if typing.stop(*user_id, now) {
-                    outbox.send(EngineEvent::Typing { user_id: *user_id, typing: false });
-                    changed = true;
-                }
+                changed |= on || flipped;
             }
             if changed {
                 self.shared.typing_changed.notify_one();
             }
         }
         let typing = &self.shared.typing;
-        let is_typing = |user| typing.lock().unwrap_or_else(|p| p.into_inner()).is_typing(user, now);
-        let mut chats = Vec::with_capacity(applied.changed_chats.len());
-        for user_id in &applied.changed_chats {
-            if let Some(chat) = self.reader.chat(*user_id, &is_typing)? {
-                chats.push(chat);
-            }
-        }
+        let is_typing = |user| {
+            typing
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .is_typing(user, now)
+        };
+        let chats = self
+            .writer()
+            .chats_by_id(&applied.changed_chats, &is_typing)?;
         let stored = applied.frames > 0 || applied.gap.is_some();
         if stored {
             let update = StoreUpdate {
                 chats,
                 messages: applied.messages,
-                unread_total: self.reader.unread_total()?,
+                unread_total: self.writer().unread_total()?,
                 frames: applied.frames,
                 malformed: applied.malformed,
                 duplicates: applied.duplicates,
@@ -176,18 +208,51 @@ impl WriterLoop {
         }
         let at = self.shared.clock.utc();
         let local = self.shared.clock.local_time();
+        let mut decisions = Vec::with_capacity(applied.candidates.len());
         for c in applied.candidates {
-            let outcome = policy::decide(c.kind, c.user_id, c.duplicate, &self.settings, self.focus, at, local);
+            let outcome = policy::decide(
+                c.kind,
+                c.user_id,
+                c.duplicate,
+                &self.settings,
+                self.focus,
+                at,
+                local,
+            );
             let allowed = outcome == Outcome::Allowed;
-            outbox.send(EngineEvent::Decision(Decision { at, user_id: c.user_id, kind: c.kind, message_id: c.message_id, outcome }));
+            decisions.push(Decision {
+                at,
+                user_id: c.user_id,
+                kind: c.kind,
+                message_id: c.message_id,
+                outcome,
+            });
             if let (true, Some(tx)) = (allowed, &self.shared.notify) {
-                let incoming = Incoming { user_id: c.user_id, kind: c.kind, name: c.name, text: c.text, file_path: c.file_path };
+                let incoming = Incoming {
+                    user_id: c.user_id,
+                    kind: c.kind,
+                    name: c.name,
+                    text: c.text,
+                    file_path: c.file_path,
+                };
                 // A notifier stuck on a hung D-Bus must not stall the store: past its queue,
                 // notifications are dropped (the events are stored and counted unread).
-                if tx.try_send(ServiceMsg::Notify { incoming, sound: self.settings.sound }).is_err() {
-                    tracing::warn!(user_id = c.user_id, "notifier queue full; notification dropped");
+                if tx
+                    .try_send(ServiceMsg::Notify {
+                        incoming,
+                        sound: self.settings.sound,
+                    })
+                    .is_err()
+                {
+                    tracing::warn!(
+                        user_id = c.user_id,
+                        "notifier queue full; notification dropped"
+                    );
                 }
             }
+        }
+        if !decisions.is_empty() {
+            outbox.send(EngineEvent::Decisions { decisions });
         }
         Ok(())
     }

@@ -4,10 +4,12 @@ use std::time::{Duration, Instant};
 
 use chatbell_engine::connection::ConnectionTuning;
 use chatbell_engine::liveness::Heartbeat;
-use chatbell_engine::model::{ConnState, EngineEvent, Focus, Outcome, SuppressReason, TimelineItem};
+use chatbell_engine::model::{
+    ConnState, EngineEvent, Focus, Outcome, SuppressReason, TimelineItem,
+};
+use chatbell_engine::settings::AuthMode;
 use chatbell_engine::store::StoreError;
 use chatbell_engine::{Engine, EngineConfig, EngineError, Secret, ServerConfig};
-use chatbell_engine::settings::AuthMode;
 use chatbell_sim::{Fault, SimConfig, SimHandle};
 use serde_json::json;
 use tokio::sync::broadcast;
@@ -28,7 +30,13 @@ struct Rig {
 }
 
 async fn rig(config: SimConfig) -> Rig {
-    let sim = chatbell_sim::start(SimConfig { listen: "127.0.0.1:0".parse().unwrap(), rate: 0.0, ..config }).await.unwrap();
+    let sim = chatbell_sim::start(SimConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        rate: 0.0,
+        ..config
+    })
+    .await
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("chatbell.db");
     Rig { sim, _dir: dir, db }
@@ -36,7 +44,10 @@ async fn rig(config: SimConfig) -> Rig {
 
 fn fast_tuning() -> ConnectionTuning {
     let mut tuning = ConnectionTuning::default();
-    tuning.heartbeat = Heartbeat { ping_interval: Duration::from_millis(200), dead_after: Duration::from_millis(800) };
+    tuning.heartbeat = Heartbeat {
+        ping_interval: Duration::from_millis(200),
+        dead_after: Duration::from_millis(800),
+    };
     tuning.backoff.base = Duration::from_millis(100);
     tuning.backoff.cap = Duration::from_millis(500);
     tuning.backoff.unauthorized = Duration::from_secs(60);
@@ -62,18 +73,32 @@ impl Rig {
     }
 
     async fn engine(&self, subscriptions: Vec<i64>) -> Engine {
-        let engine = Engine::start(self.config(subscriptions), None).await.unwrap();
+        let engine = Engine::start(self.config(subscriptions), None)
+            .await
+            .unwrap();
         online(&engine).await;
         engine
     }
 
     async fn post(&self, frames: &[serde_json::Value]) {
-        let answer = self.sim.control().post_events(&json!(frames)).await.unwrap();
-        assert!(answer["total"].as_u64().unwrap() > 0, "nobody got {frames:?}");
+        let answer = self
+            .sim
+            .control()
+            .post_events(&json!(frames))
+            .await
+            .unwrap();
+        assert!(
+            answer["total"].as_u64().unwrap() > 0,
+            "nobody got {frames:?}"
+        );
     }
 }
 
-async fn wait_state(engine: &Engine, within: Duration, pred: impl Fn(&ConnState) -> bool) -> ConnState {
+async fn wait_state(
+    engine: &Engine,
+    within: Duration,
+    pred: impl Fn(&ConnState) -> bool,
+) -> ConnState {
     let mut state = engine.state();
     let found = tokio::time::timeout(within, async {
         loop {
@@ -89,10 +114,17 @@ async fn wait_state(engine: &Engine, within: Duration, pred: impl Fn(&ConnState)
 }
 
 async fn online(engine: &Engine) {
-    wait_state(engine, Duration::from_secs(5), |s| matches!(s, ConnState::Online { .. })).await;
+    wait_state(engine, Duration::from_secs(5), |s| {
+        matches!(s, ConnState::Online { .. })
+    })
+    .await;
 }
 
-async fn wait_event(rx: &mut broadcast::Receiver<EngineEvent>, within: Duration, pred: impl Fn(&EngineEvent) -> bool) -> EngineEvent {
+async fn wait_event(
+    rx: &mut broadcast::Receiver<EngineEvent>,
+    within: Duration,
+    pred: impl Fn(&EngineEvent) -> bool,
+) -> EngineEvent {
     tokio::time::timeout(within, async {
         loop {
             match rx.recv().await {
@@ -124,15 +156,31 @@ async fn seed_events_go_end_to_end_into_the_store() {
     let rig = rig(SimConfig::default()).await;
     let engine = rig.engine(vec![]).await;
     let mut events = engine.events();
-    let frames: Vec<serde_json::Value> = SEED.iter().map(|s| serde_json::from_str(s).unwrap()).collect();
+    let frames: Vec<serde_json::Value> = SEED
+        .iter()
+        .map(|s| serde_json::from_str(s).unwrap())
+        .collect();
     rig.post(&frames).await;
-    eventually(Duration::from_secs(5), "six events stored", async || engine.counts().await.unwrap().events == 6).await;
+    eventually(Duration::from_secs(5), "six events stored", async || {
+        engine.counts().await.unwrap().events == 6
+    })
+    .await;
 
     let chats = engine.chats(10, 0).await.unwrap();
-    assert_eq!(chats.len(), 1, "message_read for a user with no chat makes no chat");
+    assert_eq!(
+        chats.len(),
+        1,
+        "message_read for a user with no chat makes no chat"
+    );
     let ivan = &chats[0];
-    assert_eq!((ivan.user_id, ivan.name.as_str(), ivan.source.as_deref()), (123456789, "Иван Петров", Some("telegram")));
-    assert_eq!(ivan.unread, 2, "the new_chat's first message and message 123");
+    assert_eq!(
+        (ivan.user_id, ivan.name.as_str(), ivan.source.as_deref()),
+        (123456789, "Иван Петров", Some("telegram"))
+    );
+    assert_eq!(
+        ivan.unread, 2,
+        "the new_chat's first message and message 123"
+    );
     assert_eq!(ivan.online, Some(false), "online, then offline");
     let page = engine.history(123456789, None, 50).await.unwrap();
     let texts: Vec<_> = page
@@ -147,7 +195,10 @@ async fn seed_events_go_end_to_end_into_the_store() {
     assert_eq!(engine.search("доставка".into(), 10).await.unwrap().len(), 1);
     assert_eq!(engine.unread_total().await.unwrap(), 2);
     // Typing started (and stopped by nothing yet: the message came before it).
-    wait_event(&mut events, Duration::from_secs(2), |e| matches!(e, EngineEvent::Typing { typing: true, .. })).await;
+    wait_event(&mut events, Duration::from_secs(2), |e| {
+        matches!(e, EngineEvent::Typing { typing: true, .. })
+    })
+    .await;
     engine.shutdown().await;
 }
 
@@ -158,7 +209,9 @@ async fn subscriptions_are_sent_changed_live_and_resent_after_every_reconnect() 
     let control = rig.sim.control();
     let filters = async |want: Vec<i64>| {
         let clients = control
-            .wait_clients(Duration::from_secs(5), |c| c.len() == 1 && c[0].filters == want)
+            .wait_clients(Duration::from_secs(5), |c| {
+                c.len() == 1 && c[0].filters == want
+            })
             .await
             .unwrap();
         assert_eq!(clients[0].filters, want);
@@ -169,12 +222,21 @@ async fn subscriptions_are_sent_changed_live_and_resent_after_every_reconnect() 
     filters(vec![2, 3]).await;
 
     // Only subscribed users' events arrive.
-    control.send_event(&message(1, 1, "filtered out")).await.unwrap();
+    control
+        .send_event(&message(1, 1, "filtered out"))
+        .await
+        .unwrap();
     control.send_event(&message(2, 3, "wanted")).await.unwrap();
-    eventually(Duration::from_secs(5), "one message", async || engine.counts().await.unwrap().messages == 1).await;
+    eventually(Duration::from_secs(5), "one message", async || {
+        engine.counts().await.unwrap().messages == 1
+    })
+    .await;
 
     control.fault(&Fault::Reset).await.unwrap();
-    wait_state(&engine, Duration::from_secs(5), |s| !matches!(s, ConnState::Online { .. })).await;
+    wait_state(&engine, Duration::from_secs(5), |s| {
+        !matches!(s, ConnState::Online { .. })
+    })
+    .await;
     online(&engine).await;
     filters(vec![2, 3]).await;
     engine.unsubscribe(2);
@@ -187,9 +249,18 @@ async fn subscriptions_are_sent_changed_live_and_resent_after_every_reconnect() 
 async fn reconnects_after_a_reset_and_after_a_close_code() {
     let rig = rig(SimConfig::default()).await;
     let engine = rig.engine(vec![]).await;
-    for fault in [Fault::Reset, Fault::Close { code: 1011, reason: "restart".into() }] {
+    for fault in [
+        Fault::Reset,
+        Fault::Close {
+            code: 1011,
+            reason: "restart".into(),
+        },
+    ] {
         rig.sim.control().fault(&fault).await.unwrap();
-        let down = wait_state(&engine, Duration::from_secs(5), |s| matches!(s, ConnState::Offline { .. })).await;
+        let down = wait_state(&engine, Duration::from_secs(5), |s| {
+            matches!(s, ConnState::Offline { .. })
+        })
+        .await;
         if let (Fault::Close { .. }, ConnState::Offline { reason, .. }) = (&fault, &down) {
             assert!(reason.contains("1011"), "{reason}");
         }
@@ -197,7 +268,10 @@ async fn reconnects_after_a_reset_and_after_a_close_code() {
     }
     // And it still works.
     rig.post(&[message(1, 1, "after faults")]).await;
-    eventually(Duration::from_secs(5), "stored", async || engine.counts().await.unwrap().messages == 1).await;
+    eventually(Duration::from_secs(5), "stored", async || {
+        engine.counts().await.unwrap().messages == 1
+    })
+    .await;
     engine.shutdown().await;
 }
 
@@ -206,12 +280,24 @@ async fn reconnects_after_stall_within_the_dead_timeout() {
     let rig = rig(SimConfig::default()).await;
     let engine = rig.engine(vec![]).await;
     let dead_after = fast_tuning().heartbeat.dead_after;
-    rig.sim.control().fault(&Fault::Stall { ms: 10_000 }).await.unwrap();
+    rig.sim
+        .control()
+        .fault(&Fault::Stall { ms: 10_000 })
+        .await
+        .unwrap();
     let started = Instant::now();
-    let state = wait_state(&engine, dead_after + Duration::from_secs(2), |s| matches!(s, ConnState::Offline { .. })).await;
+    let state = wait_state(&engine, dead_after + Duration::from_secs(2), |s| {
+        matches!(s, ConnState::Offline { .. })
+    })
+    .await;
     let detected = started.elapsed();
-    assert!(detected <= dead_after + Duration::from_secs(1), "took {detected:?}");
-    let ConnState::Offline { reason, .. } = state else { unreachable!() };
+    assert!(
+        detected <= dead_after + Duration::from_secs(1),
+        "took {detected:?}"
+    );
+    let ConnState::Offline { reason, .. } = state else {
+        unreachable!()
+    };
     assert!(reason.contains("no frame or pong"), "{reason}");
     online(&engine).await;
     engine.shutdown().await;
@@ -219,7 +305,11 @@ async fn reconnects_after_stall_within_the_dead_timeout() {
 
 #[tokio::test]
 async fn a_burst_with_malformed_and_duplicate_frames_stores_each_valid_event_once() {
-    let rig = rig(SimConfig { client_queue: 100_000, ..SimConfig::default() }).await;
+    let rig = rig(SimConfig {
+        client_queue: 100_000,
+        ..SimConfig::default()
+    })
+    .await;
     let engine = rig.engine(vec![]).await;
     let mut frames = Vec::new();
     let mut valid_ids = 0;
@@ -227,16 +317,26 @@ async fn a_burst_with_malformed_and_duplicate_frames_stores_each_valid_event_onc
         frames.push(message(i, i % 50, "burst"));
         valid_ids += 1;
         if i % 100 == 0 {
-            frames.push(json!({"event": "new_message", "data": {"message_id": "bad", "user_id": 1}}));
+            frames
+                .push(json!({"event": "new_message", "data": {"message_id": "bad", "user_id": 1}}));
             frames.push(message(i, i % 50, "duplicate"));
         }
     }
     for chunk in frames.chunks(2_000) {
         rig.sim.control().post_events(&json!(chunk)).await.unwrap();
     }
-    rig.sim.control().fault(&Fault::Malformed { count: 30 }).await.unwrap();
+    rig.sim
+        .control()
+        .fault(&Fault::Malformed { count: 30 })
+        .await
+        .unwrap();
     let total = frames.len() as u64 + 30;
-    eventually(Duration::from_secs(20), "every frame in the raw log", async || engine.counts().await.unwrap().events == total).await;
+    eventually(
+        Duration::from_secs(20),
+        "every frame in the raw log",
+        async || engine.counts().await.unwrap().events == total,
+    )
+    .await;
     let counts = engine.counts().await.unwrap();
     assert_eq!(counts.messages, valid_ids);
     assert_eq!(counts.malformed, 100 + 30);
@@ -246,14 +346,26 @@ async fn a_burst_with_malformed_and_duplicate_frames_stores_each_valid_event_onc
 
 #[tokio::test]
 async fn a_refused_token_is_unauthorized_until_fixed() {
-    let rig = rig(SimConfig { token: Some("right".into()), ..SimConfig::default() }).await;
+    let rig = rig(SimConfig {
+        token: Some("right".into()),
+        ..SimConfig::default()
+    })
+    .await;
     let mut config = rig.config(vec![]);
     config.server = Some(rig.server(Some("wrong")));
     let engine = Engine::start(config, None).await.unwrap();
-    let state = wait_state(&engine, Duration::from_secs(5), |s| matches!(s, ConnState::Unauthorized { .. })).await;
-    let ConnState::Unauthorized { status, retry_at } = state else { unreachable!() };
+    let state = wait_state(&engine, Duration::from_secs(5), |s| {
+        matches!(s, ConnState::Unauthorized { .. })
+    })
+    .await;
+    let ConnState::Unauthorized { status, retry_at } = state else {
+        unreachable!()
+    };
     assert_eq!(status, 401);
-    assert!(retry_at > chrono::Utc::now() + chrono::Duration::seconds(30), "long backoff, no hammering");
+    assert!(
+        retry_at > chrono::Utc::now() + chrono::Duration::seconds(30),
+        "long backoff, no hammering"
+    );
     engine.set_server(Some(rig.server(Some("right")))).await;
     online(&engine).await;
     engine.shutdown().await;
@@ -265,16 +377,33 @@ async fn a_disconnect_leaves_a_gap_marker_in_the_timeline() {
     let engine = rig.engine(vec![]).await;
     let mut events = engine.events();
     rig.post(&[message(1, 9, "before")]).await;
-    eventually(Duration::from_secs(5), "stored", async || engine.counts().await.unwrap().messages == 1).await;
+    eventually(Duration::from_secs(5), "stored", async || {
+        engine.counts().await.unwrap().messages == 1
+    })
+    .await;
     rig.sim.control().fault(&Fault::Reset).await.unwrap();
-    let gap = wait_event(&mut events, Duration::from_secs(5), |e| matches!(e, EngineEvent::Stored(u) if u.gap.is_some())).await;
-    let EngineEvent::Stored(update) = gap else { unreachable!() };
+    let gap = wait_event(
+        &mut events,
+        Duration::from_secs(5),
+        |e| matches!(e, EngineEvent::Stored(u) if u.gap.is_some()),
+    )
+    .await;
+    let EngineEvent::Stored(update) = gap else {
+        unreachable!()
+    };
     let gap = update.gap.unwrap();
     assert!(gap.to >= gap.from);
     rig.post(&[message(2, 9, "after")]).await;
-    eventually(Duration::from_secs(5), "stored", async || engine.counts().await.unwrap().messages == 2).await;
+    eventually(Duration::from_secs(5), "stored", async || {
+        engine.counts().await.unwrap().messages == 2
+    })
+    .await;
     let page = engine.history(9, None, 10).await.unwrap();
-    assert!(matches!(page.items[1], TimelineItem::Gap(_)), "{:?}", page.items);
+    assert!(
+        matches!(page.items[1], TimelineItem::Gap(_)),
+        "{:?}",
+        page.items
+    );
     engine.shutdown().await;
 }
 
@@ -283,20 +412,54 @@ async fn the_open_chat_in_a_focused_window_neither_notifies_nor_counts_unread() 
     let rig = rig(SimConfig::default()).await;
     let engine = rig.engine(vec![]).await;
     let mut events = engine.events();
-    engine.set_focus(Focus { window_focused: true, open_chat: Some(5) });
-    rig.post(&[message(1, 5, "seen"), message(2, 6, "not seen")]).await;
-    let decision = wait_event(&mut events, Duration::from_secs(5), |e| matches!(e, EngineEvent::Decision(d) if d.user_id == 5)).await;
-    let EngineEvent::Decision(d) = decision else { unreachable!() };
-    assert_eq!(d.outcome, Outcome::Suppressed { reason: SuppressReason::ChatOpenAndFocused });
-    let other = wait_event(&mut events, Duration::from_secs(5), |e| matches!(e, EngineEvent::Decision(d) if d.user_id == 6)).await;
-    let EngineEvent::Decision(d) = other else { unreachable!() };
-    assert_eq!(d.outcome, Outcome::Allowed);
+    engine.set_focus(Focus {
+        window_focused: true,
+        open_chat: Some(5),
+    });
+    rig.post(&[message(1, 5, "seen"), message(2, 6, "not seen")])
+        .await;
+    let mut decided = Vec::new();
+    while decided.len() < 2 {
+        let batch = wait_event(&mut events, Duration::from_secs(5), |e| {
+            matches!(e, EngineEvent::Decisions { .. })
+        })
+        .await;
+        let EngineEvent::Decisions { decisions } = batch else {
+            unreachable!()
+        };
+        decided.extend(decisions);
+    }
+    let outcome = |user| {
+        decided
+            .iter()
+            .find(|d| d.user_id == user)
+            .map(|d| d.outcome.clone())
+    };
+    assert_eq!(
+        outcome(5),
+        Some(Outcome::Suppressed {
+            reason: SuppressReason::ChatOpenAndFocused
+        })
+    );
+    assert_eq!(outcome(6), Some(Outcome::Allowed));
     assert_eq!(engine.chat(5).await.unwrap().unwrap().unread, 0);
     assert_eq!(engine.chat(6).await.unwrap().unwrap().unread, 1);
     // Reading persists, and is announced.
     assert_eq!(engine.mark_read(6).await.unwrap(), 0);
-    wait_event(&mut events, Duration::from_secs(2), |e| matches!(e, EngineEvent::ChatRead { user_id: 6, unread_total: 0 })).await;
-    assert!(engine.recent_decisions().len() >= 2, "decisions are remembered for diagnostics");
+    wait_event(&mut events, Duration::from_secs(2), |e| {
+        matches!(
+            e,
+            EngineEvent::ChatRead {
+                user_id: 6,
+                unread_total: 0
+            }
+        )
+    })
+    .await;
+    assert!(
+        engine.recent_decisions().len() >= 2,
+        "decisions are remembered for diagnostics"
+    );
     engine.shutdown().await;
     let engine = Engine::start(rig.config(vec![]), None).await.unwrap();
     assert_eq!(engine.unread_total().await.unwrap(), 0);
@@ -308,11 +471,33 @@ async fn typing_shows_and_a_message_from_the_same_user_ends_it() {
     let rig = rig(SimConfig::default()).await;
     let engine = rig.engine(vec![]).await;
     let mut events = engine.events();
-    rig.post(&[message(1, 4, "hi"), json!({"event": "user_typing", "data": {"user_id": 4, "user_name": "U"}})]).await;
-    wait_event(&mut events, Duration::from_secs(5), |e| matches!(e, EngineEvent::Typing { user_id: 4, typing: true })).await;
+    rig.post(&[
+        message(1, 4, "hi"),
+        json!({"event": "user_typing", "data": {"user_id": 4, "user_name": "U"}}),
+    ])
+    .await;
+    wait_event(&mut events, Duration::from_secs(5), |e| {
+        matches!(
+            e,
+            EngineEvent::Typing {
+                user_id: 4,
+                typing: true
+            }
+        )
+    })
+    .await;
     assert!(engine.chat(4).await.unwrap().unwrap().typing);
     rig.post(&[message(2, 4, "done typing")]).await;
-    wait_event(&mut events, Duration::from_secs(5), |e| matches!(e, EngineEvent::Typing { user_id: 4, typing: false })).await;
+    wait_event(&mut events, Duration::from_secs(5), |e| {
+        matches!(
+            e,
+            EngineEvent::Typing {
+                user_id: 4,
+                typing: false
+            }
+        )
+    })
+    .await;
     assert!(!engine.chat(4).await.unwrap().unwrap().typing);
     engine.shutdown().await;
 }
@@ -328,15 +513,28 @@ async fn one_database_one_engine() {
     }
     engine.shutdown().await;
     // Once the first is gone, the file is free again.
-    Engine::start(rig.config(vec![]), None).await.unwrap().shutdown().await;
+    Engine::start(rig.config(vec![]), None)
+        .await
+        .unwrap()
+        .shutdown()
+        .await;
 }
 
 #[tokio::test]
 async fn shutdown_keeps_everything_and_a_restart_marks_the_time_away() {
     let rig = rig(SimConfig::default()).await;
     let engine = rig.engine(vec![]).await;
-    rig.post(&(1..=200).map(|i| message(i, i % 7, "x")).collect::<Vec<_>>()).await;
-    rig.sim.control().wait_clients(Duration::from_secs(5), |c| c.iter().all(|c| c.sent == 200)).await.unwrap();
+    rig.post(
+        &(1..=200)
+            .map(|i| message(i, i % 7, "x"))
+            .collect::<Vec<_>>(),
+    )
+    .await;
+    rig.sim
+        .control()
+        .wait_clients(Duration::from_secs(5), |c| c.iter().all(|c| c.sent == 200))
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
     // Whatever was received is written before the store closes.
     engine.shutdown().await;
@@ -344,8 +542,15 @@ async fn shutdown_keeps_everything_and_a_restart_marks_the_time_away() {
     let engine = Engine::start(rig.config(vec![]), None).await.unwrap();
     let mut events = engine.events();
     assert_eq!(engine.counts().await.unwrap().messages, 200);
-    let gap = wait_event(&mut events, Duration::from_secs(5), |e| matches!(e, EngineEvent::Stored(u) if u.gap.is_some())).await;
-    let EngineEvent::Stored(update) = gap else { unreachable!() };
+    let gap = wait_event(
+        &mut events,
+        Duration::from_secs(5),
+        |e| matches!(e, EngineEvent::Stored(u) if u.gap.is_some()),
+    )
+    .await;
+    let EngineEvent::Stored(update) = gap else {
+        unreachable!()
+    };
     assert!(update.gap.unwrap().from <= update.gap.unwrap().to);
     engine.shutdown().await;
 }

@@ -34,8 +34,15 @@ fn db() -> Db {
 }
 
 fn apply(w: &mut Writer, frames: &[String], at: DateTime<Utc>) -> chatbell_engine::store::Applied {
-    let inputs: Vec<Input<'_>> = frames.iter().map(|f| Input::Frame { text: f, received_at: at }).collect();
-    w.apply(&inputs, Focus::default()).unwrap()
+    let inputs: Vec<Input<'_>> = frames
+        .iter()
+        .map(|f| Input::Frame {
+            text: f,
+            received_at: at,
+            parsed: None,
+        })
+        .collect();
+    w.apply(inputs, Focus::default()).unwrap()
 }
 
 #[test]
@@ -46,11 +53,18 @@ fn the_same_message_twice_is_stored_and_counted_once() {
     assert_eq!((a.messages.len(), a.duplicates), (1, 1));
     let b = apply(&mut w, &[message(1, 5, "hi")], t0());
     assert_eq!((b.messages.len(), b.duplicates), (0, 1));
-    assert!(b.candidates[0].duplicate, "a duplicate is never notified again");
+    assert!(
+        b.candidates[0].duplicate,
+        "a duplicate is never notified again"
+    );
     let r = Reader::open(&db.path).unwrap();
     assert_eq!(r.chats(10, 0, &no_typing).unwrap()[0].unread, 1);
     let c = r.counts().unwrap();
-    assert_eq!((c.events, c.messages, c.chats), (3, 1, 1), "every frame is in the raw log");
+    assert_eq!(
+        (c.events, c.messages, c.chats),
+        (3, 1, 1),
+        "every frame is in the raw log"
+    );
 }
 
 #[test]
@@ -61,8 +75,15 @@ fn new_chat_starts_with_one_unread_and_a_repeat_updates_it() {
     assert!(!a.candidates[0].duplicate);
     let r = Reader::open(&db.path).unwrap();
     let chat = r.chat(-7, &no_typing).unwrap().unwrap();
-    assert_eq!((chat.unread, chat.name.as_str(), chat.source.as_deref()), (1, "Anna", Some("widget")));
-    assert_eq!(chat.last_message.unwrap().message_id, None, "the first message has no id");
+    assert_eq!(
+        (chat.unread, chat.name.as_str(), chat.source.as_deref()),
+        (1, "Anna", Some("widget"))
+    );
+    assert_eq!(
+        chat.last_message.unwrap().message_id,
+        None,
+        "the first message has no id"
+    );
 
     let b = apply(&mut w, &[new_chat(-7, "Anna K.", "Hello")], t0());
     assert!(b.candidates[0].duplicate);
@@ -79,7 +100,10 @@ fn a_message_for_an_unknown_chat_creates_it_and_missing_fields_never_erase_known
     apply(&mut w, &[bare], t0());
     let r = Reader::open(&db.path).unwrap();
     let chat = r.chat(42, &no_typing).unwrap().unwrap();
-    assert_eq!((chat.name.as_str(), chat.source.as_deref(), chat.unread), ("User 42", Some("telegram"), 2));
+    assert_eq!(
+        (chat.name.as_str(), chat.source.as_deref(), chat.unread),
+        ("User 42", Some("telegram"), 2)
+    );
 }
 
 #[test]
@@ -102,30 +126,56 @@ fn unread_follows_messages_and_reading_persists() {
     let r2 = Reader::open(&db.path).unwrap();
     assert_eq!(r2.unread_total().unwrap(), 11, "persists");
     assert!(r2.unread_mismatches().unwrap().is_empty());
+    assert_eq!(r2.total_mismatch().unwrap(), None);
 }
 
 #[test]
 fn the_watched_chat_does_not_accumulate_unread() {
     let db = db();
     let mut w = Writer::open(&db.path).unwrap();
-    let focus = Focus { window_focused: true, open_chat: Some(5) };
-    let frames = [message(1, 5, "a"), message(2, 6, "b"), new_chat(5, "Five", "again")];
-    let inputs: Vec<Input<'_>> = frames.iter().map(|f| Input::Frame { text: f, received_at: t0() }).collect();
-    w.apply(&inputs, focus).unwrap();
+    let focus = Focus {
+        window_focused: true,
+        open_chat: Some(5),
+    };
+    let frames = [
+        message(1, 5, "a"),
+        message(2, 6, "b"),
+        new_chat(5, "Five", "again"),
+    ];
+    let inputs: Vec<Input<'_>> = frames
+        .iter()
+        .map(|f| Input::Frame {
+            text: f,
+            received_at: t0(),
+            parsed: None,
+        })
+        .collect();
+    w.apply(inputs, focus).unwrap();
     let r = Reader::open(&db.path).unwrap();
     assert_eq!(r.chat(5, &no_typing).unwrap().unwrap().unread, 0);
     assert_eq!(r.chat(6, &no_typing).unwrap().unwrap().unread, 1);
     assert!(r.unread_mismatches().unwrap().is_empty());
+    assert_eq!(
+        (r.unread_total().unwrap(), r.total_mismatch().unwrap()),
+        (1, None)
+    );
 }
 
 #[test]
 fn read_receipts_only_move_forward_and_presence_is_kept() {
     let db = db();
     let mut w = Writer::open(&db.path).unwrap();
-    let read = |n: i64| json!({"event": "message_read", "data": {"user_id": -3, "last_read_message_id": n}}).to_string();
+    let read = |n: i64| {
+        json!({"event": "message_read", "data": {"user_id": -3, "last_read_message_id": n}})
+            .to_string()
+    };
     let online = json!({"event": "user_online", "data": {"user_id": -3}}).to_string();
     let offline = json!({"event": "user_offline", "data": {"user_id": -3}}).to_string();
-    apply(&mut w, &[message(1, -3, "x"), read(125), read(100), online.clone()], t0());
+    apply(
+        &mut w,
+        &[message(1, -3, "x"), read(125), read(100), online.clone()],
+        t0(),
+    );
     let r = Reader::open(&db.path).unwrap();
     let chat = r.chat(-3, &no_typing).unwrap().unwrap();
     assert_eq!((chat.peer_read_up_to, chat.online), (Some(125), Some(true)));
@@ -133,7 +183,11 @@ fn read_receipts_only_move_forward_and_presence_is_kept() {
     apply(&mut w, &[offline], t0());
     assert_eq!(r.chat(-3, &no_typing).unwrap().unwrap().online, Some(false));
     // Presence and receipts of users without a chat are stored but make no chat.
-    let a = apply(&mut w, &[json!({"event": "user_online", "data": {"user_id": 99}}).to_string()], t0());
+    let a = apply(
+        &mut w,
+        &[json!({"event": "user_online", "data": {"user_id": 99}}).to_string()],
+        t0(),
+    );
     assert!(a.changed_chats.is_empty());
     assert!(r.chat(99, &no_typing).unwrap().is_none());
 }
@@ -161,12 +215,27 @@ fn gaps_are_recorded_between_disconnect_and_reconnect_and_shown_in_the_timeline(
     let db = db();
     let mut w = Writer::open(&db.path).unwrap();
     let m = Duration::minutes;
-    w.apply(&[Input::Connected { at: t0() }], Focus::default()).unwrap();
+    w.apply(vec![Input::Connected { at: t0() }], Focus::default())
+        .unwrap();
     apply(&mut w, &[message(1, 1, "before")], t0() + m(1));
-    let a = w.apply(&[Input::Disconnected { at: t0() + m(2) }, Input::Connected { at: t0() + m(7) }], Focus::default()).unwrap();
-    assert_eq!(a.gap.map(|g| (g.from, g.to)), Some((t0() + m(2), t0() + m(7))));
+    let a = w
+        .apply(
+            vec![
+                Input::Disconnected { at: t0() + m(2) },
+                Input::Connected { at: t0() + m(7) },
+            ],
+            Focus::default(),
+        )
+        .unwrap();
+    assert_eq!(
+        a.gap.map(|g| (g.from, g.to)),
+        Some((t0() + m(2), t0() + m(7)))
+    );
     apply(&mut w, &[message(2, 1, "after")], t0() + m(8));
-    let page = Reader::open(&db.path).unwrap().history(1, None, 50).unwrap();
+    let page = Reader::open(&db.path)
+        .unwrap()
+        .history(1, None, 50)
+        .unwrap();
     let kinds: Vec<&str> = page
         .items
         .iter()
@@ -179,19 +248,35 @@ fn gaps_are_recorded_between_disconnect_and_reconnect_and_shown_in_the_timeline(
     // A restart after a clean close marks the time the app was not running.
     w.close(t0() + m(10)).unwrap();
     let mut w = Writer::open(&db.path).unwrap();
-    let a = w.apply(&[Input::Connected { at: t0() + m(60) }], Focus::default()).unwrap();
-    assert_eq!(a.gap.map(|g| (g.from, g.to)), Some((t0() + m(10), t0() + m(60))));
+    let a = w
+        .apply(
+            vec![Input::Connected { at: t0() + m(60) }],
+            Focus::default(),
+        )
+        .unwrap();
+    assert_eq!(
+        a.gap.map(|g| (g.from, g.to)),
+        Some((t0() + m(10), t0() + m(60)))
+    );
 }
 
 #[test]
 fn after_a_crash_the_gap_starts_at_the_last_frame() {
     let db = db();
     let mut w = Writer::open(&db.path).unwrap();
-    w.apply(&[Input::Connected { at: t0() }], Focus::default()).unwrap();
+    w.apply(vec![Input::Connected { at: t0() }], Focus::default())
+        .unwrap();
     apply(&mut w, &[message(1, 1, "x")], t0() + Duration::minutes(3));
     drop(w); // no close(): as after kill -9
     let mut w = Writer::open(&db.path).unwrap();
-    let a = w.apply(&[Input::Connected { at: t0() + Duration::minutes(9) }], Focus::default()).unwrap();
+    let a = w
+        .apply(
+            vec![Input::Connected {
+                at: t0() + Duration::minutes(9),
+            }],
+            Focus::default(),
+        )
+        .unwrap();
     assert_eq!(a.gap.unwrap().from, t0() + Duration::minutes(3));
 }
 
@@ -210,18 +295,37 @@ fn search_finds_cyrillic_and_latin_by_word_and_prefix_and_survives_any_input() {
         t0(),
     );
     let r = Reader::open(&db.path).unwrap();
-    let ids = |q: &str| -> Vec<i64> { r.search(q, 10).unwrap().iter().filter_map(|h| h.message.message_id).collect() };
+    let ids = |q: &str| -> Vec<i64> {
+        r.search(q, 10)
+            .unwrap()
+            .iter()
+            .filter_map(|h| h.message.message_id)
+            .collect()
+    };
     assert_eq!(ids("доставка"), [1], "case-folded Cyrillic");
     assert_eq!(ids("достав"), [1], "prefix of the last word");
     assert_eq!(ids("когда доставка"), [1]);
     assert_eq!(ids("delivery"), [2]);
     assert_eq!(ids("ежик"), [3], "ё folds to е");
     assert_eq!(ids("script"), [4]);
-    for hostile in ["\"", "AND", "*", "NEAR(", "a:b", "'; DROP TABLE messages; --", "", "   "] {
+    for hostile in [
+        "\"",
+        "AND",
+        "*",
+        "NEAR(",
+        "a:b",
+        "'; DROP TABLE messages; --",
+        "",
+        "   ",
+    ] {
         r.search(hostile, 10).unwrap();
     }
     let hit = &r.search("доставка", 10).unwrap()[0];
-    assert!(hit.snippet.iter().any(|s| s.hit && s.text == "ДОСТАВКА"), "{:?}", hit.snippet);
+    assert!(
+        hit.snippet.iter().any(|s| s.hit && s.text == "ДОСТАВКА"),
+        "{:?}",
+        hit.snippet
+    );
     assert_eq!(hit.chat_name, "User 1");
 }
 
@@ -229,7 +333,9 @@ fn search_finds_cyrillic_and_latin_by_word_and_prefix_and_survives_any_input() {
 fn history_pages_walk_a_long_chat_without_gaps_or_repeats() {
     let db = db();
     let mut w = Writer::open(&db.path).unwrap();
-    let frames: Vec<String> = (1..=2_345).map(|i| message(i, 77, &format!("m{i}"))).collect();
+    let frames: Vec<String> = (1..=2_345)
+        .map(|i| message(i, 77, &format!("m{i}")))
+        .collect();
     for chunk in frames.chunks(1000) {
         apply(&mut w, chunk, t0());
     }
@@ -262,14 +368,29 @@ fn retention_removes_old_messages_and_keeps_counts_right() {
     let db = db();
     let mut w = Writer::open(&db.path).unwrap();
     let old = t0() - Duration::days(40);
-    apply(&mut w, &(1..=50).map(|i| message(i, 1, "old")).collect::<Vec<_>>(), old);
-    apply(&mut w, &(51..=60).map(|i| message(i, 1, "new")).collect::<Vec<_>>(), t0());
+    apply(
+        &mut w,
+        &(1..=50).map(|i| message(i, 1, "old")).collect::<Vec<_>>(),
+        old,
+    );
+    apply(
+        &mut w,
+        &(51..=60).map(|i| message(i, 1, "new")).collect::<Vec<_>>(),
+        t0(),
+    );
     let removed = w.remove_older_than(t0() - Duration::days(30)).unwrap();
     assert_eq!((removed.messages, removed.events), (50, 50));
     let r = Reader::open(&db.path).unwrap();
     assert_eq!(r.chat(1, &no_typing).unwrap().unwrap().unread, 10);
     assert!(r.unread_mismatches().unwrap().is_empty());
-    assert!(r.search("old", 10).unwrap().is_empty(), "the index forgot them too");
+    assert_eq!(
+        (r.unread_total().unwrap(), r.total_mismatch().unwrap()),
+        (10, None)
+    );
+    assert!(
+        r.search("old", 10).unwrap().is_empty(),
+        "the index forgot them too"
+    );
     assert_eq!(r.search("new", 100).unwrap().len(), 10);
 }
 
@@ -282,7 +403,11 @@ fn a_file_that_is_not_a_database_is_reported_and_left_alone() {
     let err = Writer::open(&db.path).err().expect("refused");
     assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
     assert!(err.to_string().contains("move the file aside"), "{err}");
-    assert_eq!(std::fs::read(&db.path).unwrap(), junk, "nothing was changed");
+    assert_eq!(
+        std::fs::read(&db.path).unwrap(),
+        junk,
+        "nothing was changed"
+    );
 }
 
 #[test]

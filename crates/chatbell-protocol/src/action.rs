@@ -30,7 +30,13 @@ pub fn parse_action(text: &str) -> Result<ClientAction, ParseError> {
     let value: Value = serde_json::from_str(text)
         .map_err(|e| ParseError::new("frame", ParseErrorKind::InvalidJson(e.to_string())))?;
     let wrong = |path: &str, expected: &'static str, got: &Value| {
-        ParseError::new(path, ParseErrorKind::WrongType { expected, got: JsonKind::of(got) })
+        ParseError::new(
+            path,
+            ParseErrorKind::WrongType {
+                expected,
+                got: JsonKind::of(got),
+            },
+        )
     };
     let Value::Object(obj) = &value else {
         return Err(wrong("frame", "object", &value));
@@ -52,6 +58,9 @@ pub fn parse_action(text: &str) -> Result<ClientAction, ParseError> {
     match action {
         "subscribe" => Ok(ClientAction::Subscribe { user_id }),
         "unsubscribe" => Ok(ClientAction::Unsubscribe { user_id }),
-        other => Err(ParseError::new("action", ParseErrorKind::UnknownAction(other.to_string()))),
+        other => Err(ParseError::new(
+            "action",
+            ParseErrorKind::UnknownAction(other.to_string()),
+        )),
     }
 }

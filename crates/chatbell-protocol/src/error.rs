@@ -53,7 +53,10 @@ pub enum ParseErrorKind {
     #[error("missing")]
     Missing,
     #[error("expected {expected}, got {got}")]
-    WrongType { expected: &'static str, got: JsonKind },
+    WrongType {
+        expected: &'static str,
+        got: JsonKind,
+    },
     #[error("integer {0} is out of the signed 64-bit range")]
     OutOfRange(String),
     #[error("{len} bytes is over the limit of {max}")]
@@ -77,6 +80,9 @@ pub struct ParseError {
 
 impl ParseError {
     pub(crate) fn new(path: impl Into<String>, kind: ParseErrorKind) -> Self {
-        ParseError { path: path.into(), kind }
+        ParseError {
+            path: path.into(),
+            kind,
+        }
     }
 }

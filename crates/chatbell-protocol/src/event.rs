@@ -57,7 +57,10 @@ pub enum Event {
     UserOffline(Presence),
     /// An event this version does not know. Kept, so that nothing the service sends is lost,
     /// and otherwise ignored.
-    Unknown { event: String, data: serde_json::Value },
+    Unknown {
+        event: String,
+        data: serde_json::Value,
+    },
 }
 
 /// The name of an event, without its data.
@@ -97,7 +100,10 @@ impl EventKind {
     }
 
     pub fn from_wire(name: &str) -> EventKind {
-        EventKind::KNOWN.into_iter().find(|k| k.as_str() == name).unwrap_or(EventKind::Unknown)
+        EventKind::KNOWN
+            .into_iter()
+            .find(|k| k.as_str() == name)
+            .unwrap_or(EventKind::Unknown)
     }
 }
 

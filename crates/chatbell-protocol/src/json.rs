@@ -19,7 +19,10 @@ impl<'a> Fields<'a> {
             None => Err(ParseError::new(prefix, ParseErrorKind::Missing)),
             Some(other) => Err(ParseError::new(
                 prefix,
-                ParseErrorKind::WrongType { expected: "object", got: JsonKind::of(other) },
+                ParseErrorKind::WrongType {
+                    expected: "object",
+                    got: JsonKind::of(other),
+                },
             )),
         }
     }
@@ -45,7 +48,10 @@ impl<'a> Fields<'a> {
             Some(Value::String(s)) => Ok(Some(s.clone())),
             Some(other) => Err(self.err(
                 field,
-                ParseErrorKind::WrongType { expected: "string or null", got: JsonKind::of(other) },
+                ParseErrorKind::WrongType {
+                    expected: "string or null",
+                    got: JsonKind::of(other),
+                },
             )),
         }
     }
@@ -59,10 +65,16 @@ pub(crate) fn as_i64(value: &Value) -> Result<i64, ParseErrorKind> {
             } else if n.is_u64() {
                 Err(ParseErrorKind::OutOfRange(n.to_string()))
             } else {
-                Err(ParseErrorKind::WrongType { expected: "integer", got: JsonKind::Number })
+                Err(ParseErrorKind::WrongType {
+                    expected: "integer",
+                    got: JsonKind::Number,
+                })
             }
         }
-        other => Err(ParseErrorKind::WrongType { expected: "integer", got: JsonKind::of(other) }),
+        other => Err(ParseErrorKind::WrongType {
+            expected: "integer",
+            got: JsonKind::of(other),
+        }),
     }
 }
 

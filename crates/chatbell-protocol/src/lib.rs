@@ -25,6 +25,15 @@ pub use event::{
 };
 pub use limits::Limits;
 pub use parse::{parse_frame, parse_frame_with};
+
+/// The checked path alone, for tests that compare it with the fast path.
+#[doc(hidden)]
+pub fn parse_frame_checked_for_tests(
+    text: &str,
+    received_at: chrono::DateTime<chrono::Utc>,
+) -> Result<Envelope, ParseError> {
+    parse::parse_checked(text, received_at, &Limits::DEFAULT)
+}
 pub use timestamp::{Timestamp, TimestampQuality, format_timestamp};
 
 /// An end user of the service, and the key of their chat. Negative ids are website-widget

@@ -22,21 +22,31 @@ pub struct Timestamp {
 
 impl Timestamp {
     pub fn given(utc: DateTime<Utc>) -> Self {
-        Timestamp { utc, quality: TimestampQuality::Given }
+        Timestamp {
+            utc,
+            quality: TimestampQuality::Given,
+        }
     }
 
     /// Reads an RFC 3339 timestamp (`Z` or a numeric offset, optional fractional seconds),
     /// falling back to `received_at` with the matching flag.
     pub fn read(value: Option<&serde_json::Value>, received_at: DateTime<Utc>) -> Self {
         match value {
-            None | Some(serde_json::Value::Null) => {
-                Timestamp { utc: received_at, quality: TimestampQuality::Missing }
-            }
+            None | Some(serde_json::Value::Null) => Timestamp {
+                utc: received_at,
+                quality: TimestampQuality::Missing,
+            },
             Some(serde_json::Value::String(s)) => match DateTime::parse_from_rfc3339(s) {
                 Ok(t) => Timestamp::given(t.with_timezone(&Utc)),
-                Err(_) => Timestamp { utc: received_at, quality: TimestampQuality::Invalid },
+                Err(_) => Timestamp {
+                    utc: received_at,
+                    quality: TimestampQuality::Invalid,
+                },
             },
-            Some(_) => Timestamp { utc: received_at, quality: TimestampQuality::Invalid },
+            Some(_) => Timestamp {
+                utc: received_at,
+                quality: TimestampQuality::Invalid,
+            },
         }
     }
 }
@@ -63,7 +73,10 @@ mod tests {
             ("2026-01-10T18:30:00+03:00", "2026-01-10T15:30:00Z"),
             ("2026-01-10T10:00:00-05:30", "2026-01-10T15:30:00Z"),
             ("2026-01-10T15:30:00.123Z", "2026-01-10T15:30:00.123Z"),
-            ("2026-01-10T15:30:00.123456789+00:00", "2026-01-10T15:30:00.123456789Z"),
+            (
+                "2026-01-10T15:30:00.123456789+00:00",
+                "2026-01-10T15:30:00.123456789Z",
+            ),
             ("2026-01-10t15:30:00z", "2026-01-10T15:30:00Z"),
         ];
         for (input, want) in cases {
@@ -78,10 +91,22 @@ mod tests {
         let cases = [
             (None, TimestampQuality::Missing),
             (Some(serde_json::json!(null)), TimestampQuality::Missing),
-            (Some(serde_json::json!("yesterday")), TimestampQuality::Invalid),
-            (Some(serde_json::json!("2026-01-10 15:30")), TimestampQuality::Invalid),
-            (Some(serde_json::json!("2026-13-10T15:30:00Z")), TimestampQuality::Invalid),
-            (Some(serde_json::json!(1768059000)), TimestampQuality::Invalid),
+            (
+                Some(serde_json::json!("yesterday")),
+                TimestampQuality::Invalid,
+            ),
+            (
+                Some(serde_json::json!("2026-01-10 15:30")),
+                TimestampQuality::Invalid,
+            ),
+            (
+                Some(serde_json::json!("2026-13-10T15:30:00Z")),
+                TimestampQuality::Invalid,
+            ),
+            (
+                Some(serde_json::json!(1768059000)),
+                TimestampQuality::Invalid,
+            ),
             (Some(serde_json::json!({"t": 1})), TimestampQuality::Invalid),
         ];
         for (input, quality) in cases {

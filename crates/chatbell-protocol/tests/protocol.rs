@@ -10,11 +10,26 @@ fn recv() -> DateTime<Utc> {
 // The six payloads of the original document, byte for byte.
 const SEED: [(&str, &str); 6] = [
     ("new_chat", include_str!("fixtures/seed_new_chat.json")),
-    ("new_message", include_str!("fixtures/seed_new_message.json")),
-    ("user_typing", include_str!("fixtures/seed_user_typing.json")),
-    ("message_read", include_str!("fixtures/seed_message_read.json")),
-    ("user_online", include_str!("fixtures/seed_user_online.json")),
-    ("user_offline", include_str!("fixtures/seed_user_offline.json")),
+    (
+        "new_message",
+        include_str!("fixtures/seed_new_message.json"),
+    ),
+    (
+        "user_typing",
+        include_str!("fixtures/seed_user_typing.json"),
+    ),
+    (
+        "message_read",
+        include_str!("fixtures/seed_message_read.json"),
+    ),
+    (
+        "user_online",
+        include_str!("fixtures/seed_user_online.json"),
+    ),
+    (
+        "user_offline",
+        include_str!("fixtures/seed_user_offline.json"),
+    ),
 ];
 
 #[test]
@@ -50,11 +65,20 @@ fn seed_examples_parse_into_the_typed_events() {
             at("2026-01-10T15:32:00Z"),
         ),
         Envelope::new(
-            Event::MessageRead(MessageRead { user_id: -1234567890, last_read_message_id: 125 }),
+            Event::MessageRead(MessageRead {
+                user_id: -1234567890,
+                last_read_message_id: 125,
+            }),
             at("2026-01-10T15:33:00Z"),
         ),
-        Envelope::new(Event::UserOnline(Presence { user_id: 123456789 }), at("2026-01-10T15:34:00Z")),
-        Envelope::new(Event::UserOffline(Presence { user_id: 123456789 }), at("2026-01-10T15:35:00Z")),
+        Envelope::new(
+            Event::UserOnline(Presence { user_id: 123456789 }),
+            at("2026-01-10T15:34:00Z"),
+        ),
+        Envelope::new(
+            Event::UserOffline(Presence { user_id: 123456789 }),
+            at("2026-01-10T15:35:00Z"),
+        ),
     ];
     for ((name, text), want) in SEED.iter().zip(want) {
         let got = parse_frame(text, recv()).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -70,7 +94,11 @@ fn seed_examples_serialize_back_to_the_same_json() {
         let original: serde_json::Value = serde_json::from_str(text).unwrap();
         assert_eq!(parsed.to_value(), original, "{name}");
         // And what we write reads back to the same envelope.
-        assert_eq!(parse_frame(&parsed.to_json(), recv()).unwrap(), parsed, "{name}");
+        assert_eq!(
+            parse_frame(&parsed.to_json(), recv()).unwrap(),
+            parsed,
+            "{name}"
+        );
     }
 }
 
@@ -89,7 +117,10 @@ fn round_trips_edge_values() {
             Timestamp::given(Utc.timestamp_opt(1_768_059_000, 123_000_000).unwrap()),
         ),
         Envelope::new(
-            Event::Unknown { event: "agent_joined".into(), data: serde_json::json!({"x": [1, {"y": null}]}) },
+            Event::Unknown {
+                event: "agent_joined".into(),
+                data: serde_json::json!({"x": [1, {"y": null}]}),
+            },
             Timestamp::given(recv()),
         ),
         Envelope::new(
@@ -136,16 +167,24 @@ fn unknown_events_and_fields_are_kept_not_rejected() {
 
     // An unknown event may have no data at all.
     let env = parse_frame(r#"{"event":"ping"}"#, recv()).unwrap();
-    assert_eq!(env.event, Event::Unknown { event: "ping".into(), data: serde_json::Value::Null });
+    assert_eq!(
+        env.event,
+        Event::Unknown {
+            event: "ping".into(),
+            data: serde_json::Value::Null
+        }
+    );
 }
 
 #[test]
 fn timestamps_with_offsets_are_stored_as_utc_and_bad_ones_flagged() {
-    let frame = |ts: &str| {
-        format!(r#"{{"event":"user_online","data":{{"user_id":1}},"timestamp":{ts}}}"#)
-    };
+    let frame =
+        |ts: &str| format!(r#"{{"event":"user_online","data":{{"user_id":1}},"timestamp":{ts}}}"#);
     let env = parse_frame(&frame(r#""2026-01-10T18:30:00.5+03:00""#), recv()).unwrap();
-    assert_eq!(format_timestamp(env.timestamp.utc), "2026-01-10T15:30:00.500Z");
+    assert_eq!(
+        format_timestamp(env.timestamp.utc),
+        "2026-01-10T15:30:00.500Z"
+    );
     assert_eq!(env.timestamp.quality, TimestampQuality::Given);
     let env = parse_frame(&frame(r#""soon""#), recv()).unwrap();
     assert_eq!(env.timestamp.quality, TimestampQuality::Invalid);
@@ -159,7 +198,9 @@ fn nullable_and_optional_fields() {
         recv(),
     )
     .unwrap();
-    let Event::NewMessage(m) = env.event else { panic!() };
+    let Event::NewMessage(m) = env.event else {
+        panic!()
+    };
     assert_eq!(m.text, None);
     assert_eq!(m.file_path.as_deref(), Some("uploads/a.pdf"));
     assert_eq!(m.user_name, None);
@@ -276,7 +317,10 @@ fn malformed_frames_give_precise_errors_and_never_panic() {
             Ok(env) => panic!("{shown:?} parsed as {env:?}, wanted error {want:?}"),
             Err(e) => {
                 let msg = e.to_string();
-                assert!(msg.starts_with(want), "{shown:?}: got {msg:?}, wanted {want:?}");
+                assert!(
+                    msg.starts_with(want),
+                    "{shown:?}: got {msg:?}, wanted {want:?}"
+                );
             }
         }
     }
@@ -284,7 +328,10 @@ fn malformed_frames_give_precise_errors_and_never_panic() {
 
 #[test]
 fn limits_are_configurable() {
-    let tight = Limits { max_text_bytes: 3, ..Limits::DEFAULT };
+    let tight = Limits {
+        max_text_bytes: 3,
+        ..Limits::DEFAULT
+    };
     let frame = r#"{"event":"new_chat","data":{"user_id":1,"first_message":"four"}}"#;
     let err = parse_frame_with(frame, recv(), &tight).unwrap_err();
     assert_eq!(err.path, "new_chat.data.first_message");
@@ -295,9 +342,15 @@ fn limits_are_configurable() {
 #[test]
 fn actions_serialize_as_the_seed_shows_and_parse_back() {
     let sub = ClientAction::Subscribe { user_id: 123456789 };
-    assert_eq!(sub.to_json(), r#"{"action":"subscribe","filter":{"user_id":123456789}}"#);
+    assert_eq!(
+        sub.to_json(),
+        r#"{"action":"subscribe","filter":{"user_id":123456789}}"#
+    );
     let unsub = ClientAction::Unsubscribe { user_id: -7 };
-    assert_eq!(unsub.to_json(), r#"{"action":"unsubscribe","filter":{"user_id":-7}}"#);
+    assert_eq!(
+        unsub.to_json(),
+        r#"{"action":"unsubscribe","filter":{"user_id":-7}}"#
+    );
     for a in [sub, unsub] {
         assert_eq!(parse_action(&a.to_json()).unwrap(), a);
     }
@@ -309,15 +362,55 @@ fn malformed_actions_give_precise_errors() {
         ("nope", "frame: not valid JSON"),
         ("[]", "frame: expected object, got array"),
         (r#"{"filter":{"user_id":1}}"#, "action: missing"),
-        (r#"{"action":1,"filter":{"user_id":1}}"#, "action: expected string, got integer"),
+        (
+            r#"{"action":1,"filter":{"user_id":1}}"#,
+            "action: expected string, got integer",
+        ),
         (r#"{"action":"subscribe"}"#, "filter: missing"),
-        (r#"{"action":"subscribe","filter":7}"#, "filter: expected object, got integer"),
-        (r#"{"action":"subscribe","filter":{}}"#, "filter.user_id: missing"),
-        (r#"{"action":"subscribe","filter":{"user_id":"1"}}"#, "filter.user_id: expected integer, got string"),
-        (r#"{"action":"mute","filter":{"user_id":1}}"#, "action: unknown action \"mute\""),
+        (
+            r#"{"action":"subscribe","filter":7}"#,
+            "filter: expected object, got integer",
+        ),
+        (
+            r#"{"action":"subscribe","filter":{}}"#,
+            "filter.user_id: missing",
+        ),
+        (
+            r#"{"action":"subscribe","filter":{"user_id":"1"}}"#,
+            "filter.user_id: expected integer, got string",
+        ),
+        (
+            r#"{"action":"mute","filter":{"user_id":1}}"#,
+            "action: unknown action \"mute\"",
+        ),
     ];
     for (text, want) in cases {
         let msg = parse_action(text).unwrap_err().to_string();
-        assert!(msg.starts_with(want), "{text}: got {msg:?}, wanted {want:?}");
+        assert!(
+            msg.starts_with(want),
+            "{text}: got {msg:?}, wanted {want:?}"
+        );
+    }
+}
+
+/// The fast path and the checked path read every frame alike (the fast one may only decline).
+#[test]
+fn fast_and_checked_paths_agree() {
+    let mut frames: Vec<String> = SEED.iter().map(|(_, f)| f.to_string()).collect();
+    frames.extend([
+        r#"{"timestamp":"2026-01-10T15:30:00+03:00","data":{"text":"x","user_id":1,"message_id":2},"event":"new_message"}"#.into(),
+        r#"{"event":"new_message","data":{"message_id":1,"user_id":2,"text":"экранированный \"текст\" \u0416 \n","file_path":null}}"#.into(),
+        r#"{"event":"new_chat","data":{"user_id":-1,"user_name":null,"first_message":null,"extra":{"deep":[1,2]}}}"#.into(),
+        r#"{"event":"message_read","data":{"user_id":-1,"last_read_message_id":9},"timestamp":"bad"}"#.into(),
+        r#"{"event":"user_typing","data":{"user_id":3},"timestamp":null}"#.into(),
+        r#"{"event":"new_chat","data":{"user_id":1},"event":"user_online"}"#.into(),
+        r#"{"event":"new_message","data":{"message_id":1,"user_id":1.0}}"#.into(),
+        r#"{"event":"new_message","data":{"message_id":1,"user_id":1,"user_id":2}}"#.into(),
+        format!(r#"{{"event":"new_chat","data":{{"user_id":1,"user_name":"{}"}}}}"#, "n".repeat(513)),
+        r#"{"event":"custom","data":{"user_id":1}}"#.into(),
+    ]);
+    for frame in &frames {
+        let checked = chatbell_protocol::parse_frame_checked_for_tests(frame, recv());
+        assert_eq!(parse_frame(frame, recv()), checked, "{frame}");
     }
 }

@@ -44,9 +44,13 @@ pub(crate) async fn serve(
         }
     };
     // Clients send only small actions.
-    let ws_config = WebSocketConfig::default().max_message_size(Some(64 * 1024)).max_frame_size(Some(64 * 1024));
+    let ws_config = WebSocketConfig::default()
+        .max_message_size(Some(64 * 1024))
+        .max_frame_size(Some(64 * 1024));
     let replayed = Replayed::new(head.buffered, stream);
-    let ws = match tokio_tungstenite::accept_hdr_async_with_config(replayed, check, Some(ws_config)).await {
+    let ws = match tokio_tungstenite::accept_hdr_async_with_config(replayed, check, Some(ws_config))
+        .await
+    {
         Ok(ws) => ws,
         Err(e) => {
             tracing::info!(%peer, error = %e, "handshake refused");
@@ -64,7 +68,12 @@ pub(crate) async fn serve(
     tracing::info!(%peer, id, end, "client gone");
 }
 
-async fn run(mut ws: Ws, mut reg: Registration, hub: &Hub, cancel: CancellationToken) -> &'static str {
+async fn run(
+    mut ws: Ws,
+    mut reg: Registration,
+    hub: &Hub,
+    cancel: CancellationToken,
+) -> &'static str {
     loop {
         tokio::select! {
             biased;
@@ -107,7 +116,11 @@ async fn run(mut ws: Ws, mut reg: Registration, hub: &Hub, cancel: CancellationT
     }
 }
 
-async fn send(ws: &mut Ws, out: Outgoing, stats: &ClientStats) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+async fn send(
+    ws: &mut Ws,
+    out: Outgoing,
+    stats: &ClientStats,
+) -> Result<(), tokio_tungstenite::tungstenite::Error> {
     match out {
         Outgoing::Frame(frame) => {
             ws.send(Message::Text(frame)).await?;
@@ -131,7 +144,12 @@ async fn send(ws: &mut Ws, out: Outgoing, stats: &ClientStats) -> Result<(), tok
 }
 
 /// Carries out a fault; returns why the connection ended if it did.
-async fn inject(ws: &mut Ws, fault: Fault, stats: &ClientStats, cancel: &CancellationToken) -> Option<&'static str> {
+async fn inject(
+    ws: &mut Ws,
+    fault: Fault,
+    stats: &ClientStats,
+    cancel: &CancellationToken,
+) -> Option<&'static str> {
     tracing::info!(?fault, "injecting fault");
     match fault {
         Fault::Reset => {
@@ -140,7 +158,10 @@ async fn inject(ws: &mut Ws, fault: Fault, stats: &ClientStats, cancel: &Cancell
             Some("fault: reset")
         }
         Fault::Close { code, reason } => {
-            let frame = CloseFrame { code: CloseCode::from(code), reason: reason.into() };
+            let frame = CloseFrame {
+                code: CloseCode::from(code),
+                reason: reason.into(),
+            };
             let _ = ws.close(Some(frame)).await;
             Some("fault: close")
         }
@@ -169,13 +190,15 @@ async fn inject(ws: &mut Ws, fault: Fault, stats: &ClientStats, cancel: &Cancell
 }
 
 fn token_allows(config: &SimConfig, req: &Request) -> bool {
-        let Some(token) = &config.token else { return true };
-        let bearer = req
-            .headers()
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .is_some_and(|t| t == token);
-        let query = query_param(req.uri().query(), &config.token_param).is_some_and(|t| &t == token);
-        bearer || query
+    let Some(token) = &config.token else {
+        return true;
+    };
+    let bearer = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|t| t == token);
+    let query = query_param(req.uri().query(), &config.token_param).is_some_and(|t| &t == token);
+    bearer || query
 }

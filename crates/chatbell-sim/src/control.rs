@@ -20,11 +20,21 @@ pub const ENDPOINTS: &str = "\
                   each socket takes them; answers {\"clients\": n}
   GET  /health    {\"ok\": true, \"clients\": n}";
 
-pub(crate) fn handle(hub: &Hub, default_seed: u64, method: &str, path: &str, body: &[u8]) -> Result<Value, HttpError> {
+pub(crate) fn handle(
+    hub: &Hub,
+    default_seed: u64,
+    method: &str,
+    path: &str,
+    body: &[u8],
+) -> Result<Value, HttpError> {
     match (method, path) {
-        ("GET", "/") => Ok(json!({ "endpoints": ENDPOINTS.lines().map(str::trim).collect::<Vec<_>>() })),
+        ("GET", "/") => {
+            Ok(json!({ "endpoints": ENDPOINTS.lines().map(str::trim).collect::<Vec<_>>() }))
+        }
         ("GET", "/health") => Ok(json!({ "ok": true, "clients": hub.len() })),
-        ("GET", "/clients") => Ok(serde_json::to_value(hub.clients()).expect("client list serializes")),
+        ("GET", "/clients") => {
+            Ok(serde_json::to_value(hub.clients()).expect("client list serializes"))
+        }
         ("POST", "/events") => post_events(hub, body),
         ("POST", "/faults") => {
             let req: FaultRequest = parse_body(body)?;
@@ -35,10 +45,13 @@ pub(crate) fn handle(hub: &Hub, default_seed: u64, method: &str, path: &str, bod
             let clients = hub.burst(req.count, req.seed.unwrap_or(default_seed), req.client);
             Ok(json!({ "clients": clients, "count": req.count }))
         }
-        (_, "/" | "/health" | "/clients" | "/events" | "/faults" | "/burst") => {
-            Err(HttpError::new(405, format!("{method} is not allowed on {path}")))
-        }
-        _ => Err(HttpError::new(404, format!("no endpoint {path}; GET / lists them"))),
+        (_, "/" | "/health" | "/clients" | "/events" | "/faults" | "/burst") => Err(
+            HttpError::new(405, format!("{method} is not allowed on {path}")),
+        ),
+        _ => Err(HttpError::new(
+            404,
+            format!("no endpoint {path}; GET / lists them"),
+        )),
     }
 }
 
@@ -69,7 +82,8 @@ fn post_events(hub: &Hub, body: &[u8]) -> Result<Value, HttpError> {
         let items: Vec<&RawValue> = parse_body(body)?;
         let mut delivered = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
-            let user_id = user_id_of(item).map_err(|e| HttpError::new(400, format!("events[{i}]: {e}")))?;
+            let user_id =
+                user_id_of(item).map_err(|e| HttpError::new(400, format!("events[{i}]: {e}")))?;
             delivered.push(hub.deliver(item.get().into(), user_id));
         }
         let total: usize = delivered.iter().sum();
@@ -83,7 +97,10 @@ fn post_events(hub: &Hub, body: &[u8]) -> Result<Value, HttpError> {
 /// The user an envelope is about, for subscription filtering.
 fn user_id_of(item: &RawValue) -> Result<Option<i64>, String> {
     match serde_json::from_str::<Value>(item.get()) {
-        Ok(Value::Object(obj)) => Ok(obj.get("data").and_then(|d| d.get("user_id")).and_then(Value::as_i64)),
+        Ok(Value::Object(obj)) => Ok(obj
+            .get("data")
+            .and_then(|d| d.get("user_id"))
+            .and_then(Value::as_i64)),
         Ok(_) => Err("expected a JSON object (an envelope)".into()),
         Err(e) => Err(e.to_string()),
     }

@@ -11,7 +11,10 @@ use crate::hub::{ClientInfo, Fault};
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
     #[error("control API at {addr}: {source}")]
-    Io { addr: SocketAddr, source: std::io::Error },
+    Io {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("control API answered {status}: {body}")]
     Status { status: u16, body: String },
     #[error("control API answered something that is not HTTP/JSON: {0}")]
@@ -30,8 +33,16 @@ impl ControlClient {
     }
 
     /// Sends one request; returns the status and the JSON body.
-    pub async fn request(&self, method: &str, path: &str, body: Option<&Value>) -> Result<(u16, Value), ControlError> {
-        let io = |source| ControlError::Io { addr: self.addr, source };
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(u16, Value), ControlError> {
+        let io = |source| ControlError::Io {
+            addr: self.addr,
+            source,
+        };
         let mut stream = TcpStream::connect(self.addr).await.map_err(io)?;
         let body = body.map(Value::to_string).unwrap_or_default();
         let request = format!(
@@ -43,20 +54,31 @@ impl ControlClient {
         let mut response = Vec::new();
         stream.read_to_end(&mut response).await.map_err(io)?;
         let text = String::from_utf8_lossy(&response);
-        let (head, body) = text.split_once("\r\n\r\n").ok_or_else(|| ControlError::Garbled(text.to_string()))?;
+        let (head, body) = text
+            .split_once("\r\n\r\n")
+            .ok_or_else(|| ControlError::Garbled(text.to_string()))?;
         let status = head
             .split(' ')
             .nth(1)
             .and_then(|s| s.parse().ok())
             .ok_or_else(|| ControlError::Garbled(head.to_string()))?;
-        let json = serde_json::from_str(body).map_err(|_| ControlError::Garbled(body.to_string()))?;
+        let json =
+            serde_json::from_str(body).map_err(|_| ControlError::Garbled(body.to_string()))?;
         Ok((status, json))
     }
 
-    async fn ok(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Value, ControlError> {
+    async fn ok(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, ControlError> {
         match self.request(method, path, body).await? {
             (200, json) => Ok(json),
-            (status, json) => Err(ControlError::Status { status, body: json.to_string() }),
+            (status, json) => Err(ControlError::Status {
+                status,
+                body: json.to_string(),
+            }),
         }
     }
 
@@ -68,7 +90,9 @@ impl ControlClient {
     /// `POST /events` with one frame; returns how many clients got it.
     pub async fn send_event(&self, event: &Value) -> Result<u64, ControlError> {
         let answer = self.post_events(event).await?;
-        answer["delivered"].as_u64().ok_or_else(|| ControlError::Garbled(answer.to_string()))
+        answer["delivered"]
+            .as_u64()
+            .ok_or_else(|| ControlError::Garbled(answer.to_string()))
     }
 
     pub async fn clients(&self) -> Result<Vec<ClientInfo>, ControlError> {

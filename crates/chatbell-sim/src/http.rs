@@ -26,11 +26,15 @@ pub struct Head {
 
 impl Head {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn is_websocket_upgrade(&self) -> bool {
-        self.header("upgrade").is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+        self.header("upgrade")
+            .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
     }
 }
 
@@ -60,14 +64,28 @@ pub async fn read_head(stream: &mut TcpStream) -> Result<Head, HeadError> {
         match req.parse(&buffered) {
             Ok(httparse::Status::Complete(head_len)) => {
                 let target = req.path.unwrap_or("/");
-                let path = target.split_once('?').map_or(target, |(p, _)| p).to_string();
+                let path = target
+                    .split_once('?')
+                    .map_or(target, |(p, _)| p)
+                    .to_string();
                 let headers = req
                     .headers
                     .iter()
-                    .map(|h| (h.name.to_string(), String::from_utf8_lossy(h.value).into_owned()))
+                    .map(|h| {
+                        (
+                            h.name.to_string(),
+                            String::from_utf8_lossy(h.value).into_owned(),
+                        )
+                    })
                     .collect();
                 let method = req.method.unwrap_or("GET").to_string();
-                return Ok(Head { method, path, headers, buffered, head_len });
+                return Ok(Head {
+                    method,
+                    path,
+                    headers,
+                    buffered,
+                    head_len,
+                });
             }
             Ok(httparse::Status::Partial) if buffered.len() > MAX_HEAD_BYTES => {
                 return Err(HeadError::TooLarge);
@@ -82,17 +100,24 @@ pub async fn read_head(stream: &mut TcpStream) -> Result<Head, HeadError> {
 pub async fn read_body(stream: &mut TcpStream, head: &Head) -> Result<Vec<u8>, HttpError> {
     let len = match head.header("content-length") {
         None => 0,
-        Some(v) => v.trim().parse::<usize>().map_err(|_| {
-            HttpError::new(400, format!("Content-Length {v:?} is not a number"))
-        })?,
+        Some(v) => v
+            .trim()
+            .parse::<usize>()
+            .map_err(|_| HttpError::new(400, format!("Content-Length {v:?} is not a number")))?,
     };
     if len > MAX_BODY_BYTES {
-        return Err(HttpError::new(413, format!("body of {len} bytes is over {MAX_BODY_BYTES}")));
+        return Err(HttpError::new(
+            413,
+            format!("body of {len} bytes is over {MAX_BODY_BYTES}"),
+        ));
     }
     let mut body = head.buffered[head.head_len..].to_vec();
     body.truncate(len);
     let mut rest = vec![0u8; len - body.len()];
-    stream.read_exact(&mut rest).await.map_err(|e| HttpError::new(400, format!("body: {e}")))?;
+    stream
+        .read_exact(&mut rest)
+        .await
+        .map_err(|e| HttpError::new(400, format!("body: {e}")))?;
     body.extend_from_slice(&rest);
     Ok(body)
 }
@@ -106,11 +131,18 @@ pub struct HttpError {
 
 impl HttpError {
     pub fn new(status: u16, message: impl Into<String>) -> Self {
-        HttpError { status, message: message.into() }
+        HttpError {
+            status,
+            message: message.into(),
+        }
     }
 }
 
-pub async fn respond_json(stream: &mut TcpStream, status: u16, body: &serde_json::Value) -> io::Result<()> {
+pub async fn respond_json(
+    stream: &mut TcpStream,
+    status: u16,
+    body: &serde_json::Value,
+) -> io::Result<()> {
     let body = body.to_string();
     let reason = match status {
         200 => "OK",
@@ -140,12 +172,20 @@ pub struct Replayed {
 
 impl Replayed {
     pub fn new(prefix: Vec<u8>, inner: TcpStream) -> Self {
-        Replayed { prefix, pos: 0, inner }
+        Replayed {
+            prefix,
+            pos: 0,
+            inner,
+        }
     }
 }
 
 impl AsyncRead for Replayed {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         if self.pos < self.prefix.len() {
             let n = buf.remaining().min(self.prefix.len() - self.pos);
             let start = self.pos;
@@ -162,7 +202,11 @@ impl AsyncRead for Replayed {
 }
 
 impl AsyncWrite for Replayed {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.inner).poll_write(cx, buf)
     }
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -212,7 +256,10 @@ mod tests {
 
     #[test]
     fn finds_and_decodes_query_parameters() {
-        assert_eq!(query_param(Some("a=1&token=s%20e%2Bc"), "token").as_deref(), Some("s e+c"));
+        assert_eq!(
+            query_param(Some("a=1&token=s%20e%2Bc"), "token").as_deref(),
+            Some("s e+c")
+        );
         assert_eq!(query_param(Some("token"), "token").as_deref(), Some(""));
         assert_eq!(query_param(Some("x=%zz&t=%4"), "x").as_deref(), Some("%zz"));
         assert_eq!(query_param(Some("t=%4"), "t").as_deref(), Some("%4"));

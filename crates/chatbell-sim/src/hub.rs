@@ -35,7 +35,10 @@ pub enum Fault {
 pub(crate) enum Outgoing {
     Frame(Utf8Bytes),
     /// Generate `count` events from `seed` and send them as fast as the socket takes them.
-    Burst { count: u64, seed: u64 },
+    Burst {
+        count: u64,
+        seed: u64,
+    },
 }
 
 /// A connected client, as `GET /clients` shows it.
@@ -94,13 +97,19 @@ impl Hub {
     /// `queue` bounds each client's outgoing queue; when it is full, new events for that
     /// client are dropped and counted (a stalled client must not grow the server's memory).
     pub fn new(queue: usize) -> Self {
-        Hub { clients: Mutex::new(HashMap::new()), next_id: AtomicU64::new(1), queue }
+        Hub {
+            clients: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
+            queue,
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ClientId, Entry>> {
         // A panic in another holder leaves the map consistent (every write is one insert or
         // remove), so a poisoned lock is still usable.
-        self.clients.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.clients
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     pub(crate) fn register(&self, peer: String) -> Registration {
@@ -117,7 +126,12 @@ impl Hub {
             stats: stats.clone(),
         };
         self.lock().insert(id, entry);
-        Registration { id, frames, faults, stats }
+        Registration {
+            id,
+            frames,
+            faults,
+            stats,
+        }
     }
 
     pub(crate) fn unregister(&self, id: ClientId) {
@@ -208,13 +222,25 @@ mod tests {
         hub.apply(b.id, ClientAction::Subscribe { user_id: 2 });
 
         assert_eq!(hub.deliver("x".into(), Some(1)), 2);
-        assert_eq!(hub.deliver("x".into(), Some(3)), 1, "b is filtered to users 1 and 2");
-        assert_eq!(hub.deliver("x".into(), None), 1, "events naming no user reach unfiltered clients only");
+        assert_eq!(
+            hub.deliver("x".into(), Some(3)),
+            1,
+            "b is filtered to users 1 and 2"
+        );
+        assert_eq!(
+            hub.deliver("x".into(), None),
+            1,
+            "events naming no user reach unfiltered clients only"
+        );
 
         hub.apply(b.id, ClientAction::Unsubscribe { user_id: 1 });
         assert_eq!(hub.deliver("x".into(), Some(1)), 1);
         hub.apply(b.id, ClientAction::Unsubscribe { user_id: 2 });
-        assert_eq!(hub.deliver("x".into(), Some(3)), 2, "unsubscribing the last filter returns to all");
+        assert_eq!(
+            hub.deliver("x".into(), Some(3)),
+            2,
+            "unsubscribing the last filter returns to all"
+        );
 
         assert_eq!(std::iter::from_fn(|| a.frames.try_recv().ok()).count(), 5);
         assert_eq!(std::iter::from_fn(|| b.frames.try_recv().ok()).count(), 2);

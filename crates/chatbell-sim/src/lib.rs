@@ -61,8 +61,13 @@ impl Default for SimConfig {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
-    #[error("cannot listen on {addr}: {source} (is another server on that port? choose one with --listen)")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error(
+        "cannot listen on {addr}: {source} (is another server on that port? choose one with --listen)"
+    )]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("rate {0} is not a number of events per second >= 0")]
     BadRate(f64),
 }
@@ -121,19 +126,45 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
     }
     let listener = TcpListener::bind(config.listen)
         .await
-        .map_err(|source| SimError::Bind { addr: config.listen, source })?;
-    let addr = listener.local_addr().map_err(|source| SimError::Bind { addr: config.listen, source })?;
+        .map_err(|source| SimError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| SimError::Bind {
+        addr: config.listen,
+        source,
+    })?;
     let hub = Arc::new(Hub::new(config.client_queue));
     let cancel = CancellationToken::new();
     let config = Arc::new(config);
-    let mut tasks = vec![tokio::spawn(accept_loop(listener, hub.clone(), config.clone(), cancel.clone()))];
+    let mut tasks = vec![tokio::spawn(accept_loop(
+        listener,
+        hub.clone(),
+        config.clone(),
+        cancel.clone(),
+    ))];
     if config.rate > 0.0 {
-        tasks.push(tokio::spawn(generate(hub.clone(), config.rate, config.seed, cancel.clone())));
+        tasks.push(tokio::spawn(generate(
+            hub.clone(),
+            config.rate,
+            config.seed,
+            cancel.clone(),
+        )));
     }
-    Ok(SimHandle { addr, hub, cancel, tasks })
+    Ok(SimHandle {
+        addr,
+        hub,
+        cancel,
+        tasks,
+    })
 }
 
-async fn accept_loop(listener: TcpListener, hub: Arc<Hub>, config: Arc<SimConfig>, cancel: CancellationToken) {
+async fn accept_loop(
+    listener: TcpListener,
+    hub: Arc<Hub>,
+    config: Arc<SimConfig>,
+    cancel: CancellationToken,
+) {
     loop {
         let (stream, peer) = tokio::select! {
             _ = cancel.cancelled() => return,
@@ -148,28 +179,42 @@ async fn accept_loop(listener: TcpListener, hub: Arc<Hub>, config: Arc<SimConfig
             },
         };
         let _ = stream.set_nodelay(true);
-        tokio::spawn(route(stream, peer, hub.clone(), config.clone(), cancel.clone()));
+        tokio::spawn(route(
+            stream,
+            peer,
+            hub.clone(),
+            config.clone(),
+            cancel.clone(),
+        ));
     }
 }
 
 /// Reads the request head and hands the connection to the WebSocket or the control API.
-async fn route(mut stream: TcpStream, peer: SocketAddr, hub: Arc<Hub>, config: Arc<SimConfig>, cancel: CancellationToken) {
-    let head = match tokio::time::timeout(Duration::from_secs(10), http::read_head(&mut stream)).await {
-        Ok(Ok(head)) => head,
-        Ok(Err(e)) => {
-            tracing::debug!(%peer, error = %e, "bad request");
-            let body = serde_json::json!({ "error": e.to_string() });
-            let _ = http::respond_json(&mut stream, 400, &body).await;
-            return;
-        }
-        Err(_) => return,
-    };
+async fn route(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    hub: Arc<Hub>,
+    config: Arc<SimConfig>,
+    cancel: CancellationToken,
+) {
+    let head =
+        match tokio::time::timeout(Duration::from_secs(10), http::read_head(&mut stream)).await {
+            Ok(Ok(head)) => head,
+            Ok(Err(e)) => {
+                tracing::debug!(%peer, error = %e, "bad request");
+                let body = serde_json::json!({ "error": e.to_string() });
+                let _ = http::respond_json(&mut stream, 400, &body).await;
+                return;
+            }
+            Err(_) => return,
+        };
     if head.path == "/ws" {
         if !head.is_websocket_upgrade() {
             let body = serde_json::json!({ "error": "/ws is a WebSocket endpoint; send an Upgrade request" });
             let _ = http::respond_json(&mut stream, 400, &body).await;
         } else if hub.len() >= config.max_clients {
-            let body = serde_json::json!({ "error": format!("at most {} clients", config.max_clients) });
+            let body =
+                serde_json::json!({ "error": format!("at most {} clients", config.max_clients) });
             let _ = http::respond_json(&mut stream, 503, &body).await;
         } else {
             client::serve(stream, head, peer.to_string(), hub, &config, cancel).await;

@@ -38,7 +38,9 @@ struct Args {
 }
 
 fn after_help() -> String {
-    format!("Control API (same port):\n{ENDPOINTS}\n\nLogs go to stderr; set RUST_LOG=debug for every action.")
+    format!(
+        "Control API (same port):\n{ENDPOINTS}\n\nLogs go to stderr; set RUST_LOG=debug for every action."
+    )
 }
 
 #[tokio::main]
@@ -46,7 +48,8 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "chatbell_sim=info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "chatbell_sim=info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -62,8 +65,14 @@ async fn main() -> anyhow::Result<()> {
         burst_on_connect: args.burst,
     };
     let sim = chatbell_sim::start(config).await?;
-    eprintln!("chatbell-sim listening: {} (control API {})", sim.ws_url(), sim.http_url());
-    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    eprintln!(
+        "chatbell-sim listening: {} (control API {})",
+        sim.ws_url(),
+        sim.http_url()
+    );
+    tokio::signal::ctrl_c()
+        .await
+        .context("waiting for Ctrl-C")?;
     eprintln!("shutting down");
     sim.shutdown().await;
     Ok(())

@@ -11,15 +11,35 @@ use chatbell_protocol::{
 use chrono::{DateTime, Utc};
 
 const FIRST_RU: &[&str] = &[
-    "Иван", "Мария", "Алексей", "Ольга", "Дмитрий", "Анна", "Сергей", "Елена", "Никита",
-    "Татьяна", "Павел", "Юлия",
+    "Иван",
+    "Мария",
+    "Алексей",
+    "Ольга",
+    "Дмитрий",
+    "Анна",
+    "Сергей",
+    "Елена",
+    "Никита",
+    "Татьяна",
+    "Павел",
+    "Юлия",
 ];
 const LAST_RU: &[&str] = &[
-    "Петров", "Смирнова", "Кузнецов", "Попова", "Соколов", "Лебедева", "Новиков", "Морозова",
+    "Петров",
+    "Смирнова",
+    "Кузнецов",
+    "Попова",
+    "Соколов",
+    "Лебедева",
+    "Новиков",
+    "Морозова",
 ];
-const FIRST_EN: &[&str] =
-    &["John", "Emma", "Liam", "Olivia", "Noah", "Ava", "James", "Sophia", "Lucas", "Mia"];
-const LAST_EN: &[&str] = &["Smith", "Johnson", "Brown", "Taylor", "Wilson", "Clark", "Walker"];
+const FIRST_EN: &[&str] = &[
+    "John", "Emma", "Liam", "Olivia", "Noah", "Ava", "James", "Sophia", "Lucas", "Mia",
+];
+const LAST_EN: &[&str] = &[
+    "Smith", "Johnson", "Brown", "Taylor", "Wilson", "Clark", "Walker",
+];
 
 const OPENERS_RU: &[&str] = &[
     "Привет!",
@@ -55,8 +75,11 @@ const MESSAGES_EN: &[&str] = &[
     "Great, thank you so much!",
     "I wrote <b>bold</b> & <i>tags</i> — they should show as typed",
 ];
-const FILES: &[&str] =
-    &["uploads/2026/01/screenshot.png", "uploads/2026/01/receipt.pdf", "uploads/2026/01/photo.jpg"];
+const FILES: &[&str] = &[
+    "uploads/2026/01/screenshot.png",
+    "uploads/2026/01/receipt.pdf",
+    "uploads/2026/01/photo.jpg",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
@@ -89,12 +112,18 @@ pub struct Traffic {
 
 impl Traffic {
     pub fn new(seed: u64) -> Self {
-        Traffic { rng: fastrand::Rng::with_seed(seed), next_message_id: 1, people: Vec::new(), concurrency: 8 }
+        Traffic {
+            rng: fastrand::Rng::with_seed(seed),
+            next_message_id: 1,
+            people: Vec::new(),
+            concurrency: 8,
+        }
     }
 
     /// The next event of the stream, stamped `now`.
     pub fn next_event(&mut self, now: DateTime<Utc>) -> Envelope {
-        if self.people.len() < self.concurrency && (self.people.is_empty() || self.rng.u8(..10) < 3) {
+        if self.people.len() < self.concurrency && (self.people.is_empty() || self.rng.u8(..10) < 3)
+        {
             let person = self.new_person();
             self.people.push(person);
         }
@@ -111,15 +140,30 @@ impl Traffic {
     fn new_person(&mut self) -> Person {
         let widget = self.rng.bool();
         let russian = self.rng.u8(..10) < 6;
-        let (first, last) = if russian { (FIRST_RU, LAST_RU) } else { (FIRST_EN, LAST_EN) };
+        let (first, last) = if russian {
+            (FIRST_RU, LAST_RU)
+        } else {
+            (FIRST_EN, LAST_EN)
+        };
         let name = format!("{} {}", self.pick(first), self.pick(last));
         let (user_id, source, username) = if widget {
             (-self.rng.i64(1_000_000_000..9_999_999_999), "widget", None)
         } else {
             let handle = format!("user{}", self.rng.u32(1000..99999));
-            (self.rng.i64(100_000_000..9_999_999_999), "telegram", Some(handle))
+            (
+                self.rng.i64(100_000_000..9_999_999_999),
+                "telegram",
+                Some(handle),
+            )
         };
-        Person { user_id, name, username, source, russian, stage: Stage::Arrived }
+        Person {
+            user_id,
+            name,
+            username,
+            source,
+            russian,
+            stage: Stage::Arrived,
+        }
     }
 
     fn pick<'a>(&mut self, list: &[&'a str]) -> &'a str {
@@ -128,11 +172,22 @@ impl Traffic {
 
     fn advance(&mut self, index: usize) -> Event {
         let p = self.people[index].clone();
-        let (openers, messages) =
-            if p.russian { (OPENERS_RU, MESSAGES_RU) } else { (OPENERS_EN, MESSAGES_EN) };
-        let typing = || Event::UserTyping(UserTyping { user_id: p.user_id, user_name: Some(p.name.clone()) });
+        let (openers, messages) = if p.russian {
+            (OPENERS_RU, MESSAGES_RU)
+        } else {
+            (OPENERS_EN, MESSAGES_EN)
+        };
+        let typing = || {
+            Event::UserTyping(UserTyping {
+                user_id: p.user_id,
+                user_name: Some(p.name.clone()),
+            })
+        };
         let (event, next) = match p.stage {
-            Stage::Arrived => (Event::UserOnline(Presence { user_id: p.user_id }), Stage::TypingFirst),
+            Stage::Arrived => (
+                Event::UserOnline(Presence { user_id: p.user_id }),
+                Stage::TypingFirst,
+            ),
             Stage::TypingFirst => (typing(), Stage::Opening),
             Stage::Opening => {
                 let event = Event::NewChat(NewChat {
@@ -142,9 +197,17 @@ impl Traffic {
                     source: Some(p.source.to_string()),
                     first_message: Some(self.pick(openers).to_string()),
                 });
-                (event, Stage::Chatting { remaining: self.rng.u32(1..12) })
+                (
+                    event,
+                    Stage::Chatting {
+                        remaining: self.rng.u32(1..12),
+                    },
+                )
             }
-            Stage::Chatting { remaining: 0 } => (Event::UserOffline(Presence { user_id: p.user_id }), Stage::Leaving),
+            Stage::Chatting { remaining: 0 } => (
+                Event::UserOffline(Presence { user_id: p.user_id }),
+                Stage::Leaving,
+            ),
             Stage::Chatting { remaining } => {
                 let roll = self.rng.u8(..10);
                 if roll < 3 {
@@ -166,7 +229,12 @@ impl Traffic {
                         source: Some(p.source.to_string()),
                     });
                     self.next_message_id += 1;
-                    (event, Stage::Chatting { remaining: remaining - 1 })
+                    (
+                        event,
+                        Stage::Chatting {
+                            remaining: remaining - 1,
+                        },
+                    )
                 }
             }
             Stage::Leaving => unreachable!("people who left are removed"),
@@ -228,7 +296,10 @@ mod tests {
             match env.event {
                 Event::NewChat(c) => {
                     assert!(chats.insert(c.user_id), "one new_chat per user");
-                    assert_eq!(c.source.as_deref(), Some(if c.user_id < 0 { "widget" } else { "telegram" }));
+                    assert_eq!(
+                        c.source.as_deref(),
+                        Some(if c.user_id < 0 { "widget" } else { "telegram" })
+                    );
                 }
                 Event::NewMessage(m) => {
                     assert!(chats.contains(&m.user_id), "messages come after new_chat");
@@ -240,7 +311,10 @@ mod tests {
             }
         }
         for kind in EventKind::KNOWN {
-            assert!(kinds.get(&kind).copied().unwrap_or(0) > 100, "{kind:?}: {kinds:?}");
+            assert!(
+                kinds.get(&kind).copied().unwrap_or(0) > 100,
+                "{kind:?}: {kinds:?}"
+            );
         }
         assert!(chats.iter().any(|id| *id < 0) && chats.iter().any(|id| *id > 0));
     }

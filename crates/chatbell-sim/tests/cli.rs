@@ -12,8 +12,24 @@ fn help_documents_every_flag_and_endpoint() {
     assert!(out.status.success());
     let help = String::from_utf8(out.stdout).unwrap();
     for needle in [
-        "--listen", "--token", "--token-param", "--rate", "--seed", "--burst", "--max-clients", "--client-queue",
-        "/ws", "/clients", "/events", "/faults", "/burst", "/health", "reset", "close", "stall", "malformed",
+        "--listen",
+        "--token",
+        "--token-param",
+        "--rate",
+        "--seed",
+        "--burst",
+        "--max-clients",
+        "--client-queue",
+        "/ws",
+        "/clients",
+        "/events",
+        "/faults",
+        "/burst",
+        "/health",
+        "reset",
+        "close",
+        "stall",
+        "malformed",
     ] {
         assert!(help.contains(needle), "--help lacks {needle}:\n{help}");
     }
@@ -24,19 +40,32 @@ fn bad_flags_are_refused_clearly() {
     let out = Command::new(BIN).args(["--rate", "fast"]).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid value 'fast' for '--rate"));
-    let out = Command::new(BIN).args(["--listen", "127.0.0.1:0", "--rate=-1"]).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["--listen", "127.0.0.1:0", "--rate=-1"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("rate -1 is not"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("rate -1 is not"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
 fn a_taken_port_is_a_clear_error() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
-    let out = Command::new(BIN).args(["--listen", &addr]).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["--listen", &addr])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains(&format!("cannot listen on {addr}")) && err.contains("--listen"), "{err}");
+    assert!(
+        err.contains(&format!("cannot listen on {addr}")) && err.contains("--listen"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -54,7 +83,10 @@ fn ctrl_c_shuts_down_cleanly() {
     let mut line = String::new();
     stderr.read_line(&mut line).unwrap();
     assert!(line.contains("listening"), "{line}");
-    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
@@ -62,7 +94,10 @@ fn ctrl_c_shuts_down_cleanly() {
             assert!(status.success(), "exit status {status}");
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "did not exit after SIGINT");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "did not exit after SIGINT"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }

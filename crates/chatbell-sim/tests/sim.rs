@@ -15,11 +15,19 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 async fn sim(rate: f64) -> SimHandle {
-    sim_with(SimConfig { rate, ..test_config() }).await
+    sim_with(SimConfig {
+        rate,
+        ..test_config()
+    })
+    .await
 }
 
 fn test_config() -> SimConfig {
-    SimConfig { listen: "127.0.0.1:0".parse().unwrap(), rate: 0.0, ..SimConfig::default() }
+    SimConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        rate: 0.0,
+        ..SimConfig::default()
+    }
 }
 
 async fn sim_with(config: SimConfig) -> SimHandle {
@@ -27,7 +35,9 @@ async fn sim_with(config: SimConfig) -> SimHandle {
 }
 
 async fn connect(sim: &SimHandle) -> Ws {
-    let (ws, _) = tokio_tungstenite::connect_async(sim.ws_url()).await.expect("connects");
+    let (ws, _) = tokio_tungstenite::connect_async(sim.ws_url())
+        .await
+        .expect("connects");
     ws
 }
 
@@ -56,7 +66,9 @@ async fn generated_traffic_reaches_clients_and_follows_the_protocol() {
     let sim = sim(500.0).await;
     let mut ws = connect(&sim).await;
     for _ in 0..50 {
-        let frame = next_text(&mut ws, Duration::from_secs(5)).await.expect("a generated event");
+        let frame = next_text(&mut ws, Duration::from_secs(5))
+            .await
+            .expect("a generated event");
         let env = parse_frame(&frame, chrono::Utc::now()).expect("generated frames are valid");
         assert!(!matches!(env.event, Event::Unknown { .. }));
     }
@@ -69,42 +81,96 @@ async fn subscribe_and_unsubscribe_filter_delivery_per_connection() {
     let control = sim.control();
     let mut all = connect(&sim).await;
     let mut one = connect(&sim).await;
-    one.send(Message::text(ClientAction::Subscribe { user_id: 1 }.to_json())).await.unwrap();
-    one.send(Message::text(ClientAction::Subscribe { user_id: -2 }.to_json())).await.unwrap();
+    one.send(Message::text(
+        ClientAction::Subscribe { user_id: 1 }.to_json(),
+    ))
+    .await
+    .unwrap();
+    one.send(Message::text(
+        ClientAction::Subscribe { user_id: -2 }.to_json(),
+    ))
+    .await
+    .unwrap();
     let clients = control
-        .wait_clients(Duration::from_secs(5), |c| c.len() == 2 && c.iter().any(|c| c.filters.len() == 2))
+        .wait_clients(Duration::from_secs(5), |c| {
+            c.len() == 2 && c.iter().any(|c| c.filters.len() == 2)
+        })
         .await
         .unwrap();
-    assert_eq!(clients.iter().map(|c| c.filters.clone()).collect::<Vec<_>>(), vec![vec![], vec![-2, 1]]);
+    assert_eq!(
+        clients
+            .iter()
+            .map(|c| c.filters.clone())
+            .collect::<Vec<_>>(),
+        vec![vec![], vec![-2, 1]]
+    );
 
     assert_eq!(control.send_event(&message(1, 1)).await.unwrap(), 2);
-    assert_eq!(control.send_event(&message(2, 3)).await.unwrap(), 1, "user 3 is outside the filter");
+    assert_eq!(
+        control.send_event(&message(2, 3)).await.unwrap(),
+        1,
+        "user 3 is outside the filter"
+    );
     assert_eq!(control.send_event(&message(3, -2)).await.unwrap(), 2);
-    let got: Vec<_> = [next_text(&mut one, Duration::from_secs(2)).await, next_text(&mut one, Duration::from_secs(2)).await]
-        .into_iter()
-        .map(|f| parse_frame(&f.unwrap(), chrono::Utc::now()).unwrap().event.user_id().unwrap())
-        .collect();
+    let got: Vec<_> = [
+        next_text(&mut one, Duration::from_secs(2)).await,
+        next_text(&mut one, Duration::from_secs(2)).await,
+    ]
+    .into_iter()
+    .map(|f| {
+        parse_frame(&f.unwrap(), chrono::Utc::now())
+            .unwrap()
+            .event
+            .user_id()
+            .unwrap()
+    })
+    .collect();
     assert_eq!(got, vec![1, -2]);
     for want in [1, 3, -2] {
         let f = next_text(&mut all, Duration::from_secs(2)).await.unwrap();
-        assert_eq!(parse_frame(&f, chrono::Utc::now()).unwrap().event.user_id(), Some(want));
+        assert_eq!(
+            parse_frame(&f, chrono::Utc::now()).unwrap().event.user_id(),
+            Some(want)
+        );
     }
 
     // Unsubscribing the last filter returns to all events.
-    one.send(Message::text(ClientAction::Unsubscribe { user_id: 1 }.to_json())).await.unwrap();
-    one.send(Message::text(ClientAction::Unsubscribe { user_id: -2 }.to_json())).await.unwrap();
+    one.send(Message::text(
+        ClientAction::Unsubscribe { user_id: 1 }.to_json(),
+    ))
+    .await
+    .unwrap();
+    one.send(Message::text(
+        ClientAction::Unsubscribe { user_id: -2 }.to_json(),
+    ))
+    .await
+    .unwrap();
     // A malformed action is ignored and does not break the connection.
-    one.send(Message::text("{\"action\":\"subscribe\"}")).await.unwrap();
-    control.wait_clients(Duration::from_secs(5), |c| c.iter().all(|c| c.filters.is_empty())).await.unwrap();
+    one.send(Message::text("{\"action\":\"subscribe\"}"))
+        .await
+        .unwrap();
+    control
+        .wait_clients(Duration::from_secs(5), |c| {
+            c.iter().all(|c| c.filters.is_empty())
+        })
+        .await
+        .unwrap();
     assert_eq!(control.send_event(&message(4, 3)).await.unwrap(), 2);
     let f = next_text(&mut one, Duration::from_secs(2)).await.unwrap();
-    assert_eq!(parse_frame(&f, chrono::Utc::now()).unwrap().event.user_id(), Some(3));
+    assert_eq!(
+        parse_frame(&f, chrono::Utc::now()).unwrap().event.user_id(),
+        Some(3)
+    );
     sim.shutdown().await;
 }
 
 #[tokio::test]
 async fn a_token_is_required_when_configured() {
-    let sim = sim_with(SimConfig { token: Some("s3cret".into()), ..test_config() }).await;
+    let sim = sim_with(SimConfig {
+        token: Some("s3cret".into()),
+        ..test_config()
+    })
+    .await;
     let status_of = |r: Result<_, WsError>| match r {
         Ok(_) => 101,
         Err(WsError::Http(resp)) => resp.status().as_u16(),
@@ -115,13 +181,22 @@ async fn a_token_is_required_when_configured() {
     let wrong = tokio_tungstenite::connect_async(format!("{}?token=nope", sim.ws_url())).await;
     assert_eq!(status_of(wrong.map(|_| ())), 401);
     let mut req = sim.ws_url().into_client_request().unwrap();
-    req.headers_mut().insert("Authorization", "Bearer wrong".parse().unwrap());
-    assert_eq!(status_of(tokio_tungstenite::connect_async(req).await.map(|_| ())), 401);
+    req.headers_mut()
+        .insert("Authorization", "Bearer wrong".parse().unwrap());
+    assert_eq!(
+        status_of(tokio_tungstenite::connect_async(req).await.map(|_| ())),
+        401
+    );
 
     let mut req = sim.ws_url().into_client_request().unwrap();
-    req.headers_mut().insert("Authorization", "Bearer s3cret".parse().unwrap());
-    assert_eq!(status_of(tokio_tungstenite::connect_async(req).await.map(|_| ())), 101);
-    let query = tokio_tungstenite::connect_async(format!("{}?x=1&token=s3cret", sim.ws_url())).await;
+    req.headers_mut()
+        .insert("Authorization", "Bearer s3cret".parse().unwrap());
+    assert_eq!(
+        status_of(tokio_tungstenite::connect_async(req).await.map(|_| ())),
+        101
+    );
+    let query =
+        tokio_tungstenite::connect_async(format!("{}?x=1&token=s3cret", sim.ws_url())).await;
     assert_eq!(status_of(query.map(|_| ())), 101);
     sim.shutdown().await;
 }
@@ -132,27 +207,54 @@ async fn post_events_delivers_the_exact_text_and_answers_counts() {
     let control = sim.control();
     let mut a = connect(&sim).await;
     let _b = connect(&sim).await;
-    control.wait_clients(Duration::from_secs(5), |c| c.len() == 2).await.unwrap();
+    control
+        .wait_clients(Duration::from_secs(5), |c| c.len() == 2)
+        .await
+        .unwrap();
 
     // Protocol-breaking but valid JSON goes through untouched: integrators test their clients.
     let odd = json!({"event": "new_message", "data": {"message_id": "x"}, "zzz": 1});
-    let answer = control.post_events(&json!([message(1, 5), odd, {"event": "custom"}])).await.unwrap();
+    let answer = control
+        .post_events(&json!([message(1, 5), odd, {"event": "custom"}]))
+        .await
+        .unwrap();
     assert_eq!(answer, json!({"delivered": [2, 2, 2], "total": 6}));
-    assert_eq!(next_text(&mut a, Duration::from_secs(2)).await.unwrap(), message(1, 5).to_string());
-    assert_eq!(next_text(&mut a, Duration::from_secs(2)).await.unwrap(), odd.to_string());
+    assert_eq!(
+        next_text(&mut a, Duration::from_secs(2)).await.unwrap(),
+        message(1, 5).to_string()
+    );
+    assert_eq!(
+        next_text(&mut a, Duration::from_secs(2)).await.unwrap(),
+        odd.to_string()
+    );
 
     let (status, body) = control.request("POST", "/events", None).await.unwrap();
     assert_eq!(status, 400, "{body}");
-    let (status, body) = control.request("POST", "/events", Some(&json!([message(1, 1), 7]))).await.unwrap();
+    let (status, body) = control
+        .request("POST", "/events", Some(&json!([message(1, 1), 7])))
+        .await
+        .unwrap();
     assert_eq!(status, 400);
-    assert!(body["error"].as_str().unwrap().starts_with("events[1]: expected a JSON object"), "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("events[1]: expected a JSON object"),
+        "{body}"
+    );
     let (status, _) = control.request("GET", "/events", None).await.unwrap();
     assert_eq!(status, 405);
     let (status, body) = control.request("GET", "/nope", None).await.unwrap();
     assert_eq!(status, 404, "{body}");
-    let (status, body) = control.request("POST", "/faults", Some(&json!({"kind": "explode"}))).await.unwrap();
+    let (status, body) = control
+        .request("POST", "/faults", Some(&json!({"kind": "explode"})))
+        .await
+        .unwrap();
     assert_eq!(status, 400);
-    assert!(body["error"].as_str().unwrap().contains("explode"), "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("explode"),
+        "{body}"
+    );
     let (status, _) = control.request("GET", "/ws", None).await.unwrap();
     assert_eq!(status, 400, "/ws without an upgrade is refused");
     let (status, body) = control.request("GET", "/health", None).await.unwrap();
@@ -164,9 +266,14 @@ async fn post_events_delivers_the_exact_text_and_answers_counts() {
 async fn fault_reset_drops_the_connection_without_a_close_frame() {
     let sim = sim(0.0).await;
     let mut ws = connect(&sim).await;
-    sim.control().wait_clients(Duration::from_secs(5), |c| c.len() == 1).await.unwrap();
+    sim.control()
+        .wait_clients(Duration::from_secs(5), |c| c.len() == 1)
+        .await
+        .unwrap();
     assert_eq!(sim.control().fault(&Fault::Reset).await.unwrap(), 1);
-    let end = tokio::time::timeout(Duration::from_secs(5), ws.next()).await.expect("ends promptly");
+    let end = tokio::time::timeout(Duration::from_secs(5), ws.next())
+        .await
+        .expect("ends promptly");
     match end {
         Some(Err(WsError::Io(e))) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset),
         Some(Err(WsError::Protocol(_))) => {} // reset observed as a closed stream without handshake
@@ -179,9 +286,21 @@ async fn fault_reset_drops_the_connection_without_a_close_frame() {
 async fn fault_close_sends_the_requested_close_code() {
     let sim = sim(0.0).await;
     let mut ws = connect(&sim).await;
-    sim.control().wait_clients(Duration::from_secs(5), |c| c.len() == 1).await.unwrap();
-    sim.control().fault(&Fault::Close { code: 4001, reason: "maintenance".into() }).await.unwrap();
-    match tokio::time::timeout(Duration::from_secs(5), ws.next()).await.unwrap() {
+    sim.control()
+        .wait_clients(Duration::from_secs(5), |c| c.len() == 1)
+        .await
+        .unwrap();
+    sim.control()
+        .fault(&Fault::Close {
+            code: 4001,
+            reason: "maintenance".into(),
+        })
+        .await
+        .unwrap();
+    match tokio::time::timeout(Duration::from_secs(5), ws.next())
+        .await
+        .unwrap()
+    {
         Some(Ok(Message::Close(Some(frame)))) => {
             assert_eq!(frame.code, CloseCode::from(4001));
             assert_eq!(frame.reason.as_str(), "maintenance");
@@ -196,7 +315,10 @@ async fn fault_stall_stops_answering_pings_then_resumes() {
     let sim = sim(0.0).await;
     let mut ws = connect(&sim).await;
     let control = sim.control();
-    control.wait_clients(Duration::from_secs(5), |c| c.len() == 1).await.unwrap();
+    control
+        .wait_clients(Duration::from_secs(5), |c| c.len() == 1)
+        .await
+        .unwrap();
 
     let pong_within = async |ws: &mut Ws, ms: u64| {
         ws.send(Message::Ping("p".into())).await.unwrap();
@@ -216,7 +338,9 @@ async fn fault_stall_stops_answering_pings_then_resumes() {
     control.send_event(&message(1, 1)).await.unwrap();
     assert!(!pong_within(&mut ws, 400).await, "no pong while stalled");
     // After the stall, the queued pong and the event arrive.
-    let frame = next_text(&mut ws, Duration::from_secs(3)).await.expect("event after the stall");
+    let frame = next_text(&mut ws, Duration::from_secs(3))
+        .await
+        .expect("event after the stall");
     assert_eq!(frame, message(1, 1).to_string());
     sim.shutdown().await;
 }
@@ -225,12 +349,23 @@ async fn fault_stall_stops_answering_pings_then_resumes() {
 async fn fault_malformed_sends_frames_that_all_fail_to_parse() {
     let sim = sim(0.0).await;
     let mut ws = connect(&sim).await;
-    sim.control().wait_clients(Duration::from_secs(5), |c| c.len() == 1).await.unwrap();
-    sim.control().fault(&Fault::Malformed { count: 20 }).await.unwrap();
+    sim.control()
+        .wait_clients(Duration::from_secs(5), |c| c.len() == 1)
+        .await
+        .unwrap();
+    sim.control()
+        .fault(&Fault::Malformed { count: 20 })
+        .await
+        .unwrap();
     let mut got = 0;
     while got < 20 {
-        match tokio::time::timeout(Duration::from_secs(5), ws.next()).await.unwrap() {
-            Some(Ok(Message::Text(t))) => assert!(parse_frame(&t, chrono::Utc::now()).is_err(), "{t}"),
+        match tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .unwrap()
+        {
+            Some(Ok(Message::Text(t))) => {
+                assert!(parse_frame(&t, chrono::Utc::now()).is_err(), "{t}")
+            }
             Some(Ok(Message::Binary(_))) => {}
             other => panic!("unexpected {other:?}"),
         }
@@ -246,18 +381,27 @@ async fn fault_malformed_sends_frames_that_all_fail_to_parse() {
 async fn burst_sends_generated_events_as_fast_as_the_socket_takes_them() {
     let sim = sim(0.0).await;
     let mut ws = connect(&sim).await;
-    sim.control().wait_clients(Duration::from_secs(5), |c| c.len() == 1).await.unwrap();
+    sim.control()
+        .wait_clients(Duration::from_secs(5), |c| c.len() == 1)
+        .await
+        .unwrap();
     assert_eq!(sim.control().burst(20_000, 3).await.unwrap(), 1);
     let mut last_id = 0;
     for _ in 0..20_000 {
-        let f = next_text(&mut ws, Duration::from_secs(5)).await.expect("burst frame");
+        let f = next_text(&mut ws, Duration::from_secs(5))
+            .await
+            .expect("burst frame");
         if let Event::NewMessage(m) = parse_frame(&f, chrono::Utc::now()).unwrap().event {
             assert!(m.message_id > last_id);
             last_id = m.message_id;
         }
     }
     assert!(last_id > 5_000, "a realistic share of messages: {last_id}");
-    let clients = sim.control().wait_clients(Duration::from_secs(2), |c| c[0].sent == 20_000).await.unwrap();
+    let clients = sim
+        .control()
+        .wait_clients(Duration::from_secs(2), |c| c[0].sent == 20_000)
+        .await
+        .unwrap();
     assert_eq!(clients[0].sent, 20_000);
     sim.shutdown().await;
 }
@@ -270,8 +414,14 @@ async fn serves_hundreds_of_concurrent_clients() {
     for _ in 0..N {
         clients.push(connect(&sim).await);
     }
-    sim.control().wait_clients(Duration::from_secs(10), |c| c.len() == N).await.unwrap();
-    assert_eq!(sim.control().send_event(&message(1, 1)).await.unwrap(), N as u64);
+    sim.control()
+        .wait_clients(Duration::from_secs(10), |c| c.len() == N)
+        .await
+        .unwrap();
+    assert_eq!(
+        sim.control().send_event(&message(1, 1)).await.unwrap(),
+        N as u64
+    );
     for ws in &mut clients {
         assert!(next_text(ws, Duration::from_secs(5)).await.is_some());
     }
@@ -282,9 +432,15 @@ async fn serves_hundreds_of_concurrent_clients() {
 async fn shutdown_closes_clients_with_going_away() {
     let sim = sim(0.0).await;
     let mut ws = connect(&sim).await;
-    sim.control().wait_clients(Duration::from_secs(5), |c| c.len() == 1).await.unwrap();
+    sim.control()
+        .wait_clients(Duration::from_secs(5), |c| c.len() == 1)
+        .await
+        .unwrap();
     sim.shutdown().await;
-    match tokio::time::timeout(Duration::from_secs(5), ws.next()).await.unwrap() {
+    match tokio::time::timeout(Duration::from_secs(5), ws.next())
+        .await
+        .unwrap()
+    {
         Some(Ok(Message::Close(Some(frame)))) => assert_eq!(frame.code, CloseCode::Away),
         other => panic!("expected close 1001, got {other:?}"),
     }

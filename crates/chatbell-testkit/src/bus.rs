@@ -16,7 +16,9 @@ impl PrivateBus {
             .spawn()
             .expect("dbus-daemon (Debian package dbus-daemon) must be installed: run `cargo xtask setup`");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("bus address");
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("bus address");
         let address = line.trim().to_string();
         assert!(!address.is_empty(), "dbus-daemon printed no address");
         PrivateBus { address, child }

@@ -27,7 +27,12 @@ impl SecretService {
             .spawn()
             .expect("gnome-keyring-daemon (Debian package gnome-keyring) must be installed: run `cargo xtask setup`");
         // The password that creates and unlocks the login keyring; then stdin must close.
-        child.stdin.take().expect("stdin").write_all(b"test-password").expect("password");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(b"test-password")
+            .expect("password");
         let conn = bus.connect().await;
         let dbus = zbus::fdo::DBusProxy::new(&conn).await.expect("bus proxy");
         let name = zbus::names::BusName::try_from("org.freedesktop.secrets").expect("name");

@@ -4,15 +4,19 @@
 //! (`gnome-keyring-daemon`), and helpers for the child processes under test.
 //!
 //! Each test starts its own bus, so tests run in parallel without sharing state, and the
-//! processes under test get it through `DBUS_SESSION_BUS_ADDRESS`.
+//! processes under test get it through `DBUS_SESSION_BUS_ADDRESS`. A virtual display (Xvfb)
+//! and a minimal WebDriver client drive the desktop app in a real window.
 
 mod bus;
+mod display;
 mod keyring;
 mod notifications;
 mod process;
 mod tray;
+pub mod webdriver;
 
 pub use bus::PrivateBus;
+pub use display::VirtualDisplay;
 pub use keyring::SecretService;
 pub use notifications::{HintValue, NotificationServer, NotifyCall};
 pub use process::{Lines, Spawned, free_port};

@@ -46,6 +46,9 @@ pub struct NotifyCall {
     pub expire_timeout: i32,
     /// The id this server answered.
     pub id: u32,
+    /// When the call arrived (for latency measurements).
+    #[serde(skip)]
+    pub arrived: std::time::Instant,
 }
 
 #[derive(Default)]
@@ -81,12 +84,30 @@ impl Server {
             log.next_id += 1;
             log.next_id
         };
-        let hints = hints.iter().map(|(k, v)| (k.clone(), HintValue::from(v))).collect();
-        log.calls.push(NotifyCall { app_name, replaces_id, app_icon, summary, body, actions, hints, expire_timeout, id });
+        let hints = hints
+            .iter()
+            .map(|(k, v)| (k.clone(), HintValue::from(v)))
+            .collect();
+        log.calls.push(NotifyCall {
+            app_name,
+            replaces_id,
+            app_icon,
+            summary,
+            body,
+            actions,
+            hints,
+            expire_timeout,
+            id,
+            arrived: std::time::Instant::now(),
+        });
         id
     }
 
-    async fn close_notification(&self, id: u32, #[zbus(signal_emitter)] emitter: SignalEmitter<'_>) {
+    async fn close_notification(
+        &self,
+        id: u32,
+        #[zbus(signal_emitter)] emitter: SignalEmitter<'_>,
+    ) {
         self.log.lock().unwrap().closed_by_client.push(id);
         let _ = Self::notification_closed(&emitter, id, 3).await;
     }
@@ -96,14 +117,27 @@ impl Server {
     }
 
     fn get_server_information(&self) -> (String, String, String, String) {
-        ("chatbell-test-server".into(), "Chatbell tests".into(), "1.0".into(), "1.2".into())
+        (
+            "chatbell-test-server".into(),
+            "Chatbell tests".into(),
+            "1.0".into(),
+            "1.2".into(),
+        )
     }
 
     #[zbus(signal)]
-    async fn action_invoked(emitter: &SignalEmitter<'_>, id: u32, action_key: &str) -> zbus::Result<()>;
+    async fn action_invoked(
+        emitter: &SignalEmitter<'_>,
+        id: u32,
+        action_key: &str,
+    ) -> zbus::Result<()>;
 
     #[zbus(signal)]
-    async fn notification_closed(emitter: &SignalEmitter<'_>, id: u32, reason: u32) -> zbus::Result<()>;
+    async fn notification_closed(
+        emitter: &SignalEmitter<'_>,
+        id: u32,
+        reason: u32,
+    ) -> zbus::Result<()>;
 }
 
 /// Owns `org.freedesktop.Notifications` on a private bus and records every call.
@@ -117,9 +151,17 @@ const PATH: &str = "/org/freedesktop/Notifications";
 impl NotificationServer {
     /// Starts a server advertising these capabilities (e.g. `body`, `body-markup`, `actions`).
     pub async fn start(bus: &PrivateBus, capabilities: &[&str]) -> NotificationServer {
+        Self::start_at(bus.address(), capabilities).await
+    }
+
+    /// The same, on a bus known only by its address (a parent process's private bus).
+    pub async fn start_at(address: &str, capabilities: &[&str]) -> NotificationServer {
         let log = Arc::new(Mutex::new(Log::default()));
-        let server = Server { log: log.clone(), capabilities: capabilities.iter().map(|c| c.to_string()).collect() };
-        let conn = zbus::connection::Builder::address(bus.address())
+        let server = Server {
+            log: log.clone(),
+            capabilities: capabilities.iter().map(|c| c.to_string()).collect(),
+        };
+        let conn = zbus::connection::Builder::address(address)
             .serve_at(PATH, server)
             .name("org.freedesktop.Notifications")
             .build()
@@ -152,12 +194,16 @@ impl NotificationServer {
     /// Emits `ActionInvoked(id, action)`, as when the user clicks the notification.
     pub async fn invoke(&self, id: u32, action: &str) {
         let emitter = SignalEmitter::new(&self.conn, PATH).expect("path");
-        Server::action_invoked(&emitter, id, action).await.expect("signal sent");
+        Server::action_invoked(&emitter, id, action)
+            .await
+            .expect("signal sent");
     }
 
     /// Emits `NotificationClosed(id, reason)`; reason 1 = expired, 2 = dismissed by the user.
     pub async fn close(&self, id: u32, reason: u32) {
         let emitter = SignalEmitter::new(&self.conn, PATH).expect("path");
-        Server::notification_closed(&emitter, id, reason).await.expect("signal sent");
+        Server::notification_closed(&emitter, id, reason)
+            .await
+            .expect("signal sent");
     }
 }

@@ -5,7 +5,11 @@ use std::time::{Duration, Instant};
 
 /// A free loopback port (bound and released; good enough for tests).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A child process under test, killed when dropped; its stdout collected line by line.
@@ -17,11 +21,20 @@ pub struct Spawned {
 
 impl Spawned {
     pub fn spawn(mut command: Command) -> Spawned {
-        command.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
-        let mut child = command.spawn().unwrap_or_else(|e| panic!("spawning {command:?}: {e}"));
+        command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .stdin(Stdio::null());
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawning {command:?}: {e}"));
         let stdout = Lines::collect(child.stdout.take().expect("stdout"));
         let stderr = Lines::collect(child.stderr.take().expect("stderr"));
-        Spawned { child, stdout, stderr }
+        Spawned {
+            child,
+            stdout,
+            stderr,
+        }
     }
 
     pub fn pid(&self) -> u32 {
@@ -30,7 +43,11 @@ impl Spawned {
 
     /// Sends a signal (`INT`, `TERM`, `KILL`) with kill(1).
     pub fn signal(&self, name: &str) {
-        let ok = Command::new("kill").args([&format!("-{name}"), &self.pid().to_string()]).status().unwrap().success();
+        let ok = Command::new("kill")
+            .args([&format!("-{name}"), &self.pid().to_string()])
+            .status()
+            .unwrap()
+            .success();
         assert!(ok, "kill -{name} failed");
     }
 
@@ -41,7 +58,11 @@ impl Spawned {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
             }
-            assert!(Instant::now() < deadline, "process did not exit within {timeout:?}; stderr:\n{}", self.stderr.text());
+            assert!(
+                Instant::now() < deadline,
+                "process did not exit within {timeout:?}; stderr:\n{}",
+                self.stderr.text()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -85,7 +106,10 @@ impl Lines {
 
     /// Lines parsed as JSON (others skipped).
     pub fn json(&self) -> Vec<serde_json::Value> {
-        self.all().iter().filter_map(|l| serde_json::from_str(l).ok()).collect()
+        self.all()
+            .iter()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
     }
 
     /// Waits until some line satisfies `pred`; returns it.
@@ -103,7 +127,11 @@ impl Lines {
     }
 
     /// Waits until some JSON line satisfies `pred`; returns it.
-    pub async fn wait_json(&self, timeout: Duration, pred: impl Fn(&serde_json::Value) -> bool) -> Option<serde_json::Value> {
+    pub async fn wait_json(
+        &self,
+        timeout: Duration,
+        pred: impl Fn(&serde_json::Value) -> bool,
+    ) -> Option<serde_json::Value> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             if let Some(v) = self.json().into_iter().find(|v| pred(v)) {

@@ -25,7 +25,11 @@ impl Watcher {
         #[zbus(signal_emitter)] emitter: SignalEmitter<'_>,
     ) {
         let sender = header.sender().map(|s| s.to_string()).unwrap_or_default();
-        self.registered.lock().unwrap().items.push((sender, service.clone()));
+        self.registered
+            .lock()
+            .unwrap()
+            .items
+            .push((sender, service.clone()));
         let _ = Self::status_notifier_item_registered(&emitter, &service).await;
     }
 
@@ -33,7 +37,13 @@ impl Watcher {
 
     #[zbus(property)]
     fn registered_status_notifier_items(&self) -> Vec<String> {
-        self.registered.lock().unwrap().items.iter().map(|(_, s)| s.clone()).collect()
+        self.registered
+            .lock()
+            .unwrap()
+            .items
+            .iter()
+            .map(|(_, s)| s.clone())
+            .collect()
     }
 
     #[zbus(property)]
@@ -47,7 +57,10 @@ impl Watcher {
     }
 
     #[zbus(signal)]
-    async fn status_notifier_item_registered(emitter: &SignalEmitter<'_>, service: &str) -> zbus::Result<()>;
+    async fn status_notifier_item_registered(
+        emitter: &SignalEmitter<'_>,
+        service: &str,
+    ) -> zbus::Result<()>;
 }
 
 /// Owns `org.kde.StatusNotifierWatcher` on a private bus: the tray host a desktop provides.
@@ -71,9 +84,19 @@ pub struct TrayItem {
 
 impl TrayWatcher {
     pub async fn start(bus: &PrivateBus) -> TrayWatcher {
+        Self::start_at(bus.address()).await
+    }
+
+    /// The same, on a bus known only by its address.
+    pub async fn start_at(address: &str) -> TrayWatcher {
         let registered = Arc::new(Mutex::new(Registered::default()));
-        let conn = zbus::connection::Builder::address(bus.address())
-            .serve_at("/StatusNotifierWatcher", Watcher { registered: registered.clone() })
+        let conn = zbus::connection::Builder::address(address)
+            .serve_at(
+                "/StatusNotifierWatcher",
+                Watcher {
+                    registered: registered.clone(),
+                },
+            )
             .name("org.kde.StatusNotifierWatcher")
             .build()
             .await
@@ -88,8 +111,11 @@ impl TrayWatcher {
             let first = self.registered.lock().unwrap().items.first().cloned();
             if let Some((sender, arg)) = first {
                 // The argument is an object path (appindicator) or a bus name (others).
-                let (service, path) =
-                    if arg.starts_with('/') { (sender, arg) } else { (arg, "/StatusNotifierItem".to_string()) };
+                let (service, path) = if arg.starts_with('/') {
+                    (sender, arg)
+                } else {
+                    (arg, "/StatusNotifierItem".to_string())
+                };
                 if let Some(item) = self.read(&service, &path).await {
                     return Some(item);
                 }
@@ -103,9 +129,14 @@ impl TrayWatcher {
 
     /// Reads an item's current properties (they change as the app updates its icon).
     pub async fn read(&self, service: &str, path: &str) -> Option<TrayItem> {
-        let proxy = zbus::Proxy::new(&self.conn, service.to_string(), path.to_string(), "org.kde.StatusNotifierItem")
-            .await
-            .ok()?;
+        let proxy = zbus::Proxy::new(
+            &self.conn,
+            service.to_string(),
+            path.to_string(),
+            "org.kde.StatusNotifierItem",
+        )
+        .await
+        .ok()?;
         let get = |name: &'static str| {
             let proxy = proxy.clone();
             async move { proxy.get_property::<String>(name).await.unwrap_or_default() }

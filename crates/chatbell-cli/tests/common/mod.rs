@@ -23,10 +23,18 @@ impl Desk {
     }
 
     pub async fn with_sim(config: SimConfig) -> Desk {
-        let sim = chatbell_sim::start(SimConfig { listen: "127.0.0.1:0".parse().unwrap(), rate: 0.0, ..config })
-            .await
-            .unwrap();
-        Desk { bus: PrivateBus::start(), home: tempfile::tempdir().unwrap(), sim }
+        let sim = chatbell_sim::start(SimConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            rate: 0.0,
+            ..config
+        })
+        .await
+        .unwrap();
+        Desk {
+            bus: PrivateBus::start(),
+            home: tempfile::tempdir().unwrap(),
+            sim,
+        }
     }
 
     pub fn data_dir(&self) -> PathBuf {
@@ -64,20 +72,32 @@ impl Desk {
     /// `chatbell-cli listen --json` against the simulator; returns once online.
     pub async fn listen(&self, extra: &[&str]) -> Spawned {
         let mut c = self.cli();
-        c.args(["listen", "--json", "--url", &self.sim.ws_url()]).args(extra);
+        c.args(["listen", "--json", "--url", &self.sim.ws_url()])
+            .args(extra);
         let listener = Spawned::spawn(c);
         let online = listener
             .stdout
-            .wait_json(Duration::from_secs(10), |v| v["type"] == "connection" && v["state"] == "online")
+            .wait_json(Duration::from_secs(10), |v| {
+                v["type"] == "connection" && v["state"] == "online"
+            })
             .await;
-        assert!(online.is_some(), "never online; stdout:\n{}\nstderr:\n{}", listener.stdout.text(), listener.stderr.text());
+        assert!(
+            online.is_some(),
+            "never online; stdout:\n{}\nstderr:\n{}",
+            listener.stdout.text(),
+            listener.stderr.text()
+        );
         listener
     }
 
     /// Runs a command to completion; returns (success, stdout, stderr).
     pub fn run(&self, args: &[&str]) -> (bool, String, String) {
         let out = self.cli().args(args).output().unwrap();
-        (out.status.success(), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into(),
+            String::from_utf8_lossy(&out.stderr).into(),
+        )
     }
 }
 

@@ -8,7 +8,9 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::text::escape_markup;
-use super::{BoxFuture, CALL_TIMEOUT, Notifier, NotifierConfig, NotifyError, Request, Response, ServerInfo};
+use super::{
+    BoxFuture, CALL_TIMEOUT, Notifier, NotifierConfig, NotifyError, Request, Response, ServerInfo,
+};
 
 pub struct Freedesktop {
     config: NotifierConfig,
@@ -24,7 +26,13 @@ pub struct Freedesktop {
 impl Freedesktop {
     pub fn new(config: NotifierConfig) -> Self {
         let (responses_tx, responses_rx) = mpsc::channel(64);
-        Freedesktop { config, responses_tx, responses_rx: Some(responses_rx), waiters: HashMap::new(), markup: None }
+        Freedesktop {
+            config,
+            responses_tx,
+            responses_rx: Some(responses_rx),
+            waiters: HashMap::new(),
+            markup: None,
+        }
     }
 
     async fn capabilities() -> Result<Vec<String>, NotifyError> {
@@ -41,12 +49,19 @@ impl Freedesktop {
         let markup = match self.markup {
             Some(m) => m,
             None => {
-                let m = Self::capabilities().await?.iter().any(|c| c == "body-markup");
+                let m = Self::capabilities()
+                    .await?
+                    .iter()
+                    .any(|c| c == "body-markup");
                 self.markup = Some(m);
                 m
             }
         };
-        let body = if markup { escape_markup(&request.body) } else { request.body };
+        let body = if markup {
+            escape_markup(&request.body)
+        } else {
+            request.body
+        };
         let mut n = Notification::new();
         n.appname(&self.config.app_name)
             .summary(&request.summary)
@@ -79,8 +94,14 @@ impl Freedesktop {
             handle
                 .wait_for_action_async(|response| {
                     let response = match response {
-                        NotificationResponse::Default => Response::Invoked { id, action: "default".into() },
-                        NotificationResponse::Action(action) => Response::Invoked { id, action: action.clone() },
+                        NotificationResponse::Default => Response::Invoked {
+                            id,
+                            action: "default".into(),
+                        },
+                        NotificationResponse::Action(action) => Response::Invoked {
+                            id,
+                            action: action.clone(),
+                        },
                         NotificationResponse::Closed(_) => Response::Closed { id },
                         _ => return,
                     };
@@ -121,7 +142,9 @@ impl Notifier for Freedesktop {
                 .map(|_| ())
                 .map_err(|e| NotifyError::Failed(e.to_string()))
             };
-            tokio::time::timeout(CALL_TIMEOUT, call).await.map_err(|_| NotifyError::Timeout(CALL_TIMEOUT))?
+            tokio::time::timeout(CALL_TIMEOUT, call)
+                .await
+                .map_err(|_| NotifyError::Timeout(CALL_TIMEOUT))?
         })
     }
 
@@ -148,5 +171,7 @@ impl Notifier for Freedesktop {
 }
 
 async fn zbus_session() -> Result<zbus::Connection, NotifyError> {
-    zbus::Connection::session().await.map_err(|e| NotifyError::NoServer(e.to_string()))
+    zbus::Connection::session()
+        .await
+        .map_err(|e| NotifyError::NoServer(e.to_string()))
 }

@@ -58,7 +58,9 @@ pub const CALL_TIMEOUT: Duration = Duration::from_secs(3);
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum NotifyError {
-    #[error("no notification server answers on the session bus ({0}); start a notification daemon or check the desktop's notification settings")]
+    #[error(
+        "no notification server answers on the session bus ({0}); start a notification daemon or check the desktop's notification settings"
+    )]
     NoServer(String),
     #[error("the notification server did not answer within {0:?}")]
     Timeout(Duration),
@@ -88,6 +90,10 @@ pub struct NotifierConfig {
 
 impl Default for NotifierConfig {
     fn default() -> Self {
-        NotifierConfig { app_name: "Chatbell".into(), icon: "chatbell".into(), desktop_entry: "chatbell".into() }
+        NotifierConfig {
+            app_name: "Chatbell".into(),
+            icon: "chatbell".into(),
+            desktop_entry: "chatbell".into(),
+        }
     }
 }

@@ -27,11 +27,15 @@ impl Notifier for Native {
         Box::pin(async move {
             tokio::task::spawn_blocking(move || {
                 let mut n = notify_rust::Notification::new();
-                n.appname(&app).summary(&request.summary).body(&request.body);
+                n.appname(&app)
+                    .summary(&request.summary)
+                    .body(&request.body);
                 if request.sound {
                     n.sound_name("default");
                 }
-                n.show().map(|_| id).map_err(|e| NotifyError::Failed(e.to_string()))
+                n.show()
+                    .map(|_| id)
+                    .map_err(|e| NotifyError::Failed(e.to_string()))
             })
             .await
             .map_err(|e| NotifyError::Failed(e.to_string()))?
@@ -47,9 +51,18 @@ impl Notifier for Native {
     }
 
     fn server_info(&mut self) -> BoxFuture<'_, Result<ServerInfo, NotifyError>> {
-        let name = if cfg!(target_os = "macos") { "macOS Notification Center" } else { "Windows notifications" };
+        let name = if cfg!(target_os = "macos") {
+            "macOS Notification Center"
+        } else {
+            "Windows notifications"
+        };
         Box::pin(async move {
-            Ok(ServerInfo { name: name.into(), vendor: "OS".into(), version: String::new(), capabilities: Vec::new() })
+            Ok(ServerInfo {
+                name: name.into(),
+                vendor: "OS".into(),
+                version: String::new(),
+                capabilities: Vec::new(),
+            })
         })
     }
 }

@@ -14,12 +14,20 @@ use crate::model::{Delivery, EngineEvent, Slot};
 use crate::outbox::Outbox;
 
 pub(crate) enum ServiceMsg {
-    Notify { incoming: Incoming, sound: bool },
+    Notify {
+        incoming: Incoming,
+        sound: bool,
+    },
     /// The agent opened this chat: close its notification.
     Dismiss(UserId),
-    Prefs { lang: Lang, privacy: bool },
+    Prefs {
+        lang: Lang,
+        privacy: bool,
+    },
     /// Show a sample notification now, past the coalescer; answer whether it was shown.
-    Test { reply: oneshot::Sender<Result<(), NotifyError>> },
+    Test {
+        reply: oneshot::Sender<Result<(), NotifyError>>,
+    },
 }
 
 pub(crate) struct NotifyService {
@@ -33,14 +41,32 @@ pub(crate) struct NotifyService {
 }
 
 impl NotifyService {
-    pub fn new(notifier: Box<dyn Notifier>, coalescer: Coalescer, lang: Lang, privacy: bool, outbox: Outbox, clock: Arc<dyn Clock>) -> Self {
-        NotifyService { notifier, coalescer, lang, privacy, outbox, clock, ids: HashMap::new() }
+    pub fn new(
+        notifier: Box<dyn Notifier>,
+        coalescer: Coalescer,
+        lang: Lang,
+        privacy: bool,
+        outbox: Outbox,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        NotifyService {
+            notifier,
+            coalescer,
+            lang,
+            privacy,
+            outbox,
+            clock,
+            ids: HashMap::new(),
+        }
     }
 
     pub async fn run(mut self, mut rx: mpsc::Receiver<ServiceMsg>) {
         let mut responses = self.notifier.take_responses();
         loop {
-            let deadline = self.coalescer.next_deadline().map(tokio::time::Instant::from_std);
+            let deadline = self
+                .coalescer
+                .next_deadline()
+                .map(tokio::time::Instant::from_std);
             tokio::select! {
                 msg = rx.recv() => match msg {
                     Some(msg) => self.handle(msg).await,
@@ -73,8 +99,14 @@ impl NotifyService {
             }
             ServiceMsg::Test { reply } => {
                 let (summary, body) = match self.lang {
-                    Lang::En => ("Chatbell test notification", "Notifications work. New chats and messages will look like this."),
-                    Lang::Ru => ("Проверка уведомлений Chatbell", "Уведомления работают. Так будут выглядеть новые чаты и сообщения."),
+                    Lang::En => (
+                        "Chatbell test notification",
+                        "Notifications work. New chats and messages will look like this.",
+                    ),
+                    Lang::Ru => (
+                        "Проверка уведомлений Chatbell",
+                        "Уведомления работают. Так будут выглядеть новые чаты и сообщения.",
+                    ),
                 };
                 let request = Request {
                     summary: summary.into(),
@@ -91,25 +123,44 @@ impl NotifyService {
     async fn execute(&mut self, commands: Vec<Command>) {
         for command in commands {
             match command {
-                Command::Show { slot, content, sound } => {
+                Command::Show {
+                    slot,
+                    content,
+                    sound,
+                } => {
                     let w = words(&content, self.lang, self.privacy);
                     let replaces = self.ids.get(&slot).copied();
                     let count = match &content {
                         Content::Chat { count, .. } => *count,
                         Content::Digest { messages, .. } => *messages,
                     };
-                    let request = Request { summary: w.summary.clone(), body: w.body, open_label: w.open_label, sound, replaces };
+                    let request = Request {
+                        summary: w.summary.clone(),
+                        body: w.body,
+                        open_label: w.open_label,
+                        sound,
+                        replaces,
+                    };
                     match self.notifier.show(request).await {
                         Ok(id) => {
                             self.ids.insert(slot, id);
-                            let shown = Delivery::Shown { slot, replaced: replaces.is_some(), count, sound, summary: w.summary };
+                            let shown = Delivery::Shown {
+                                slot,
+                                replaced: replaces.is_some(),
+                                count,
+                                sound,
+                                summary: w.summary,
+                            };
                             self.outbox.send(EngineEvent::Delivery(shown));
                         }
                         Err(e) => {
                             tracing::warn!(error = %e, "notification not shown");
                             self.ids.remove(&slot);
                             self.coalescer.closed(slot);
-                            self.outbox.send(EngineEvent::Delivery(Delivery::Failed { slot, error: e.to_string() }));
+                            self.outbox.send(EngineEvent::Delivery(Delivery::Failed {
+                                slot,
+                                error: e.to_string(),
+                            }));
                         }
                     }
                 }
@@ -118,7 +169,8 @@ impl NotifyService {
                         if let Err(e) = self.notifier.close(id).await {
                             tracing::debug!(error = %e, "closing a notification failed");
                         }
-                        self.outbox.send(EngineEvent::Delivery(Delivery::Closed { slot }));
+                        self.outbox
+                            .send(EngineEvent::Delivery(Delivery::Closed { slot }));
                     }
                 }
             }
@@ -138,13 +190,15 @@ impl NotifyService {
                     Slot::Chat(user) => Some(user),
                     Slot::Digest => None,
                 };
-                self.outbox.send(EngineEvent::NotificationOpened { user_id });
+                self.outbox
+                    .send(EngineEvent::NotificationOpened { user_id });
             }
             Response::Closed { id } => {
                 if let Some(slot) = self.slot_of(id) {
                     self.ids.remove(&slot);
                     self.coalescer.closed(slot);
-                    self.outbox.send(EngineEvent::Delivery(Delivery::Closed { slot }));
+                    self.outbox
+                        .send(EngineEvent::Delivery(Delivery::Closed { slot }));
                 }
             }
         }

@@ -43,7 +43,10 @@ fn ru_plural<'a>(n: u32, one: &'a str, few: &'a str, many: &'a str) -> &'a str {
 }
 
 fn file_name(path: &str) -> &str {
-    path.rsplit(['/', '\\']).next().filter(|n| !n.is_empty()).unwrap_or(path)
+    path.rsplit(['/', '\\'])
+        .next()
+        .filter(|n| !n.is_empty())
+        .unwrap_or(path)
 }
 
 /// The label of a notification's default action.
@@ -57,14 +60,24 @@ pub fn open_label(lang: Lang) -> &'static str {
 pub fn words(content: &Content, lang: Lang, privacy: bool) -> Words {
     let open_label = open_label(lang);
     let (summary, body) = match content {
-        Content::Chat { name, kind, count, text, file_path, .. } => {
+        Content::Chat {
+            name,
+            kind,
+            count,
+            text,
+            file_path,
+            ..
+        } => {
             let summary = match (lang, kind, count) {
                 (Lang::En, NotifyKind::NewChat, 1) => format!("New chat: {name}"),
                 (Lang::Ru, NotifyKind::NewChat, 1) => format!("Новый чат: {name}"),
                 (_, _, 1) => name.clone(),
                 (Lang::En, _, n) => format!("{name} · {n} new messages"),
                 (Lang::Ru, _, n) => {
-                    format!("{name} · {n} {}", ru_plural(*n, "новое сообщение", "новых сообщения", "новых сообщений"))
+                    format!(
+                        "{name} · {n} {}",
+                        ru_plural(*n, "новое сообщение", "новых сообщения", "новых сообщений")
+                    )
                 }
             };
             let body = if privacy {
@@ -82,20 +95,37 @@ pub fn words(content: &Content, lang: Lang, privacy: bool) -> Words {
             };
             (summary, body)
         }
-        Content::Digest { messages, chats, names } => {
+        Content::Digest {
+            messages,
+            chats,
+            names,
+        } => {
             let summary = match lang {
                 Lang::En => format!("{messages} new messages in {chats} chats"),
                 Lang::Ru => format!(
                     "{messages} {} в {chats} {}",
-                    ru_plural(*messages, "новое сообщение", "новых сообщения", "новых сообщений"),
-                    if chats % 10 == 1 && chats % 100 != 11 { "чате" } else { "чатах" }
+                    ru_plural(
+                        *messages,
+                        "новое сообщение",
+                        "новых сообщения",
+                        "новых сообщений"
+                    ),
+                    if chats % 10 == 1 && chats % 100 != 11 {
+                        "чате"
+                    } else {
+                        "чатах"
+                    }
                 ),
             };
             // Names say who is waiting without saying what they wrote, so privacy mode keeps them.
             (summary, names.join(", "))
         }
     };
-    Words { summary: truncate(&summary, MAX_SUMMARY_CHARS), body: truncate(&body, MAX_BODY_CHARS), open_label }
+    Words {
+        summary: truncate(&summary, MAX_SUMMARY_CHARS),
+        body: truncate(&body, MAX_BODY_CHARS),
+        open_label,
+    }
 }
 
 /// Cuts text to at most `max` characters (never inside a UTF-8 sequence), marking the cut.
@@ -145,25 +175,93 @@ mod tests {
     fn words_in_both_languages() {
         use NotifyKind::*;
         let cases = [
-            (chat(NewChat, 1, Some("Привет!"), None), Lang::En, false, "New chat: Иван Петров", "Привет!"),
-            (chat(NewChat, 1, Some("Привет!"), None), Lang::Ru, false, "Новый чат: Иван Петров", "Привет!"),
-            (chat(NewMessage, 1, Some(" hi "), None), Lang::En, false, "Иван Петров", "hi"),
-            (chat(NewMessage, 3, Some("x"), None), Lang::En, false, "Иван Петров · 3 new messages", "x"),
-            (chat(NewMessage, 2, Some("x"), None), Lang::Ru, false, "Иван Петров · 2 новых сообщения", "x"),
-            (chat(NewMessage, 5, Some("x"), None), Lang::Ru, false, "Иван Петров · 5 новых сообщений", "x"),
-            (chat(NewMessage, 21, Some("x"), None), Lang::Ru, false, "Иван Петров · 21 новое сообщение", "x"),
-            (chat(NewMessage, 1, None, Some("uploads/2026/receipt.pdf")), Lang::En, false, "Иван Петров", "Attachment: receipt.pdf"),
-            (chat(NewMessage, 1, None, Some("a/b/фото.jpg")), Lang::Ru, false, "Иван Петров", "Вложение: фото.jpg"),
-            (chat(NewMessage, 1, Some("secret"), None), Lang::En, true, "Иван Петров", ""),
             (
-                Content::Digest { messages: 12, chats: 5, names: vec!["A".into(), "B".into()] },
+                chat(NewChat, 1, Some("Привет!"), None),
+                Lang::En,
+                false,
+                "New chat: Иван Петров",
+                "Привет!",
+            ),
+            (
+                chat(NewChat, 1, Some("Привет!"), None),
+                Lang::Ru,
+                false,
+                "Новый чат: Иван Петров",
+                "Привет!",
+            ),
+            (
+                chat(NewMessage, 1, Some(" hi "), None),
+                Lang::En,
+                false,
+                "Иван Петров",
+                "hi",
+            ),
+            (
+                chat(NewMessage, 3, Some("x"), None),
+                Lang::En,
+                false,
+                "Иван Петров · 3 new messages",
+                "x",
+            ),
+            (
+                chat(NewMessage, 2, Some("x"), None),
+                Lang::Ru,
+                false,
+                "Иван Петров · 2 новых сообщения",
+                "x",
+            ),
+            (
+                chat(NewMessage, 5, Some("x"), None),
+                Lang::Ru,
+                false,
+                "Иван Петров · 5 новых сообщений",
+                "x",
+            ),
+            (
+                chat(NewMessage, 21, Some("x"), None),
+                Lang::Ru,
+                false,
+                "Иван Петров · 21 новое сообщение",
+                "x",
+            ),
+            (
+                chat(NewMessage, 1, None, Some("uploads/2026/receipt.pdf")),
+                Lang::En,
+                false,
+                "Иван Петров",
+                "Attachment: receipt.pdf",
+            ),
+            (
+                chat(NewMessage, 1, None, Some("a/b/фото.jpg")),
+                Lang::Ru,
+                false,
+                "Иван Петров",
+                "Вложение: фото.jpg",
+            ),
+            (
+                chat(NewMessage, 1, Some("secret"), None),
+                Lang::En,
+                true,
+                "Иван Петров",
+                "",
+            ),
+            (
+                Content::Digest {
+                    messages: 12,
+                    chats: 5,
+                    names: vec!["A".into(), "B".into()],
+                },
                 Lang::En,
                 false,
                 "12 new messages in 5 chats",
                 "A, B",
             ),
             (
-                Content::Digest { messages: 12, chats: 21, names: vec!["A".into()] },
+                Content::Digest {
+                    messages: 12,
+                    chats: 21,
+                    names: vec!["A".into()],
+                },
                 Lang::Ru,
                 true,
                 "12 новых сообщений в 21 чате",
@@ -172,7 +270,11 @@ mod tests {
         ];
         for (content, lang, privacy, summary, body) in cases {
             let w = words(&content, lang, privacy);
-            assert_eq!((w.summary.as_str(), w.body.as_str()), (summary, body), "{content:?} {lang:?}");
+            assert_eq!(
+                (w.summary.as_str(), w.body.as_str()),
+                (summary, body),
+                "{content:?} {lang:?}"
+            );
         }
     }
 
@@ -183,7 +285,11 @@ mod tests {
         assert_eq!(truncate("👍👍👍👍", 3), "👍👍…");
         assert_eq!(truncate("ab   cd", 4), "ab…");
         let long = "я".repeat(1000);
-        let w = words(&chat(NotifyKind::NewMessage, 1, Some(&long), None), Lang::Ru, false);
+        let w = words(
+            &chat(NotifyKind::NewMessage, 1, Some(&long), None),
+            Lang::Ru,
+            false,
+        );
         assert_eq!(w.body.chars().count(), MAX_BODY_CHARS);
     }
 

@@ -29,7 +29,23 @@ pub const MIGRATIONS: &[&str] = &[
         unread      INTEGER NOT NULL DEFAULT 0   -- messages with seq > read_seq; kept by triggers
     );
     CREATE INDEX chats_by_activity ON chats(last_seq DESC);
-    CREATE INDEX chats_with_unread ON chats(unread) WHERE unread > 0;
+
+    -- The unread total across chats, kept by triggers whenever any chat's count changes, so
+    -- the tray badge never needs a scan (and no writer, this one or `chatbell-cli read`, can
+    -- forget to update it). Chats are created with no unread messages (their first ones arrive
+    -- through an UPDATE), so inserting needs no trigger; keeping it that way matters: a
+    -- trigger makes every insert open a savepoint, and FTS5 flushes its pending index at each.
+    CREATE TABLE totals (
+        id     INTEGER PRIMARY KEY CHECK (id = 1),
+        unread INTEGER NOT NULL
+    );
+    INSERT INTO totals (id, unread) VALUES (1, 0);
+    CREATE TRIGGER chats_unread_changed AFTER UPDATE OF unread ON chats WHEN new.unread != old.unread BEGIN
+        UPDATE totals SET unread = unread + new.unread - old.unread WHERE id = 1;
+    END;
+    CREATE TRIGGER chats_deleted AFTER DELETE ON chats WHEN old.unread != 0 BEGIN
+        UPDATE totals SET unread = unread - old.unread WHERE id = 1;
+    END;
 
     -- seq is the local receive order; message_id the server's id (NULL for a new_chat's first
     -- message, which the protocol sends without one).
@@ -51,18 +67,13 @@ pub const MIGRATIONS: &[&str] = &[
         tokenize = 'unicode61 remove_diacritics 2'
     );
 
-    -- The unread count is a function of the messages table, maintained in the same
-    -- transaction as the rows it counts, so it cannot drift from them.
+    -- The unread count is a function of the messages table, kept in the same transaction as
+    -- the rows it counts, so it cannot drift from them: the writer adds each batch's new
+    -- messages per chat (one UPDATE per chat per batch, not per message), and this trigger
+    -- takes deleted ones off.
     -- The index folds ё into е (unicode61 folds Latin diacritics only; Russian writers use
-    -- both spellings); one character for one, so snippet offsets still match the text.
-    CREATE TRIGGER messages_inserted AFTER INSERT ON messages BEGIN
-        INSERT INTO messages_fts(rowid, text)
-            VALUES (new.seq, replace(replace(new.text, 'ё', 'е'), 'Ё', 'Е'));
-        UPDATE chats SET
-            last_seq = max(last_seq, new.seq),
-            unread = unread + (new.seq > read_seq)
-        WHERE user_id = new.user_id;
-    END;
+    -- both spellings); one character for one, so snippet offsets still match the text. The
+    -- writer folds inserted text the same way.
     CREATE TRIGGER messages_deleted AFTER DELETE ON messages BEGIN
         INSERT INTO messages_fts(messages_fts, rowid, text)
             VALUES ('delete', old.seq, replace(replace(old.text, 'ё', 'е'), 'Ё', 'Е'));

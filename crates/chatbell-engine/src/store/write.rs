@@ -1,22 +1,31 @@
 //! The single writer: applies batches of frames in one transaction each.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use chatbell_protocol::{Envelope, Event, MessageId, TimestampQuality, UserId, parse_frame};
+use chatbell_protocol::{Envelope, MessageId, ParseError, TimestampQuality, UserId};
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension};
 
-use super::{StoreError, from_ms, open_rw, to_ms};
-
-use crate::model::{Focus, Gap, Message, NotifyKind, display_name};
+use super::batch::{Batch, WriterState, mark_offline};
+use super::{StoreError, open_rw, to_ms};
+use crate::model::{Focus, Gap, Message, NotifyKind};
 
 /// What the writer is given, in the order it happened.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum Input<'a> {
-    Frame { text: &'a str, received_at: DateTime<Utc> },
-    Connected { at: DateTime<Utc> },
-    Disconnected { at: DateTime<Utc> },
+    /// A frame as received; `parsed` when the reader already parsed it (off the writer's
+    /// thread), else the writer parses it.
+    Frame {
+        text: &'a str,
+        received_at: DateTime<Utc>,
+        parsed: Option<Result<Envelope, ParseError>>,
+    },
+    Connected {
+        at: DateTime<Utc>,
+    },
+    Disconnected {
+        at: DateTime<Utc>,
+    },
 }
 
 /// A new chat or message that may deserve a notification.
@@ -39,9 +48,9 @@ pub struct Applied {
     /// Chats whose summary changed, in the order first touched.
     pub changed_chats: Vec<UserId>,
     pub candidates: Vec<Candidate>,
-    pub typing: Vec<UserId>,
-    /// Users who sent a message: they are no longer typing.
-    pub typing_done: Vec<UserId>,
+    /// Typing started (`true`, from `user_typing`) or ended (`false`: the user's message
+    /// arrived), in the order the events came.
+    pub typing: Vec<(UserId, bool)>,
     pub frames: u32,
     pub malformed: u32,
     pub duplicates: u32,
@@ -49,38 +58,17 @@ pub struct Applied {
 }
 
 impl Applied {
-    fn touch(&mut self, user_id: UserId) {
+    pub(super) fn touch(&mut self, user_id: UserId) {
         if !self.changed_chats.contains(&user_id) {
             self.changed_chats.push(user_id);
         }
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
-struct KnownChat {
-    user_name: Option<String>,
-    username: Option<String>,
-    source: Option<String>,
-}
-
-/// The most chats remembered between batches; beyond it the cache starts over (it only saves
-/// lookups, the database stays the truth).
-const CHAT_CACHE: usize = 50_000;
-
 pub struct Writer {
     conn: Connection,
     path: PathBuf,
-    chats: HashMap<UserId, KnownChat>,
-    /// Since when no connection has been up (for the next gap marker).
-    offline_since: Option<i64>,
-}
-
-fn quality_code(q: TimestampQuality) -> i64 {
-    match q {
-        TimestampQuality::Given => 0,
-        TimestampQuality::Missing => 1,
-        TimestampQuality::Invalid => 2,
-    }
+    state: WriterState,
 }
 
 pub(crate) fn quality_from(code: i64) -> TimestampQuality {
@@ -96,17 +84,39 @@ impl Writer {
         let conn = open_rw(path)?;
         conn.set_prepared_statement_cache_capacity(32);
         let sql = |e| StoreError::from_sql(path, e);
+        // The writer touches index pages all over a large store; a bigger cache saves rereads.
+        conn.execute_batch("PRAGMA cache_size = -16000;")
+            .map_err(sql)?;
+        // Fewer, larger merges of the search index during bursts (default 4); queries read a
+        // few more segments, which the search benchmark shows is well within its budget.
+        conn.execute_batch(
+            "INSERT INTO messages_fts (messages_fts, rank) VALUES ('automerge', 8);",
+        )
+        .map_err(sql)?;
         // Where the last run stopped listening: recorded on disconnect and shutdown, or, after a
         // crash, the last frame received.
         let recorded: Option<String> = conn
-            .query_row("SELECT value FROM meta WHERE key = 'offline_since'", [], |r| r.get(0))
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'offline_since'",
+                [],
+                |r| r.get(0),
+            )
             .optional()
             .map_err(sql)?;
         let offline_since = match recorded.and_then(|v| v.parse().ok()) {
             Some(ms) => Some(ms),
-            None => conn.query_row("SELECT max(received_at) FROM events", [], |r| r.get(0)).map_err(sql)?,
+            None => conn
+                .query_row("SELECT max(received_at) FROM events", [], |r| r.get(0))
+                .map_err(sql)?,
         };
-        Ok(Writer { conn, path: path.to_path_buf(), chats: HashMap::new(), offline_since })
+        Ok(Writer {
+            conn,
+            path: path.to_path_buf(),
+            state: WriterState {
+                offline_since,
+                ..WriterState::default()
+            },
+        })
     }
 
     fn sql(&self, e: rusqlite::Error) -> StoreError {
@@ -114,307 +124,55 @@ impl Writer {
     }
 
     /// Applies a batch in one transaction. On error nothing of the batch is kept.
-    pub fn apply(&mut self, inputs: &[Input<'_>], focus: Focus) -> Result<Applied, StoreError> {
-        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(|e| self.sql(e))?;
-        let mut applied = Applied::default();
-        let result = inputs.iter().try_for_each(|input| self.apply_one(input, focus, &mut applied));
-        match result.and_then(|()| self.conn.execute_batch("COMMIT")) {
-            Ok(()) => Ok(applied),
+    pub fn apply(&mut self, inputs: Vec<Input<'_>>, focus: Focus) -> Result<Applied, StoreError> {
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| self.sql(e))?;
+        let result = (|| {
+            let mut batch = Batch::begin(&self.conn, &mut self.state, focus)?;
+            for input in inputs {
+                batch.apply(input)?;
+            }
+            batch.finish()
+        })();
+        match result.and_then(|applied| self.conn.execute_batch("COMMIT").map(|()| applied)) {
+            Ok(applied) => Ok(applied),
             Err(e) => {
                 let _ = self.conn.execute_batch("ROLLBACK");
-                // The cache may hold chats of the rolled-back batch.
-                self.chats.clear();
+                // The caches may hold chats of the rolled-back batch.
+                self.state.chats.clear();
+                self.state.no_chat.clear();
                 Err(self.sql(e))
             }
         }
     }
 
-    fn apply_one(&mut self, input: &Input<'_>, focus: Focus, applied: &mut Applied) -> rusqlite::Result<()> {
-        match *input {
-            Input::Frame { text, received_at } => {
-                applied.frames += 1;
-                let parsed = parse_frame(text, received_at);
-                self.insert_raw(text, received_at, &parsed)?;
-                match parsed {
-                    Ok(env) => self.apply_event(env, received_at, focus, applied)?,
-                    Err(e) => {
-                        applied.malformed += 1;
-                        tracing::debug!(error = %e, "malformed frame kept in the raw log");
-                    }
-                }
-            }
-            Input::Connected { at } => {
-                if let Some(from) = self.offline_since.take() {
-                    let to = to_ms(at);
-                    if to > from {
-                        self.conn
-                            .prepare_cached("INSERT INTO gaps (from_at, to_at) VALUES (?1, ?2)")?
-                            .execute(params![from, to])?;
-                        applied.gap = Some(Gap { from: from_ms(from), to: at });
-                    }
-                    self.conn.execute("DELETE FROM meta WHERE key = 'offline_since'", [])?;
-                }
-            }
-            Input::Disconnected { at } => self.mark_offline(at)?,
-        }
-        Ok(())
-    }
-
-    fn mark_offline(&mut self, at: DateTime<Utc>) -> rusqlite::Result<()> {
-        if self.offline_since.is_none() {
-            let ms = to_ms(at);
-            self.offline_since = Some(ms);
-            self.conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('offline_since', ?1)
-                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                [ms.to_string()],
-            )?;
-        }
-        Ok(())
-    }
-
-    fn insert_raw(
+    /// Summaries of chats as they are now, read through the writer's own connection: a second
+    /// connection would drop its whole page cache after every commit of this one.
+    pub fn chats_by_id(
         &self,
-        text: &str,
-        received_at: DateTime<Utc>,
-        parsed: &Result<Envelope, chatbell_protocol::ParseError>,
-    ) -> rusqlite::Result<()> {
-        let mut stmt = self.conn.prepare_cached(
-            "INSERT INTO events (received_at, kind, user_id, ts, ts_quality, error, frame)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )?;
-        match parsed {
-            Ok(env) => stmt.execute(params![
-                to_ms(received_at),
-                env.event.name(),
-                env.event.user_id(),
-                to_ms(env.timestamp.utc),
-                quality_code(env.timestamp.quality),
-                None::<String>,
-                text
-            ])?,
-            Err(e) => stmt.execute(params![
-                to_ms(received_at),
-                None::<String>,
-                None::<i64>,
-                None::<i64>,
-                None::<i64>,
-                e.to_string(),
-                text
-            ])?,
-        };
-        Ok(())
+        ids: &[UserId],
+        typing: &dyn Fn(UserId) -> bool,
+    ) -> Result<Vec<crate::model::ChatSummary>, StoreError> {
+        super::read::chats_by_id(&self.conn, ids, typing).map_err(|e| self.sql(e))
     }
 
-    fn apply_event(&mut self, env: Envelope, received_at: DateTime<Utc>, focus: Focus, applied: &mut Applied) -> rusqlite::Result<()> {
-        let sent_at = env.timestamp;
-        match env.event {
-            Event::NewChat(c) => {
-                let known = KnownChat { user_name: c.user_name, username: c.username, source: c.source };
-                let existed = self.ensure_chat(c.user_id, &known, received_at)?;
-                let mut inserted = None;
-                if let Some(text) = &c.first_message {
-                    inserted = self.insert_message(None, c.user_id, Some(text), None, sent_at, received_at)?;
-                }
-                let duplicate = existed && inserted.is_none();
-                if let Some(message) = inserted {
-                    applied.messages.push(message);
-                    applied.typing_done.push(c.user_id);
-                }
-                applied.touch(c.user_id);
-                if focus.is_watching(c.user_id) {
-                    self.mark_read(c.user_id)?;
-                }
-                applied.candidates.push(Candidate {
-                    kind: NotifyKind::NewChat,
-                    user_id: c.user_id,
-                    message_id: None,
-                    name: display_name(c.user_id, known.user_name.as_deref(), known.username.as_deref()),
-                    text: c.first_message,
-                    file_path: None,
-                    duplicate,
-                });
-            }
-            Event::NewMessage(m) => {
-                // Protocol reading 4: a message for an unknown chat creates it.
-                let known = KnownChat { user_name: m.user_name, username: None, source: m.source };
-                self.ensure_chat(m.user_id, &known, received_at)?;
-                let inserted = self.insert_message(
-                    Some(m.message_id),
-                    m.user_id,
-                    m.text.as_deref(),
-                    m.file_path.as_deref(),
-                    sent_at,
-                    received_at,
-                )?;
-                let duplicate = inserted.is_none();
-                if let Some(message) = inserted {
-                    applied.messages.push(message);
-                    applied.typing_done.push(m.user_id);
-                    applied.touch(m.user_id);
-                    if focus.is_watching(m.user_id) {
-                        self.mark_read(m.user_id)?;
-                    }
-                } else {
-                    applied.duplicates += 1;
-                }
-                let cached = self.chats.get(&m.user_id);
-                let name = display_name(
-                    m.user_id,
-                    cached.and_then(|c| c.user_name.as_deref()),
-                    cached.and_then(|c| c.username.as_deref()),
-                );
-                applied.candidates.push(Candidate {
-                    kind: NotifyKind::NewMessage,
-                    user_id: m.user_id,
-                    message_id: Some(m.message_id),
-                    name,
-                    text: m.text,
-                    file_path: m.file_path,
-                    duplicate,
-                });
-            }
-            Event::UserTyping(t) => applied.typing.push(t.user_id),
-            Event::MessageRead(r) => {
-                // Receipts only move forward: a late, older one does not undo a newer one.
-                self.conn
-                    .prepare_cached(
-                        "INSERT INTO read_receipts (user_id, last_read_message_id, at) VALUES (?1, ?2, ?3)
-                         ON CONFLICT(user_id) DO UPDATE SET
-                            last_read_message_id = max(last_read_message_id, excluded.last_read_message_id),
-                            at = excluded.at",
-                    )?
-                    .execute(params![r.user_id, r.last_read_message_id, to_ms(sent_at.utc)])?;
-                if self.chat_exists(r.user_id)? {
-                    applied.touch(r.user_id);
-                }
-            }
-            Event::UserOnline(p) => self.set_presence(p.user_id, true, received_at, applied)?,
-            Event::UserOffline(p) => self.set_presence(p.user_id, false, received_at, applied)?,
-            Event::Unknown { .. } => {}
-        }
-        Ok(())
-    }
-
-    fn set_presence(&mut self, user_id: UserId, online: bool, at: DateTime<Utc>, applied: &mut Applied) -> rusqlite::Result<()> {
-        self.conn
-            .prepare_cached(
-                "INSERT INTO presence (user_id, online, at) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(user_id) DO UPDATE SET online = excluded.online, at = excluded.at",
-            )?
-            .execute(params![user_id, online, to_ms(at)])?;
-        if self.chat_exists(user_id)? {
-            applied.touch(user_id);
-        }
-        Ok(())
-    }
-
-    fn chat_exists(&mut self, user_id: UserId) -> rusqlite::Result<bool> {
-        Ok(self.lookup_chat(user_id)?.is_some())
-    }
-
-    fn lookup_chat(&mut self, user_id: UserId) -> rusqlite::Result<Option<&KnownChat>> {
-        if !self.chats.contains_key(&user_id) {
-            let row = self
-                .conn
-                .prepare_cached("SELECT user_name, username, source FROM chats WHERE user_id = ?1")?
-                .query_row([user_id], |r| Ok(KnownChat { user_name: r.get(0)?, username: r.get(1)?, source: r.get(2)? }))
-                .optional()?;
-            let Some(known) = row else { return Ok(None) };
-            if self.chats.len() >= CHAT_CACHE {
-                self.chats.clear();
-            }
-            self.chats.insert(user_id, known);
-        }
-        Ok(self.chats.get(&user_id))
-    }
-
-    /// Creates the chat or fills in what it lacked; returns whether it existed.
-    /// Fields an event does not carry (`None`) never erase what is known.
-    fn ensure_chat(&mut self, user_id: UserId, seen: &KnownChat, at: DateTime<Utc>) -> rusqlite::Result<bool> {
-        let merged = match self.lookup_chat(user_id)? {
-            Some(known) => {
-                let merged = KnownChat {
-                    user_name: seen.user_name.clone().or_else(|| known.user_name.clone()),
-                    username: seen.username.clone().or_else(|| known.username.clone()),
-                    source: seen.source.clone().or_else(|| known.source.clone()),
-                };
-                if merged == *known {
-                    return Ok(true);
-                }
-                self.conn
-                    .prepare_cached("UPDATE chats SET user_name = ?2, username = ?3, source = ?4 WHERE user_id = ?1")?
-                    .execute(params![user_id, merged.user_name, merged.username, merged.source])?;
-                self.chats.insert(user_id, merged);
-                return Ok(true);
-            }
-            None => seen.clone(),
-        };
-        self.conn
-            .prepare_cached(
-                "INSERT INTO chats (user_id, user_name, username, source, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?
-            .execute(params![user_id, merged.user_name, merged.username, merged.source, to_ms(at)])?;
-        self.chats.insert(user_id, merged);
-        Ok(false)
-    }
-
-    /// Inserts a message unless it is already stored (same `message_id`, or the chat's first
-    /// message when `message_id` is `None`); returns it when it is new.
-    fn insert_message(
-        &self,
-        message_id: Option<MessageId>,
-        user_id: UserId,
-        text: Option<&str>,
-        file_path: Option<&str>,
-        sent_at: chatbell_protocol::Timestamp,
-        received_at: DateTime<Utc>,
-    ) -> rusqlite::Result<Option<Message>> {
-        let inserted = self
-            .conn
-            .prepare_cached(
-                "INSERT OR IGNORE INTO messages (message_id, user_id, text, file_path, sent_at, ts_quality, received_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?
-            .execute(params![
-                message_id,
-                user_id,
-                text,
-                file_path,
-                to_ms(sent_at.utc),
-                quality_code(sent_at.quality),
-                to_ms(received_at)
-            ])?;
-        if inserted == 0 {
-            return Ok(None);
-        }
-        Ok(Some(Message {
-            seq: self.conn.last_insert_rowid(),
-            message_id,
-            user_id,
-            text: text.map(str::to_string),
-            file_path: file_path.map(str::to_string),
-            // Stored in milliseconds: what readers will see.
-            sent_at: from_ms(to_ms(sent_at.utc)),
-            sent_at_quality: sent_at.quality,
-            received_at: from_ms(to_ms(received_at)),
-        }))
-    }
-
-    fn mark_read(&self, user_id: UserId) -> rusqlite::Result<bool> {
-        mark_read_on(&self.conn, user_id)
+    pub fn unread_total(&self) -> Result<u64, StoreError> {
+        super::read::unread_total(&self.conn).map_err(|e| self.sql(e))
     }
 
     /// Marks a chat read in its own transaction.
     pub fn mark_chat_read(&self, user_id: UserId) -> Result<bool, StoreError> {
-        self.mark_read(user_id).map_err(|e| self.sql(e))
+        mark_read_on(&self.conn, user_id).map_err(|e| self.sql(e))
     }
 
     /// Records that listening stopped (clean shutdown), so the next start marks the gap.
     pub fn close(mut self, at: DateTime<Utc>) -> Result<(), StoreError> {
-        self.mark_offline(at).map_err(|e| self.sql(e))?;
+        mark_offline(&self.conn, &mut self.state, at).map_err(|e| self.sql(e))?;
         // Fold the WAL back so the next cold start opens a compact file.
-        self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").map_err(|e| self.sql(e))?;
+        self.conn
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+            .map_err(|e| self.sql(e))?;
         Ok(())
     }
 
@@ -438,7 +196,9 @@ impl Writer {
         };
         removed.messages = chunked("messages", "seq").map_err(|e| self.sql(e))?;
         removed.events = chunked("events", "id").map_err(|e| self.sql(e))?;
-        self.conn.execute("DELETE FROM gaps WHERE to_at < ?1", [cutoff]).map_err(|e| self.sql(e))?;
+        self.conn
+            .execute("DELETE FROM gaps WHERE to_at < ?1", [cutoff])
+            .map_err(|e| self.sql(e))?;
         self.compact()?;
         Ok(removed)
     }
@@ -456,7 +216,7 @@ impl Writer {
 }
 
 /// The agent has seen everything in this chat. Returns whether anything changed.
-fn mark_read_on(conn: &Connection, user_id: UserId) -> rusqlite::Result<bool> {
+pub(super) fn mark_read_on(conn: &Connection, user_id: UserId) -> rusqlite::Result<bool> {
     let changed = conn
         .prepare_cached(
             "UPDATE chats SET read_seq = last_seq, unread = 0

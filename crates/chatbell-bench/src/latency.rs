@@ -1,0 +1,172 @@
+//! 2. Latency at a steady 200 events/s: from the simulator handing a frame to the socket to
+//! (a) the engine's UI event for it (read, parsed, committed, published) and (b) its
+//! `Notify` call arriving at a notification server on D-Bus. The coalescing window is turned
+//! off here (each message is a fresh notification) and reported on its own line.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+use chatbell_engine::coalesce::CoalesceConfig;
+use chatbell_engine::model::{ConnState, EngineEvent};
+use chatbell_engine::notifier::{DesktopNotifier, NotifierConfig};
+use chatbell_engine::settings::AuthMode;
+use chatbell_engine::{Engine, EngineConfig, ServerConfig};
+use chatbell_sim::SimConfig;
+use chatbell_testkit::NotificationServer;
+use futures_util::StreamExt;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::Scale;
+use crate::report::{Figure, Goal};
+use crate::stats::Samples;
+
+const SECTION: &str = "2. Latency at 200 events/s (ms, lower is better)";
+const RATE: u64 = 200;
+
+fn frame(id: i64) -> String {
+    // 40 chats in turn; each message's text carries its id so the notification can be matched.
+    let user = 1_000 + id % 40;
+    serde_json::json!({"event": "new_message", "data": {"message_id": id, "user_id": user, "user_name": format!("Client {user}"), "text": format!("m{id} когда будет доставка?"), "file_path": null, "source": "telegram"}, "timestamp": chrono::Utc::now().to_rfc3339()}).to_string()
+}
+
+pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
+    let seconds = scale.pick(3, 20);
+    let n = RATE * seconds;
+    let Some(address) = std::env::var("DBUS_SESSION_BUS_ADDRESS").ok() else {
+        bail!("no session bus")
+    };
+    let server = NotificationServer::start_at(&address, &["body", "body-markup", "actions"]).await;
+    let sim = chatbell_sim::start(SimConfig {
+        listen: "127.0.0.1:0".parse()?,
+        rate: 0.0,
+        ..SimConfig::default()
+    })
+    .await?;
+
+    let dir = tempfile::tempdir()?;
+    let mut config = EngineConfig::new(dir.path().join("chatbell.db"));
+    config.server = Some(ServerConfig {
+        url: sim.ws_url(),
+        token: None,
+        auth: AuthMode::Header,
+        query_param: "token".into(),
+    });
+    // Every message its own notification: the latency of the path, not of the deliberate wait.
+    config.coalesce = CoalesceConfig {
+        chat_window: Duration::ZERO,
+        digest_chats: usize::MAX,
+        ..CoalesceConfig::default()
+    };
+    let engine = Engine::start(
+        config,
+        Some(Box::new(DesktopNotifier::new(NotifierConfig::default()))),
+    )
+    .await?;
+    engine
+        .state()
+        .wait_for(|s| matches!(s, ConnState::Online { .. }))
+        .await?;
+
+    // The baseline: a bare client reading the same stream (the socket's own latency).
+    let (mut raw, _) = tokio_tungstenite::connect_async(sim.ws_url()).await?;
+    sim.control()
+        .wait_clients(Duration::from_secs(10), |c| c.len() == 2)
+        .await?;
+
+    let sent: Arc<Mutex<HashMap<i64, Instant>>> = Arc::default();
+    let stored: Arc<Mutex<Vec<Duration>>> = Arc::default();
+    let mut events = engine.events();
+    let (sent_r, stored_w) = (sent.clone(), stored.clone());
+    let collector = tokio::spawn(async move {
+        while let Ok(event) = events.recv().await {
+            if let EngineEvent::Stored(update) = event {
+                let now = Instant::now();
+                let sent = sent_r.lock().unwrap();
+                for m in update.messages {
+                    if let Some(t) = m.message_id.and_then(|id| sent.get(&id)) {
+                        stored_w.lock().unwrap().push(now - *t);
+                    }
+                }
+            }
+        }
+    });
+    let (sent_raw, raw_lat): (_, Arc<Mutex<Vec<Duration>>>) = (sent.clone(), Arc::default());
+    let raw_w = raw_lat.clone();
+    let raw_task = tokio::spawn(async move {
+        while let Some(Ok(msg)) = raw.next().await {
+            if let Message::Text(text) = msg {
+                let now = Instant::now();
+                let id = text
+                    .split("\"message_id\":")
+                    .nth(1)
+                    .and_then(|r| r.split([',', '}']).next())
+                    .and_then(|v| v.parse::<i64>().ok());
+                if let Some(t) = id.and_then(|id| sent_raw.lock().unwrap().get(&id).copied()) {
+                    raw_w.lock().unwrap().push(now - t);
+                }
+            }
+        }
+    });
+
+    let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / RATE));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    for id in 1..=n as i64 {
+        tick.tick().await;
+        let text = frame(id);
+        sent.lock().unwrap().insert(id, Instant::now());
+        sim.hub().deliver(text.into(), Some(1_000 + id % 40));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    collector.abort();
+    raw_task.abort();
+
+    let sent = sent.lock().unwrap().clone();
+    let notified: Vec<Duration> = server
+        .calls()
+        .iter()
+        .filter_map(|c| {
+            let id = c
+                .body
+                .strip_prefix('m')?
+                .split(' ')
+                .next()?
+                .parse::<i64>()
+                .ok()?;
+            sent.get(&id)
+                .map(|t| c.arrived.saturating_duration_since(*t))
+        })
+        .collect();
+    let stored = Samples::from_durations(&stored.lock().unwrap());
+    let notified = Samples::from_durations(&notified);
+    let raw = Samples::from_durations(&raw_lat.lock().unwrap());
+    engine.shutdown().await;
+    sim.shutdown().await;
+    if stored.len() < (n as usize) * 9 / 10 || notified.len() < (n as usize) * 9 / 10 {
+        bail!(
+            "only {} of {n} stored and {} notified were timed",
+            stored.len(),
+            notified.len()
+        );
+    }
+    let note = format!(
+        "{n} messages over {seconds} s in 40 chats; raw = a bare WebSocket client on the same stream"
+    );
+    let coalesce = CoalesceConfig::default();
+    Ok(vec![
+        Figure::new(SECTION, "frame → committed → UI event, p50", stored.median(), "ms").baseline("raw p50", raw.median()),
+        Figure::new(SECTION, "frame → committed → UI event, p99", stored.percentile(99.0), "ms")
+            .baseline("raw p99", raw.percentile(99.0))
+            .goal(Goal::AtMost(5.0))
+            .note(note),
+        Figure::new(SECTION, "frame → committed → UI event, max", stored.max(), "ms").baseline("raw max", raw.max()),
+        Figure::new(SECTION, "frame → Notify on D-Bus, p50", notified.median(), "ms").baseline("raw p50", raw.median()),
+        Figure::new(SECTION, "frame → Notify on D-Bus, p99", notified.percentile(99.0), "ms")
+            .baseline("raw p99", raw.percentile(99.0))
+            .goal(Goal::AtMost(5.0)),
+        Figure::new(SECTION, "frame → Notify on D-Bus, max", notified.max(), "ms").baseline("raw max", raw.max()),
+        Figure::new(SECTION, "deliberate coalescing window (per chat; digest after 3 chats in 10 s)", coalesce.chat_window.as_secs_f64() * 1000.0, "ms")
+            .note("the first message of a chat is shown at once; later ones within the window update it in place"),
+    ])
+}

@@ -1,0 +1,155 @@
+//! `chatbell-bench`: Chatbell's speed and footprint, each figure beside a baseline measured in
+//! the same run. Run through `cargo xtask bench` (full, writes docs/BENCHMARKS.md) or
+//! `cargo xtask bench --quick` (a short run in the test suite that proves the code still works).
+//! `--only <words>` runs the sections whose name contains them (e.g. `--only store`).
+
+mod fanout;
+mod footprint;
+mod ingest;
+mod latency;
+mod procfs;
+mod recovery;
+mod report;
+mod stats;
+mod store;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use chatbell_testkit::PrivateBus;
+
+use crate::report::Figure;
+
+/// How much work a run does.
+#[derive(Debug, Clone, Copy)]
+pub struct Scale {
+    pub quick: bool,
+}
+
+impl Scale {
+    pub fn pick<T>(&self, quick: T, full: T) -> T {
+        if self.quick { quick } else { full }
+    }
+}
+
+/// Where the release binaries of the app, the CLI and the simulator are.
+pub fn bin(name: &str) -> PathBuf {
+    let dir = std::env::var_os("CHATBELL_BIN_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("target/release"));
+    dir.join(name)
+}
+
+fn machine() -> String {
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .next()
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|k| k.parse::<f64>().ok())
+        })
+        .map(|kib| format!("{:.0} GiB", kib / 1024.0 / 1024.0))
+        .unwrap_or_default();
+    format!("{cpus} × {model}, {mem} RAM, Linux")
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let write = args
+        .iter()
+        .position(|a| a == "--write")
+        .and_then(|i| args.get(i + 1))
+        .map(PathBuf::from);
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
+    // The notification figures need a session bus with a notification server on it, and a
+    // process can only be given one through its environment: start a private bus and run
+    // again inside it.
+    if std::env::var_os("CHATBELL_BENCH_INSIDE").is_none() {
+        let bus = PrivateBus::start();
+        let status = Command::new(std::env::current_exe()?)
+            .args(&args)
+            .env("CHATBELL_BENCH_INSIDE", "1")
+            .env("DBUS_SESSION_BUS_ADDRESS", bus.address())
+            .status()
+            .context("running the benchmarks inside a private D-Bus session")?;
+        drop(bus);
+        if !status.success() {
+            bail!("benchmarks failed ({status})");
+        }
+        return Ok(());
+    }
+    let scale = Scale { quick };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let figures: Vec<Figure> = runtime.block_on(async {
+        let mut all = Vec::new();
+        for (name, section) in sections() {
+            if only.as_deref().is_some_and(|o| !name.contains(o)) {
+                continue;
+            }
+            eprintln!("bench: {name}…");
+            let started = std::time::Instant::now();
+            let figures = section(scale)
+                .await
+                .with_context(|| format!("benchmark {name}"))?;
+            eprintln!(
+                "bench: {name} took {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+            all.extend(figures);
+        }
+        anyhow::Ok(all)
+    })?;
+    report::print(&figures);
+    let broken: Vec<&Figure> = figures.iter().filter(|f| !f.value.is_finite()).collect();
+    if !broken.is_empty() {
+        bail!(
+            "{} figures produced no number: {:?}",
+            broken.len(),
+            broken.iter().map(|f| &f.name).collect::<Vec<_>>()
+        );
+    }
+    if let Some(path) = write {
+        let md = report::markdown(&figures, "cargo xtask bench", &machine());
+        std::fs::write(&path, md).with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("bench: wrote {}", path.display());
+    }
+    Ok(())
+}
+
+type Section =
+    fn(Scale) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<Figure>>>>>;
+
+fn sections() -> Vec<(&'static str, Section)> {
+    vec![
+        ("1. ingest throughput", |s| Box::pin(ingest::run(s))),
+        ("2. latency", |s| Box::pin(latency::run(s))),
+        ("3. store at scale", |s| Box::pin(store::run(s))),
+        ("4-5. footprint and idle cost", |s| {
+            Box::pin(footprint::run(s))
+        }),
+        ("6. recovery", |s| Box::pin(recovery::run(s))),
+        ("7. simulator fan-out", |s| Box::pin(fanout::run(s))),
+    ]
+}

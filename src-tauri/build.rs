@@ -1,0 +1,29 @@
+// The app's commands get `allow-<command>` permissions generated here; the capability file
+// grants exactly those the UI uses (and nothing else: no plugin commands, no shell, no fs).
+const COMMANDS: &[&str] = &[
+    "app_info",
+    "list_chats",
+    "get_chat",
+    "chat_history",
+    "search_messages",
+    "mark_read",
+    "set_open_chat",
+    "save_settings",
+    "set_token",
+    "clear_token",
+    "mute_chat",
+    "unmute_chat",
+    "set_dnd",
+    "test_notification",
+    "recent_decisions",
+    "start_demo",
+    "reconnect_now",
+];
+
+fn main() {
+    tauri_build::try_build(
+        tauri_build::Attributes::new()
+            .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
+    )
+    .expect("tauri build step");
+}

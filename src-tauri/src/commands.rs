@@ -1,0 +1,174 @@
+//! The IPC surface: every command the UI may call (each granted one by one in
+//! `capabilities/main.json`), typed, small. The contract is written down in `docs/ipc.md`.
+
+use chatbell_engine::TestReport;
+use chatbell_engine::model::{ChatSummary, Diagnostic, HistoryPage, SearchHit, Seq};
+use chatbell_engine::settings::Settings;
+use chatbell_protocol::UserId;
+use tauri::{AppHandle, Manager, State};
+
+use crate::error::{CommandError, CommandResult};
+use crate::models::{AppInfo, Mode};
+use crate::state::AppState;
+use crate::{prefs, session, window};
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn app_info(app: AppHandle, state: State<'_, AppState>) -> CommandResult<AppInfo> {
+    info(&app, &state).await
+}
+
+async fn info(app: &AppHandle, state: &AppState) -> CommandResult<AppInfo> {
+    let session = state.session()?;
+    let settings = state.settings();
+    let mode = session.mode();
+    Ok(AppInfo {
+        version: env!("CARGO_PKG_VERSION"),
+        mode,
+        server_url: settings.server.url.clone().filter(|_| mode == Mode::Server),
+        has_token: prefs::has_token().await,
+        tray_available: state.tray_available(),
+        pending_open_chat: state.update_view(|v| v.pending_open.take()),
+        unread_total: session.engine.unread_total().await?,
+        connection: session.engine.state().borrow().clone(),
+        settings,
+        notice: state.take_notice(),
+    })
+    .inspect(|_| window::refocus_engine(app))
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn list_chats(
+    state: State<'_, AppState>,
+    limit: u32,
+    offset: u32,
+) -> CommandResult<Vec<ChatSummary>> {
+    Ok(state
+        .session()?
+        .engine
+        .chats(limit.clamp(1, 500), offset)
+        .await?)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn get_chat(
+    state: State<'_, AppState>,
+    user_id: UserId,
+) -> CommandResult<Option<ChatSummary>> {
+    Ok(state.session()?.engine.chat(user_id).await?)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn chat_history(
+    state: State<'_, AppState>,
+    user_id: UserId,
+    before: Option<Seq>,
+    limit: u32,
+) -> CommandResult<HistoryPage> {
+    Ok(state
+        .session()?
+        .engine
+        .history(user_id, before, limit.clamp(1, 200))
+        .await?)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn search_messages(
+    state: State<'_, AppState>,
+    query: String,
+    limit: u32,
+) -> CommandResult<Vec<SearchHit>> {
+    if query.chars().count() > 200 {
+        return Err(CommandError::Invalid(
+            "search: at most 200 characters".into(),
+        ));
+    }
+    Ok(state
+        .session()?
+        .engine
+        .search(query, limit.clamp(1, 200))
+        .await?)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn mark_read(state: State<'_, AppState>, user_id: UserId) -> CommandResult<u64> {
+    Ok(state.session()?.engine.mark_read(user_id).await?)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub fn set_open_chat(app: AppHandle, state: State<'_, AppState>, user_id: Option<UserId>) {
+    state.update_view(|v| v.open_chat = user_id);
+    window::refocus_engine(&app);
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn save_settings(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    settings: Settings,
+) -> CommandResult<AppInfo> {
+    prefs::apply(&app, settings).await?;
+    info(&app, &state).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn set_token(app: AppHandle, token: String) -> CommandResult<()> {
+    prefs::set_token(&app, Some(token)).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn clear_token(app: AppHandle) -> CommandResult<()> {
+    prefs::set_token(&app, None).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn mute_chat(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    user_id: UserId,
+    minutes: Option<u32>,
+) -> CommandResult<Settings> {
+    let mut settings = state.settings();
+    let until = minutes.map(|m| chrono::Utc::now() + chrono::Duration::minutes(m.into()));
+    settings.notifications.mutes.insert(user_id, until);
+    prefs::apply(&app, settings.clone()).await?;
+    Ok(settings)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn unmute_chat(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    user_id: UserId,
+) -> CommandResult<Settings> {
+    let mut settings = state.settings();
+    settings.notifications.mutes.remove(&user_id);
+    prefs::apply(&app, settings.clone()).await?;
+    Ok(settings)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn set_dnd(app: AppHandle, on: bool) -> CommandResult<Settings> {
+    prefs::set_dnd(&app, on).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn test_notification(state: State<'_, AppState>) -> CommandResult<TestReport> {
+    Ok(state.session()?.engine.test_notification().await)
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub fn recent_decisions(state: State<'_, AppState>) -> CommandResult<Vec<Diagnostic>> {
+    Ok(state.session()?.engine.recent_decisions())
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn start_demo(app: AppHandle) -> CommandResult<AppInfo> {
+    session::switch(&app, Mode::Demo).await?;
+    info(&app, &app.state::<AppState>()).await
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn reconnect_now(state: State<'_, AppState>) -> CommandResult<()> {
+    state.session()?.engine.reconnect_now().await;
+    Ok(())
+}

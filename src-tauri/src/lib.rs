@@ -1,0 +1,105 @@
+//! The Chatbell desktop shell: wires the engine to Tauri — commands, events, the tray, the
+//! window, settings. The work itself lives in `chatbell-engine`.
+
+mod badge;
+mod bridge;
+mod commands;
+mod error;
+mod logging;
+mod models;
+mod platform;
+mod prefs;
+mod session;
+mod state;
+mod tray;
+mod window;
+
+use std::time::Duration;
+
+use tauri::{Manager, RunEvent};
+
+pub use state::Options;
+
+use crate::models::Mode;
+use crate::state::AppState;
+
+/// Runs the app until the user quits from the tray.
+pub fn run(options: Options) {
+    let _log = logging::init();
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), ?options, "starting");
+    let (settings, notice) = prefs::load();
+    let app = tauri::Builder::default()
+        // A second launch (the menu entry clicked again) brings up this one.
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            window::show(app)
+        }))
+        .plugin(
+            tauri_plugin_autostart::Builder::new()
+                .args(["--hidden"])
+                .app_name("Chatbell")
+                .build(),
+        )
+        .manage(AppState::new(options, settings, notice))
+        .invoke_handler(tauri::generate_handler![
+            commands::app_info,
+            commands::list_chats,
+            commands::get_chat,
+            commands::chat_history,
+            commands::search_messages,
+            commands::mark_read,
+            commands::set_open_chat,
+            commands::save_settings,
+            commands::set_token,
+            commands::clear_token,
+            commands::mute_chat,
+            commands::unmute_chat,
+            commands::set_dnd,
+            commands::test_notification,
+            commands::recent_decisions,
+            commands::start_demo,
+            commands::reconnect_now,
+        ])
+        .on_window_event(window::on_window_event)
+        .setup(|app| {
+            let handle = app.handle().clone();
+            let state = app.state::<AppState>();
+            state.set_tray_available(platform::tray_host_present());
+            tray::create(&handle)?;
+            let settings = state.settings();
+            let mode = if state.options.demo {
+                Mode::Demo
+            } else if settings.server.url.is_some() {
+                Mode::Server
+            } else {
+                Mode::Unconfigured
+            };
+            if let Err(e) = tauri::async_runtime::block_on(session::switch(&handle, mode)) {
+                tracing::error!(error = %e, "starting the engine");
+            }
+            if !state.options.hidden {
+                window::show(&handle);
+            }
+            Ok(())
+        })
+        .build(tauri::generate_context!())
+        .expect("the Tauri application builds");
+    app.run(|app, event| match event {
+        // Closing the window must not end the app: it lives in the tray until Quit.
+        RunEvent::ExitRequested {
+            code: None, api, ..
+        } => api.prevent_exit(),
+        RunEvent::Exit => {
+            if let Some(session) = app.state::<AppState>().replace_session(None) {
+                // Everything received is written and the stop time recorded before exit.
+                let stopped = tauri::async_runtime::block_on(async {
+                    tokio::time::timeout(Duration::from_secs(5), session.stop()).await
+                });
+                if stopped.is_err() {
+                    tracing::warn!("the engine did not stop within 5 s");
+                }
+            }
+            tracing::info!("bye");
+        }
+        _ => {}
+    });
+}

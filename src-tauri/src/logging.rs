@@ -1,0 +1,41 @@
+//! Logs to the platform's log folder (`~/.local/state/chatbell/logs` on Linux), one file a day,
+//! the last 7 kept. `CHATBELL_LOG` sets the filter (default `info`).
+
+use tracing_appender::non_blocking::WorkerGuard;
+use tracing_appender::rolling::{Builder, Rotation};
+use tracing_subscriber::EnvFilter;
+
+/// Starts logging; keep the guard alive for the life of the app (it flushes on drop).
+pub fn init() -> Option<WorkerGuard> {
+    let filter = EnvFilter::try_from_env("CHATBELL_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let dir = chatbell_engine::paths::log_dir();
+    let appender = std::fs::create_dir_all(&dir).ok().and_then(|_| {
+        Builder::new()
+            .rotation(Rotation::DAILY)
+            .filename_prefix("chatbell")
+            .filename_suffix("log")
+            .max_log_files(7)
+            .build(&dir)
+            .ok()
+    });
+    match appender {
+        Some(appender) => {
+            let (writer, guard) = tracing_appender::non_blocking(appender);
+            tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_writer(writer)
+                .with_ansi(false)
+                .init();
+            Some(guard)
+        }
+        None => {
+            // No writable log folder: stderr is better than nothing.
+            tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_writer(std::io::stderr)
+                .init();
+            tracing::warn!(dir = %dir.display(), "cannot write logs there; logging to stderr");
+            None
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! A running engine and what it is connected to: the configured server, nothing, or the
+//! embedded demo simulator (with a database of its own, so demo chats never mix with real
+//! ones).
+
+use std::sync::{Arc, Mutex};
+
+use chatbell_engine::keychain::Keychain;
+use chatbell_engine::notifier::{DesktopNotifier, NotifierConfig};
+use chatbell_engine::settings::{AuthMode, Settings};
+use chatbell_engine::{
+    Engine, EngineConfig, Secret, ServerConfig, notification_lang, paths, server_config,
+};
+use chatbell_sim::{SimConfig, SimHandle};
+use tauri::AppHandle;
+use tauri::Manager;
+use tauri::async_runtime::JoinHandle;
+
+use crate::error::{CommandError, CommandResult};
+use crate::models::Mode;
+use crate::state::AppState;
+
+pub struct Session {
+    pub engine: Engine,
+    mode: Mutex<Mode>,
+    sim: Mutex<Option<SimHandle>>,
+    bridge: JoinHandle<()>,
+}
+
+/// The token from the keychain; a keychain that cannot be reached means no token (logged).
+pub async fn stored_token() -> Option<Secret> {
+    match tauri::async_runtime::spawn_blocking(|| Keychain::default().get()).await {
+        Ok(Ok(token)) => token,
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "keychain unavailable; connecting without a token");
+            None
+        }
+        Err(_) => None,
+    }
+}
+
+/// The icon for notifications: the installed theme icon when the package put one in place,
+/// else the PNG shipped inside the binary, written once to the data folder.
+fn notification_icon() -> String {
+    if std::path::Path::new("/usr/share/icons/hicolor/128x128/apps/chatbell.png").exists() {
+        return "chatbell".into();
+    }
+    let path = paths::data_dir().join("icons/chatbell-128.png");
+    if !path.exists() {
+        let written = path
+            .parent()
+            .map(std::fs::create_dir_all)
+            .transpose()
+            .and_then(|_| std::fs::write(&path, include_bytes!("../../icons/128x128.png")));
+        if let Err(e) = written {
+            tracing::warn!(error = %e, "cannot write the notification icon");
+            return "chatbell".into();
+        }
+    }
+    path.display().to_string()
+}
+
+async fn start_demo_sim() -> CommandResult<SimHandle> {
+    let seed = chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default() as u64;
+    let config = SimConfig {
+        listen: ([127, 0, 0, 1], 0).into(),
+        rate: 1.5,
+        seed,
+        ..SimConfig::default()
+    };
+    chatbell_sim::start(config)
+        .await
+        .map_err(|e| CommandError::Engine(format!("demo server: {e}")))
+}
+
+impl Session {
+    pub async fn start(
+        app: &AppHandle,
+        mode: Mode,
+        settings: &Settings,
+    ) -> CommandResult<Arc<Session>> {
+        let (db, server, sim) = match mode {
+            Mode::Demo => {
+                let sim = start_demo_sim().await?;
+                let server = ServerConfig {
+                    url: sim.ws_url(),
+                    token: None,
+                    auth: AuthMode::Header,
+                    query_param: "token".into(),
+                };
+                (paths::data_dir().join("demo.db"), Some(server), Some(sim))
+            }
+            Mode::Server => (
+                paths::default_db_path(),
+                server_config(&settings.server, stored_token().await),
+                None,
+            ),
+            Mode::Unconfigured => (paths::default_db_path(), None, None),
+        };
+        let mut config = EngineConfig::new(db);
+        config.server = server;
+        if mode == Mode::Server {
+            config.subscriptions = settings.server.subscriptions.clone();
+        }
+        config.notifications = settings.notifications.clone();
+        config.lang = notification_lang(settings.ui.language);
+        config.retention_days = settings.store.retention_days;
+        let notifier = DesktopNotifier::new(NotifierConfig {
+            icon: notification_icon(),
+            ..NotifierConfig::default()
+        });
+        let engine = Engine::start(config, Some(Box::new(notifier))).await?;
+        engine.set_focus(app.state::<AppState>().focus());
+        let bridge = tauri::async_runtime::spawn(crate::bridge::run(app.clone(), engine.events()));
+        tracing::info!(?mode, db = %engine.db_path().display(), "session started");
+        Ok(Arc::new(Session {
+            engine,
+            mode: Mutex::new(mode),
+            sim: Mutex::new(sim),
+            bridge,
+        }))
+    }
+
+    pub fn mode(&self) -> Mode {
+        *self.mode.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn set_mode(&self, mode: Mode) {
+        *self.mode.lock().unwrap_or_else(|p| p.into_inner()) = mode;
+    }
+
+    /// Stops the engine (everything received is written) and the demo server, if any.
+    pub async fn stop(&self) {
+        self.bridge.abort();
+        self.engine.close().await;
+        let sim = self.sim.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(sim) = sim {
+            sim.shutdown().await;
+        }
+    }
+}
+
+/// Replaces the running session with one in `mode`, then stops the old one.
+pub async fn switch(app: &AppHandle, mode: Mode) -> CommandResult<()> {
+    let state = app.state::<AppState>();
+    let settings = state.settings();
+    let old = state.replace_session(None);
+    if let Some(old) = &old {
+        old.stop().await;
+    }
+    match Session::start(app, mode, &settings).await {
+        Ok(session) => {
+            state.replace_session(Some(session));
+            Ok(())
+        }
+        Err(e) => {
+            // Keep the app usable: fall back to the store without a connection.
+            tracing::error!(error = %e, ?mode, "cannot start the session");
+            if let Ok(fallback) = Session::start(app, Mode::Unconfigured, &settings).await {
+                state.replace_session(Some(fallback));
+            }
+            Err(e)
+        }
+    }
+}

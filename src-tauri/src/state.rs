@@ -1,0 +1,107 @@
+//! What the shell keeps between commands: the running session, the settings, and what the
+//! window shows. Locks here are std mutexes held for a copy or an assignment, never across
+//! an `.await`.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use chatbell_engine::model::Focus;
+use chatbell_engine::settings::Settings;
+use chatbell_protocol::UserId;
+
+use crate::error::{CommandError, CommandResult};
+use crate::session::Session;
+
+/// How the app was started.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Start with the embedded simulator.
+    pub demo: bool,
+    /// Start in the tray, without a window (start at login).
+    pub hidden: bool,
+}
+
+/// The window, as far as the engine cares.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct View {
+    pub window_alive: bool,
+    pub focused: bool,
+    pub open_chat: Option<UserId>,
+    /// A chat to open once the UI has loaded (a notification clicked while hidden).
+    pub pending_open: Option<UserId>,
+}
+
+pub struct AppState {
+    pub options: Options,
+    tray_available: AtomicBool,
+    session: Mutex<Option<Arc<Session>>>,
+    settings: Mutex<Settings>,
+    view: Mutex<View>,
+    notice: Mutex<Option<String>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Every critical section is a copy or an assignment: a poisoned value is still whole.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl AppState {
+    pub fn new(options: Options, settings: Settings, notice: Option<String>) -> Self {
+        AppState {
+            options,
+            tray_available: AtomicBool::new(true),
+            session: Mutex::new(None),
+            settings: Mutex::new(settings),
+            view: Mutex::new(View::default()),
+            notice: Mutex::new(notice),
+        }
+    }
+
+    pub fn session(&self) -> CommandResult<Arc<Session>> {
+        lock(&self.session)
+            .clone()
+            .ok_or_else(|| CommandError::Engine("Chatbell is still starting".into()))
+    }
+
+    /// Installs a new session; returns the one it replaces (for the caller to stop).
+    pub fn replace_session(&self, session: Option<Arc<Session>>) -> Option<Arc<Session>> {
+        std::mem::replace(&mut *lock(&self.session), session)
+    }
+
+    pub fn settings(&self) -> Settings {
+        lock(&self.settings).clone()
+    }
+
+    pub fn set_settings(&self, settings: Settings) {
+        *lock(&self.settings) = settings;
+    }
+
+    pub fn view(&self) -> View {
+        *lock(&self.view)
+    }
+
+    pub fn update_view<T>(&self, f: impl FnOnce(&mut View) -> T) -> T {
+        f(&mut lock(&self.view))
+    }
+
+    /// The open chat counts as watched only while the window exists and has focus.
+    pub fn focus(&self) -> Focus {
+        let v = self.view();
+        Focus {
+            window_focused: v.window_alive && v.focused,
+            open_chat: v.open_chat,
+        }
+    }
+
+    pub fn take_notice(&self) -> Option<String> {
+        lock(&self.notice).take()
+    }
+
+    pub fn tray_available(&self) -> bool {
+        self.tray_available.load(Ordering::Relaxed)
+    }
+
+    pub fn set_tray_available(&self, available: bool) {
+        self.tray_available.store(available, Ordering::Relaxed);
+    }
+}

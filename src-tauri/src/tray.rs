@@ -1,0 +1,225 @@
+//! The tray icon: the engine's unread total drawn into it, a distinct look while not
+//! connected, and a menu (Open, Pause/Resume notifications, Quit).
+//!
+//! On Linux (libayatana-appindicator) the item registers as a StatusNotifierItem only if it
+//! has a menu, and the icon is exposed as a PNG file the library writes: updates are redrawn
+//! only when what they show changes.
+
+use std::sync::{Mutex, OnceLock};
+
+use chatbell_engine::settings::Language;
+use tauri::image::Image;
+use tauri::menu::{Menu, MenuEvent, MenuItem, PredefinedMenuItem};
+use tauri::tray::{MouseButton, MouseButtonState, TrayIcon, TrayIconBuilder, TrayIconEvent};
+use tauri::{AppHandle, Manager, Wry};
+
+use crate::badge::{self, Canvas};
+use crate::state::AppState;
+use crate::window;
+
+pub const TRAY_ID: &str = "main";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Look {
+    unread: u64,
+    connected: bool,
+}
+
+impl Look {
+    /// Two looks that draw the same icon (e.g. 120 and 130 unread: both "99+").
+    fn same_picture(&self, other: &Look) -> bool {
+        self.connected == other.connected && badge::label(self.unread) == badge::label(other.unread)
+    }
+}
+
+/// The tray's handles and what it shows now.
+struct Tray {
+    icon: TrayIcon,
+    open: MenuItem<Wry>,
+    dnd: MenuItem<Wry>,
+    quit: MenuItem<Wry>,
+    look: Mutex<Option<Look>>,
+    pending: Mutex<Look>,
+}
+
+fn decode(png: &[u8]) -> Canvas {
+    let image = Image::from_bytes(png).expect("the bundled tray PNGs decode");
+    Canvas {
+        width: image.width(),
+        height: image.height(),
+        rgba: image.rgba().to_vec(),
+    }
+}
+
+fn base(connected: bool) -> &'static Canvas {
+    static NORMAL: OnceLock<Canvas> = OnceLock::new();
+    static DISCONNECTED: OnceLock<Canvas> = OnceLock::new();
+    if connected {
+        NORMAL.get_or_init(|| decode(include_bytes!("../../icons/tray/normal.png")))
+    } else {
+        DISCONNECTED.get_or_init(|| decode(include_bytes!("../../icons/tray/disconnected.png")))
+    }
+}
+
+/// The few words the tray needs, in the UI language.
+struct Words {
+    open: &'static str,
+    pause: &'static str,
+    resume: &'static str,
+    quit: &'static str,
+}
+
+fn words(language: Language) -> Words {
+    let russian = match language {
+        Language::Ru => true,
+        Language::En => false,
+        Language::System => {
+            sys_locale::get_locale().is_some_and(|l| l.to_lowercase().starts_with("ru"))
+        }
+    };
+    if russian {
+        Words {
+            open: "Открыть Chatbell",
+            pause: "Приостановить уведомления",
+            resume: "Возобновить уведомления",
+            quit: "Выйти",
+        }
+    } else {
+        Words {
+            open: "Open Chatbell",
+            pause: "Pause notifications",
+            resume: "Resume notifications",
+            quit: "Quit",
+        }
+    }
+}
+
+pub fn create(app: &AppHandle) -> tauri::Result<()> {
+    let settings = app.state::<AppState>().settings();
+    let w = words(settings.ui.language);
+    let dnd_text = if settings.notifications.do_not_disturb {
+        w.resume
+    } else {
+        w.pause
+    };
+    let open = MenuItem::with_id(app, "open", w.open, true, None::<&str>)?;
+    let dnd = MenuItem::with_id(app, "dnd", dnd_text, true, None::<&str>)?;
+    let quit = MenuItem::with_id(app, "quit", w.quit, true, None::<&str>)?;
+    let separator = PredefinedMenuItem::separator(app)?;
+    let menu = Menu::with_items(app, &[&open, &dnd, &separator, &quit])?;
+    let start = Look {
+        unread: 0,
+        connected: false,
+    };
+    let icon = TrayIconBuilder::with_id(TRAY_ID)
+        .icon(image(start))
+        .tooltip("Chatbell")
+        .menu(&menu)
+        .show_menu_on_left_click(false)
+        .on_menu_event(on_menu)
+        .on_tray_icon_event(|tray, event| {
+            if let TrayIconEvent::Click {
+                button: MouseButton::Left,
+                button_state: MouseButtonState::Up,
+                ..
+            } = event
+            {
+                window::show(tray.app_handle());
+            }
+        })
+        .build(app)?;
+    app.manage(Tray {
+        icon,
+        open,
+        dnd,
+        quit,
+        look: Mutex::new(Some(start)),
+        pending: Mutex::new(start),
+    });
+    Ok(())
+}
+
+fn image(look: Look) -> Image<'static> {
+    let base = base(look.connected);
+    let canvas = match badge::label(look.unread) {
+        Some(label) => badge::draw(base, &label),
+        None => base.clone(),
+    };
+    Image::new_owned(canvas.rgba, canvas.width, canvas.height)
+}
+
+fn on_menu(app: &AppHandle, event: MenuEvent) {
+    match event.id().as_ref() {
+        "open" => window::show(app),
+        "dnd" => {
+            let app = app.clone();
+            tauri::async_runtime::spawn(async move {
+                let on = !app
+                    .state::<AppState>()
+                    .settings()
+                    .notifications
+                    .do_not_disturb;
+                if let Err(e) = crate::prefs::set_dnd(&app, on).await {
+                    tracing::error!(error = %e, "toggling do-not-disturb");
+                }
+            });
+        }
+        "quit" => app.exit(0),
+        _ => {}
+    }
+}
+
+pub fn set_unread(app: &AppHandle, unread: u64) {
+    update(app, |look| look.unread = unread);
+}
+
+pub fn set_connected(app: &AppHandle, connected: bool) {
+    update(app, |look| look.connected = connected);
+}
+
+fn update(app: &AppHandle, change: impl FnOnce(&mut Look)) {
+    let Some(tray) = app.try_state::<Tray>() else {
+        return;
+    };
+    let next = {
+        let mut pending = tray.pending.lock().unwrap_or_else(|p| p.into_inner());
+        change(&mut pending);
+        *pending
+    };
+    {
+        let mut shown = tray.look.lock().unwrap_or_else(|p| p.into_inner());
+        if shown.is_some_and(|s| s.same_picture(&next)) {
+            return;
+        }
+        *shown = Some(next);
+    }
+    let label = badge::label(next.unread);
+    if let Err(e) = tray.icon.set_icon(Some(image(next))) {
+        tracing::warn!(error = %e, "updating the tray icon");
+    }
+    // Shown beside the icon where the platform has room for text (macOS, some Linux panels).
+    let _ = tray.icon.set_title(label.as_deref());
+    let tooltip = match (&label, next.connected) {
+        (Some(l), _) => format!("Chatbell — {l}"),
+        (None, true) => "Chatbell".to_string(),
+        (None, false) => "Chatbell — offline".to_string(),
+    };
+    let _ = tray.icon.set_tooltip(Some(tooltip));
+    crate::platform::set_window_badge(app, next.unread);
+}
+
+/// Re-labels the menu after a language or do-not-disturb change.
+pub fn refresh_menu(app: &AppHandle) {
+    let Some(tray) = app.try_state::<Tray>() else {
+        return;
+    };
+    let settings = app.state::<AppState>().settings();
+    let w = words(settings.ui.language);
+    let _ = tray.open.set_text(w.open);
+    let _ = tray.dnd.set_text(if settings.notifications.do_not_disturb {
+        w.resume
+    } else {
+        w.pause
+    });
+    let _ = tray.quit.set_text(w.quit);
+}

@@ -1,0 +1,165 @@
+//! The main window: created on demand, destroyed when closed (the app lives on in the tray and
+//! WebKit's processes exit), its size and position remembered.
+
+use std::path::PathBuf;
+
+use chatbell_protocol::UserId;
+use serde::{Deserialize, Serialize};
+use tauri::{
+    AppHandle, Emitter, Manager, WebviewWindow, WebviewWindowBuilder, Window, WindowEvent,
+};
+
+use crate::models::{OpenChat, event};
+use crate::state::AppState;
+
+pub const MAIN: &str = "main";
+
+/// Brings the window up, creating it if it was closed to the tray.
+pub fn show(app: &AppHandle) {
+    if let Some(window) = app.get_webview_window(MAIN) {
+        let _ = window.unminimize();
+        let _ = window.show();
+        let _ = window.set_focus();
+        return;
+    }
+    if let Err(e) = create(app) {
+        tracing::error!(error = %e, "cannot open the window");
+    }
+}
+
+/// A notification was clicked: show the window on that chat.
+pub fn open_chat(app: &AppHandle, user_id: Option<UserId>) {
+    if app.get_webview_window(MAIN).is_some() {
+        show(app);
+        let _ = app.emit_to(MAIN, event::OPEN_CHAT, OpenChat { user_id });
+    } else {
+        // The new page asks for it once it has loaded.
+        app.state::<AppState>()
+            .update_view(|v| v.pending_open = user_id);
+        show(app);
+    }
+}
+
+fn create(app: &AppHandle) -> tauri::Result<WebviewWindow> {
+    let config = app
+        .config()
+        .app
+        .windows
+        .iter()
+        .find(|w| w.label == MAIN)
+        .cloned()
+        .expect("tauri.conf.json defines the main window");
+    let mut builder = WebviewWindowBuilder::from_config(app, &config)?;
+    let geometry = Geometry::load();
+    if let Some(g) = &geometry {
+        builder = builder.inner_size(g.width, g.height).position(g.x, g.y);
+    }
+    let window = builder.build()?;
+    if geometry.is_some_and(|g| g.maximized) {
+        let _ = window.maximize();
+    }
+    let state = app.state::<AppState>();
+    state.update_view(|v| {
+        v.window_alive = true;
+        v.focused = true;
+    });
+    refocus_engine(app);
+    Ok(window)
+}
+
+pub fn on_window_event(window: &Window, event: &WindowEvent) {
+    if window.label() != MAIN {
+        return;
+    }
+    let app = window.app_handle();
+    let state = app.state::<AppState>();
+    match event {
+        WindowEvent::CloseRequested { api, .. } => {
+            Geometry::save(window);
+            if !crate::platform::tray_host_present() {
+                // Nowhere to live but the taskbar: minimize instead of vanishing.
+                state.set_tray_available(false);
+                api.prevent_close();
+                let _ = window.minimize();
+            }
+        }
+        WindowEvent::Destroyed => {
+            state.update_view(|v| {
+                v.window_alive = false;
+                v.focused = false;
+            });
+            refocus_engine(app);
+        }
+        WindowEvent::Focused(focused) => {
+            state.update_view(|v| v.focused = *focused);
+            refocus_engine(app);
+        }
+        _ => {}
+    }
+}
+
+/// Tells the engine whether the open chat is being watched.
+pub fn refocus_engine(app: &AppHandle) {
+    let state = app.state::<AppState>();
+    if let Ok(session) = state.session() {
+        session.engine.set_focus(state.focus());
+    }
+}
+
+/// Where the window was, in logical pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+struct Geometry {
+    x: f64,
+    y: f64,
+    width: f64,
+    height: f64,
+    maximized: bool,
+}
+
+impl Geometry {
+    fn path() -> PathBuf {
+        chatbell_engine::paths::config_dir().join("window.json")
+    }
+
+    /// A saved geometry if it is sane; a damaged file is ignored (the window opens centered).
+    fn load() -> Option<Geometry> {
+        let text = std::fs::read_to_string(Self::path()).ok()?;
+        let g: Geometry = serde_json::from_str(&text).ok()?;
+        let sane = (380.0..=20_000.0).contains(&g.width)
+            && (420.0..=20_000.0).contains(&g.height)
+            && (-20_000.0..=20_000.0).contains(&g.x)
+            && (-20_000.0..=20_000.0).contains(&g.y);
+        sane.then_some(g)
+    }
+
+    fn save(window: &Window) {
+        let (Ok(scale), Ok(pos), Ok(size)) = (
+            window.scale_factor(),
+            window.outer_position(),
+            window.inner_size(),
+        ) else {
+            return;
+        };
+        let g = Geometry {
+            x: pos.to_logical::<f64>(scale).x,
+            y: pos.to_logical::<f64>(scale).y,
+            width: size.to_logical::<f64>(scale).width,
+            height: size.to_logical::<f64>(scale).height,
+            maximized: window.is_maximized().unwrap_or(false),
+        };
+        let path = Self::path();
+        let written = path
+            .parent()
+            .map(std::fs::create_dir_all)
+            .transpose()
+            .and_then(|_| {
+                std::fs::write(
+                    &path,
+                    serde_json::to_string(&g).expect("geometry serializes"),
+                )
+            });
+        if let Err(e) = written {
+            tracing::warn!(error = %e, "cannot remember the window geometry");
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! The built `.deb`, installed for real: `dpkg -i`, the installed `chatbell --demo` started
+//! under Xvfb in a private D-Bus session (it must register its tray item and raise
+//! notifications for the demo's chats), then `dpkg -r`.
+//!
+//! Ignored by default: it needs the package from `cargo xtask bundle` and root (dpkg). The
+//! bundle task runs it with `--include-ignored`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use chatbell_testkit::{NotificationServer, PrivateBus, Spawned, TrayWatcher, VirtualDisplay};
+
+const PACKAGE: &str = "chatbell";
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// The newest `.deb` the Tauri CLI wrote.
+fn built_deb() -> PathBuf {
+    let dir = workspace().join("target/release/bundle/deb");
+    std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e} (run `cargo xtask bundle`)", dir.display()))
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "deb"))
+        .max_by_key(|p| p.metadata().and_then(|m| m.modified()).ok())
+        .unwrap_or_else(|| panic!("no .deb in {}", dir.display()))
+}
+
+fn run(program: &str, args: &[&str]) -> Output {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {}: {}\n{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn text(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Removes the package even when an assertion fails halfway.
+struct Installed;
+
+impl Drop for Installed {
+    fn drop(&mut self) {
+        let _ = Command::new("dpkg").args(["-r", PACKAGE]).output();
+    }
+}
+
+#[test]
+#[ignore = "needs `cargo xtask bundle`"]
+fn the_package_declares_what_it_needs_and_ships_both_programs() {
+    let deb = built_deb();
+    let deb = deb.to_str().unwrap();
+    let depends = text(&run("dpkg-deb", &["-f", deb, "Depends"]));
+    for dependency in [
+        "libwebkit2gtk-4.1-0",
+        "libgtk-3-0",
+        "libayatana-appindicator3-1",
+    ] {
+        assert!(depends.contains(dependency), "Depends: {depends}");
+    }
+    let files = text(&run("dpkg-deb", &["-c", deb]));
+    for file in [
+        "./usr/bin/chatbell",
+        "./usr/bin/chatbell-cli",
+        "./usr/share/applications/Chatbell.desktop",
+    ] {
+        assert!(
+            files.lines().any(|l| l.ends_with(file)),
+            "{file} in:\n{files}"
+        );
+    }
+    for size in ["16x16", "32x32", "48x48", "64x64", "128x128", "256x256", "512x512"] {
+        let icon = format!("./usr/share/icons/hicolor/{size}/apps/chatbell.png");
+        assert!(
+            files.lines().any(|l| l.ends_with(&icon)),
+            "{icon} in:\n{files}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs `cargo xtask bundle` and root"]
+async fn the_installed_app_starts_in_demo_mode_and_is_removed_cleanly() {
+    let deb = built_deb();
+    run("dpkg", &["-i", deb.to_str().unwrap()]);
+    let installed = Installed;
+
+    let version = text(&run("/usr/bin/chatbell", &["--version"]));
+    assert!(
+        version.contains(env!("CARGO_PKG_VERSION")),
+        "chatbell --version: {version}"
+    );
+    run("/usr/bin/chatbell-cli", &["--version"]);
+    let entry = std::fs::read_to_string("/usr/share/applications/Chatbell.desktop").unwrap();
+    assert!(entry.contains("Exec=chatbell"), "{entry}");
+    assert!(entry.contains("Icon=chatbell"), "{entry}");
+
+    let display = VirtualDisplay::start();
+    let bus = PrivateBus::start();
+    let notifications = NotificationServer::start(&bus, &["body", "actions"]).await;
+    let tray = TrayWatcher::start(&bus).await;
+    let home = tempfile::tempdir().unwrap();
+    let mut app = Command::new("/usr/bin/chatbell");
+    app.arg("--demo")
+        .env("DISPLAY", display.display())
+        .env("DBUS_SESSION_BUS_ADDRESS", bus.address())
+        .env("HOME", home.path())
+        .env("XDG_DATA_HOME", home.path().join(".local/share"))
+        .env("XDG_CONFIG_HOME", home.path().join(".config"))
+        .env("XDG_STATE_HOME", home.path().join(".local/state"))
+        .env("XDG_RUNTIME_DIR", home.path())
+        .env("LANG", "en_US.UTF-8")
+        .env_remove("LC_ALL")
+        .env_remove("WAYLAND_DISPLAY");
+    let mut app = Spawned::spawn(app);
+
+    let item = tray.wait_item(Duration::from_secs(30)).await;
+    assert!(
+        item.is_some(),
+        "the installed app registered no tray item\n{}",
+        app.stderr.text()
+    );
+    // The demo's simulator starts new chats within seconds; the window is open but not
+    // showing them, so each raises a notification.
+    let calls = notifications.wait_calls(1, Duration::from_secs(30)).await;
+    assert!(
+        !calls.is_empty(),
+        "no notification from the demo\n{}",
+        app.stderr.text()
+    );
+    assert_eq!(calls[0].app_name, "Chatbell");
+    display.screenshot(
+        &PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("deb-installed-demo.png"),
+    );
+
+    app.signal("TERM");
+    app.wait(Duration::from_secs(10));
+    drop(installed);
+    let status = Command::new("dpkg-query")
+        .args(["-W", "-f=${Status}", PACKAGE])
+        .output()
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&status.stdout).contains("install ok installed"),
+        "the package is removed"
+    );
+    assert!(!Path::new("/usr/bin/chatbell").exists());
+    assert!(!Path::new("/usr/bin/chatbell-cli").exists());
+}

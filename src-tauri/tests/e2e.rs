@@ -1,0 +1,370 @@
+//! The release app in a real window: a virtual display, a private D-Bus with a recording
+//! notification server and a tray host (StatusNotifierWatcher), a real Secret Service, the
+//! simulator as the server — driven through tauri-driver and WebKitWebDriver.
+//!
+//! Screenshots of every step are written to `target/tmp/e2e/` (look at them).
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use chatbell_sim::{SimConfig, SimHandle};
+use chatbell_testkit::webdriver::WebDriver;
+use chatbell_testkit::{
+    NotificationServer, PrivateBus, SecretService, Spawned, TrayItem, TrayWatcher, VirtualDisplay,
+    free_port,
+};
+use serde_json::{Value, json};
+
+const APP: &str = env!("CARGO_BIN_EXE_chatbell");
+const WAIT: Duration = Duration::from_secs(15);
+
+fn artifacts() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn tauri_driver() -> PathBuf {
+    let home = std::env::var("HOME").unwrap_or_default();
+    let installed = PathBuf::from(home).join(".cargo/bin/tauri-driver");
+    if installed.exists() {
+        installed
+    } else {
+        PathBuf::from("tauri-driver")
+    }
+}
+
+/// A private desktop with Chatbell running in it.
+struct Desktop {
+    // Fields drop in order: the app (driver) goes before the buses it talks to.
+    driver: WebDriver,
+    _tauri_driver: Spawned,
+    notifications: NotificationServer,
+    tray: TrayWatcher,
+    _keyring: SecretService,
+    sim: SimHandle,
+    display: VirtualDisplay,
+    _bus: PrivateBus,
+    home: tempfile::TempDir,
+    name: &'static str,
+    shots: usize,
+}
+
+impl Desktop {
+    async fn start(name: &'static str, sim: SimConfig, settings: Value) -> Desktop {
+        let sim = chatbell_sim::start(SimConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            rate: 0.0,
+            ..sim
+        })
+        .await
+        .unwrap();
+        let display = VirtualDisplay::start();
+        let bus = PrivateBus::start();
+        let notifications =
+            NotificationServer::start(&bus, &["body", "body-markup", "actions", "sound"]).await;
+        let tray = TrayWatcher::start(&bus).await;
+        let home = tempfile::tempdir().unwrap();
+        let keyring = SecretService::start(&bus, home.path()).await;
+        let config = home.path().join("config");
+        std::fs::create_dir_all(&config).unwrap();
+        let mut settings = settings;
+        settings["server"]["url"] = json!(sim.ws_url());
+        settings["ui"]["welcome_done"] = json!(true);
+        std::fs::write(config.join("settings.json"), settings.to_string()).unwrap();
+
+        let port = free_port();
+        let mut command = Command::new(tauri_driver());
+        command
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &free_port().to_string(),
+            ])
+            .args(["--native-driver", "/usr/bin/WebKitWebDriver"])
+            .env("DISPLAY", display.display())
+            .env("DBUS_SESSION_BUS_ADDRESS", bus.address())
+            .env("HOME", home.path())
+            .env("XDG_DATA_HOME", home.path().join(".local/share"))
+            .env("XDG_CONFIG_HOME", home.path().join(".config"))
+            .env("XDG_RUNTIME_DIR", home.path())
+            .env("CHATBELL_DATA_DIR", home.path().join("data"))
+            .env("CHATBELL_CONFIG_DIR", &config)
+            .env("LANG", "en_US.UTF-8")
+            .env_remove("LC_ALL")
+            .env_remove("WAYLAND_DISPLAY");
+        let tauri_driver = Spawned::spawn(command);
+        let capabilities = json!({ "alwaysMatch": { "tauri:options": { "application": APP } } });
+        let driver = tokio::task::block_in_place(|| {
+            WebDriver::connect(port, capabilities, Duration::from_secs(30))
+        })
+        .unwrap_or_else(|e| {
+            panic!(
+                "no WebDriver session: {e}\ntauri-driver: {}",
+                tauri_driver.stderr.text()
+            )
+        });
+        let desktop = Desktop {
+            driver,
+            _tauri_driver: tauri_driver,
+            notifications,
+            tray,
+            _keyring: keyring,
+            sim,
+            display,
+            _bus: bus,
+            home,
+            name,
+            shots: 0,
+        };
+        desktop.until("return document.body.dataset.ready === 'true'");
+        desktop
+    }
+
+    /// Runs `script` until it returns something truthy (blocking: the WebDriver client is).
+    fn until(&self, script: &str) -> Value {
+        tokio::task::block_in_place(|| self.driver.wait_until(script, WAIT))
+            .unwrap_or_else(|e| self.fail(e))
+    }
+
+    fn js(&self, script: &str) -> Value {
+        tokio::task::block_in_place(|| self.driver.execute(script, json!([])))
+            .unwrap_or_else(|e| self.fail(e))
+    }
+
+    /// Fails the test with what the driver and the app printed.
+    fn fail(&self, error: impl std::fmt::Display) -> ! {
+        let app = self
+            .app_pid()
+            .map_or("not running".to_string(), |pid| format!("pid {pid}"));
+        let ps = Command::new("ps")
+            .args(["-e", "-o", "pid,ppid,stat,args"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        let ps: Vec<&str> = ps
+            .lines()
+            .filter(|l| {
+                l.contains("WebKit") || l.contains("chatbell") || l.contains("tauri-driver")
+            })
+            .collect();
+        panic!(
+            "{error}\napp: {app}\n{}\n--- tauri-driver and app output ---\n{}\n{}",
+            ps.join("\n"),
+            self._tauri_driver.stdout.text(),
+            self._tauri_driver.stderr.text()
+        )
+    }
+
+    fn shot(&mut self, step: &str) {
+        self.shots += 1;
+        let path = artifacts().join(format!("{}-{:02}-{step}.png", self.name, self.shots));
+        let png = tokio::task::block_in_place(|| self.driver.screenshot())
+            .unwrap_or_else(|e| self.fail(e));
+        std::fs::write(&path, png).unwrap();
+    }
+
+    async fn send(&self, event: Value) {
+        let delivered = self.sim.control().send_event(&event).await.unwrap();
+        assert_eq!(delivered, 1, "the app is connected");
+    }
+
+    /// The app process this desktop's tauri-driver started (a grandchild of it).
+    fn app_pid(&self) -> Option<u32> {
+        let app = std::fs::canonicalize(APP).ok()?;
+        let parent = |pid: u32| -> Option<u32> {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            stat.rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()
+        };
+        std::fs::read_dir("/proc")
+            .ok()?
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+            .find(|pid| {
+                let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
+                let mut ancestor = Some(*pid);
+                let mut ours = false;
+                while let Some(p) = ancestor.filter(|p| *p > 1) {
+                    if p == self._tauri_driver.pid() {
+                        ours = true;
+                        break;
+                    }
+                    ancestor = parent(p);
+                }
+                ours && exe.as_deref() == Some(app.as_path())
+            })
+    }
+}
+
+fn new_chat(user: i64, name: &str, first: &str) -> Value {
+    json!({"event": "new_chat", "data": {"user_id": user, "user_name": name, "username": "ivan_petrov", "source": "telegram", "first_message": first}, "timestamp": "2026-01-10T15:30:00Z"})
+}
+
+fn message(id: i64, user: i64, name: &str, text: &str) -> Value {
+    json!({"event": "new_message", "data": {"message_id": id, "user_id": user, "user_name": name, "text": text, "file_path": null, "source": "telegram"}, "timestamp": "2026-01-10T15:31:00Z"})
+}
+
+/// The PNG file a tray item shows (libayatana-appindicator names it in `IconName`, with or
+/// without the extension, inside `IconThemePath`).
+fn icon_file(item: &TrayItem) -> PathBuf {
+    let name = if item.icon_name.ends_with(".png") {
+        item.icon_name.clone()
+    } else {
+        format!("{}.png", item.icon_name)
+    };
+    PathBuf::from(&item.icon_theme_path).join(name)
+}
+
+/// The red of the tray badge, somewhere in the icon's top-right quarter.
+fn has_badge(png_path: &std::path::Path) -> bool {
+    let out = Command::new("convert")
+        .arg(png_path)
+        .args([
+            "-crop",
+            "50%x50%+32+0",
+            "+repage",
+            "-fuzz",
+            "12%",
+            "-fill",
+            "white",
+            "+opaque",
+            "#E53935",
+            "-format",
+            "%[fx:1-mean]",
+            "info:",
+        ])
+        .output()
+        .unwrap();
+    let share: f64 = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0.0);
+    share > 0.05
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_day_in_a_real_window() {
+    let mut d = Desktop::start("day", SimConfig::default(), json!({})).await;
+    d.until("return document.querySelector('#status-bar').dataset.state === 'online'");
+    d.shot("empty");
+
+    // A new chat appears with one unread and raises a notification.
+    d.send(new_chat(
+        1001,
+        "Иван Петров",
+        "Привет! Когда будет доставка?",
+    ))
+    .await;
+    d.until("const b = document.querySelector('[data-chat-id=\"1001\"] .unread-badge'); return b && b.textContent.trim() === '1'");
+    let calls = d.notifications.wait_calls(1, WAIT).await;
+    assert_eq!(calls[0].summary, "New chat: Иван Петров");
+    assert_eq!(calls[0].body, "Привет! Когда будет доставка?");
+    assert!(
+        d.js("return document.title")
+            .as_str()
+            .unwrap()
+            .contains("(1)"),
+        "total unread in the title"
+    );
+    d.shot("new-chat");
+
+    // The tray shows the count.
+    let item = d
+        .tray
+        .wait_item(WAIT)
+        .await
+        .expect("the tray item registered with the watcher");
+    let icon = icon_file(&item);
+    assert!(icon.exists(), "{icon:?}");
+    assert!(has_badge(&icon), "a badge for 1 unread");
+
+    // Opening the chat clears its unread and closes its notification.
+    let row = tokio::task::block_in_place(|| d.driver.find("[data-chat-id=\"1001\"]")).unwrap();
+    tokio::task::block_in_place(|| d.driver.click(&row)).unwrap();
+    d.until("const b = document.querySelector('[data-chat-id=\"1001\"] .unread-badge'); return !b || b.offsetParent === null || b.textContent.trim() === ''");
+    d.until("return document.querySelector('#chat-title') && document.querySelector('#chat-title').textContent.includes('Иван Петров')");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        d.notifications.closed_by_client().contains(&calls[0].id),
+        "reading the chat closed its notification"
+    );
+    let item = d.tray.read(&item.service, &item.path).await.unwrap();
+    assert!(!has_badge(&icon_file(&item)), "no badge at 0");
+    d.shot("chat-open");
+
+    // Typing shows.
+    d.send(json!({"event": "user_typing", "data": {"user_id": 1001, "user_name": "Иван Петров"}}))
+        .await;
+    d.until("const t = document.querySelector('[data-chat-id=\"1001\"] .typing'); return t && t.offsetParent !== null");
+    d.shot("typing");
+
+    // Hostile text is shown as text and runs nothing.
+    let xss = "<img src=x onerror=\"document.title='pwned'\"><script>document.title='pwned'</script><b>bold?</b>";
+    d.send(message(501, 1001, "Иван Петров", xss)).await;
+    let shown = d.until(&format!(
+        "const m = [...document.querySelectorAll('#chat-view .message-text')].find(e => e.textContent === {}); return m ? m.textContent : null",
+        serde_json::to_string(xss).unwrap()
+    ));
+    assert_eq!(shown, json!(xss));
+    assert_eq!(d.js("return document.querySelectorAll('#chat-view img, #chat-view script, #chat-view b').length"), json!(0));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !d.js("return document.title")
+            .as_str()
+            .unwrap()
+            .contains("pwned")
+    );
+    d.shot("xss-as-text");
+
+    // A read receipt from the widget user.
+    d.send(
+        json!({"event": "message_read", "data": {"user_id": 1001, "last_read_message_id": 501}}),
+    )
+    .await;
+    d.until("return document.querySelector('#chat-view .receipt') !== null");
+
+    // Search finds Cyrillic text.
+    let search = tokio::task::block_in_place(|| d.driver.find("#search-input")).unwrap();
+    tokio::task::block_in_place(|| d.driver.send_keys(&search, "доставк")).unwrap();
+    d.until("return document.querySelectorAll('#search-results [data-seq]').length > 0");
+    d.shot("search");
+
+    // Closing the window keeps the app, its notifications and its badge alive.
+    let pid = d.app_pid().expect("the app runs");
+    // As the window manager does when the close button is clicked (WebDriver's own "close
+    // window" ends the session and the app with it).
+    assert!(
+        d.display.close_window("Chatbell").unwrap(),
+        "a Chatbell window to close"
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "closing the window did not quit the app"
+    );
+    let before = d.notifications.calls().len();
+    d.send(message(502, 2002, "Maria", "Are you there?")).await;
+    let calls = d.notifications.wait_calls(before + 1, WAIT).await;
+    assert_eq!(calls.last().unwrap().summary, "Maria");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let item = d.tray.read(&item.service, &item.path).await.unwrap();
+    assert!(has_badge(&icon_file(&item)), "badge while hidden");
+    d.display
+        .screenshot(&artifacts().join("day-hidden-screen.png"));
+    let webkit_children = Command::new("pgrep")
+        .args(["-P", &pid.to_string(), "-f", "WebKitWebProcess"])
+        .output()
+        .unwrap();
+    assert!(
+        webkit_children.stdout.is_empty(),
+        "the web process exits with the window"
+    );
+    let _ = d.home.path();
+}

@@ -1,0 +1,74 @@
+// The only module that touches window.__TAURI__: one function per command of docs/ipc.md, and
+// `on` for events. Keys stay snake_case, exactly as the shell expects them.
+
+export class ApiError extends Error {
+  constructor(kind, message) {
+    super(message);
+    this.name = "ApiError";
+    this.kind = kind;
+    // Validation errors start with the field they are about ("server.url: ...").
+    const match = /^([a-z_]+(?:\.[a-z_]+)*):\s*/.exec(message);
+    this.field = match ? match[1] : null;
+    const detail = match ? message.slice(match[0].length) : message;
+    this.detail = detail.charAt(0).toUpperCase() + detail.slice(1);
+  }
+}
+
+function tauri() {
+  const t = window.__TAURI__;
+  if (!t || !t.core || !t.event) throw new ApiError("engine", "The Tauri bridge is not available");
+  return t;
+}
+
+export function isAvailable() {
+  const t = window.__TAURI__;
+  return Boolean(t && t.core && typeof t.core.invoke === "function" && t.event && typeof t.event.listen === "function");
+}
+
+function toError(e) {
+  if (e instanceof ApiError) return e;
+  if (e && typeof e === "object" && typeof e.message === "string") return new ApiError(e.kind || "engine", e.message);
+  return new ApiError("engine", String(e));
+}
+
+async function call(command, args) {
+  try {
+    return await tauri().core.invoke(command, args);
+  } catch (e) {
+    throw toError(e);
+  }
+}
+
+export const appInfo = () => call("app_info");
+export const listChats = (limit, offset) => call("list_chats", { limit, offset });
+export const getChat = (userId) => call("get_chat", { user_id: userId });
+export const chatHistory = (userId, before, limit) => call("chat_history", { user_id: userId, before: before ?? null, limit });
+export const searchMessages = (query, limit) => call("search_messages", { query, limit });
+export const markRead = (userId) => call("mark_read", { user_id: userId });
+export const setOpenChat = (userId) => call("set_open_chat", { user_id: userId ?? null });
+export const saveSettings = (settings) => call("save_settings", { settings });
+export const setToken = (token) => call("set_token", { token });
+export const clearToken = () => call("clear_token");
+export const muteChat = (userId, minutes) => call("mute_chat", { user_id: userId, minutes: minutes ?? null });
+export const unmuteChat = (userId) => call("unmute_chat", { user_id: userId });
+export const setDnd = (on) => call("set_dnd", { on });
+export const testNotification = () => call("test_notification");
+export const recentDecisions = () => call("recent_decisions");
+export const startDemo = () => call("start_demo");
+export const reconnectNow = () => call("reconnect_now");
+
+export const EVENTS = Object.freeze({
+  connection: "chatbell:connection",
+  stored: "chatbell:stored",
+  typing: "chatbell:typing",
+  chatRead: "chatbell:chat-read",
+  openChat: "chatbell:open-chat",
+  settings: "chatbell:settings",
+  resync: "chatbell:resync",
+  storeFailed: "chatbell:store-failed",
+});
+
+/** Subscribes to a shell event; the handler gets the payload. Resolves to an unlisten function. */
+export function on(name, handler) {
+  return tauri().event.listen(name, (event) => handler(event ? event.payload : null));
+}

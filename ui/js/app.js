@@ -1,0 +1,209 @@
+// Bootstrap: views first (so every later state change has somewhere to render), then the
+// shell's events (so nothing that happens during the first load is missed), then the first
+// load. `body[data-ready]` tells tests that all three are done.
+
+import * as api from "./api.js";
+import { byId, setText } from "./dom.js";
+import { resolveLanguage, setLanguage, t } from "./i18n/index.js";
+import {
+  nextMuteExpiry, notify, patchChat, setBanner, setConnection, setInfo, setSettings, setUnreadTotal, state, subscribe, upsertChats,
+} from "./state.js";
+import { msToMidnight } from "./time.js";
+import { adjacentChatId, focusChatRow, initChatList, loadMoreChats, reloadChats } from "./chat-list.js";
+import { applyStored, closeChat, closeMuteMenu, initChatView, openChat, reloadOpenChat, showMessage } from "./chat-view.js";
+import { clearSearch, focusSearch, initSearch, isSearchActive, moveResult } from "./search.js";
+import { initStatusBar } from "./status-bar.js";
+import { closeSettings, initSettings, isSettingsOpen, openSettings } from "./settings.js";
+import { initWelcome, isWelcomeOpen } from "./welcome.js";
+import { initKeyboard, isNarrow } from "./keyboard.js";
+import { initBanners, showToast } from "./banners.js";
+
+/* ---- appearance ---- */
+
+function applyUi(ui) {
+  if (!ui) return;
+  const language = resolveLanguage(ui.language);
+  if (language !== state.language) {
+    state.language = language;
+    setLanguage(language);
+    notify("lang");
+  }
+  const theme = ui.theme === "light" || ui.theme === "dark" ? ui.theme : "system";
+  if (document.documentElement.dataset.theme !== theme) document.documentElement.dataset.theme = theme;
+}
+
+function renderTitle(s) {
+  const n = s.unreadTotal;
+  const title = n > 0 ? `(${n}) Chatbell` : "Chatbell";
+  if (document.title !== title) document.title = title;
+}
+
+/* ---- timers: mutes that run out, and "today" that becomes "yesterday" ---- */
+
+let muteTimer = 0;
+function scheduleMuteExpiry() {
+  clearTimeout(muteTimer);
+  const next = nextMuteExpiry();
+  if (next == null) return;
+  // setTimeout's limit is ~24.8 days; re-check then if the mute is longer.
+  const delay = Math.min(next - Date.now() + 500, 2 ** 31 - 1);
+  muteTimer = setTimeout(() => {
+    notify("mutes");
+    scheduleMuteExpiry();
+  }, Math.max(delay, 1000));
+}
+
+function scheduleMidnight() {
+  setTimeout(() => {
+    notify("clock");
+    scheduleMidnight();
+  }, msToMidnight());
+}
+
+/* ---- shell interactions ---- */
+
+async function refreshInfo() {
+  const info = await api.appInfo();
+  setInfo(info);
+  if (info.pending_open_chat != null) openChat(info.pending_open_chat, { focusTimeline: true });
+  return info;
+}
+
+/** The demo and a real server keep separate databases: after a switch everything reloads. */
+async function afterModeChange() {
+  closeChat();
+  clearSearch();
+  state.chats.clear();
+  state.chatsExhausted = false;
+  await reloadChats();
+}
+
+async function startDemo() {
+  try {
+    setInfo(await api.startDemo());
+  } catch (e) {
+    showToast(t("errors.command", { error: e.message }));
+  }
+}
+
+function showListFromNotification() {
+  if (isNarrow()) closeChat({ focusList: true });
+  else focusChatRow("current");
+}
+
+function registerListeners() {
+  const E = api.EVENTS;
+  return Promise.all([
+    api.on(E.connection, (conn) => setConnection(conn)),
+    api.on(E.stored, (p) => {
+      if (!p) return;
+      upsertChats(p.chats || []);
+      if (typeof p.unread_total === "number") setUnreadTotal(p.unread_total);
+      applyStored(p.messages || [], p.gap || null);
+    }),
+    api.on(E.typing, (p) => {
+      if (p && state.chats.has(p.user_id)) patchChat(p.user_id, { typing: Boolean(p.typing) });
+    }),
+    api.on(E.chatRead, (p) => {
+      if (!p) return;
+      patchChat(p.user_id, { unread: 0 });
+      setUnreadTotal(p.unread_total);
+    }),
+    api.on(E.openChat, (p) => {
+      const id = p ? p.user_id : null;
+      closeSettings();
+      if (id == null) showListFromNotification();
+      else openChat(id, { focusTimeline: true });
+    }),
+    api.on(E.settings, (settings) => {
+      setSettings(settings);
+      // An open settings dialog may be previewing a language/theme draft: keep it until Save/Cancel.
+      if (settings && !isSettingsOpen()) applyUi(settings.ui);
+    }),
+    api.on(E.resync, () => {
+      reloadChats();
+      reloadOpenChat();
+      refreshInfo().catch(() => {});
+    }),
+    api.on(E.storeFailed, (p) => setBanner("storeError", (p && p.error) || t("store_error.unknown"))),
+  ]);
+}
+
+function showFatal(message) {
+  const app = byId("app");
+  const box = document.createElement("div");
+  box.className = "fatal";
+  const title = document.createElement("h1");
+  title.textContent = t("fatal.title");
+  const text = document.createElement("p");
+  text.textContent = message;
+  box.append(title, text);
+  app.replaceChildren(box);
+}
+
+/* ---- start ---- */
+
+async function main() {
+  state.language = resolveLanguage("system");
+  setLanguage(state.language);
+  document.documentElement.dataset.theme = "system";
+
+  if (!api.isAvailable()) {
+    showFatal(t("fatal.no_bridge"));
+    document.body.dataset.ready = "true";
+    return;
+  }
+
+  initBanners();
+  initStatusBar({ openSettings: (tab) => openSettings(tab), startDemo });
+  initChatList({ openChat });
+  initChatView();
+  initSearch({ openChat, showMessage });
+  initSettings({ applyUi, refreshInfo });
+  initWelcome();
+  initKeyboard({
+    openChat, closeChat, openSettings, isSettingsOpen, focusSearch, clearSearch, isSearchActive, moveResult,
+    focusChatRow, adjacentChatId, closeMuteMenu, isWelcomeOpen,
+  });
+
+  subscribe("unread", renderTitle);
+  subscribe("settings", (s) => {
+    scheduleMuteExpiry();
+    notify("mutes");
+    if (!isSettingsOpen()) applyUi(s.settings?.ui);
+  });
+  subscribe("info", (s, details) => {
+    if (details.some((d) => d && d.modeChanged)) afterModeChange();
+  });
+  scheduleMidnight();
+
+  try {
+    await registerListeners();
+  } catch (e) {
+    setBanner("notice", t("errors.listen", { error: e.message }));
+  }
+
+  let info = null;
+  try {
+    info = await api.appInfo();
+    setInfo(info);
+    applyUi(info.settings.ui);
+    if (info.notice) setBanner("notice", info.notice);
+  } catch (e) {
+    setBanner("notice", t("errors.app_info", { error: e.message }));
+  }
+
+  await loadMoreChats();
+  renderTitle(state);
+  document.body.dataset.ready = "true";
+  notify("chats", []);
+  notify("info", {});
+
+  if (info && info.pending_open_chat != null) openChat(info.pending_open_chat, { focusTimeline: true });
+}
+
+main().catch((e) => {
+  console.error(e);
+  setText(document.getElementById("status-text"), String(e && e.message ? e.message : e));
+  document.body.dataset.ready = "true";
+});

@@ -1,0 +1,573 @@
+// The settings dialog. The form is a draft over the current Settings: Save sends the whole
+// object (the shell validates and names the bad field), Cancel throws the draft away.
+// Token, mutes and the diagnostics act at once: they are not part of the draft.
+
+import * as api from "./api.js";
+import { byId, el, setHidden, setText } from "./dom.js";
+import { t } from "./i18n/index.js";
+import { isMuted, setInfo, setSettings, state, subscribe } from "./state.js";
+import { dateTime, parseTime, timeOfDay } from "./time.js";
+import { showToast } from "./banners.js";
+
+const TABS = ["general", "connection", "notifications", "diagnostics"];
+const MAX_DECISIONS = 200;
+
+// Which input shows the error for each settings field the shell may name.
+const FIELD_INPUTS = {
+  "server.url": ["setting-url", "connection"],
+  "server.auth": ["setting-auth", "connection"],
+  "server.query_param": ["setting-query-param", "connection"],
+  "server.subscriptions": ["setting-subscriptions", "connection"],
+  "notifications.quiet_hours": ["setting-quiet-start", "notifications"],
+  "store.retention_days": ["setting-retention-days", "general"],
+  "ui.start_at_login": ["setting-start-at-login", "general"],
+  token: ["setting-token", "connection"],
+};
+
+let dialog, form;
+let f = {}; // inputs by short name
+let actions = { applyUi: () => {}, refreshInfo: async () => {} };
+let dirty = new Set();
+const chatNames = new Map(); // user_id -> name, for chats not in the loaded list
+
+export function initSettings(a) {
+  actions = { ...actions, ...a };
+  dialog = byId("settings-dialog");
+  form = byId("settings-form");
+  f = {
+    url: byId("setting-url"),
+    auth: byId("setting-auth"),
+    queryParam: byId("setting-query-param"),
+    queryField: byId("query-param-field"),
+    token: byId("setting-token"),
+    subscriptions: byId("setting-subscriptions"),
+    enabled: byId("setting-notifications"),
+    sound: byId("setting-sound"),
+    privacy: byId("setting-privacy"),
+    dnd: byId("setting-dnd"),
+    quiet: byId("setting-quiet"),
+    quietTimes: byId("quiet-times"),
+    quietStart: byId("setting-quiet-start"),
+    quietEnd: byId("setting-quiet-end"),
+    quietNewChats: byId("setting-quiet-new-chats"),
+    quietNewChatsField: byId("quiet-new-chats-field"),
+    startAtLogin: byId("setting-start-at-login"),
+    language: byId("setting-language"),
+    theme: byId("setting-theme"),
+    retentionMode: byId("setting-retention-mode"),
+    retentionDays: byId("setting-retention-days"),
+    retentionWrap: byId("retention-days-wrap"),
+    retentionUnit: byId("retention-unit"),
+  };
+
+  byId("settings-button").addEventListener("click", () => openSettings());
+  byId("settings-close").addEventListener("click", cancel);
+  byId("settings-cancel").addEventListener("click", cancel);
+  dialog.addEventListener("cancel", (e) => {
+    e.preventDefault();
+    cancel();
+  });
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    save();
+  });
+  form.addEventListener("input", (e) => {
+    if (e.target.id) dirty.add(e.target.id);
+    clearFieldError(e.target.id);
+    syncDependents();
+  });
+  form.addEventListener("change", (e) => {
+    if (e.target.id) dirty.add(e.target.id);
+    syncDependents();
+    // Language and theme show at once; Cancel puts the saved ones back.
+    if (e.target === f.language || e.target === f.theme) actions.applyUi({ language: f.language.value, theme: f.theme.value });
+  });
+
+  initTabs();
+  byId("save-token").addEventListener("click", saveToken);
+  byId("clear-token").addEventListener("click", clearToken);
+  f.token.addEventListener("keydown", (e) => {
+    if (e.key === "Enter") {
+      e.preventDefault();
+      saveToken();
+    }
+  });
+  byId("test-notification").addEventListener("click", runTest);
+  byId("decisions-refresh").addEventListener("click", loadDecisions);
+  byId("muted-list").addEventListener("click", onUnmute);
+
+  const dndButton = byId("dnd-button");
+  dndButton.addEventListener("click", async () => {
+    const on = !state.settings?.notifications?.do_not_disturb;
+    try {
+      setSettings(await api.setDnd(on));
+      showToast(t(on ? "dnd.on_toast" : "dnd.off_toast"));
+    } catch (e) {
+      showToast(t("errors.command", { error: e.message }));
+    }
+  });
+
+  subscribe("settings", (s) => {
+    renderDndButton(s);
+    if (!dialog.open) return;
+    fillForm(s.settings, { onlyClean: true });
+    renderMuted();
+  });
+  subscribe("info", () => {
+    if (dialog.open) renderTokenStatus();
+  });
+  subscribe("lang", () => {
+    renderDndButton(state);
+    if (!dialog.open) return;
+    syncDependents();
+    renderTokenStatus();
+    renderMuted();
+    renderAbout();
+  });
+  subscribe("mutes", () => dialog.open && renderMuted());
+}
+
+function renderDndButton(s) {
+  const on = Boolean(s.settings?.notifications?.do_not_disturb);
+  const button = byId("dnd-button");
+  button.setAttribute("aria-pressed", on ? "true" : "false");
+  button.classList.toggle("is-active", on);
+  const label = t(on ? "dnd.label_on" : "dnd.label");
+  button.setAttribute("aria-label", label);
+  button.title = label;
+}
+
+/* ---- open / close ---- */
+
+export function isSettingsOpen() {
+  return Boolean(dialog && dialog.open);
+}
+
+export function openSettings(tab = "general") {
+  if (!state.settings) return;
+  if (!dialog.open) {
+    dirty = new Set();
+    clearErrors();
+    fillForm(state.settings, { onlyClean: false });
+    f.token.value = "";
+    setHidden(byId("token-message"), true);
+    setHidden(byId("test-report"), true);
+    renderTokenStatus();
+    renderMuted();
+    renderAbout();
+    dialog.showModal();
+  }
+  selectTab(tab, { focus: true });
+  loadDecisions();
+}
+
+/** Closes the dialog as Cancel does: the draft, and any language/theme preview, are dropped. */
+export function closeSettings() {
+  if (dialog && dialog.open) cancel();
+}
+
+function cancel() {
+  dialog.close();
+  if (state.settings) actions.applyUi(state.settings.ui);
+}
+
+/* ---- form <-> settings ---- */
+
+function fillForm(settings, { onlyClean }) {
+  const set = (input, value) => {
+    if (onlyClean && dirty.has(input.id)) return;
+    if (input.type === "checkbox") input.checked = Boolean(value);
+    else input.value = value ?? "";
+  };
+  const { server, notifications: n, store, ui } = settings;
+  set(f.url, server.url ?? "");
+  set(f.auth, server.auth);
+  set(f.queryParam, server.query_param);
+  set(f.subscriptions, (server.subscriptions || []).join(", "));
+  set(f.enabled, n.enabled);
+  set(f.sound, n.sound);
+  set(f.privacy, n.privacy);
+  set(f.dnd, n.do_not_disturb);
+  set(f.quiet, n.quiet_hours != null);
+  set(f.quietStart, n.quiet_hours ? n.quiet_hours.start : "22:00");
+  set(f.quietEnd, n.quiet_hours ? n.quiet_hours.end : "08:00");
+  set(f.quietNewChats, n.quiet_hours_allow_new_chats);
+  set(f.startAtLogin, ui.start_at_login);
+  set(f.language, ui.language);
+  set(f.theme, ui.theme);
+  set(f.retentionMode, store.retention_days == null ? "forever" : "days");
+  set(f.retentionDays, store.retention_days ?? 90);
+  syncDependents();
+}
+
+function syncDependents() {
+  setHidden(f.queryField, f.auth.value !== "query");
+  setHidden(f.quietTimes, !f.quiet.checked);
+  setHidden(f.quietNewChatsField, !f.quiet.checked);
+  f.sound.disabled = !f.enabled.checked;
+  f.privacy.disabled = !f.enabled.checked;
+  const days = f.retentionMode.value === "days";
+  setHidden(f.retentionWrap, !days);
+  const count = Number(f.retentionDays.value) || 0;
+  setText(f.retentionUnit, t("settings.days_unit", { count }));
+}
+
+class FieldError extends Error {
+  constructor(field, message) {
+    super(message);
+    this.field = field;
+  }
+}
+
+/** Parses user ids: integers, separated by commas, spaces or new lines. */
+export function parseSubscriptions(text) {
+  const parts = text.split(/[\s,;]+/).filter(Boolean);
+  const ids = [];
+  for (const part of parts) {
+    if (!/^[+-]?\d+$/.test(part)) throw new FieldError("server.subscriptions", t("settings.err_subscription", { value: part }));
+    const n = Number(part);
+    if (!Number.isSafeInteger(n) || n === 0) throw new FieldError("server.subscriptions", t("settings.err_subscription", { value: part }));
+    if (!ids.includes(n)) ids.push(n);
+  }
+  return ids;
+}
+
+function collect() {
+  const base = structuredClone(state.settings);
+  const url = f.url.value.trim();
+  base.server.url = url === "" ? null : url;
+  base.server.auth = f.auth.value === "query" ? "query" : "header";
+  base.server.query_param = f.queryParam.value.trim();
+  base.server.subscriptions = parseSubscriptions(f.subscriptions.value);
+
+  base.notifications.enabled = f.enabled.checked;
+  base.notifications.sound = f.sound.checked;
+  base.notifications.privacy = f.privacy.checked;
+  base.notifications.do_not_disturb = f.dnd.checked;
+  if (f.quiet.checked) {
+    const start = f.quietStart.value.slice(0, 5);
+    const end = f.quietEnd.value.slice(0, 5);
+    if (!/^\d\d:\d\d$/.test(start) || !/^\d\d:\d\d$/.test(end)) throw new FieldError("notifications.quiet_hours", t("settings.err_quiet_times"));
+    if (start === end) throw new FieldError("notifications.quiet_hours", t("settings.err_quiet_same"));
+    base.notifications.quiet_hours = { start, end };
+  } else {
+    base.notifications.quiet_hours = null;
+  }
+  base.notifications.quiet_hours_allow_new_chats = f.quietNewChats.checked;
+
+  if (f.retentionMode.value === "days") {
+    const days = Number(f.retentionDays.value);
+    if (!Number.isInteger(days) || days < 1 || days > 36500) throw new FieldError("store.retention_days", t("settings.err_days"));
+    base.store.retention_days = days;
+  } else {
+    base.store.retention_days = null;
+  }
+
+  base.ui.language = f.language.value;
+  base.ui.theme = f.theme.value;
+  base.ui.start_at_login = f.startAtLogin.checked;
+  return base;
+}
+
+async function save() {
+  clearErrors();
+  let settings;
+  try {
+    settings = collect();
+  } catch (e) {
+    if (e instanceof FieldError) return showFieldError(e.field, e.message);
+    throw e;
+  }
+  const saveBtn = byId("settings-save");
+  saveBtn.disabled = true;
+  try {
+    const info = await api.saveSettings(settings);
+    setInfo(info);
+    actions.applyUi(info.settings.ui);
+    dialog.close();
+    showToast(t("settings.saved"));
+  } catch (e) {
+    if (e.field && FIELD_INPUTS[e.field]) showFieldError(e.field, e.detail);
+    else showGeneralError(e.message);
+  } finally {
+    saveBtn.disabled = false;
+  }
+}
+
+/* ---- errors ---- */
+
+function showFieldError(field, message) {
+  const target = FIELD_INPUTS[field];
+  if (!target) return showGeneralError(`${field}: ${message}`);
+  const [inputId, tab] = target;
+  const input = byId(inputId);
+  const errorEl = byId(`${inputId}-error`);
+  setText(errorEl, message);
+  errorEl.hidden = false;
+  input.setAttribute("aria-invalid", "true");
+  selectTab(tab, { focus: false });
+  input.focus();
+}
+
+function clearFieldError(inputId) {
+  if (!inputId) return;
+  const ids = inputId === "setting-quiet-end" ? ["setting-quiet-start"] : [inputId];
+  for (const id of ids) {
+    const errorEl = document.getElementById(`${id}-error`);
+    if (errorEl) errorEl.hidden = true;
+    document.getElementById(id)?.removeAttribute("aria-invalid");
+  }
+}
+
+function showGeneralError(message) {
+  const errorEl = byId("settings-error");
+  setText(errorEl, message);
+  errorEl.hidden = false;
+}
+
+function clearErrors() {
+  for (const node of form.querySelectorAll(".field-error")) node.hidden = true;
+  for (const node of form.querySelectorAll("[aria-invalid]")) node.removeAttribute("aria-invalid");
+  byId("settings-error").hidden = true;
+}
+
+/* ---- tabs ---- */
+
+function initTabs() {
+  const tablist = dialog.querySelector("[role=tablist]");
+  tablist.addEventListener("click", (e) => {
+    const tab = e.target.closest("[role=tab]");
+    if (tab) selectTab(tab.id.replace("tab-", ""), { focus: false });
+  });
+  tablist.addEventListener("keydown", (e) => {
+    const current = TABS.findIndex((name) => byId(`tab-${name}`).getAttribute("aria-selected") === "true");
+    let next = null;
+    if (e.key === "ArrowRight" || e.key === "ArrowDown") next = (current + 1) % TABS.length;
+    else if (e.key === "ArrowLeft" || e.key === "ArrowUp") next = (current - 1 + TABS.length) % TABS.length;
+    else if (e.key === "Home") next = 0;
+    else if (e.key === "End") next = TABS.length - 1;
+    if (next == null) return;
+    e.preventDefault();
+    selectTab(TABS[next], { focus: false });
+    byId(`tab-${TABS[next]}`).focus();
+  });
+}
+
+function selectTab(name, { focus }) {
+  if (!TABS.includes(name)) name = "general";
+  for (const tab of TABS) {
+    const selected = tab === name;
+    const button = byId(`tab-${tab}`);
+    button.setAttribute("aria-selected", selected ? "true" : "false");
+    button.tabIndex = selected ? 0 : -1;
+    byId(`panel-${tab}`).hidden = !selected;
+  }
+  if (focus) {
+    const first = byId(`panel-${name}`).querySelector("input:not([type=hidden]):not(:disabled), select, button");
+    (first || byId(`tab-${name}`)).focus();
+  }
+}
+
+/* ---- token ---- */
+
+function renderTokenStatus() {
+  const has = Boolean(state.info && state.info.has_token);
+  const status = byId("token-status");
+  setText(status, t(has ? "settings.token_stored" : "settings.token_none"));
+  status.dataset.stored = has ? "true" : "false";
+  byId("clear-token").disabled = !has;
+}
+
+async function saveToken() {
+  clearFieldError("setting-token");
+  const message = byId("token-message");
+  message.hidden = true;
+  const token = f.token.value.trim();
+  if (!token) return showFieldError("token", t("settings.err_token_empty"));
+  const button = byId("save-token");
+  button.disabled = true;
+  try {
+    await api.setToken(token);
+    f.token.value = "";
+    setText(message, t("settings.token_saved"));
+    message.hidden = false;
+    await actions.refreshInfo();
+  } catch (e) {
+    showFieldError("token", e.detail || e.message);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function clearToken() {
+  clearFieldError("setting-token");
+  const message = byId("token-message");
+  try {
+    await api.clearToken();
+    setText(message, t("settings.token_cleared"));
+    message.hidden = false;
+    await actions.refreshInfo();
+  } catch (e) {
+    showFieldError("token", e.detail || e.message);
+  }
+}
+
+/* ---- mutes ---- */
+
+function nameOf(userId) {
+  const chat = state.chats.get(userId);
+  if (chat) return chat.name;
+  if (chatNames.has(userId)) return chatNames.get(userId);
+  chatNames.set(userId, `#${userId}`);
+  api.getChat(userId).then(
+    (c) => {
+      if (c) {
+        chatNames.set(userId, c.name);
+        if (dialog.open) renderMuted();
+      }
+    },
+    () => {},
+  );
+  return `#${userId}`;
+}
+
+function renderMuted() {
+  const list = byId("muted-list");
+  const mutes = state.settings?.notifications?.mutes ?? {};
+  const now = Date.now();
+  const items = [];
+  for (const [key, until] of Object.entries(mutes)) {
+    const userId = Number(key);
+    if (!isMuted(userId, now)) continue;
+    const end = parseTime(until);
+    const when = until == null ? t("mute.muted_forever") : t("mute.muted_until", { time: end && end.toDateString() === new Date().toDateString() ? timeOfDay(end) : dateTime(end) });
+    const name = nameOf(userId);
+    items.push(
+      el("li", { class: "muted-item" }, [
+        el("span", { class: "muted-name", dir: "auto", text: name }),
+        el("span", { class: "muted-until", text: when }),
+        el("button", {
+          class: "btn btn-small",
+          text: t("mute.unmute"),
+          data: { unmute: userId },
+          attrs: { type: "button", "aria-label": t("mute.unmute_named", { name }) },
+        }),
+      ]),
+    );
+  }
+  list.replaceChildren(...items);
+  setHidden(byId("muted-empty"), items.length > 0);
+}
+
+async function onUnmute(e) {
+  const button = e.target.closest("[data-unmute]");
+  if (!button) return;
+  button.disabled = true;
+  try {
+    setSettings(await api.unmuteChat(Number(button.dataset.unmute)));
+  } catch (err) {
+    button.disabled = false;
+    showToast(t("errors.command", { error: err.message }));
+  }
+}
+
+/* ---- diagnostics ---- */
+
+async function runTest() {
+  const button = byId("test-notification");
+  const report = byId("test-report");
+  button.disabled = true;
+  try {
+    const result = await api.testNotification();
+    renderReport(report, result);
+  } catch (e) {
+    report.replaceChildren(el("p", { class: "report-line is-bad", text: t("settings.test_failed", { error: e.message }) }));
+  } finally {
+    report.hidden = false;
+    button.disabled = false;
+  }
+  loadDecisions();
+}
+
+function renderReport(report, result) {
+  const lines = [];
+  if (result.shown) lines.push(el("p", { class: "report-line is-good", text: t("settings.test_shown") }));
+  else lines.push(el("p", { class: "report-line is-bad", text: t("settings.test_not_shown", { error: result.error || t("settings.test_no_error") }) }));
+  const reasons = result.held_back_by || [];
+  if (reasons.length) {
+    lines.push(el("p", { class: "report-line", text: t("settings.held_back_title") }));
+    lines.push(el("ul", { class: "reasons" }, reasons.map((r) => el("li", { text: reasonText(r) }))));
+  } else {
+    lines.push(el("p", { class: "report-line", text: t("settings.held_back_none") }));
+  }
+  report.replaceChildren(...lines);
+}
+
+export function reasonText(reason) {
+  const known = ["notifications_off", "do_not_disturb", "quiet_hours", "muted", "chat_open_and_focused", "duplicate"];
+  return known.includes(reason) ? t(`reason.${reason}`) : String(reason);
+}
+
+async function loadDecisions() {
+  const list = byId("decisions-list");
+  const empty = byId("decisions-empty");
+  let entries;
+  try {
+    entries = await api.recentDecisions();
+  } catch (e) {
+    list.replaceChildren(el("li", { class: "decision is-bad", text: t("settings.why_failed", { error: e.message }) }));
+    empty.hidden = true;
+    return;
+  }
+  const newestFirst = [...(entries || [])].reverse().slice(0, MAX_DECISIONS);
+  list.replaceChildren(...newestFirst.map(decisionItem));
+  empty.hidden = newestFirst.length > 0;
+}
+
+function slotName(slot) {
+  // Slot is {slot: "chat", user_id} or {slot: "digest"}; tolerate a bare user id too.
+  if (slot == null) return "";
+  if (typeof slot === "number") return nameOf(slot);
+  if (slot.slot === "digest" || slot === "digest") return t("diag.digest");
+  if (slot.user_id != null) return nameOf(slot.user_id);
+  return "";
+}
+
+function decisionItem(d) {
+  if (d.type === "delivery") {
+    const who = slotName(d.slot);
+    let text;
+    let tone;
+    if (d.result === "shown") {
+      text = d.count > 1 ? t("diag.shown_count", { summary: d.summary ?? "", count: d.count }) : t("diag.shown", { summary: d.summary ?? "" });
+      if (d.replaced) text += ` ${t("diag.replaced")}`;
+      tone = "shown";
+    } else if (d.result === "closed") {
+      text = t("diag.closed");
+      tone = "closed";
+    } else {
+      text = t("diag.failed", { error: d.error ?? "" });
+      tone = "failed";
+    }
+    return el("li", { class: "decision", data: { outcome: tone } }, [
+      el("span", { class: "decision-time" }),
+      el("span", { class: "decision-chat", dir: "auto", text: who }),
+      el("span", { class: "decision-text", text }),
+    ]);
+  }
+  const at = parseTime(d.at);
+  const kind = t(d.kind === "new_chat" ? "diag.kind_new_chat" : "diag.kind_new_message");
+  const outcome = d.outcome === "allowed" ? t("diag.allowed") : t("diag.suppressed", { reason: reasonText(d.reason) });
+  return el("li", { class: "decision", data: { outcome: d.outcome } }, [
+    el("time", { class: "decision-time", text: at ? dateTime(at) : "", attrs: { datetime: d.at } }),
+    el("span", { class: "decision-chat", dir: "auto", text: `${nameOf(d.user_id)}` }),
+    el("span", { class: "decision-text", text: `${kind} — ${outcome}` }),
+  ]);
+}
+
+function renderAbout() {
+  const info = state.info;
+  if (!info) return;
+  setText(byId("about-line"), t("settings.about", { version: info.version, mode: t(`mode.${info.mode}`) }));
+}
+

@@ -1,0 +1,85 @@
+// The connection, in words. Online is quiet (the bar collapses); anything else says what is
+// happening and offers the one action that helps.
+
+import * as api from "./api.js";
+import { byId, setHidden, setText } from "./dom.js";
+import { t } from "./i18n/index.js";
+import { state, subscribe } from "./state.js";
+import { secondsUntil } from "./time.js";
+import { showToast } from "./banners.js";
+
+let bar, textEl, announceEl, retryBtn, settingsBtn, setupBtn, demoBtn, demoBadge;
+let ticker = 0;
+let handlers = { openSettings: () => {}, startDemo: () => {} };
+
+export function initStatusBar(actions) {
+  handlers = { ...handlers, ...actions };
+  bar = byId("status-bar");
+  textEl = byId("status-text");
+  announceEl = byId("status-announce");
+  retryBtn = byId("status-retry");
+  settingsBtn = byId("status-settings");
+  setupBtn = byId("status-setup");
+  demoBtn = byId("status-demo");
+  demoBadge = byId("demo-badge");
+
+  retryBtn.addEventListener("click", async () => {
+    retryBtn.disabled = true;
+    try {
+      await api.reconnectNow();
+    } catch (e) {
+      showToast(t("errors.command", { error: e.message }));
+    } finally {
+      retryBtn.disabled = false;
+    }
+  });
+  settingsBtn.addEventListener("click", () => handlers.openSettings("connection"));
+  setupBtn.addEventListener("click", () => handlers.openSettings("connection"));
+  demoBtn.addEventListener("click", () => handlers.startDemo());
+
+  subscribe("connection", renderStatusBar);
+  subscribe("info", renderStatusBar);
+  subscribe("lang", renderStatusBar);
+}
+
+export function renderStatusBar(s) {
+  const c = s.connection || { state: "connecting" };
+  bar.dataset.state = c.state;
+  setHidden(demoBadge, !(s.info && s.info.mode === "demo"));
+
+  setHidden(retryBtn, c.state !== "offline");
+  setHidden(settingsBtn, c.state !== "unauthorized");
+  setHidden(setupBtn, c.state !== "not_configured");
+  setHidden(demoBtn, c.state !== "not_configured");
+
+  clearInterval(ticker);
+  ticker = 0;
+  if (c.state === "offline" || c.state === "unauthorized") {
+    ticker = setInterval(() => setText(textEl, describe(state.connection)), 1000);
+  }
+  setText(textEl, describe(c));
+  // The visible line counts down every second; screen readers hear each state once.
+  setText(announceEl, describe(c, { countdown: false }));
+}
+
+function describe(c, { countdown = true } = {}) {
+  switch (c.state) {
+    case "online":
+      return t("status.online");
+    case "connecting":
+      return c.attempt > 1 ? t("status.connecting_attempt", { count: c.attempt }) : t("status.connecting");
+    case "offline": {
+      const seconds = secondsUntil(c.retry_at);
+      const reason = c.reason || t("status.unknown_reason");
+      return seconds > 0 && countdown ? t("status.offline", { reason, count: seconds }) : t("status.offline_now", { reason });
+    }
+    case "unauthorized":
+      return t("status.unauthorized", { status: c.status ?? 401 });
+    case "not_configured":
+      return t("status.not_configured");
+    case "stopped":
+      return t("status.stopped");
+    default:
+      return "";
+  }
+}

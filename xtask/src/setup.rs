@@ -1,0 +1,132 @@
+//! What a fresh Debian/Ubuntu machine needs, installed only if missing, with sudo when not root.
+
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    Demo,
+    Test,
+    Bundle,
+}
+
+/// To build the app (WebKitGTK, the tray library, and what `-sys` crates link).
+const BUILD: &[&str] = &[
+    "build-essential",
+    "pkg-config",
+    "libssl-dev",
+    "libwebkit2gtk-4.1-dev",
+    "libayatana-appindicator3-dev",
+    "librsvg2-dev",
+    "libxdo-dev",
+];
+
+/// To run the tests: a private D-Bus, a virtual display, WebDriver for WebKitGTK, a real Secret
+/// Service, screenshots, and a browser for the footprint comparison.
+const TEST: &[&str] = &[
+    "dbus",
+    "dbus-daemon",
+    "dbus-x11",
+    "xvfb",
+    "xauth",
+    "webkit2gtk-driver",
+    "gnome-keyring",
+    "imagemagick",
+    "librsvg2-bin",
+    "at-spi2-core",
+    "chromium",
+];
+
+/// To build the .deb with the Tauri CLI (shipped as a prebuilt binary in its npm package).
+const BUNDLE: &[&str] = &["nodejs", "npm", "dpkg-dev", "fakeroot", "file"];
+
+fn installed(package: &str) -> bool {
+    Command::new("dpkg-query")
+        .args(["-W", "-f=${Status}", package])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
+        .unwrap_or(false)
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+fn on_path(tool: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+fn apt(packages: &[&str]) -> Result<()> {
+    let missing: Vec<&str> = packages.iter().copied().filter(|p| !installed(p)).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    if !on_path("apt-get") {
+        bail!(
+            "these system packages are missing and this is not a Debian/Ubuntu machine: {}",
+            missing.join(" ")
+        );
+    }
+    println!("xtask: installing system packages: {}", missing.join(" "));
+    let sudo: &[&str] = if is_root() { &[] } else { &["sudo"] };
+    let run = |args: &[&str]| -> Result<()> {
+        let mut full: Vec<&str> = sudo.to_vec();
+        full.extend_from_slice(args);
+        let status = Command::new(full[0])
+            .args(&full[1..])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .with_context(|| format!("running {}", full.join(" ")))?;
+        if !status.success() {
+            bail!("{} failed ({status})", full.join(" "));
+        }
+        Ok(())
+    };
+    run(&["apt-get", "update", "-qq"])?;
+    let mut install = vec!["apt-get", "install", "-y", "-qq", "--no-install-recommends"];
+    install.extend(missing.iter().copied());
+    run(&install)
+}
+
+/// `tauri-driver` (the WebDriver proxy for Tauri apps) from crates.io, when missing.
+fn tauri_driver() -> Result<()> {
+    if on_path("tauri-driver") {
+        return Ok(());
+    }
+    println!("xtask: installing tauri-driver (cargo install, about 30 s)");
+    let status = Command::new("cargo")
+        .args([
+            "install",
+            "tauri-driver",
+            "--version",
+            "^2",
+            "--locked",
+            "--quiet",
+        ])
+        .status()
+        .context("running cargo install tauri-driver")?;
+    if !status.success() {
+        bail!("cargo install tauri-driver failed ({status})");
+    }
+    Ok(())
+}
+
+pub fn run(need: Need) -> Result<()> {
+    match need {
+        Need::Demo => apt(BUILD),
+        Need::Test => {
+            apt(&[BUILD, TEST].concat())?;
+            tauri_driver()
+        }
+        Need::Bundle => apt(&[BUILD, TEST, BUNDLE].concat()),
+    }
+}
