@@ -102,10 +102,10 @@ fn merge(into: &mut Stored, update: StoreUpdate, app: &AppHandle) {
 
 fn emit<P: serde::Serialize + Clone>(app: &AppHandle, name: &str, payload: P) {
     // No window, no listener: the webview is rebuilt from the store when it opens.
-    if app.get_webview_window(window::MAIN).is_some() {
-        if let Err(e) = app.emit_to(window::MAIN, name, payload) {
-            tracing::debug!(error = %e, name, "emit failed");
-        }
+    if app.get_webview_window(window::MAIN).is_some()
+        && let Err(e) = app.emit_to(window::MAIN, name, payload)
+    {
+        tracing::debug!(error = %e, name, "emit failed");
     }
 }
 

@@ -50,10 +50,10 @@ pub async fn apply(app: &AppHandle, new: Settings) -> CommandResult<()> {
             )
             .await;
     }
-    if new.store.retention_days != old.store.retention_days {
-        if let Some(days) = new.store.retention_days {
-            engine.apply_retention(days).await?;
-        }
+    if new.store.retention_days != old.store.retention_days
+        && let Some(days) = new.store.retention_days
+    {
+        engine.apply_retention(days).await?;
     }
     match session.mode() {
         // The demo keeps running until a real server is configured.

@@ -84,7 +84,9 @@ fn the_package_declares_what_it_needs_and_ships_both_programs() {
             "{file} in:\n{files}"
         );
     }
-    for size in ["16x16", "32x32", "48x48", "64x64", "128x128", "256x256", "512x512"] {
+    for size in [
+        "16x16", "32x32", "48x48", "64x64", "128x128", "256x256", "512x512",
+    ] {
         let icon = format!("./usr/share/icons/hicolor/{size}/apps/chatbell.png");
         assert!(
             files.lines().any(|l| l.ends_with(&icon)),
@@ -144,9 +146,7 @@ async fn the_installed_app_starts_in_demo_mode_and_is_removed_cleanly() {
         app.stderr.text()
     );
     assert_eq!(calls[0].app_name, "Chatbell");
-    display.screenshot(
-        &PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("deb-installed-demo.png"),
-    );
+    display.screenshot(&PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("deb-installed-demo.png"));
 
     app.signal("TERM");
     app.wait(Duration::from_secs(10));

@@ -1,4 +1,4 @@
-//! 7. Simulator fan-out: many clients connected, a steady stream delivered to all of them —
+//! Figure 7 — Simulator fan-out: many clients connected, a steady stream delivered to all of them —
 //! delivered rate and delivery latency, against the same stream to a single client.
 
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! 4. Footprint (PSS and private memory of every process of each program, from
+//! Figure 4 — Footprint (PSS and private memory of every process of each program, from
 //! /proc/*/smaps_rollup, under a virtual display) and 5. idle cost (CPU, wakeups, heartbeat
 //! bytes). The baseline is what an agent would use instead: a Chromium tab running the
 //! original document's `handleEvent` against the same simulator.

@@ -1,4 +1,4 @@
-//! 1. Ingest throughput: a simulator burst over loopback, read by (a) a reader that discards
+//! Figure 1 — Ingest throughput: a simulator burst over loopback, read by (a) a reader that discards
 //! frames — the socket's limit; (b) a bare durable writer that parses each frame and inserts
 //! it into one table, 1,000 per transaction — SQLite's limit; (c) the engine, which stores the
 //! raw frame, the normalized rows, the search index and the unread counts.

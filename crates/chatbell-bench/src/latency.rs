@@ -1,4 +1,4 @@
-//! 2. Latency at a steady 200 events/s: from the simulator handing a frame to the socket to
+//! Figure 2 — Latency at a steady 200 events/s: from the simulator handing a frame to the socket to
 //! (a) the engine's UI event for it (read, parsed, committed, published) and (b) its
 //! `Notify` call arriving at a notification server on D-Bus. The coalescing window is turned
 //! off here (each message is a fresh notification) and reported on its own line.

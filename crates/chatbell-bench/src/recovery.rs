@@ -1,4 +1,4 @@
-//! 6. Recovery: (a) the simulator restarts — how long until the engine is back online with
+//! Figure 6 — Recovery: (a) the simulator restarts — how long until the engine is back online with
 //! its subscriptions sent again; (b) the connection stalls (TCP open, nothing moves) — how
 //! long until the engine declares it dead.
 

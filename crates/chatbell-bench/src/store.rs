@@ -1,4 +1,4 @@
-//! 3. The store at scale: 10,000 chats and 1,000,000 messages (one chat holding 100,000),
+//! Figure 3 — The store at scale: 10,000 chats and 1,000,000 messages (one chat holding 100,000),
 //! written through the engine's own writer, then the queries the UI makes. Baselines are the
 //! cheapest query SQLite can answer on the same file, or the query one would need without
 //! the index or the maintained count.
@@ -37,7 +37,11 @@ const WORDS_EN: &[&str] = &[
 ];
 
 fn text(i: u64) -> String {
-    let words = if i % 2 == 0 { WORDS_RU } else { WORDS_EN };
+    let words = if i.is_multiple_of(2) {
+        WORDS_RU
+    } else {
+        WORDS_EN
+    };
     (0..6)
         .map(|k| words[((i / 3 + k * 7) % words.len() as u64) as usize])
         .collect::<Vec<_>>()

@@ -54,6 +54,8 @@ mod tests {
     }
 
     #[test]
+    // A table of cases: each row spells out its inputs and the expected outcome.
+    #[allow(clippy::type_complexity)]
     fn the_rules_in_order() {
         let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
         let base = NotificationSettings::default();

@@ -180,10 +180,10 @@ impl Settings {
     /// Checks every field a user can type; the error names the field and what is wrong.
     pub fn validate(&self) -> Result<(), SettingsError> {
         let invalid = |field, problem: String| Err(SettingsError::Invalid { field, problem });
-        if let Some(url) = &self.server.url {
-            if let Err(problem) = check_url(url) {
-                return invalid("server.url", problem);
-            }
+        if let Some(url) = &self.server.url
+            && let Err(problem) = check_url(url)
+        {
+            return invalid("server.url", problem);
         }
         let p = &self.server.query_param;
         if p.is_empty()
@@ -203,13 +203,13 @@ impl Settings {
                 format!("at most {MAX_SUBSCRIPTIONS} user ids"),
             );
         }
-        if let Some(q) = self.notifications.quiet_hours {
-            if q.start == q.end {
-                return invalid(
-                    "notifications.quiet_hours",
-                    "start and end are the same time".into(),
-                );
-            }
+        if let Some(q) = self.notifications.quiet_hours
+            && q.start == q.end
+        {
+            return invalid(
+                "notifications.quiet_hours",
+                "start and end are the same time".into(),
+            );
         }
         if self.store.retention_days == Some(0) {
             return invalid(
@@ -360,6 +360,8 @@ mod tests {
     }
 
     #[test]
+    // A table of cases: each row spells out its inputs and the expected outcome.
+    #[allow(clippy::type_complexity)]
     fn validation_names_the_field() {
         let cases: Vec<(Box<dyn Fn(&mut Settings)>, &str)> = vec![
             (

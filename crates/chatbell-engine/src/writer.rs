@@ -123,10 +123,10 @@ impl WriterLoop {
                 WriterMsg::Shutdown => break,
             }
         }
-        if let Some(writer) = self.writer.take() {
-            if let Err(e) = writer.close(self.shared.clock.utc()) {
-                tracing::error!(error = %e, "closing the store");
-            }
+        if let Some(writer) = self.writer.take()
+            && let Err(e) = writer.close(self.shared.clock.utc())
+        {
+            tracing::error!(error = %e, "closing the store");
         }
     }
 

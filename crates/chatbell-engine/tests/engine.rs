@@ -43,10 +43,12 @@ async fn rig(config: SimConfig) -> Rig {
 }
 
 fn fast_tuning() -> ConnectionTuning {
-    let mut tuning = ConnectionTuning::default();
-    tuning.heartbeat = Heartbeat {
-        ping_interval: Duration::from_millis(200),
-        dead_after: Duration::from_millis(800),
+    let mut tuning = ConnectionTuning {
+        heartbeat: Heartbeat {
+            ping_interval: Duration::from_millis(200),
+            dead_after: Duration::from_millis(800),
+        },
+        ..ConnectionTuning::default()
     };
     tuning.backoff.base = Duration::from_millis(100);
     tuning.backoff.cap = Duration::from_millis(500);

@@ -24,10 +24,11 @@ pub fn parse_frame_with(
     received_at: DateTime<Utc>,
     limits: &Limits,
 ) -> Result<Envelope, ParseError> {
-    if text.len() <= limits.max_frame_bytes && !deeper_than(text.as_bytes(), limits.max_depth) {
-        if let Some(envelope) = fast::parse(text, received_at, limits) {
-            return Ok(envelope);
-        }
+    if text.len() <= limits.max_frame_bytes
+        && !deeper_than(text.as_bytes(), limits.max_depth)
+        && let Some(envelope) = fast::parse(text, received_at, limits)
+    {
+        return Ok(envelope);
     }
     parse_checked(text, received_at, limits)
 }

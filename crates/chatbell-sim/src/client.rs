@@ -34,6 +34,8 @@ pub(crate) async fn serve(
     config: &SimConfig,
     cancel: CancellationToken,
 ) {
+    // The callback's signature is tungstenite's: its error type is the HTTP response itself.
+    #[allow(clippy::result_large_err)]
     let check = |req: &Request, resp: Response| -> Result<Response, ErrorResponse> {
         if token_allows(config, req) {
             Ok(resp)

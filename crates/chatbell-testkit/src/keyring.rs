@@ -15,7 +15,7 @@ impl SecretService {
     pub async fn start(bus: &PrivateBus, home: &Path) -> SecretService {
         let data = home.join(".local/share");
         std::fs::create_dir_all(data.join("keyrings")).expect("keyrings folder");
-        let mut child = Command::new("gnome-keyring-daemon")
+        let child = Command::new("gnome-keyring-daemon")
             .args(["--foreground", "--unlock", "--components=secrets"])
             .env("DBUS_SESSION_BUS_ADDRESS", bus.address())
             .env("HOME", home)
@@ -26,8 +26,11 @@ impl SecretService {
             .stderr(Stdio::null())
             .spawn()
             .expect("gnome-keyring-daemon (Debian package gnome-keyring) must be installed: run `cargo xtask setup`");
+        // Owned at once, so that a failed start below still kills and reaps the daemon.
+        let mut service = SecretService { child };
         // The password that creates and unlocks the login keyring; then stdin must close.
-        child
+        service
+            .child
             .stdin
             .take()
             .expect("stdin")
@@ -38,7 +41,7 @@ impl SecretService {
         let name = zbus::names::BusName::try_from("org.freedesktop.secrets").expect("name");
         for _ in 0..200 {
             if dbus.name_has_owner(name.clone()).await.unwrap_or(false) {
-                return SecretService { child };
+                return service;
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
