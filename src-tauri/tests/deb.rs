@@ -73,25 +73,25 @@ fn the_package_declares_what_it_needs_and_ships_both_programs() {
     ] {
         assert!(depends.contains(dependency), "Depends: {depends}");
     }
-    let files = text(&run("dpkg-deb", &["-c", deb]));
+    let listing = text(&run("dpkg-deb", &["-c", deb]));
+    // The last column of each line is the path, with or without a leading "./".
+    let files: Vec<&str> = listing
+        .lines()
+        .filter_map(|l| l.split_whitespace().last())
+        .map(|p| p.trim_start_matches("./"))
+        .collect();
     for file in [
-        "./usr/bin/chatbell",
-        "./usr/bin/chatbell-cli",
-        "./usr/share/applications/Chatbell.desktop",
+        "usr/bin/chatbell",
+        "usr/bin/chatbell-cli",
+        "usr/share/applications/Chatbell.desktop",
     ] {
-        assert!(
-            files.lines().any(|l| l.ends_with(file)),
-            "{file} in:\n{files}"
-        );
+        assert!(files.contains(&file), "{file} in:\n{listing}");
     }
     for size in [
         "16x16", "32x32", "48x48", "64x64", "128x128", "256x256", "512x512",
     ] {
-        let icon = format!("./usr/share/icons/hicolor/{size}/apps/chatbell.png");
-        assert!(
-            files.lines().any(|l| l.ends_with(&icon)),
-            "{icon} in:\n{files}"
-        );
+        let icon = format!("usr/share/icons/hicolor/{size}/apps/chatbell.png");
+        assert!(files.contains(&icon.as_str()), "{icon} in:\n{listing}");
     }
 }
 

@@ -41,7 +41,8 @@ struct Desktop {
     driver: WebDriver,
     _tauri_driver: Spawned,
     notifications: NotificationServer,
-    tray: TrayWatcher,
+    /// None: a desktop without a tray host (GNOME without the AppIndicator extension).
+    tray: Option<TrayWatcher>,
     _keyring: SecretService,
     sim: SimHandle,
     display: VirtualDisplay,
@@ -52,7 +53,14 @@ struct Desktop {
 }
 
 impl Desktop {
-    async fn start(name: &'static str, sim: SimConfig, settings: Value) -> Desktop {
+    /// `settings: None` is a first run (no settings file); otherwise they are written with the
+    /// simulator as the server and the welcome answered.
+    async fn start(
+        name: &'static str,
+        sim: SimConfig,
+        settings: Option<Value>,
+        tray_host: bool,
+    ) -> Desktop {
         let sim = chatbell_sim::start(SimConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             rate: 0.0,
@@ -64,15 +72,20 @@ impl Desktop {
         let bus = PrivateBus::start();
         let notifications =
             NotificationServer::start(&bus, &["body", "body-markup", "actions", "sound"]).await;
-        let tray = TrayWatcher::start(&bus).await;
+        let tray = if tray_host {
+            Some(TrayWatcher::start(&bus).await)
+        } else {
+            None
+        };
         let home = tempfile::tempdir().unwrap();
         let keyring = SecretService::start(&bus, home.path()).await;
         let config = home.path().join("config");
         std::fs::create_dir_all(&config).unwrap();
-        let mut settings = settings;
-        settings["server"]["url"] = json!(sim.ws_url());
-        settings["ui"]["welcome_done"] = json!(true);
-        std::fs::write(config.join("settings.json"), settings.to_string()).unwrap();
+        if let Some(mut settings) = settings {
+            settings["server"]["url"] = json!(sim.ws_url());
+            settings["ui"]["welcome_done"] = json!(true);
+            std::fs::write(config.join("settings.json"), settings.to_string()).unwrap();
+        }
 
         let port = free_port();
         let mut command = Command::new(tauri_driver());
@@ -166,6 +179,49 @@ impl Desktop {
         std::fs::write(&path, png).unwrap();
     }
 
+    fn tray(&self) -> &TrayWatcher {
+        self.tray.as_ref().expect("this desktop has a tray host")
+    }
+
+    fn click(&self, css: &str) {
+        tokio::task::block_in_place(|| {
+            let element = self.driver.find(css)?;
+            self.driver.click(&element)
+        })
+        .unwrap_or_else(|e| self.fail(format!("clicking {css}: {e}")))
+    }
+
+    fn type_into(&self, css: &str, text: &str) {
+        tokio::task::block_in_place(|| {
+            let element = self.driver.find(css)?;
+            self.driver.send_keys(&element, text)
+        })
+        .unwrap_or_else(|e| self.fail(format!("typing into {css}: {e}")))
+    }
+
+    /// Whether an element is shown (exists, not hidden, laid out).
+    fn visible(&self, css: &str) -> bool {
+        self.js(&format!(
+            "const e = document.querySelector({}); return !!e && !e.closest('[hidden]') && e.offsetParent !== null",
+            serde_json::to_string(css).unwrap()
+        )) == json!(true)
+    }
+
+    fn settings_file(&self) -> Value {
+        let text = std::fs::read_to_string(self.home.path().join("config/settings.json"))
+            .expect("settings.json written");
+        serde_json::from_str(&text).expect("settings.json is JSON")
+    }
+
+    /// Whether the app has a WebKit web process, i.e. a live window.
+    fn has_web_process(&self, pid: u32) -> bool {
+        let out = Command::new("pgrep")
+            .args(["-P", &pid.to_string(), "-f", "WebKitWebProcess"])
+            .output()
+            .unwrap();
+        !out.stdout.is_empty()
+    }
+
     async fn send(&self, event: Value) {
         let delivered = self.sim.control().send_event(&event).await.unwrap();
         assert_eq!(delivered, 1, "the app is connected");
@@ -251,7 +307,7 @@ fn has_badge(png_path: &std::path::Path) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_day_in_a_real_window() {
-    let mut d = Desktop::start("day", SimConfig::default(), json!({})).await;
+    let mut d = Desktop::start("day", SimConfig::default(), Some(json!({})), true).await;
     d.until("return document.querySelector('#status-bar').dataset.state === 'online'");
     d.shot("empty");
 
@@ -277,7 +333,7 @@ async fn an_agent_day_in_a_real_window() {
 
     // The tray shows the count.
     let item = d
-        .tray
+        .tray()
         .wait_item(WAIT)
         .await
         .expect("the tray item registered with the watcher");
@@ -295,7 +351,7 @@ async fn an_agent_day_in_a_real_window() {
         d.notifications.closed_by_client().contains(&calls[0].id),
         "reading the chat closed its notification"
     );
-    let item = d.tray.read(&item.service, &item.path).await.unwrap();
+    let item = d.tray().read(&item.service, &item.path).await.unwrap();
     assert!(!has_badge(&icon_file(&item)), "no badge at 0");
     d.shot("chat-open");
 
@@ -354,17 +410,231 @@ async fn an_agent_day_in_a_real_window() {
     let calls = d.notifications.wait_calls(before + 1, WAIT).await;
     assert_eq!(calls.last().unwrap().summary, "Maria");
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let item = d.tray.read(&item.service, &item.path).await.unwrap();
+    let item = d.tray().read(&item.service, &item.path).await.unwrap();
     assert!(has_badge(&icon_file(&item)), "badge while hidden");
     d.display
         .screenshot(&artifacts().join("day-hidden-screen.png"));
-    let webkit_children = Command::new("pgrep")
-        .args(["-P", &pid.to_string(), "-f", "WebKitWebProcess"])
-        .output()
-        .unwrap();
     assert!(
-        webkit_children.stdout.is_empty(),
+        !d.has_web_process(pid),
         "the web process exits with the window"
     );
-    let _ = d.home.path();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_run_settings_diagnostics_and_notification_clicks() {
+    let token = "s3cret-token";
+    let mut d = Desktop::start(
+        "first-run",
+        SimConfig {
+            token: Some(token.into()),
+            ..SimConfig::default()
+        },
+        None,
+        true,
+    )
+    .await;
+
+    // Nothing configured: the welcome asks to connect or try the demo.
+    d.until("return !document.querySelector('#welcome').hidden");
+    assert!(d.visible("#welcome-demo"));
+    d.shot("welcome");
+    // A URL that is not a WebSocket address is refused in place, with a reason.
+    d.type_into("#welcome-url", "https://support.example.com");
+    d.type_into("#welcome-token", token);
+    d.click("#welcome-connect");
+    d.until("return !document.querySelector('#welcome-url-error').hidden");
+    d.js("document.querySelector('#welcome-url').value = ''");
+    d.type_into("#welcome-url", &d.sim.ws_url());
+    d.click("#welcome-connect");
+    d.until("return document.querySelector('#welcome').hidden");
+    // The simulator demands the token: being online proves it went through.
+    d.until("return document.querySelector('#status-bar').dataset.state === 'online'");
+    let settings = d.settings_file();
+    assert_eq!(settings["server"]["url"], json!(d.sim.ws_url()));
+    assert_eq!(settings["ui"]["welcome_done"], json!(true));
+    assert!(
+        !settings.to_string().contains(token),
+        "the token is in the keychain, not the settings file"
+    );
+    d.shot("connected");
+
+    // Diagnostics: a test notification is shown and the report says so.
+    d.click("#settings-button");
+    d.until("return document.querySelector('#settings-dialog').open");
+    d.click("#tab-diagnostics");
+    d.click("#test-notification");
+    d.until("return !document.querySelector('#test-report').hidden && document.querySelector('#test-report .is-good') !== null");
+    let calls = d.notifications.wait_calls(1, WAIT).await;
+    assert_eq!(calls.len(), 1, "the test notification reached the daemon");
+    d.shot("test-notification");
+
+    // Start at login writes the XDG autostart entry (starting hidden) and removes it again.
+    let autostart = d.home.path().join(".config/autostart/Chatbell.desktop");
+    d.click("#tab-general");
+    d.click("#setting-start-at-login");
+    d.click("#settings-save");
+    d.until("return !document.querySelector('#settings-dialog').open");
+    let entry = std::fs::read_to_string(&autostart).expect("the autostart entry is written");
+    assert!(entry.contains("--hidden"), "{entry}");
+    assert_eq!(d.settings_file()["ui"]["start_at_login"], json!(true));
+    d.click("#settings-button");
+    d.until("return document.querySelector('#settings-dialog').open");
+    d.click("#setting-start-at-login");
+    d.click("#settings-save");
+    d.until("return !document.querySelector('#settings-dialog').open");
+    assert!(!autostart.exists(), "the autostart entry is removed");
+
+    // Do not disturb holds notifications back, and the diagnostic names it.
+    d.click("#dnd-button");
+    d.until("return document.querySelector('#dnd-button').getAttribute('aria-pressed') === 'true'");
+    d.send(new_chat(3003, "Olga", "Hello, is anyone there?"))
+        .await;
+    d.until("return document.querySelector('[data-chat-id=\"3003\"]') !== null");
+    d.click("#settings-button");
+    d.until("return document.querySelector('#settings-dialog').open");
+    d.click("#tab-diagnostics");
+    d.click("#test-notification");
+    d.until("return [...document.querySelectorAll('#test-report .reasons li')].some(li => li.textContent.includes('Do not disturb'))");
+    d.until("return [...document.querySelectorAll('#decisions-list li')].some(li => li.textContent.includes('Olga'))");
+    d.shot("held-back-by-dnd");
+    d.click("#settings-cancel");
+    assert_eq!(
+        d.notifications
+            .calls()
+            .iter()
+            .filter(|c| c.summary.contains("Olga"))
+            .count(),
+        0,
+        "nothing shown while do-not-disturb is on"
+    );
+    d.click("#dnd-button");
+    d.until(
+        "return document.querySelector('#dnd-button').getAttribute('aria-pressed') === 'false'",
+    );
+
+    // Clicking a notification opens its chat.
+    let before = d.notifications.calls().len();
+    d.send(message(3101, 3003, "Olga", "Still waiting for my order"))
+        .await;
+    let calls = d.notifications.wait_calls(before + 1, WAIT).await;
+    let olga = calls.last().unwrap().clone();
+    assert_eq!(olga.summary, "Olga");
+    assert!(olga.actions.contains(&"default".to_string()));
+    d.notifications.invoke(olga.id, "default").await;
+    d.until("return document.querySelector('#chat-title') && document.querySelector('#chat-title').textContent.includes('Olga')");
+    d.until("const b = document.querySelector('[data-chat-id=\"3003\"] .unread-badge'); return !b || b.hidden || b.textContent.trim() === ''");
+    d.shot("opened-from-notification");
+
+    // Closed to the tray, a click on a notification brings the window back.
+    let pid = d.app_pid().expect("the app runs");
+    assert!(d.display.close_window("Chatbell").unwrap());
+    let deadline = std::time::Instant::now() + WAIT;
+    while d.has_web_process(pid) {
+        assert!(std::time::Instant::now() < deadline, "the window closes");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let before = d.notifications.calls().len();
+    d.send(message(3102, 3003, "Olga", "Hello?")).await;
+    let calls = d.notifications.wait_calls(before + 1, WAIT).await;
+    d.notifications
+        .invoke(calls.last().unwrap().id, "default")
+        .await;
+    let deadline = std::time::Instant::now() + WAIT;
+    while !d.has_web_process(pid) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a notification click reopens the window"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    d.display
+        .screenshot(&artifacts().join("first-run-reopened-screen.png"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_tray_host_closing_minimizes_and_the_ui_says_how_to_get_a_tray() {
+    let mut d = Desktop::start("no-tray", SimConfig::default(), Some(json!({})), false).await;
+    d.until("return !document.querySelector('#tray-hint').hidden");
+    d.shot("tray-hint");
+
+    let pid = d.app_pid().expect("the app runs");
+    assert!(d.display.close_window("Chatbell").unwrap());
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        d.has_web_process(pid),
+        "with nowhere to live but the taskbar, closing keeps the window"
+    );
+    assert_eq!(d.js("return document.body.dataset.ready"), json!("true"));
+
+    // Said once: dismissed, it stays dismissed.
+    d.click("#tray-hint-dismiss");
+    d.until("return document.querySelector('#tray-hint').hidden");
+    let deadline = std::time::Instant::now() + WAIT;
+    while d.settings_file()["ui"]["tray_hint_shown"] != json!(true) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the dismissal is saved"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The README's two pictures: `cargo test --release -p chatbell --test e2e -- --ignored
+/// docs_screenshots` rewrites `docs/screenshot-light.png` and `docs/screenshot-dark.png`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "writes the README's screenshots into docs/"]
+async fn docs_screenshots() {
+    let d = Desktop::start("docs", SimConfig::default(), Some(json!({})), true).await;
+    d.until("return document.querySelector('#status-bar').dataset.state === 'online'");
+    let at = |minute: u32| format!("2026-11-25T09:{minute:02}:00Z");
+    let mut events = vec![
+        json!({"event": "new_chat", "data": {"user_id": -4417, "user_name": "Emma Clarke", "username": null, "source": "widget", "first_message": "Hi! Is the 30-day trial available for teams?"}, "timestamp": at(2)}),
+        json!({"event": "new_chat", "data": {"user_id": 7301, "user_name": "Дмитрий Соколов", "username": "dsokolov", "source": "telegram", "first_message": "Добрый день! Не пришёл чек после оплаты."}, "timestamp": at(5)}),
+        json!({"event": "new_chat", "data": {"user_id": 1001, "user_name": "Иван Петров", "username": "ivan_petrov", "source": "telegram", "first_message": "Привет! Заказ №48213 ещё в пути?"}, "timestamp": at(10)}),
+    ];
+    let lines = [
+        (
+            1001,
+            "Иван Петров",
+            "Трекинг не обновлялся с понедельника.",
+            None,
+        ),
+        (
+            1001,
+            "Иван Петров",
+            "Вот фото квитанции.",
+            Some("uploads/receipt-48213.jpg"),
+        ),
+        (
+            -4417,
+            "Emma Clarke",
+            "We are 12 people, mostly on Linux.",
+            None,
+        ),
+        (1001, "Иван Петров", "Когда будет доставка?", None),
+        (7301, "Дмитрий Соколов", "Оплачивал картой в 10:40.", None),
+    ];
+    for (i, (user, name, text, file)) in lines.iter().enumerate() {
+        events.push(json!({"event": "new_message", "data": {"message_id": 9001 + i as i64, "user_id": user, "user_name": name, "text": text, "file_path": file, "source": if *user < 0 { "widget" } else { "telegram" }}, "timestamp": at(12 + i as u32 * 3)}));
+    }
+    events.push(json!({"event": "message_read", "data": {"user_id": 1001, "last_read_message_id": 9002}, "timestamp": at(25)}));
+    events.push(json!({"event": "user_online", "data": {"user_id": 1001}, "timestamp": at(25)}));
+    events.push(json!({"event": "user_online", "data": {"user_id": -4417}, "timestamp": at(25)}));
+    d.sim.control().post_events(&json!(events)).await.unwrap();
+    d.until("return document.querySelectorAll('#chat-list [data-chat-id]').length === 3");
+    d.click("[data-chat-id=\"1001\"]");
+    d.until("return document.querySelectorAll('#chat-view .message-text').length >= 5");
+    d.send(json!({"event": "user_typing", "data": {"user_id": -4417, "user_name": "Emma Clarke"}}))
+        .await;
+    d.until("const t = document.querySelector('[data-chat-id=\"-4417\"] .typing'); return t && t.offsetParent !== null");
+    let docs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs");
+    for theme in ["light", "dark"] {
+        d.js(&format!(
+            "document.documentElement.dataset.theme = '{theme}'"
+        ));
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let png = tokio::task::block_in_place(|| d.driver.screenshot()).unwrap();
+        std::fs::write(docs.join(format!("screenshot-{theme}.png")), png).unwrap();
+    }
 }

@@ -38,8 +38,8 @@ const TEST: &[&str] = &[
     "chromium",
 ];
 
-/// To build the .deb with the Tauri CLI (shipped as a prebuilt binary in its npm package).
-const BUNDLE: &[&str] = &["nodejs", "npm", "dpkg-dev", "fakeroot", "file"];
+/// To build and inspect the .deb; the Tauri CLI itself is a prebuilt binary in its npm package.
+const BUNDLE: &[&str] = &["dpkg-dev", "fakeroot", "file"];
 
 fn installed(package: &str) -> bool {
     Command::new("dpkg-query")
@@ -49,7 +49,7 @@ fn installed(package: &str) -> bool {
         .unwrap_or(false)
 }
 
-fn is_root() -> bool {
+pub fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
@@ -127,6 +127,14 @@ pub fn run(need: Need) -> Result<()> {
             apt(&[BUILD, TEST].concat())?;
             tauri_driver()
         }
-        Need::Bundle => apt(&[BUILD, TEST, BUNDLE].concat()),
+        Need::Bundle => {
+            apt(&[BUILD, TEST, BUNDLE].concat())?;
+            // Node.js from elsewhere (nodesource, nvm) already brings npm, and Debian's npm
+            // package conflicts with nodesource's nodejs: install only when npm is missing.
+            if !on_path("npm") {
+                apt(&["nodejs", "npm"])?;
+            }
+            tauri_driver()
+        }
     }
 }
