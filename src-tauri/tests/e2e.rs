@@ -624,7 +624,7 @@ async fn docs_screenshots() {
     d.sim.control().post_events(&json!(events)).await.unwrap();
     d.until("return document.querySelectorAll('#chat-list [data-chat-id]').length === 3");
     d.click("[data-chat-id=\"1001\"]");
-    d.until("return document.querySelectorAll('#chat-view .message-text').length >= 5");
+    d.until("return document.querySelectorAll('#chat-view .message-text').length >= 4");
     d.send(json!({"event": "user_typing", "data": {"user_id": -4417, "user_name": "Emma Clarke"}}))
         .await;
     d.until("const t = document.querySelector('[data-chat-id=\"-4417\"] .typing'); return t && t.offsetParent !== null");

@@ -525,7 +525,8 @@ function buildMessage(m, sent) {
     const name = fileName(m.file_path);
     children.push(
       el("span", { class: "attachment", attrs: { title: m.file_path } }, [
-        el("span", { class: "attachment-icon", text: "📎", attrs: { "aria-hidden": "true" } }),
+        // An SVG, not the 📎 emoji: without an emoji font that is an empty box.
+        el("span", { class: "icon icon-paperclip", attrs: { "aria-hidden": "true" } }),
         el("bdi", { class: "attachment-name", dir: "auto", text: name }),
         el("span", { class: "visually-hidden", text: t("message.attachment_sr") }),
       ]),

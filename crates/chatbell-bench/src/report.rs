@@ -148,7 +148,7 @@ pub fn markdown(figures: &[Figure], command: &str, machine: &str) -> String {
     );
     let _ = writeln!(
         out,
-        "Every figure is a median of several runs (latency: percentiles over every sample) and sits beside a baseline\nmeasured in the same run, on the same machine, with the ratio between them: this machine is shared and noisy,\nso ratios travel better than absolute numbers. How each figure is measured is in `docs/benchmarks-method.md`.\n"
+        "Every figure is a median of several runs (latency: percentiles over every sample) and sits beside a baseline\nmeasured in the same run, on the same machine, with the ratio between them: this machine is shared and noisy,\nso ratios travel better than absolute numbers. How each figure is measured is in `docs/benchmarks-method.md`;\nthe goals missed, their causes and what was done about them are at its end.\n"
     );
     let mut section = "";
     for f in figures {

@@ -107,8 +107,9 @@ fn main() -> std::process::ExitCode {
     let db = cli
         .db
         .unwrap_or_else(chatbell_engine::paths::default_db_path);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread is plenty for one connection (the store writes on a thread of its own), and
+    // an idle connection then wakes one thread per timer instead of handing work between two.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a tokio runtime");
