@@ -63,7 +63,10 @@ pub fn run(options: Options) {
         .setup(|app| {
             let handle = app.handle().clone();
             let state = app.state::<AppState>();
-            state.set_tray_available(platform::tray_host_present());
+            // Unknown counts as no tray: closing then minimizes, which loses nothing.
+            state.set_tray_available(
+                tauri::async_runtime::block_on(platform::tray_host_present()).unwrap_or(false),
+            );
             tray::create(&handle)?;
             let settings = state.settings();
             let mode = if state.options.demo {

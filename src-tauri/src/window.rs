@@ -16,6 +16,7 @@ pub const MAIN: &str = "main";
 
 /// Brings the window up, creating it if it was closed to the tray.
 pub fn show(app: &AppHandle) {
+    crate::platform::refresh_tray_host(app);
     if let Some(window) = app.get_webview_window(MAIN) {
         let _ = window.unminimize();
         let _ = window.show();
@@ -75,10 +76,10 @@ pub fn on_window_event(window: &Window, event: &WindowEvent) {
     let state = app.state::<AppState>();
     match event {
         WindowEvent::CloseRequested { api, .. } => {
+            tracing::info!(tray = state.tray_available(), "window close requested");
             Geometry::save(window);
-            if !crate::platform::tray_host_present() {
+            if !state.tray_available() {
                 // Nowhere to live but the taskbar: minimize instead of vanishing.
-                state.set_tray_available(false);
                 api.prevent_close();
                 let _ = window.minimize();
             }

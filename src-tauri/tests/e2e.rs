@@ -163,8 +163,14 @@ impl Desktop {
                 l.contains("WebKit") || l.contains("chatbell") || l.contains("tauri-driver")
             })
             .collect();
+        let logs: String = std::fs::read_dir(self.home.path().join("data/logs"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|f| std::fs::read_to_string(f.path()).ok())
+            .collect();
         panic!(
-            "{error}\napp: {app}\n{}\n--- tauri-driver and app output ---\n{}\n{}",
+            "{error}\napp: {app}\n{}\n--- tauri-driver and app output ---\n{}\n{}\n--- app log ---\n{logs}",
             ps.join("\n"),
             self._tauri_driver.stdout.text(),
             self._tauri_driver.stderr.text()
@@ -414,10 +420,14 @@ async fn an_agent_day_in_a_real_window() {
     assert!(has_badge(&icon_file(&item)), "badge while hidden");
     d.display
         .screenshot(&artifacts().join("day-hidden-screen.png"));
-    assert!(
-        !d.has_web_process(pid),
-        "the web process exits with the window"
-    );
+    let deadline = std::time::Instant::now() + WAIT;
+    while d.has_web_process(pid) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the web process exits with the window"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -530,7 +540,18 @@ async fn first_run_settings_diagnostics_and_notification_clicks() {
     assert!(d.display.close_window("Chatbell").unwrap());
     let deadline = std::time::Instant::now() + WAIT;
     while d.has_web_process(pid) {
-        assert!(std::time::Instant::now() < deadline, "the window closes");
+        if std::time::Instant::now() >= deadline {
+            d.display
+                .screenshot(&artifacts().join("first-run-not-closed-screen.png"));
+            let children = Command::new("ps")
+                .args(["--ppid", &pid.to_string(), "-o", "pid,stat,etime,args"])
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                .unwrap_or_default();
+            d.fail(format!(
+                "the window did not close; the app's children:\n{children}"
+            ));
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let before = d.notifications.calls().len();

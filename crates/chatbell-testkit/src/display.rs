@@ -55,9 +55,10 @@ impl VirtualDisplay {
 }
 
 impl VirtualDisplay {
-    /// Asks the window whose title ends with `title` to close, the way a window manager does
-    /// when the user clicks its close button (a `WM_DELETE_WINDOW` client message). Returns
-    /// whether such a window was found.
+    /// Asks the windows whose title ends with `title` to close, the way a window manager does
+    /// when the user clicks a close button (a `WM_DELETE_WINDOW` client message). Every match
+    /// is asked: GTK may keep more than one X window with the app's title, and only the
+    /// toplevel acts on it. Returns whether any was found.
     pub fn close_window(&self, title: &str) -> Result<bool, String> {
         use x11rb::connection::Connection as _;
         use x11rb::protocol::xproto::{
@@ -77,6 +78,7 @@ impl VirtualDisplay {
         };
         let (net_wm_name, utf8) = (atom("_NET_WM_NAME")?, atom("UTF8_STRING")?);
         let (protocols, delete) = (atom("WM_PROTOCOLS")?, atom("WM_DELETE_WINDOW")?);
+        let mut found = false;
         let mut queue = vec![root];
         while let Some(window) = queue.pop() {
             let name = |property: u32, kind: u32| -> Vec<u8> {
@@ -102,7 +104,7 @@ impl VirtualDisplay {
                 conn.send_event(false, window, EventMask::NO_EVENT, event)
                     .map_err(|e| err(&e))?;
                 conn.flush().map_err(|e| err(&e))?;
-                return Ok(true);
+                found = true;
             }
             if let Ok(tree) = conn
                 .query_tree(window)
@@ -112,7 +114,7 @@ impl VirtualDisplay {
                 queue.extend(tree.children);
             }
         }
-        Ok(false)
+        Ok(found)
     }
 }
 

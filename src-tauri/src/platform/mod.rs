@@ -10,8 +10,22 @@ use tauri::{AppHandle, Manager};
 
 /// macOS and Windows always have a menu bar / notification area.
 #[cfg(not(all(unix, not(target_os = "macos"))))]
-pub fn tray_host_present() -> bool {
-    true
+pub async fn tray_host_present() -> Option<bool> {
+    Some(true)
+}
+
+/// Asks again in the background whether there is a tray, for the next close of the window
+/// (a tray extension may have been switched on or off meanwhile). The close itself only reads
+/// the answer: asking the bus there would block the UI thread. A bus too busy to answer
+/// changes nothing.
+pub fn refresh_tray_host(app: &AppHandle) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        if let Some(present) = tray_host_present().await {
+            app.state::<crate::state::AppState>()
+                .set_tray_available(present);
+        }
+    });
 }
 
 /// The count on the window's taskbar or dock entry, where the platform has one.
