@@ -97,10 +97,10 @@ pub async fn run(db: &Path, args: ListenArgs) -> anyhow::Result<ExitCode> {
     }
     let notifier: Option<Box<dyn Notifier>> = (!args.no_notify)
         .then(|| Box::new(DesktopNotifier::new(NotifierConfig::default())) as Box<dyn Notifier>);
+    let stop = shutdown_signal();
     let engine = Engine::start(config, notifier).await?;
     let mut events = engine.events();
     let mut names: HashMap<i64, String> = HashMap::new();
-    let stop = shutdown_signal();
     tokio::pin!(stop);
     loop {
         tokio::select! {
@@ -123,18 +123,25 @@ pub async fn run(db: &Path, args: ListenArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn shutdown_signal() {
+/// Resolves on SIGINT or SIGTERM. The handlers are installed when this is called, not when
+/// it is first polled, so a signal that comes right after start still shuts down cleanly.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
+        let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
         let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
+        async move {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
         }
     }
     #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 fn print_human(event: &EngineEvent, names: &mut HashMap<i64, String>) {

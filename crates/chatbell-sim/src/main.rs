@@ -64,12 +64,20 @@ async fn main() -> anyhow::Result<()> {
         client_queue: args.client_queue,
         burst_on_connect: args.burst,
     };
+    // Listen for Ctrl-C before saying we are up: a Ctrl-C right after the line must not meet
+    // the default handler, which kills the process without a clean shutdown.
+    #[cfg(unix)]
+    let mut interrupt = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .context("listening for Ctrl-C")?;
     let sim = chatbell_sim::start(config).await?;
     eprintln!(
         "chatbell-sim listening: {} (control API {})",
         sim.ws_url(),
         sim.http_url()
     );
+    #[cfg(unix)]
+    interrupt.recv().await;
+    #[cfg(not(unix))]
     tokio::signal::ctrl_c()
         .await
         .context("waiting for Ctrl-C")?;
