@@ -6,9 +6,8 @@
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
+use chatbell_engine::Engine;
 use chatbell_engine::model::{ConnState, EngineEvent};
-use chatbell_engine::settings::AuthMode;
-use chatbell_engine::{Engine, EngineConfig, ServerConfig};
 use chatbell_protocol::parse_frame;
 use chatbell_sim::{SimConfig, SimHandle};
 use futures_util::StreamExt;
@@ -99,13 +98,7 @@ async fn bare_writer(sim: &SimHandle, n: u64) -> Result<f64> {
 /// The engine, from the burst request to the last frame committed and announced.
 async fn engine(sim: &SimHandle, n: u64) -> Result<f64> {
     let dir = tempfile::tempdir()?;
-    let mut config = EngineConfig::new(dir.path().join("chatbell.db"));
-    config.server = Some(ServerConfig {
-        url: sim.ws_url(),
-        token: None,
-        auth: AuthMode::Header,
-        query_param: "token".into(),
-    });
+    let config = crate::engine_config(dir.path(), sim.ws_url());
     let engine = Engine::start(config, None).await?;
     let mut state = engine.state();
     state

@@ -8,11 +8,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
+use chatbell_engine::Engine;
 use chatbell_engine::coalesce::CoalesceConfig;
 use chatbell_engine::model::{ConnState, EngineEvent};
 use chatbell_engine::notifier::{DesktopNotifier, NotifierConfig};
-use chatbell_engine::settings::AuthMode;
-use chatbell_engine::{Engine, EngineConfig, ServerConfig};
 use chatbell_sim::SimConfig;
 use chatbell_testkit::NotificationServer;
 use futures_util::StreamExt;
@@ -46,13 +45,7 @@ pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
     .await?;
 
     let dir = tempfile::tempdir()?;
-    let mut config = EngineConfig::new(dir.path().join("chatbell.db"));
-    config.server = Some(ServerConfig {
-        url: sim.ws_url(),
-        token: None,
-        auth: AuthMode::Header,
-        query_param: "token".into(),
-    });
+    let mut config = crate::engine_config(dir.path(), sim.ws_url());
     // Every message its own notification: the latency of the path, not of the deliberate wait.
     config.coalesce = CoalesceConfig {
         chat_window: Duration::ZERO,

@@ -41,6 +41,18 @@ pub fn bin(name: &str) -> PathBuf {
     dir.join(name)
 }
 
+/// An engine with its database in `dir`, connected to the simulator at `url` without a token.
+pub fn engine_config(dir: &std::path::Path, url: String) -> chatbell_engine::EngineConfig {
+    let mut config = chatbell_engine::EngineConfig::new(dir.join("chatbell.db"));
+    config.server = Some(chatbell_engine::ServerConfig {
+        url,
+        token: None,
+        auth: chatbell_engine::settings::AuthMode::Header,
+        query_param: "token".into(),
+    });
+    config
+}
+
 fn machine() -> String {
     let cpus = std::thread::available_parallelism()
         .map(|n| n.get())

@@ -9,8 +9,7 @@ use anyhow::{Result, bail};
 use chatbell_engine::connection::ConnectionTuning;
 use chatbell_engine::liveness::Heartbeat;
 use chatbell_engine::model::ConnState;
-use chatbell_engine::settings::AuthMode;
-use chatbell_engine::{Engine, EngineConfig, ServerConfig};
+use chatbell_engine::{Engine, EngineConfig};
 use chatbell_protocol::ClientAction;
 use chatbell_sim::{Fault, SimConfig, SimHandle};
 use futures_util::SinkExt;
@@ -62,13 +61,7 @@ async fn subscribed(sim: &SimHandle, within: Duration) -> Result<()> {
 const HEALTHY_AFTER: Duration = Duration::from_secs(2);
 
 fn engine_config(dir: &std::path::Path, url: String, heartbeat: Heartbeat) -> EngineConfig {
-    let mut config = EngineConfig::new(dir.join("chatbell.db"));
-    config.server = Some(ServerConfig {
-        url,
-        token: None,
-        auth: AuthMode::Header,
-        query_param: "token".into(),
-    });
+    let mut config = crate::engine_config(dir, url);
     config.subscriptions = SUBSCRIPTIONS.to_vec();
     config.tuning = ConnectionTuning {
         heartbeat,
