@@ -48,12 +48,16 @@ pub fn test() -> Result<()> {
     // One profile for everything: the end-to-end tests drive the release binary, and the
     // unit tests reuse the same compiled dependencies.
     cargo(&["test", "--workspace", "--release", "--no-fail-fast"])?;
-    bench(true)?;
+    run_bench(true)?;
     build_and_check_deb()
 }
 
 pub fn bench(quick: bool) -> Result<()> {
     setup::run(Need::Test)?;
+    run_bench(quick)
+}
+
+fn run_bench(quick: bool) -> Result<()> {
     let mut args = vec!["run", "--release", "--package", "chatbell-bench", "--"];
     if quick {
         args.push("--quick");
