@@ -75,6 +75,11 @@ fn handle(app: &AppHandle, event: EngineEvent, pending: &mut Option<Stored>) {
         }
         EngineEvent::NotificationOpened { user_id } => window::open_chat(app, user_id),
         EngineEvent::StoreFailed { error } => emit(app, event::STORE_FAILED, StoreFailed { error }),
+        EngineEvent::Failed { error } => {
+            emit(app, event::STORE_FAILED, StoreFailed { error });
+            let app = app.clone();
+            tauri::async_runtime::spawn(async move { crate::session::restart_failed(&app).await });
+        }
         // Kept by the engine for the diagnostics screen, which asks for them.
         EngineEvent::Decisions { .. } | EngineEvent::Delivery(_) => {}
     }

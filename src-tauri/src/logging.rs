@@ -9,14 +9,18 @@ use tracing_subscriber::EnvFilter;
 pub fn init() -> Option<WorkerGuard> {
     let filter = EnvFilter::try_from_env("CHATBELL_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let dir = chatbell_engine::paths::log_dir();
-    let appender = std::fs::create_dir_all(&dir).ok().and_then(|_| {
-        Builder::new()
+    let appender = chatbell_engine::private::dir(&dir).ok().and_then(|_| {
+        let appender = Builder::new()
             .rotation(Rotation::DAILY)
             .filename_prefix("chatbell")
             .filename_suffix("log")
             .max_log_files(7)
             .build(&dir)
-            .ok()
+            .ok();
+        // The appender creates its files with the umask's mode; the folder (0700) keeps
+        // them private, and this makes the files themselves so too.
+        private_files(&dir);
+        appender
     });
     match appender {
         Some(appender) => {
@@ -33,9 +37,19 @@ pub fn init() -> Option<WorkerGuard> {
             tracing_subscriber::fmt()
                 .with_env_filter(filter)
                 .with_writer(std::io::stderr)
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
                 .init();
             tracing::warn!(dir = %dir.display(), "cannot write logs there; logging to stderr");
             None
         }
+    }
+}
+
+fn private_files(dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let _ = chatbell_engine::private::file(&entry.path());
     }
 }

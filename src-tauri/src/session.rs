@@ -48,9 +48,11 @@ fn notification_icon() -> String {
     if !path.exists() {
         let written = path
             .parent()
-            .map(std::fs::create_dir_all)
+            .map(chatbell_engine::private::dir)
             .transpose()
-            .and_then(|_| std::fs::write(&path, include_bytes!("../../icons/128x128.png")));
+            .and_then(|_| {
+                chatbell_engine::private::write(&path, include_bytes!("../../icons/128x128.png"))
+            });
         if let Err(e) = written {
             tracing::warn!(error = %e, "cannot write the notification icon");
             return "chatbell".into();
@@ -136,6 +138,31 @@ impl Session {
         if let Some(sim) = sim {
             sim.shutdown().await;
         }
+    }
+}
+
+/// Starts the engine again after it failed (its store writer died), in the same mode. At most
+/// once a minute, so a fault that comes back at every start does not spin.
+pub async fn restart_failed(app: &AppHandle) {
+    const AT_MOST_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+    static LAST: Mutex<Option<std::time::Instant>> = Mutex::new(None);
+    let wait = {
+        let mut last = LAST.lock().unwrap_or_else(|p| p.into_inner());
+        let now = std::time::Instant::now();
+        let wait = last.map_or(std::time::Duration::ZERO, |t| {
+            AT_MOST_EVERY.saturating_sub(now.duration_since(t))
+        });
+        *last = Some(now + wait);
+        wait
+    };
+    tokio::time::sleep(wait).await;
+    let Ok(failed) = app.state::<AppState>().session() else {
+        return;
+    };
+    let mode = failed.mode();
+    tracing::warn!(?mode, "restarting the engine after its failure");
+    if let Err(e) = switch(app, mode).await {
+        tracing::error!(error = %e, "restarting the engine failed");
     }
 }
 

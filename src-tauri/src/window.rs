@@ -151,12 +151,14 @@ impl Geometry {
         let path = Self::path();
         let written = path
             .parent()
-            .map(std::fs::create_dir_all)
+            .map(chatbell_engine::private::dir)
             .transpose()
             .and_then(|_| {
-                std::fs::write(
+                chatbell_engine::private::write(
                     &path,
-                    serde_json::to_string(&g).expect("geometry serializes"),
+                    serde_json::to_string(&g)
+                        .expect("geometry serializes")
+                        .as_bytes(),
                 )
             });
         if let Err(e) = written {

@@ -257,7 +257,10 @@ function collect() {
 
   if (f.retentionMode.value === "days") {
     const days = Number(f.retentionDays.value);
-    if (!Number.isInteger(days) || days < 1 || days > 36500) throw new FieldError("store.retention_days", t("settings.err_days"));
+    // The range lives once, on the input (checked against the engine's by a Rust test).
+    const min = Number(f.retentionDays.min);
+    const max = Number(f.retentionDays.max);
+    if (!Number.isInteger(days) || days < min || days > max) throw new FieldError("store.retention_days", t("settings.err_days"));
     base.store.retention_days = days;
   } else {
     base.store.retention_days = null;

@@ -41,17 +41,17 @@ pub struct ListenArgs {
     #[arg(long)]
     json: bool,
     /// Ping interval in milliseconds (default 15000).
-    #[arg(long, hide = true)]
+    #[arg(long, hide = true, value_parser = clap::value_parser!(u64).range(50..=600_000))]
     ping_ms: Option<u64>,
     /// Silence after which the connection is dead, in milliseconds (default 30000).
-    #[arg(long, hide = true)]
+    #[arg(long, hide = true, value_parser = clap::value_parser!(u64).range(50..=600_000))]
     dead_ms: Option<u64>,
 }
 
 pub async fn run(db: &Path, args: ListenArgs) -> anyhow::Result<ExitCode> {
     let (settings, settings_error) = Settings::load(&paths::settings_path());
     if let Some(e) = settings_error {
-        eprintln!("warning: {e}");
+        eprintln!("warning: {}", terminal_safe(&e.to_string()));
     }
     let url = args.url.or(settings.server.url.clone()).context(
         "no server: pass --url ws://host/path (or set the server in the app's settings)",
@@ -64,7 +64,10 @@ pub async fn run(db: &Path, args: ListenArgs) -> anyhow::Result<ExitCode> {
         None => match tokio::task::spawn_blocking(|| Keychain::default().get()).await? {
             Ok(token) => token,
             Err(e) => {
-                eprintln!("warning: {e}; connecting without a token");
+                eprintln!(
+                    "warning: {}; connecting without a token",
+                    terminal_safe(&e.to_string())
+                );
                 None
             }
         },
@@ -101,11 +104,16 @@ pub async fn run(db: &Path, args: ListenArgs) -> anyhow::Result<ExitCode> {
     let engine = Engine::start(config, notifier).await?;
     let mut events = engine.events();
     let mut names: HashMap<i64, String> = HashMap::new();
+    let mut failed = None;
     tokio::pin!(stop);
     loop {
         tokio::select! {
             _ = &mut stop => break,
             event = events.recv() => match event {
+                Ok(EngineEvent::Failed { error }) => {
+                    failed = Some(error);
+                    break;
+                }
                 Ok(EngineEvent::Decisions { decisions }) if args.json => {
                     // One line per decision, like every other event.
                     for d in decisions {
@@ -119,7 +127,20 @@ pub async fn run(db: &Path, args: ListenArgs) -> anyhow::Result<ExitCode> {
             },
         }
     }
-    engine.shutdown().await;
+    let report = engine.shutdown().await;
+    if let Some(error) = failed {
+        anyhow::bail!("{error}");
+    }
+    if report.unwritten > 0 {
+        anyhow::bail!(
+            "stopped with {} received event(s) not stored: {}",
+            report.unwritten,
+            report.error.as_deref().unwrap_or("the store refused them")
+        );
+    }
+    if let Some(error) = report.error {
+        anyhow::bail!("stopped, but the store was not closed cleanly: {error}");
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -200,9 +221,9 @@ fn print_human(event: &EngineEvent, names: &mut HashMap<i64, String>) {
             }
         }
         EngineEvent::Delivery(Delivery::Failed { error, .. }) => {
-            outln!("notification not shown: {error}")
+            outln!("notification not shown: {}", terminal_safe(error))
         }
-        EngineEvent::StoreFailed { error } => eprintln!("error: {error}"),
+        EngineEvent::StoreFailed { error } => eprintln!("error: {}", terminal_safe(error)),
         _ => {}
     }
 }

@@ -6,10 +6,16 @@ mod output;
 mod store;
 mod token;
 
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
 
-use chatbell_engine::settings::AuthMode;
+use chatbell_engine::settings::{AuthMode, RETENTION_DAYS};
 use clap::{Parser, Subcommand, ValueEnum};
+
+/// `--limit`: rows a listing prints.
+const LIMIT: RangeInclusive<i64> = 1..=10_000;
+/// `--older-than-days`: the range the settings' retention takes.
+const DAYS: RangeInclusive<i64> = *RETENTION_DAYS.start() as i64..=*RETENTION_DAYS.end() as i64;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -34,14 +40,16 @@ enum Command {
     Chats {
         #[arg(long)]
         json: bool,
-        #[arg(long, default_value_t = 50)]
+        /// At most this many (1–10000).
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(LIMIT))]
         limit: u32,
     },
     /// A chat's messages, oldest first.
     History {
         #[arg(allow_hyphen_values = true)]
         user_id: i64,
-        #[arg(long, default_value_t = 50)]
+        /// At most this many (1–10000).
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(LIMIT))]
         limit: u32,
         /// Only messages before this message id.
         #[arg(long, value_name = "MESSAGE_ID")]
@@ -52,7 +60,8 @@ enum Command {
     /// Full-text search over every message (Latin and Cyrillic; the last word matches as a prefix).
     Search {
         text: String,
-        #[arg(long, default_value_t = 50)]
+        /// At most this many (1–10000).
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(LIMIT))]
         limit: u32,
         #[arg(long)]
         json: bool,
@@ -74,7 +83,8 @@ enum Command {
     },
     /// Delete messages older than N days (if given), merge the search index and shrink the file.
     Compact {
-        #[arg(long, value_name = "DAYS")]
+        /// 1–36500 (a hundred years), like the retention in the settings.
+        #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(DAYS))]
         older_than_days: Option<u32>,
     },
 }
@@ -103,6 +113,8 @@ fn main() -> std::process::ExitCode {
                 .unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, never into a log file or a pipe.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let db = cli
         .db
@@ -135,7 +147,7 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("chatbell-cli: {e:#}");
+            eprintln!("chatbell-cli: {}", output::error_chain(&e));
             std::process::ExitCode::FAILURE
         }
     }

@@ -34,6 +34,23 @@ pub fn terminal_safe(text: &str) -> String {
     out
 }
 
+/// An error and its causes in one line, each cause once (many errors already quote their
+/// source in their own message), made safe for the terminal.
+pub fn error_chain(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in error.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    terminal_safe(&line)
+}
+
 pub fn print_json<T: Serialize>(value: &T) {
     let mut out = std::io::stdout().lock();
     // A closed pipe (| head) is not an error worth a panic.
@@ -137,6 +154,21 @@ pub fn print_hits(hits: &[SearchHit]) {
 #[cfg(test)]
 mod tests {
     use super::terminal_safe;
+
+    #[test]
+    fn an_error_chain_names_each_cause_once_and_safely() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("cannot create the data folder /x: {source}")]
+        struct Folder {
+            source: std::io::Error,
+        }
+        let io = std::io::Error::other("Not a directory \u{1b}[31m");
+        let e = anyhow::Error::new(Folder { source: io }).context("opening the store");
+        assert_eq!(
+            super::error_chain(&e),
+            "opening the store: cannot create the data folder /x: Not a directory \\u{1b}[31m"
+        );
+    }
 
     #[test]
     fn escape_sequences_are_shown_not_obeyed() {

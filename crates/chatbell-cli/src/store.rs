@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use chatbell_engine::keychain::Keychain;
 use chatbell_engine::notifier::{DesktopNotifier, Notifier, NotifierConfig};
 use chatbell_engine::settings::Settings;
-use chatbell_engine::store::{EngineLock, Reader, Writer, mark_read};
+use chatbell_engine::store::{EngineLock, Reader, Writer, mark_read, retention_cutoff};
 use chatbell_engine::{paths, server_config};
 
 use crate::output::outln;
@@ -94,9 +94,8 @@ pub fn compact(db: &Path, older_than_days: Option<u32>) -> anyhow::Result<ExitCo
     let _lock = EngineLock::acquire(db)?;
     let writer = Writer::open(db)?;
     match older_than_days {
-        Some(0) => anyhow::bail!("--older-than-days must be at least 1"),
         Some(days) => {
-            let cutoff = chrono::Utc::now() - chrono::Duration::days(days.into());
+            let cutoff = retention_cutoff(chrono::Utc::now(), days);
             let removed = writer.remove_older_than(cutoff)?;
             outln!(
                 "Removed {} messages and {} raw events older than {days} days.",

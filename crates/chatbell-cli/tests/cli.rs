@@ -284,7 +284,7 @@ async fn bad_input_gets_a_clear_error_and_a_non_zero_exit() {
     assert!(!ok && err.contains("in use"), "{err}");
     drop(listener);
 
-    // Corrupt: a file that is not a database is reported and left alone.
+    // Not a database at all: reported and left alone.
     std::fs::write(desk.db(), b"definitely not sqlite".repeat(200)).unwrap();
     let _ = std::fs::remove_file(desk.db().with_extension("db-wal"));
     for args in [
@@ -293,7 +293,7 @@ async fn bad_input_gets_a_clear_error_and_a_non_zero_exit() {
     ] {
         let (ok, _, err) = desk.run(args);
         assert!(
-            !ok && err.contains("is not a Chatbell database or is damaged"),
+            !ok && err.contains("is not a Chatbell database (it is not an SQLite database)"),
             "{args:?}: {err}"
         );
     }

@@ -1,6 +1,7 @@
 //! The one persistent WebSocket: connect, re-subscribe, read, ping, detect death and sleep,
 //! reconnect with backoff. Frames go to the writer through a bounded channel: when the store
 //! falls behind, reading pauses and TCP pushes back on the server, instead of memory growing.
+//! Writes go through [`crate::outgoing`], so reading never waits for the server to read.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, OnceLock};
@@ -8,7 +9,7 @@ use std::time::Duration;
 
 use chatbell_protocol::{ClientAction, Envelope, ParseError, UserId, parse_frame};
 use chrono::{DateTime, Utc};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -22,6 +23,7 @@ use crate::backoff::{Backoff, BackoffPolicy};
 use crate::clock::Clock;
 use crate::liveness::{Heartbeat, Liveness, SleepDetector};
 use crate::model::ConnState;
+use crate::outgoing::{Outgoing, Stopped};
 use crate::secret::Secret;
 use crate::settings::AuthMode;
 
@@ -60,6 +62,8 @@ impl Default for ConnectionTuning {
 /// The largest frame accepted from the server. Larger ones break the connection (tungstenite
 /// cannot skip them); the protocol crate's own, smaller bound rejects and logs the rest.
 const MAX_MESSAGE: usize = 1024 * 1024;
+/// The most bytes waiting to be written to a server that does not read.
+const MAX_UNSENT: usize = 1024 * 1024;
 
 pub(crate) enum ConnCmd {
     Subscribe(UserId),
@@ -100,6 +104,12 @@ enum End {
     /// Reconnect at once: new server settings, a user request, or the machine woke up.
     Immediate(&'static str),
     Lost(String),
+}
+
+/// How a live session ended, and when the server was last heard.
+struct Ended {
+    end: End,
+    last_heard: DateTime<Utc>,
 }
 
 pub(crate) struct Connection {
@@ -189,8 +199,14 @@ impl Connection {
                     }
                     self.set_state(ConnState::Online { since });
                     tracing::info!(url = %server.url, subscriptions = self.subscriptions.len(), "online");
-                    let end = self.session(ws, &server, &mut sleep).await;
-                    let down_at = self.clock.utc();
+                    let Ended { end, last_heard } = self.session(ws, &server, &mut sleep).await;
+                    // A lost connection may have been dead long before the verdict: anything
+                    // sent after its last frame is missing, so the gap starts there. A session
+                    // we ended ourselves was heard until now.
+                    let down_at = match end {
+                        End::Lost(_) => last_heard,
+                        End::Cancelled | End::Immediate(_) => self.clock.utc(),
+                    };
                     if !self.forward(Inbound::Disconnected { at: down_at }).await {
                         break;
                     }
@@ -265,25 +281,25 @@ impl Connection {
         }
     }
 
-    async fn session(
-        &mut self,
-        mut ws: Ws,
-        server: &ServerConfig,
-        sleep: &mut SleepDetector,
-    ) -> End {
-        // The subscription set lives on the connection: send it again every time.
-        for user_id in self.subscriptions.clone() {
-            if let Err(e) = ws
-                .send(Message::text(ClientAction::Subscribe { user_id }.to_json()))
-                .await
-            {
-                return End::Lost(format!("sending subscriptions: {e}"));
-            }
-        }
+    async fn session(&mut self, ws: Ws, server: &ServerConfig, sleep: &mut SleepDetector) -> Ended {
         let heartbeat = self.tuning.heartbeat;
+        let (sink, mut stream) = ws.split();
+        // The subscription set lives on the connection: send it again every time.
+        let subscriptions = self
+            .subscriptions
+            .iter()
+            .map(|&user_id| Message::text(ClientAction::Subscribe { user_id }.to_json()))
+            .collect();
+        // A send that does not complete within `dead_after` is a dead connection, as a
+        // silence that long is.
+        let mut out = Outgoing::start(
+            sink,
+            subscriptions,
+            heartbeat.ping_interval,
+            heartbeat.dead_after,
+        );
         let mut liveness = Liveness::new(heartbeat, self.clock.mono());
-        let mut ping = tokio::time::interval(heartbeat.ping_interval);
-        ping.tick().await;
+        let mut last_heard = self.clock.utc();
         let mut check = tokio::time::interval(self.tuning.sleep_check);
         check.tick().await;
         let end = loop {
@@ -291,7 +307,15 @@ impl Connection {
             tokio::select! {
                 biased;
                 _ = self.cancel.cancelled() => break End::Cancelled,
-                cmd = self.cmds.recv() => {
+                stopped = out.stopped() => break End::Lost(match stopped {
+                    Stopped::TimedOut { what, after } => format!(
+                        "the server stopped reading: a send did not complete within {after:?} ({what})"
+                    ),
+                    Stopped::Failed { what, error } => format!("sending {what}: {}", describe(&error)),
+                    Stopped::Gone => "the sending task stopped".into(),
+                }),
+                // Taken only when the action can be queued, so a command is never dropped.
+                cmd = self.cmds.recv(), if out.has_room() => {
                     let action = match cmd {
                         None => break End::Cancelled,
                         Some(ConnCmd::SetServer(new)) => {
@@ -311,12 +335,16 @@ impl Connection {
                             ClientAction::Unsubscribe { user_id }
                         }
                     };
-                    if let Err(e) = ws.send(Message::text(action.to_json())).await {
-                        break End::Lost(format!("sending {action:?}: {e}"));
-                    }
+                    out.queue(Message::text(action.to_json()));
                 }
-                frame = ws.next() => {
+                // Tungstenite answers a ping while reading and sends the pong when the socket
+                // takes it; a socket that takes nothing does not stop this from reading.
+                frame = stream.next() => {
                     liveness.heard(self.clock.mono());
+                    let heard_at = self.clock.utc();
+                    if matches!(frame, Some(Ok(_))) {
+                        last_heard = heard_at;
+                    }
                     let text = match frame {
                         Some(Ok(Message::Text(text))) => text,
                         // The protocol sends JSON text; a server that sends it as binary still
@@ -326,22 +354,16 @@ impl Connection {
                             let why = frame.map_or("no close code".to_string(), |f| format!("close code {} {}", u16::from(f.code), f.reason));
                             break End::Lost(format!("server closed the connection ({why})"));
                         }
-                        Some(Ok(_)) => continue, // ping (answered by tungstenite), pong
+                        Some(Ok(_)) => continue, // ping, pong
                         Some(Err(e)) => break End::Lost(describe(&e)),
                         None => break End::Lost("connection closed".into()),
                     };
-                    let received_at = self.clock.utc();
-                    let parsed = Some(parse_frame(&text, received_at));
-                    if !self.forward(Inbound::Frame { text, received_at, parsed }).await {
+                    let parsed = Some(parse_frame(&text, heard_at));
+                    if !self.forward(Inbound::Frame { text, received_at: heard_at, parsed }).await {
                         break End::Cancelled;
                     }
                     // Time spent waiting for a slow store is not the server's silence.
                     liveness.heard(self.clock.mono());
-                }
-                _ = ping.tick() => {
-                    if let Err(e) = ws.send(Message::Ping(Default::default())).await {
-                        break End::Lost(format!("sending ping: {e}"));
-                    }
                 }
                 _ = tokio::time::sleep_until(deadline) => {
                     if liveness.is_dead(self.clock.mono()) {
@@ -361,9 +383,9 @@ impl Connection {
                 code: CloseCode::Normal,
                 reason: "client going away".into(),
             };
-            let _ = tokio::time::timeout(Duration::from_secs(1), ws.close(Some(frame))).await;
+            out.close(frame, Duration::from_secs(1)).await;
         }
-        end
+        Ended { end, last_heard }
     }
 }
 
@@ -372,6 +394,7 @@ fn describe(e: &WsError) -> String {
         WsError::Io(io) => format!("network error: {io}"),
         WsError::Capacity(c) => format!("frame too large: {c}"),
         WsError::Protocol(p) => format!("protocol error: {p}"),
+        WsError::Utf8(e) => format!("protocol error: a text frame is not UTF-8 ({e})"),
         other => other.to_string(),
     }
 }
@@ -438,9 +461,13 @@ async fn connect(server: &ServerConfig) -> Result<Ws, ConnectError> {
             .parse()
             .expect("ascii"),
     );
+    // A server that floods pings and never reads would otherwise grow the buffer of unsent
+    // pongs without bound until the send timeout ends the session; past this bound tungstenite
+    // keeps only the newest pong.
     let config = WebSocketConfig::default()
         .max_message_size(Some(MAX_MESSAGE))
-        .max_frame_size(Some(MAX_MESSAGE));
+        .max_frame_size(Some(MAX_MESSAGE))
+        .max_write_buffer_size(MAX_UNSENT);
     match tokio_tungstenite::connect_async_tls_with_config(
         request,
         Some(config),

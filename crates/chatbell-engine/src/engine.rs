@@ -24,7 +24,7 @@ use crate::outbox::Outbox;
 use crate::settings::NotificationSettings;
 use crate::store::{EngineLock, Reader, Removed, StoreCounts, StoreError};
 use crate::typing::Typing;
-use crate::writer::{WriterLoop, WriterShared};
+use crate::writer::{WriterExit, WriterLoop, WriterShared, supervised};
 
 /// Everything the engine needs to start.
 pub struct EngineConfig {
@@ -104,7 +104,7 @@ pub struct Engine {
     settings: Arc<Mutex<NotificationSettings>>,
     cancel: CancellationToken,
     tasks: Mutex<Vec<JoinHandle<()>>>,
-    writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    writer_thread: Mutex<Option<std::thread::JoinHandle<WriterExit>>>,
     /// Released when the engine closes, so a new engine may open the file at once.
     lock: Mutex<Option<EngineLock>>,
 }
@@ -172,11 +172,13 @@ impl Engine {
             typing_changed: typing_changed.clone(),
             notify: notify_tx.clone(),
             clock: clock.clone(),
+            stopping: cancel.clone(),
         };
         let writer_loop = WriterLoop::new(writer, shared, config.notifications.clone(), writer_rx);
+        let writer_outbox = outbox.clone();
         let writer_thread = std::thread::Builder::new()
             .name("chatbell-writer".into())
-            .spawn(move || writer_loop.run())
+            .spawn(move || supervised(|| writer_loop.run(), &writer_outbox))
             .map_err(|_| EngineError::Stopped)?;
 
         tasks.push(tokio::spawn(expire_typing(
@@ -425,33 +427,71 @@ impl Engine {
     }
 
     /// Stops listening, writes everything received, records where listening stopped, and
-    /// closes the store. Nothing received is lost.
-    pub async fn shutdown(self) {
-        self.close().await;
+    /// closes the store. Nothing received is lost — unless the store refuses it (a full
+    /// disk): then stopping still ends within [`STOP_WITHIN`], and the report says how many
+    /// frames were not stored and why.
+    pub async fn shutdown(self) -> ShutdownReport {
+        self.close().await
     }
 
     /// [`Engine::shutdown`] through a shared handle: afterwards every call answers
     /// `EngineError::Stopped`. Closing twice is harmless.
-    pub async fn close(&self) {
+    pub async fn close(&self) -> ShutdownReport {
+        let deadline = tokio::time::Instant::now() + STOP_WITHIN;
         self.cancel.cancel();
         let mut tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|p| p.into_inner()));
         // The connection task is last: it sends its final Disconnected to the writer.
         if let Some(connection) = tasks.pop() {
             let _ = tokio::time::timeout(Duration::from_secs(3), connection).await;
         }
-        let _ = self.writer_tx.send(WriterMsg::Shutdown).await;
+        let mut report = ShutdownReport::default();
+        if tokio::time::timeout_at(deadline, self.writer_tx.send(WriterMsg::Shutdown))
+            .await
+            .is_err()
+        {
+            report.error = Some("the store writer did not stop in time".into());
+        }
         let thread = self
             .writer_thread
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .take();
         if let Some(thread) = thread {
-            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+            let join = tokio::task::spawn_blocking(move || thread.join());
+            match tokio::time::timeout_at(deadline, join).await {
+                Ok(Ok(Ok(exit))) => {
+                    report.unwritten = exit.unwritten;
+                    report.error = report.error.or(exit.error);
+                }
+                Ok(_) => report.error = Some("the store writer crashed".into()),
+                Err(_) => {
+                    report.error = Some("the store writer did not stop in time".into());
+                }
+            }
         }
         for task in tasks {
             task.abort();
         }
         self.lock.lock().unwrap_or_else(|p| p.into_inner()).take();
+        report
+    }
+}
+
+/// How long stopping may take at most, even with a store that refuses every write.
+pub const STOP_WITHIN: Duration = Duration::from_secs(5);
+
+/// What [`Engine::shutdown`] could not do.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ShutdownReport {
+    /// Frames received but not stored (the store refused them while stopping).
+    pub unwritten: usize,
+    /// Why the store did not take everything, if it did not.
+    pub error: Option<String>,
+}
+
+impl ShutdownReport {
+    pub fn is_clean(&self) -> bool {
+        self.unwritten == 0 && self.error.is_none()
     }
 }
 
@@ -502,9 +542,15 @@ async fn expire_typing(
 }
 
 async fn forward_state(mut state: watch::Receiver<ConnState>, outbox: Outbox) {
+    let mut last = None;
     loop {
         let current = state.borrow_and_update().clone();
-        outbox.send(EngineEvent::Connection(current));
+        // The watch wakes on every send, also of the same state (the first connect attempt
+        // is announced at start and again by the connection): tell subscribers once.
+        if last.as_ref() != Some(&current) {
+            outbox.send(EngineEvent::Connection(current.clone()));
+            last = Some(current);
+        }
         if state.changed().await.is_err() {
             return;
         }

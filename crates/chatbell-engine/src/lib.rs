@@ -19,8 +19,10 @@ pub mod liveness;
 pub mod model;
 pub mod notifier;
 mod outbox;
+mod outgoing;
 pub mod paths;
 pub mod policy;
+pub mod private;
 pub mod secret;
 pub mod settings;
 pub mod store;
@@ -28,7 +30,9 @@ pub mod typing;
 mod writer;
 
 pub use connection::{ConnectionTuning, ServerConfig};
-pub use engine::{Engine, EngineConfig, EngineError, TestReport, WRITER_QUEUE};
+pub use engine::{
+    Engine, EngineConfig, EngineError, STOP_WITHIN, ShutdownReport, TestReport, WRITER_QUEUE,
+};
 pub use outbox::{DIAGNOSTIC_MEMORY, EVENT_BUFFER};
 pub use secret::Secret;
 pub use writer::MAX_BATCH;

@@ -221,7 +221,13 @@ pub enum EngineEvent {
         unread_total: u64,
     },
     /// The store refused a write (disk full, read-only); the batch is held and retried.
+    /// Sent once when writes start failing.
     StoreFailed {
+        error: String,
+    },
+    /// The engine cannot go on (its store writer died): nothing more will be stored. The
+    /// shell restarts the engine or exits with this error.
+    Failed {
         error: String,
     },
 }

@@ -5,9 +5,10 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::Utc;
 use tokio::sync::{Notify, mpsc};
+use tokio_util::sync::CancellationToken;
 
+use crate::backoff::{Backoff, BackoffPolicy};
 use crate::clock::Clock;
 use crate::coalesce::Incoming;
 use crate::connection::Inbound;
@@ -17,13 +18,31 @@ use crate::notifier::ServiceMsg;
 use crate::outbox::Outbox;
 use crate::policy;
 use crate::settings::NotificationSettings;
-use crate::store::{Applied, Input, StoreError, Writer};
+use crate::store::{Applied, Input, StoreError, Writer, retention_cutoff};
 use crate::typing::Typing;
 
 /// Frames committed in one transaction at most. Large enough that a burst pays the per-batch
 /// costs (commit, search-index flush, summaries) once per thousands of events; a lone event is
 /// committed alone, at once.
 pub const MAX_BATCH: usize = 4096;
+
+/// Retries of a batch the disk refused (full, read-only, locked by another program).
+const WRITE_RETRY: BackoffPolicy = BackoffPolicy {
+    base: Duration::from_millis(100),
+    cap: Duration::from_secs(5),
+    reset_after: Duration::ZERO,
+    unauthorized: Duration::ZERO,
+};
+
+/// How the writer ended: what it could not write while stopping, and why.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriterExit {
+    /// Frames received but not stored, because the store kept refusing them while the
+    /// engine was stopping.
+    pub unwritten: usize,
+    /// The last store error (or the writer's crash), if any.
+    pub error: Option<String>,
+}
 
 fn input(inbound: &mut Inbound, take_parsed: bool) -> Input<'_> {
     match inbound {
@@ -47,6 +66,8 @@ pub(crate) struct WriterShared {
     pub typing_changed: Arc<Notify>,
     pub notify: Option<mpsc::Sender<ServiceMsg>>,
     pub clock: Arc<dyn Clock>,
+    /// Cancelled when the engine stops: from then on a refused batch is not retried.
+    pub stopping: CancellationToken,
 }
 
 pub(crate) struct WriterLoop {
@@ -55,6 +76,9 @@ pub(crate) struct WriterLoop {
     settings: NotificationSettings,
     focus: Focus,
     rx: mpsc::Receiver<WriterMsg>,
+    exit: WriterExit,
+    /// The store is refusing writes (reported once per stretch, not per retry).
+    failing: bool,
 }
 
 impl WriterLoop {
@@ -70,6 +94,8 @@ impl WriterLoop {
             settings,
             focus: Focus::default(),
             rx,
+            exit: WriterExit::default(),
+            failing: false,
         }
     }
 
@@ -79,7 +105,7 @@ impl WriterLoop {
             .expect("the writer lives until shutdown")
     }
 
-    pub fn run(mut self) {
+    pub fn run(mut self) -> WriterExit {
         let mut batch: Vec<Inbound> = Vec::with_capacity(MAX_BATCH);
         let mut pending: Option<WriterMsg> = None;
         loop {
@@ -117,7 +143,7 @@ impl WriterLoop {
                 WriterMsg::Focus(focus) => self.focus = focus,
                 WriterMsg::Policy(settings) => self.settings = settings,
                 WriterMsg::Retention { days, reply } => {
-                    let cutoff = Utc::now() - chrono::Duration::days(days.into());
+                    let cutoff = retention_cutoff(self.shared.clock.utc(), days);
                     let _ = reply.send(self.writer().remove_older_than(cutoff));
                 }
                 WriterMsg::Shutdown => break,
@@ -127,33 +153,63 @@ impl WriterLoop {
             && let Err(e) = writer.close(self.shared.clock.utc())
         {
             tracing::error!(error = %e, "closing the store");
+            self.exit.error.get_or_insert_with(|| e.to_string());
         }
+        self.exit
     }
 
     /// Commits a batch, retrying while the disk refuses (full, read-only, locked): frames are
-    /// held, not dropped, and the connection stops reading until they are written.
+    /// held, not dropped, and the connection stops reading until they are written. Once the
+    /// engine is stopping, a refused batch is given up at once (and counted), so that a full
+    /// disk cannot keep the process from exiting.
     fn commit(&mut self, batch: &mut Vec<Inbound>) {
         // The first attempt takes the frames as the reader parsed them; a retry parses again.
         let mut inputs: Vec<Input<'_>> = batch.iter_mut().map(|i| input(i, true)).collect();
-        let mut delay = Duration::from_millis(100);
+        let mut retry = Backoff::new(WRITE_RETRY, fastrand::Rng::new());
         let applied = loop {
             let focus = self.focus;
             match self.writer.as_mut().expect("writer").apply(inputs, focus) {
                 Ok(applied) => break applied,
                 Err(e) => {
-                    tracing::error!(error = %e, frames = batch.len(), ?delay, "cannot write to the store; retrying");
-                    self.shared.outbox.send(EngineEvent::StoreFailed {
-                        error: e.to_string(),
-                    });
-                    std::thread::sleep(delay);
-                    delay = (delay * 2).min(Duration::from_secs(5));
+                    let error = e.to_string();
+                    if !self.failing {
+                        self.failing = true;
+                        tracing::error!(%error, frames = batch.len(), "cannot write to the store; holding the frames and retrying");
+                        self.shared.outbox.send(EngineEvent::StoreFailed {
+                            error: error.clone(),
+                        });
+                    }
+                    if self.shared.stopping.is_cancelled() {
+                        tracing::error!(%error, frames = batch.len(), "stopping: these frames could not be stored");
+                        self.exit.unwritten += batch.len();
+                        self.exit.error = Some(error);
+                        batch.clear();
+                        return;
+                    }
+                    self.pause(retry.next_delay());
                     inputs = batch.iter_mut().map(|i| input(i, false)).collect();
                 }
             }
         };
+        if std::mem::take(&mut self.failing) {
+            tracing::info!("the store accepts writes again");
+        }
         batch.clear();
         if let Err(e) = self.publish(applied) {
             tracing::error!(error = %e, "reading back a committed batch");
+        }
+    }
+
+    /// Waits before a retry, but not past the engine starting to stop.
+    fn pause(&self, delay: Duration) {
+        const SLICE: Duration = Duration::from_millis(50);
+        let until = std::time::Instant::now() + delay;
+        while !self.shared.stopping.is_cancelled() {
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            std::thread::sleep(left.min(SLICE));
         }
     }
 
@@ -255,5 +311,53 @@ impl WriterLoop {
             outbox.send(EngineEvent::Decisions { decisions });
         }
         Ok(())
+    }
+}
+
+/// Runs the writer; a writer that panics is reported as the engine's failure instead of
+/// leaving a process that looks alive but stores nothing.
+pub(crate) fn supervised(run: impl FnOnce() -> WriterExit, outbox: &Outbox) -> WriterExit {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)) {
+        Ok(exit) => exit,
+        Err(panic) => {
+            let cause = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown cause".into());
+            let error = format!("the store writer stopped: {cause}");
+            tracing::error!(%error, "engine failed");
+            outbox.send(EngineEvent::Failed {
+                error: error.clone(),
+            });
+            WriterExit {
+                unwritten: 0,
+                error: Some(error),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_writer_that_panics_is_reported_as_the_engines_failure() {
+        let outbox = Outbox::new();
+        let mut events = outbox.subscribe();
+        let exit = supervised(|| panic!("DateTime - TimeDelta overflowed"), &outbox);
+        assert_eq!(
+            exit.error.as_deref(),
+            Some("the store writer stopped: DateTime - TimeDelta overflowed")
+        );
+        assert_eq!(
+            events.try_recv().unwrap(),
+            EngineEvent::Failed {
+                error: "the store writer stopped: DateTime - TimeDelta overflowed".into()
+            }
+        );
+        let fine = supervised(WriterExit::default, &outbox);
+        assert_eq!(fine, WriterExit::default());
     }
 }

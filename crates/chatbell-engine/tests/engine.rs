@@ -556,3 +556,24 @@ async fn shutdown_keeps_everything_and_a_restart_marks_the_time_away() {
     assert!(update.gap.unwrap().from <= update.gap.unwrap().to);
     engine.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_retention_beyond_the_calendar_keeps_everything_and_storing_goes_on() {
+    let rig = rig(SimConfig::default()).await;
+    let mut config = rig.config(vec![]);
+    // Settings refuse this; the engine must not depend on that to keep storing.
+    config.retention_days = Some(97_000_000);
+    let engine = Engine::start(config, None).await.unwrap();
+    online(&engine).await;
+    let mut events = engine.events();
+    let frames: Vec<_> = (1..=100).map(|i| message(i, 7, "kept")).collect();
+    rig.post(&frames).await;
+    wait_event(&mut events, Duration::from_secs(5), |e| {
+        matches!(e, EngineEvent::Stored(u) if u.messages.iter().any(|m| m.message_id == Some(100)))
+    })
+    .await;
+    let removed = engine.apply_retention(u32::MAX).await.unwrap();
+    assert_eq!((removed.messages, removed.events), (0, 0));
+    assert_eq!(engine.counts().await.unwrap().messages, 100);
+    assert!(engine.shutdown().await.is_clean());
+}

@@ -401,8 +401,8 @@ fn a_file_that_is_not_a_database_is_reported_and_left_alone() {
     let junk = b"this is not sqlite, but it is somebody's file".repeat(100);
     std::fs::write(&db.path, &junk).unwrap();
     let err = Writer::open(&db.path).err().expect("refused");
-    assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
-    assert!(err.to_string().contains("move the file aside"), "{err}");
+    assert!(matches!(err, StoreError::Foreign { .. }), "{err}");
+    assert!(err.to_string().contains("move this one aside"), "{err}");
     assert_eq!(
         std::fs::read(&db.path).unwrap(),
         junk,
@@ -417,10 +417,161 @@ fn a_database_from_a_newer_version_is_refused() {
     let conn = rusqlite::Connection::open(&db.path).unwrap();
     conn.pragma_update(None, "user_version", 99).unwrap();
     drop(conn);
+    let before = std::fs::read(&db.path).unwrap();
     let err = Writer::open(&db.path).err().expect("refused");
     assert!(matches!(err, StoreError::TooNew { found: 99, .. }), "{err}");
     let err = Reader::open(&db.path).err().expect("refused");
     assert!(matches!(err, StoreError::TooNew { .. }), "{err}");
+    assert_eq!(
+        std::fs::read(&db.path).unwrap(),
+        before,
+        "not a byte changed"
+    );
+}
+
+/// A SQLite file of another program, as `sqlite3` would leave it (rollback journal).
+fn foreign_database(path: &std::path::Path, application_id: Option<i32>) -> Vec<u8> {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT);
+         INSERT INTO notes (body) VALUES ('somebody else''s data');",
+    )
+    .unwrap();
+    if let Some(id) = application_id {
+        conn.pragma_update(None, "application_id", id).unwrap();
+    }
+    drop(conn);
+    std::fs::read(path).unwrap()
+}
+
+#[test]
+fn another_programs_sqlite_file_is_refused_and_left_byte_identical() {
+    for application_id in [None, Some(0x4750_4B47)] {
+        let db = db();
+        let before = foreign_database(&db.path, application_id);
+        let err = Writer::open(&db.path).err().expect("refused");
+        assert!(matches!(err, StoreError::Foreign { .. }), "{err}");
+        let err = Reader::open(&db.path).err().expect("refused");
+        assert!(matches!(err, StoreError::Foreign { .. }), "{err}");
+        let err = mark_read(&db.path, 1).expect_err("refused");
+        assert!(matches!(err, StoreError::Foreign { .. }), "{err}");
+        assert_eq!(
+            std::fs::read(&db.path).unwrap(),
+            before,
+            "not a byte changed ({application_id:?})"
+        );
+        let wal = db.path.with_file_name("chatbell.db-wal");
+        assert!(!wal.exists(), "not switched to WAL");
+    }
+}
+
+#[test]
+fn chatbell_databases_carry_the_application_id_and_older_unmarked_ones_are_adopted() {
+    let db = db();
+    drop(Writer::open(&db.path).unwrap());
+    let read_id = |path: &std::path::Path| -> i64 {
+        rusqlite::Connection::open(path)
+            .unwrap()
+            .pragma_query_value(None, "application_id", |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(
+        read_id(&db.path),
+        i64::from(chatbell_engine::store::APPLICATION_ID)
+    );
+    // A database written before the application id existed: same tables, id 0.
+    rusqlite::Connection::open(&db.path)
+        .unwrap()
+        .pragma_update(None, "application_id", 0)
+        .unwrap();
+    let mut w = Writer::open(&db.path).expect("an earlier Chatbell's file is ours");
+    apply(&mut w, &[message(1, 5, "still works")], t0());
+    drop(w);
+    assert_eq!(
+        read_id(&db.path),
+        i64::from(chatbell_engine::store::APPLICATION_ID)
+    );
+}
+
+#[test]
+fn a_message_id_already_stored_under_another_user_leaves_no_empty_chat() {
+    let db = db();
+    let mut w = Writer::open(&db.path).unwrap();
+    apply(&mut w, &[message(1, 5, "hi")], t0());
+    let a = apply(&mut w, &[message(1, 3, "same id, other user")], t0());
+    assert_eq!((a.messages.len(), a.duplicates), (0, 1));
+    assert!(a.candidates[0].duplicate);
+    assert!(a.changed_chats.is_empty(), "{:?}", a.changed_chats);
+    let r = Reader::open(&db.path).unwrap();
+    let chats = r.chats(10, 0, &no_typing).unwrap();
+    assert_eq!(
+        chats.iter().map(|c| c.user_id).collect::<Vec<_>>(),
+        [5],
+        "no phantom chat #3"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn the_database_and_its_folder_are_private_whatever_they_were() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let db = db();
+    let mut w = Writer::open(&db.path).unwrap();
+    apply(&mut w, &[message(1, 5, "private")], t0());
+    let folder = db.path.parent().unwrap();
+    let wal = db.path.with_file_name("chatbell.db-wal");
+    let shm = db.path.with_file_name("chatbell.db-shm");
+    assert_eq!(mode(folder), 0o700);
+    for f in [&db.path, &wal, &shm] {
+        assert_eq!(mode(f), 0o600, "{}", f.display());
+    }
+    drop(w);
+    // An install from before this rule: world-readable files are tightened at start.
+    std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&db.path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let w = Writer::open(&db.path).unwrap();
+    assert_eq!((mode(folder), mode(&db.path)), (0o700, 0o600));
+    for f in [&wal, &shm] {
+        if f.exists() {
+            assert_eq!(mode(f), 0o600, "{}", f.display());
+        }
+    }
+    drop(w);
+}
+
+#[test]
+fn one_engine_per_file_even_through_a_hard_link() {
+    use chatbell_engine::store::EngineLock;
+    let db = db();
+    drop(Writer::open(&db.path).unwrap());
+    let link = db.path.with_file_name("other.db");
+    std::fs::hard_link(&db.path, &link).unwrap();
+    let first = EngineLock::acquire(&db.path).unwrap();
+    let err = EngineLock::acquire(&link).expect_err("the same file");
+    assert!(matches!(err, StoreError::InUse { .. }), "{err}");
+    let err = EngineLock::acquire(&db.path).expect_err("the same path");
+    assert!(matches!(err, StoreError::InUse { .. }), "{err}");
+    drop(first);
+    let again = EngineLock::acquire(&link).expect("released");
+    drop(again);
+}
+
+#[test]
+fn retention_of_any_number_of_days_never_panics() {
+    use chatbell_engine::store::retention_cutoff;
+    assert_eq!(retention_cutoff(t0(), 30), t0() - Duration::days(30));
+    for days in [97_000_000, u32::MAX] {
+        assert_eq!(retention_cutoff(t0(), days), DateTime::<Utc>::MIN_UTC);
+    }
+    let db = db();
+    let mut w = Writer::open(&db.path).unwrap();
+    apply(&mut w, &[message(1, 5, "kept")], t0());
+    let removed = w
+        .remove_older_than(retention_cutoff(t0(), u32::MAX))
+        .unwrap();
+    assert_eq!((removed.messages, removed.events), (0, 0));
 }
 
 #[test]

@@ -1,4 +1,4 @@
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 /// How trustworthy an envelope's timestamp is.
@@ -30,19 +30,25 @@ impl Timestamp {
 
     /// Reads an RFC 3339 timestamp (`Z` or a numeric offset, optional fractional seconds),
     /// falling back to `received_at` with the matching flag.
+    ///
+    /// RFC 3339 years have four digits: a time whose UTC falls outside them
+    /// (`0000-01-01T00:00:00+01:00`) could not be written back, so it counts as invalid
+    /// (the `parse_frame` fuzz target checks that every frame read is written back readably).
     pub fn read(value: Option<&serde_json::Value>, received_at: DateTime<Utc>) -> Self {
         match value {
             None | Some(serde_json::Value::Null) => Timestamp {
                 utc: received_at,
                 quality: TimestampQuality::Missing,
             },
-            Some(serde_json::Value::String(s)) => match DateTime::parse_from_rfc3339(s) {
-                Ok(t) => Timestamp::given(t.with_timezone(&Utc)),
-                Err(_) => Timestamp {
-                    utc: received_at,
-                    quality: TimestampQuality::Invalid,
-                },
-            },
+            Some(serde_json::Value::String(s)) => {
+                match DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)) {
+                    Ok(utc) if (0..=9999).contains(&utc.year()) => Timestamp::given(utc),
+                    _ => Timestamp {
+                        utc: received_at,
+                        quality: TimestampQuality::Invalid,
+                    },
+                }
+            }
             Some(_) => Timestamp {
                 utc: received_at,
                 quality: TimestampQuality::Invalid,

@@ -5,10 +5,12 @@
 //!
 //! Each test starts its own bus, so tests run in parallel without sharing state, and the
 //! processes under test get it through `DBUS_SESSION_BUS_ADDRESS`. A virtual display (Xvfb)
-//! and a minimal WebDriver client drive the desktop app in a real window.
+//! and a minimal WebDriver client drive the desktop app in a real window. A hostile WebSocket
+//! server plays the faults a well-behaved one never would.
 
 mod bus;
 mod display;
+mod hostile;
 mod keyring;
 mod notifications;
 mod process;
@@ -17,7 +19,8 @@ pub mod webdriver;
 
 pub use bus::PrivateBus;
 pub use display::VirtualDisplay;
+pub use hostile::{HostileServer, Misbehaviour, OVERSIZE};
 pub use keyring::SecretService;
-pub use notifications::{HintValue, NotificationServer, NotifyCall};
+pub use notifications::{Behaviour, HintValue, NotificationServer, NotifyCall};
 pub use process::{Lines, Spawned, free_port};
 pub use tray::{TrayItem, TrayWatcher};

@@ -51,16 +51,47 @@ pub struct NotifyCall {
     pub arrived: std::time::Instant,
 }
 
+/// How the server behaves: well, or like the broken daemons the notifier must survive.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Behaviour {
+    /// Answers every call.
+    #[default]
+    Normal,
+    /// Never answers `GetCapabilities` (the call stays pending); answers everything else.
+    HangCapabilities,
+    /// Never answers any call.
+    HangEverything,
+    /// Answers every call with `org.freedesktop.DBus.Error.Failed` and this message.
+    ErrorEverything(String),
+}
+
 #[derive(Default)]
 struct Log {
     calls: Vec<NotifyCall>,
     closed_by_client: Vec<u32>,
+    /// Every method call received, by name, answered or not.
+    requests: Vec<&'static str>,
     next_id: u32,
 }
 
 struct Server {
     log: Arc<Mutex<Log>>,
     capabilities: Vec<String>,
+    behaviour: Behaviour,
+}
+
+impl Server {
+    /// Records the call, then answers as the behaviour says: `Ok` to go on, an error to return,
+    /// or never.
+    async fn receive(&self, method: &'static str) -> zbus::fdo::Result<()> {
+        self.log.lock().unwrap().requests.push(method);
+        match &self.behaviour {
+            Behaviour::Normal => Ok(()),
+            Behaviour::HangCapabilities if method != "GetCapabilities" => Ok(()),
+            Behaviour::HangCapabilities | Behaviour::HangEverything => std::future::pending().await,
+            Behaviour::ErrorEverything(message) => Err(zbus::fdo::Error::Failed(message.clone())),
+        }
+    }
 }
 
 #[zbus::interface(name = "org.freedesktop.Notifications")]
@@ -76,7 +107,8 @@ impl Server {
         actions: Vec<String>,
         hints: std::collections::HashMap<String, OwnedVariant>,
         expire_timeout: i32,
-    ) -> u32 {
+    ) -> zbus::fdo::Result<u32> {
+        self.receive("Notify").await?;
         let mut log = self.log.lock().unwrap();
         let id = if replaces_id != 0 {
             replaces_id
@@ -100,29 +132,33 @@ impl Server {
             id,
             arrived: std::time::Instant::now(),
         });
-        id
+        Ok(id)
     }
 
     async fn close_notification(
         &self,
         id: u32,
         #[zbus(signal_emitter)] emitter: SignalEmitter<'_>,
-    ) {
+    ) -> zbus::fdo::Result<()> {
+        self.receive("CloseNotification").await?;
         self.log.lock().unwrap().closed_by_client.push(id);
         let _ = Self::notification_closed(&emitter, id, 3).await;
+        Ok(())
     }
 
-    fn get_capabilities(&self) -> Vec<String> {
-        self.capabilities.clone()
+    async fn get_capabilities(&self) -> zbus::fdo::Result<Vec<String>> {
+        self.receive("GetCapabilities").await?;
+        Ok(self.capabilities.clone())
     }
 
-    fn get_server_information(&self) -> (String, String, String, String) {
-        (
+    async fn get_server_information(&self) -> zbus::fdo::Result<(String, String, String, String)> {
+        self.receive("GetServerInformation").await?;
+        Ok((
             "chatbell-test-server".into(),
             "Chatbell tests".into(),
             "1.0".into(),
             "1.2".into(),
-        )
+        ))
     }
 
     #[zbus(signal)]
@@ -150,16 +186,37 @@ const PATH: &str = "/org/freedesktop/Notifications";
 
 impl NotificationServer {
     /// Starts a server advertising these capabilities (e.g. `body`, `body-markup`, `actions`).
+    /// A test of a missing daemon starts none; starting one later on the same bus is a daemon
+    /// that appears.
     pub async fn start(bus: &PrivateBus, capabilities: &[&str]) -> NotificationServer {
-        Self::start_at(bus.address(), capabilities).await
+        Self::start_with(bus, capabilities, Behaviour::Normal).await
     }
 
-    /// The same, on a bus known only by its address (a parent process's private bus).
+    /// A server that behaves as told: hangs or fails its calls.
+    pub async fn start_with(
+        bus: &PrivateBus,
+        capabilities: &[&str],
+        behaviour: Behaviour,
+    ) -> NotificationServer {
+        Self::serve(bus.address(), capabilities, behaviour).await
+    }
+
+    /// The same as [`NotificationServer::start`], on a bus known only by its address (a parent
+    /// process's private bus).
     pub async fn start_at(address: &str, capabilities: &[&str]) -> NotificationServer {
+        Self::serve(address, capabilities, Behaviour::Normal).await
+    }
+
+    async fn serve(
+        address: &str,
+        capabilities: &[&str],
+        behaviour: Behaviour,
+    ) -> NotificationServer {
         let log = Arc::new(Mutex::new(Log::default()));
         let server = Server {
             log: log.clone(),
             capabilities: capabilities.iter().map(|c| c.to_string()).collect(),
+            behaviour,
         };
         let conn = zbus::connection::Builder::address(address)
             .serve_at(PATH, server)
@@ -172,6 +229,12 @@ impl NotificationServer {
 
     pub fn calls(&self) -> Vec<NotifyCall> {
         self.log.lock().unwrap().calls.clone()
+    }
+
+    /// Every method call received so far (`Notify`, `GetCapabilities`, …), in order, whether it
+    /// was answered, refused or left hanging.
+    pub fn requests(&self) -> Vec<&'static str> {
+        self.log.lock().unwrap().requests.clone()
     }
 
     /// Ids the client asked to close with `CloseNotification`.

@@ -184,7 +184,7 @@ export default {
   "settings.err_subscription": "“{value}” is not a user id: use whole numbers such as 1001 or -42.",
   "settings.err_quiet_times": "Enter both a start and an end time.",
   "settings.err_quiet_same": "Start and end are the same time.",
-  "settings.err_days": "Enter a whole number of days, 1 or more.",
+  "settings.err_days": "Enter a whole number of days, from 1 to 36500.",
   "settings.err_token_empty": "Paste the token first.",
 
   "reason.notifications_off": "Notifications are turned off in Chatbell",

@@ -211,7 +211,7 @@ export default {
   "settings.err_subscription": "«{value}» — не идентификатор пользователя: укажите целые числа, например 1001 или -42.",
   "settings.err_quiet_times": "Укажите время начала и окончания.",
   "settings.err_quiet_same": "Начало и окончание совпадают.",
-  "settings.err_days": "Укажите целое число дней, не меньше 1.",
+  "settings.err_days": "Укажите целое число дней, от 1 до 36500.",
   "settings.err_token_empty": "Сначала вставьте токен.",
 
   "reason.notifications_off": "Уведомления в Chatbell выключены",

@@ -74,20 +74,7 @@ impl Desk {
         let mut c = self.cli();
         c.args(["listen", "--json", "--url", &self.sim.ws_url()])
             .args(extra);
-        let listener = Spawned::spawn(c);
-        let online = listener
-            .stdout
-            .wait_json(Duration::from_secs(10), |v| {
-                v["type"] == "connection" && v["state"] == "online"
-            })
-            .await;
-        assert!(
-            online.is_some(),
-            "never online; stdout:\n{}\nstderr:\n{}",
-            listener.stdout.text(),
-            listener.stderr.text()
-        );
-        listener
+        until_online(c).await
     }
 
     /// Runs a command to completion; returns (success, stdout, stderr).
@@ -107,4 +94,78 @@ pub fn message(id: i64, user: i64, name: &str, text: &str) -> serde_json::Value 
 
 pub fn new_chat(user: i64, name: &str, first: &str) -> serde_json::Value {
     serde_json::json!({"event": "new_chat", "data": {"user_id": user, "user_name": name, "username": "u", "source": "telegram", "first_message": first}, "timestamp": "2026-01-10T15:30:00Z"})
+}
+
+/// Starts a prepared `chatbell-cli … listen --json`; returns once it is online.
+pub async fn until_online(listen: Command) -> Spawned {
+    let listener = Spawned::spawn(listen);
+    let online = listener
+        .stdout
+        .wait_json(Duration::from_secs(10), |v| {
+            v["type"] == "connection" && v["state"] == "online"
+        })
+        .await;
+    assert!(
+        online.is_some(),
+        "never online; stdout:\n{}\nstderr:\n{}",
+        listener.stdout.text(),
+        listener.stderr.text()
+    );
+    listener
+}
+
+/// Waits until the listener's `--json` output says message `message_id` is stored.
+pub async fn wait_stored(listener: &Spawned, message_id: i64) {
+    listener
+        .stdout
+        .wait_json(Duration::from_secs(5), |v| {
+            v["type"] == "stored"
+                && v["messages"]
+                    .as_array()
+                    .is_some_and(|m| m.iter().any(|m| m["message_id"] == message_id))
+        })
+        .await
+        .unwrap_or_else(|| panic!("message {message_id} never stored"));
+}
+
+/// `chatbell-cli listen` with its human output (not `--json`); returns once online.
+pub async fn listen_human(desk: &Desk, extra: &[&str]) -> Spawned {
+    let mut c = desk.cli();
+    c.args(["listen", "--url", &desk.sim.ws_url()]).args(extra);
+    let listener = Spawned::spawn(c);
+    let online = listener
+        .stdout
+        .wait_for(Duration::from_secs(10), |l| l == "online")
+        .await;
+    assert!(
+        online.is_some(),
+        "never online; stdout:\n{}\nstderr:\n{}",
+        listener.stdout.text(),
+        listener.stderr.text()
+    );
+    listener
+}
+
+/// The threads a process has now, from `/proc/<pid>/task`.
+pub fn thread_count(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .expect("the process is alive")
+        .count()
+}
+
+/// Waits until `n` JSON lines satisfy `pred`; returns how many do (fewer after `timeout`).
+pub async fn wait_json_count(
+    lines: &chatbell_testkit::Lines,
+    n: usize,
+    timeout: Duration,
+    pred: impl Fn(&serde_json::Value) -> bool,
+) -> usize {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let count = lines.json().iter().filter(|v| pred(v)).count();
+        if count >= n || tokio::time::Instant::now() >= deadline {
+            return count;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }

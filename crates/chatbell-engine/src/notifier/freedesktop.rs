@@ -1,5 +1,9 @@
-//! Notifications over the freedesktop D-Bus interface (`org.freedesktop.Notifications`),
-//! through notify-rust's zbus backend.
+//! Notifications over the freedesktop D-Bus interface (`org.freedesktop.Notifications`):
+//! `Notify` through notify-rust's zbus backend, the other calls straight over zbus.
+//!
+//! Every call is async and bounded by [`CALL_TIMEOUT`]: a daemon that never answers costs a
+//! dropped future, never a thread (notify-rust's `get_capabilities` and
+//! `get_server_information` block one until the daemon answers, which a hung one never does).
 
 use std::collections::HashMap;
 
@@ -12,6 +16,9 @@ use super::{
     BoxFuture, CALL_TIMEOUT, Notifier, NotifierConfig, NotifyError, Request, Response, ServerInfo,
 };
 
+const SERVICE: &str = "org.freedesktop.Notifications";
+const PATH: &str = "/org/freedesktop/Notifications";
+
 pub struct Freedesktop {
     config: NotifierConfig,
     responses_tx: mpsc::Sender<Response>,
@@ -21,6 +28,9 @@ pub struct Freedesktop {
     waiters: HashMap<u32, JoinHandle<()>>,
     /// Whether the server renders body markup (then the body must be escaped); asked once.
     markup: Option<bool>,
+    /// The session-bus connection for the calls whose answer is all we need (capabilities,
+    /// server information, close): made on first use, made again after it failed.
+    bus: Option<zbus::Connection>,
 }
 
 impl Freedesktop {
@@ -32,24 +42,62 @@ impl Freedesktop {
             responses_rx: Some(responses_rx),
             waiters: HashMap::new(),
             markup: None,
+            bus: None,
         }
     }
 
-    async fn capabilities() -> Result<Vec<String>, NotifyError> {
-        // notify-rust offers this call only blocking.
-        let call = tokio::task::spawn_blocking(notify_rust::get_capabilities);
-        match tokio::time::timeout(CALL_TIMEOUT, call).await {
-            Err(_) => Err(NotifyError::Timeout(CALL_TIMEOUT)),
-            Ok(Err(join)) => Err(NotifyError::Failed(join.to_string())),
-            Ok(Ok(result)) => result.map_err(|e| NotifyError::NoServer(e.to_string())),
+    /// Calls a method of the notification server within [`CALL_TIMEOUT`]; returns the reply.
+    async fn call(
+        &mut self,
+        method: &'static str,
+        body: &(impl serde::Serialize + zbus::DynamicType + Sync),
+    ) -> Result<zbus::Message, NotifyError> {
+        let bus = self.bus.take();
+        let call = async {
+            let conn = match bus {
+                Some(conn) => conn,
+                None => zbus::Connection::session()
+                    .await
+                    .map_err(|e| NotifyError::NoServer(e.to_string()))?,
+            };
+            let reply = conn
+                .call_method(Some(SERVICE), PATH, Some(SERVICE), method, body)
+                .await;
+            Ok::<_, NotifyError>((conn, reply))
+        };
+        // On a timeout the connection goes with the call: the next call starts afresh.
+        let (conn, reply) = tokio::time::timeout(CALL_TIMEOUT, call)
+            .await
+            .map_err(|_| NotifyError::Timeout(CALL_TIMEOUT))??;
+        match reply {
+            Ok(reply) => {
+                self.bus = Some(conn);
+                Ok(reply)
+            }
+            Err(e) => {
+                // An error reply came over a connection that works; anything else did not.
+                if matches!(e, zbus::Error::FDO(_) | zbus::Error::MethodError(..)) {
+                    self.bus = Some(conn);
+                }
+                Err(call_error(e))
+            }
         }
+    }
+
+    async fn capabilities(&mut self) -> Result<Vec<String>, NotifyError> {
+        self.call("GetCapabilities", &())
+            .await?
+            .body()
+            .deserialize()
+            .map_err(bad_reply)
     }
 
     async fn show_inner(&mut self, request: Request) -> Result<u32, NotifyError> {
         let markup = match self.markup {
             Some(m) => m,
             None => {
-                let m = Self::capabilities()
+                let m = self
+                    .capabilities()
                     .await?
                     .iter()
                     .any(|c| c == "body-markup");
@@ -79,14 +127,19 @@ impl Freedesktop {
         if let Some(id) = request.replaces {
             n.id(id);
         }
+        // `show_async` opens a connection of its own (the one the click comes back on). On a
+        // timeout the future is dropped with it, and zbus aborts the connection's reader task.
         let handle = match tokio::time::timeout(CALL_TIMEOUT, n.show_async()).await {
-            Err(_) => return Err(NotifyError::Timeout(CALL_TIMEOUT)),
+            Ok(Ok(handle)) => handle,
+            // The server may have changed (a restarted daemon): ask again next time.
             Ok(Err(e)) => {
-                // The server may have changed (restarted daemon): ask again next time.
                 self.markup = None;
                 return Err(NotifyError::NoServer(e.to_string()));
             }
-            Ok(Ok(handle)) => handle,
+            Err(_) => {
+                self.markup = None;
+                return Err(NotifyError::Timeout(CALL_TIMEOUT));
+            }
         };
         let id = handle.id();
         let tx = self.responses_tx.clone();
@@ -129,22 +182,7 @@ impl Notifier for Freedesktop {
             }
             // notify-rust closes only through the handle of the connection that showed the
             // notification, which may be gone: call CloseNotification directly.
-            let call = async {
-                let conn = zbus_session().await?;
-                conn.call_method(
-                    Some("org.freedesktop.Notifications"),
-                    "/org/freedesktop/Notifications",
-                    Some("org.freedesktop.Notifications"),
-                    "CloseNotification",
-                    &(id,),
-                )
-                .await
-                .map(|_| ())
-                .map_err(|e| NotifyError::Failed(e.to_string()))
-            };
-            tokio::time::timeout(CALL_TIMEOUT, call)
-                .await
-                .map_err(|_| NotifyError::Timeout(CALL_TIMEOUT))?
+            self.call("CloseNotification", &(id,)).await.map(|_| ())
         })
     }
 
@@ -154,24 +192,40 @@ impl Notifier for Freedesktop {
 
     fn server_info(&mut self) -> BoxFuture<'_, Result<ServerInfo, NotifyError>> {
         Box::pin(async move {
-            let call = tokio::task::spawn_blocking(notify_rust::get_server_information);
-            let info = match tokio::time::timeout(CALL_TIMEOUT, call).await {
-                Err(_) => return Err(NotifyError::Timeout(CALL_TIMEOUT)),
-                Ok(Err(join)) => return Err(NotifyError::Failed(join.to_string())),
-                Ok(Ok(result)) => result.map_err(|e| NotifyError::NoServer(e.to_string()))?,
-            };
+            let (name, vendor, version, _spec): (String, String, String, String) = self
+                .call("GetServerInformation", &())
+                .await?
+                .body()
+                .deserialize()
+                .map_err(bad_reply)?;
             Ok(ServerInfo {
-                name: info.name,
-                vendor: info.vendor,
-                version: info.version,
-                capabilities: Self::capabilities().await?,
+                name,
+                vendor,
+                version,
+                capabilities: self.capabilities().await?,
             })
         })
     }
 }
 
-async fn zbus_session() -> Result<zbus::Connection, NotifyError> {
-    zbus::Connection::session()
-        .await
-        .map_err(|e| NotifyError::NoServer(e.to_string()))
+/// A failed call, in the words of [`NotifyError`].
+fn call_error(e: zbus::Error) -> NotifyError {
+    match &e {
+        zbus::Error::FDO(fdo)
+            if matches!(
+                **fdo,
+                zbus::fdo::Error::ServiceUnknown(_) | zbus::fdo::Error::NameHasNoOwner(_)
+            ) =>
+        {
+            NotifyError::NoServer(e.to_string())
+        }
+        // The daemon is there and answered with an error.
+        zbus::Error::FDO(_) | zbus::Error::MethodError(..) => NotifyError::Failed(e.to_string()),
+        // No session bus, or the connection to it broke.
+        _ => NotifyError::NoServer(e.to_string()),
+    }
+}
+
+fn bad_reply(e: zbus::Error) -> NotifyError {
+    NotifyError::Failed(format!("unexpected reply: {e}"))
 }

@@ -1,7 +1,9 @@
 //! Showing notifications: the [`Notifier`] trait the engine talks to, its desktop
-//! implementations (freedesktop D-Bus via notify-rust on Linux/BSD; notify-rust's native
-//! backends on macOS and Windows), and the service task that feeds it from the coalescer.
+//! implementations (freedesktop D-Bus over zbus and notify-rust on Linux/BSD; notify-rust's
+//! native backends on macOS and Windows), and the service task that feeds it from the coalescer
+//! and stops asking a failing notification server until a backoff ends.
 
+mod health;
 mod service;
 pub mod text;
 
@@ -53,7 +55,8 @@ pub struct ServerInfo {
 }
 
 /// How long one call to the notification server may take before it counts as failed: a hung
-/// daemon must not hold up the notifications after it.
+/// daemon must not hold up the notifications after it. A call that times out is dropped, not
+/// left waiting on a thread.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(3);
 
 #[derive(Debug, Clone, thiserror::Error)]

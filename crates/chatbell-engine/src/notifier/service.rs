@@ -1,4 +1,6 @@
-//! The task that owns the notifier: coalesces, renders, shows, and reports back.
+//! The task that owns the notifier: coalesces, renders, shows, and reports back. It keeps
+//! track of whether the notification server works, so a failing one is asked again only after
+//! a backoff and its failure is logged once, not once per notification.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -6,6 +8,7 @@ use std::sync::Arc;
 use chatbell_protocol::UserId;
 use tokio::sync::{mpsc, oneshot};
 
+use super::health::{Change, DaemonHealth, daemon_backoff};
 use super::text::{Lang, open_label, words};
 use super::{Notifier, NotifyError, Request, Response};
 use crate::clock::Clock;
@@ -38,6 +41,7 @@ pub(crate) struct NotifyService {
     pub outbox: Outbox,
     pub clock: Arc<dyn Clock>,
     ids: HashMap<Slot, u32>,
+    health: DaemonHealth,
 }
 
 impl NotifyService {
@@ -57,6 +61,7 @@ impl NotifyService {
             outbox,
             clock,
             ids: HashMap::new(),
+            health: DaemonHealth::new(),
         }
     }
 
@@ -115,7 +120,10 @@ impl NotifyService {
                     sound: true,
                     replaces: None,
                 };
-                let _ = reply.send(self.notifier.show(request).await.map(|_| ()));
+                // The agent asked for it: a real call even while the daemon is known down.
+                let result = self.notifier.show(request).await.map(|_| ());
+                self.note(result.as_ref().copied());
+                let _ = reply.send(result);
             }
         }
     }
@@ -141,7 +149,7 @@ impl NotifyService {
                         sound,
                         replaces,
                     };
-                    match self.notifier.show(request).await {
+                    match self.show(request).await {
                         Ok(id) => {
                             self.ids.insert(slot, id);
                             let shown = Delivery::Shown {
@@ -154,7 +162,8 @@ impl NotifyService {
                             self.outbox.send(EngineEvent::Delivery(shown));
                         }
                         Err(e) => {
-                            tracing::warn!(error = %e, "notification not shown");
+                            // Logged by `note` when the daemon starts failing, not here: a
+                            // failing daemon fails every notification.
                             self.ids.remove(&slot);
                             self.coalescer.closed(slot);
                             self.outbox.send(EngineEvent::Delivery(Delivery::Failed {
@@ -166,14 +175,50 @@ impl NotifyService {
                 }
                 Command::Close { slot } => {
                     if let Some(id) = self.ids.remove(&slot) {
-                        if let Err(e) = self.notifier.close(id).await {
-                            tracing::debug!(error = %e, "closing a notification failed");
+                        // A daemon known to be down is not asked; the id is forgotten anyway.
+                        if self.health.admit(self.clock.mono()).is_ok() {
+                            match self.notifier.close(id).await {
+                                // A server may refuse to close a notification that is already
+                                // gone (the spec allows it): that says nothing of its health.
+                                Err(e @ NotifyError::Failed(_)) => {
+                                    tracing::debug!(error = %e, "closing a notification failed")
+                                }
+                                result => self.note(result.as_ref().copied()),
+                            }
                         }
                         self.outbox
                             .send(EngineEvent::Delivery(Delivery::Closed { slot }));
                     }
                 }
             }
+        }
+    }
+
+    /// Shows a notification, or fails at once with the last error while the daemon is known
+    /// to be down and not yet due for another try.
+    async fn show(&mut self, request: Request) -> Result<u32, NotifyError> {
+        self.health.admit(self.clock.mono())?;
+        let result = self.notifier.show(request).await;
+        self.note(result.as_ref().map(|_| ()));
+        result
+    }
+
+    /// Records how a call went; logs when the daemon starts failing or works again.
+    fn note(&mut self, outcome: Result<(), &NotifyError>) {
+        let change = self.health.record(outcome, self.clock.mono());
+        match (change, outcome) {
+            (Change::Failed { retry_in }, Err(error)) => tracing::warn!(
+                %error,
+                ?retry_in,
+                "the notification server is failing: notifications are reported as not shown, \
+                 and it is tried again at growing intervals (up to {:?})",
+                daemon_backoff().cap
+            ),
+            (Change::FailedAgain { retry_in }, Err(error)) => {
+                tracing::debug!(%error, ?retry_in, "the notification server is still failing")
+            }
+            (Change::Recovered, _) => tracing::info!("the notification server works again"),
+            _ => {}
         }
     }
 
@@ -202,5 +247,145 @@ impl NotifyService {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use chrono::{NaiveTime, TimeZone, Utc};
+
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::coalesce::CoalesceConfig;
+    use crate::model::NotifyKind;
+    use crate::notifier::{BoxFuture, ServerInfo};
+
+    fn secs(s: f64) -> Duration {
+        Duration::from_secs_f64(s)
+    }
+
+    /// A notifier that counts its calls and fails while `up` is false.
+    struct Fake {
+        calls: Arc<AtomicUsize>,
+        up: Arc<AtomicBool>,
+    }
+
+    impl Notifier for Fake {
+        fn show(&mut self, _request: Request) -> BoxFuture<'_, Result<u32, NotifyError>> {
+            self.calls.fetch_add(1, Ordering::SeqCst);
+            let up = self.up.load(Ordering::SeqCst);
+            Box::pin(async move {
+                if up {
+                    Ok(7)
+                } else {
+                    Err(NotifyError::NoServer("gone".into()))
+                }
+            })
+        }
+        fn close(&mut self, _id: u32) -> BoxFuture<'_, Result<(), NotifyError>> {
+            Box::pin(async { Ok(()) })
+        }
+        fn take_responses(&mut self) -> Option<mpsc::Receiver<Response>> {
+            None
+        }
+        fn server_info(&mut self) -> BoxFuture<'_, Result<ServerInfo, NotifyError>> {
+            Box::pin(async { Err(NotifyError::NoServer("gone".into())) })
+        }
+    }
+
+    fn notify(user_id: UserId) -> ServiceMsg {
+        ServiceMsg::Notify {
+            incoming: Incoming {
+                user_id,
+                kind: NotifyKind::NewMessage,
+                name: "Ann".into(),
+                text: Some("hello".into()),
+                file_path: None,
+            },
+            sound: false,
+        }
+    }
+
+    fn deliveries(events: &mut tokio::sync::broadcast::Receiver<EngineEvent>) -> Vec<Delivery> {
+        let mut out = Vec::new();
+        while let Ok(event) = events.try_recv() {
+            if let EngineEvent::Delivery(d) = event {
+                out.push(d);
+            }
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn notifications_fail_fast_while_the_daemon_is_down_and_reach_it_when_it_is_back() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let up = Arc::new(AtomicBool::new(false));
+        let fake = Fake {
+            calls: calls.clone(),
+            up: up.clone(),
+        };
+        let clock = ManualClock::new(
+            Utc.with_ymd_and_hms(2026, 1, 10, 12, 0, 0).unwrap(),
+            NaiveTime::from_hms_opt(12, 0, 0).unwrap(),
+        );
+        let outbox = Outbox::new();
+        let mut events = outbox.subscribe();
+        let mut service = NotifyService::new(
+            Box::new(fake),
+            Coalescer::new(CoalesceConfig::default()),
+            Lang::En,
+            false,
+            outbox,
+            Arc::new(clock.clone()),
+        );
+
+        // 50 notifications at once: one call, 50 failures reported with its error.
+        for _ in 0..50 {
+            service.handle(notify(1)).await;
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        let failed = deliveries(&mut events);
+        assert_eq!(failed.len(), 50);
+        assert!(failed.iter().all(|d| matches!(d,
+            Delivery::Failed { error, .. } if error.contains("no notification server"))));
+
+        // Not asked again until the backoff (1 s) ends; then once, which fails again (next: 2 s).
+        clock.advance(secs(0.999));
+        service.handle(notify(1)).await;
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        clock.advance(secs(0.001));
+        service.handle(notify(1)).await;
+        service.handle(notify(1)).await;
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+
+        // The daemon is back: used at the end of the backoff, and from then on every time.
+        up.store(true, Ordering::SeqCst);
+        clock.advance(secs(1.0));
+        service.handle(notify(1)).await;
+        assert_eq!(calls.load(Ordering::SeqCst), 2, "still in the 2 s backoff");
+        clock.advance(secs(1.0));
+        service.handle(notify(2)).await;
+        service.handle(notify(3)).await;
+        assert_eq!(calls.load(Ordering::SeqCst), 4);
+        let last = deliveries(&mut events);
+        assert!(
+            matches!(
+                last[..],
+                [.., Delivery::Shown { .. }, Delivery::Shown { .. }]
+            ),
+            "{last:?}"
+        );
+
+        // A test notification is a real call, even while the daemon is known to be down.
+        up.store(false, Ordering::SeqCst);
+        for _ in 0..2 {
+            let (reply, answer) = oneshot::channel();
+            service.handle(ServiceMsg::Test { reply }).await;
+            assert!(answer.await.unwrap().is_err());
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 6);
     }
 }

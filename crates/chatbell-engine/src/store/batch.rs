@@ -246,13 +246,6 @@ impl<'w> Batch<'w> {
                 });
             }
             Event::NewMessage(m) => {
-                // Protocol reading 4: a message for an unknown chat creates it.
-                let known = KnownChat {
-                    user_name: m.user_name,
-                    username: None,
-                    source: m.source,
-                };
-                self.ensure_chat(m.user_id, &known, received_at)?;
                 let inserted = self.insert_message(
                     Some(m.message_id),
                     m.user_id,
@@ -264,6 +257,15 @@ impl<'w> Batch<'w> {
                 let duplicate = inserted.is_none();
                 match inserted {
                     Some(message) => {
+                        // Protocol reading 4: a message for an unknown chat creates it. Only a
+                        // new message does: a message id already stored (even under another
+                        // user) is a duplicate and must not leave an empty chat behind.
+                        let known = KnownChat {
+                            user_name: m.user_name,
+                            username: None,
+                            source: m.source,
+                        };
+                        self.ensure_chat(m.user_id, &known, received_at)?;
                         self.applied.messages.push(message);
                         self.applied.typing.push((m.user_id, false));
                         self.applied.touch(m.user_id);

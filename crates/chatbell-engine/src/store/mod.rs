@@ -6,6 +6,8 @@
 //! (WAL lets them read while the writer writes).
 
 mod batch;
+mod header;
+mod lock;
 mod read;
 mod schema;
 mod write;
@@ -16,9 +18,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OpenFlags};
 
+pub use header::APPLICATION_ID;
+pub use lock::EngineLock;
 pub use read::{Reader, StoreCounts};
 pub use schema::VERSION as SCHEMA_VERSION;
-pub use write::{Applied, Candidate, Input, Removed, Writer, mark_read};
+pub use write::{Applied, Candidate, Input, Removed, Writer, mark_read, retention_cutoff};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -53,6 +57,10 @@ pub enum StoreError {
         "the database {path} is in use by another running Chatbell engine. Quit it (or use --db for another file)"
     )]
     InUse { path: PathBuf },
+    #[error(
+        "{path} is not a Chatbell database ({why}); it was left untouched. Pass another file with --db, or move this one aside"
+    )]
+    Foreign { path: PathBuf, why: String },
     #[error("no database at {path} yet: run Chatbell or `chatbell-cli listen` once to create it")]
     Missing { path: PathBuf },
     #[error("database error on {path}: {source}")]
@@ -78,36 +86,85 @@ impl StoreError {
 /// How long a connection waits for another one's write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Opens (creating and migrating if needed) the database for writing.
-pub(crate) fn open_rw(path: &Path) -> Result<Connection, StoreError> {
+/// The files SQLite keeps beside a database.
+const SIDECARS: [&str; 3] = ["-wal", "-shm", "-journal"];
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// Makes the database and the files beside it readable by their owner only (SQLite creates
+/// its `-wal`, `-shm` and `-journal` files with the database file's mode).
+fn make_private(path: &Path) -> Result<(), StoreError> {
+    let folder = |source| StoreError::Folder {
+        path: path.to_path_buf(),
+        source,
+    };
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|source| StoreError::Folder {
+        crate::private::dir(dir).map_err(|source| StoreError::Folder {
             path: dir.to_path_buf(),
             source,
         })?;
     }
+    for suffix in SIDECARS {
+        crate::private::file(&with_suffix(path, suffix)).map_err(folder)?;
+    }
+    crate::private::file(&lock::sidecar_path(path)).map_err(folder)?;
+    // Created here, not by SQLite, so that it and its sidecars start private. An existing
+    // file is only chmod-ed: closing a descriptor of it would drop the locks this process's
+    // SQLite connections hold on it.
+    match crate::private::open_options()
+        .write(true)
+        .create_new(true)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            crate::private::file(path).map_err(folder)
+        }
+        Err(source) => Err(folder(source)),
+    }
+}
+
+/// Opens (creating and migrating if needed) the database for writing. A file that is not
+/// Chatbell's is refused before anything is written to it.
+pub(crate) fn open_rw(path: &Path) -> Result<Connection, StoreError> {
+    let identity = header::identify(path)?;
+    make_private(path)?;
     let sql = |e| StoreError::from_sql(path, e);
     let conn = Connection::open(path).map_err(sql)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
-    // auto_vacuum must be chosen before the first table exists; on an existing file it is a no-op.
+    if identity == header::Identity::New {
+        // Chosen before the first table exists; on an existing file it would be a no-op.
+        conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL;")
+            .map_err(sql)?;
+    }
+    // Migrations first: a new file is then still in rollback-journal mode, so its first
+    // transaction (which stamps the application id) lands in the file itself, and a failed
+    // migration leaves no WAL switch behind.
+    migrate(&conn, path)?;
     conn.execute_batch(
-        "PRAGMA auto_vacuum = INCREMENTAL;
-         PRAGMA journal_mode = WAL;
+        "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = NORMAL;
          PRAGMA temp_store = MEMORY;
          PRAGMA wal_autocheckpoint = 4000;",
     )
     .map_err(sql)?;
-    migrate(&conn, path)?;
     Ok(conn)
 }
 
 /// Opens an existing database for reading only.
 pub(crate) fn open_ro(path: &Path) -> Result<Connection, StoreError> {
+    let missing = || StoreError::Missing {
+        path: path.to_path_buf(),
+    };
     if !path.exists() {
-        return Err(StoreError::Missing {
-            path: path.to_path_buf(),
-        });
+        return Err(missing());
+    }
+    if header::identify(path)? == header::Identity::New {
+        return Err(missing());
     }
     let sql = |e| StoreError::from_sql(path, e);
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
@@ -115,17 +172,7 @@ pub(crate) fn open_ro(path: &Path) -> Result<Connection, StoreError> {
         | OpenFlags::SQLITE_OPEN_URI;
     let conn = Connection::open_with_flags(path, flags).map_err(sql)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
-    let version = conn
-        .pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))
-        .map_err(sql)? as usize;
-    if version > schema::VERSION {
-        return Err(StoreError::TooNew {
-            path: path.to_path_buf(),
-            found: version,
-            known: schema::VERSION,
-        });
-    }
-    if version < schema::VERSION {
+    if schema_version(&conn, path)? < schema::VERSION {
         // An older file: the writer migrates it; until then reads would see missing tables.
         drop(conn);
         drop(open_rw(path)?);
@@ -134,11 +181,11 @@ pub(crate) fn open_ro(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
-fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
-    let sql = |e| StoreError::from_sql(path, e);
+/// The file's schema version; a newer one than this build knows is refused.
+fn schema_version(conn: &Connection, path: &Path) -> Result<usize, StoreError> {
     let version = conn
         .pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))
-        .map_err(sql)? as usize;
+        .map_err(|e| StoreError::from_sql(path, e))? as usize;
     if version > schema::VERSION {
         return Err(StoreError::TooNew {
             path: path.to_path_buf(),
@@ -146,9 +193,16 @@ fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
             known: schema::VERSION,
         });
     }
+    Ok(version)
+}
+
+fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let sql = |e| StoreError::from_sql(path, e);
+    let version = schema_version(conn, path)?;
+    let stamp = format!("PRAGMA application_id = {};", header::APPLICATION_ID);
     for (i, migration) in schema::MIGRATIONS.iter().enumerate().skip(version) {
         let apply = format!(
-            "BEGIN IMMEDIATE; {migration}; PRAGMA user_version = {}; COMMIT;",
+            "BEGIN IMMEDIATE; {stamp} {migration}; PRAGMA user_version = {}; COMMIT;",
             i + 1
         );
         if let Err(e) = conn.execute_batch(&apply) {
@@ -156,6 +210,13 @@ fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {
             return Err(sql(e));
         }
         tracing::info!(path = %path.display(), version = i + 1, "database migrated");
+    }
+    let id: i64 = conn
+        .pragma_query_value(None, "application_id", |r| r.get(0))
+        .map_err(sql)?;
+    if id != i64::from(header::APPLICATION_ID) {
+        // A database of an earlier Chatbell, from before the application id.
+        conn.execute_batch(&stamp).map_err(sql)?;
     }
     Ok(())
 }
@@ -179,40 +240,4 @@ pub(crate) fn to_ms(t: DateTime<Utc>) -> i64 {
 
 pub(crate) fn from_ms(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap_or_default()
-}
-
-/// Holds the engine's exclusive claim on a database file for as long as it lives, so two
-/// engines (the app and `chatbell-cli listen`) never write one file at once.
-#[derive(Debug)]
-pub struct EngineLock {
-    _file: std::fs::File,
-}
-
-impl EngineLock {
-    pub fn acquire(db: &Path) -> Result<EngineLock, StoreError> {
-        let mut lock_path = db.as_os_str().to_owned();
-        lock_path.push(".lock");
-        let lock_path = PathBuf::from(lock_path);
-        if let Some(dir) = lock_path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::Folder {
-                path: dir.to_path_buf(),
-                source,
-            })?;
-        }
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|source| StoreError::Folder {
-                path: lock_path.clone(),
-                source,
-            })?;
-        match file.try_lock() {
-            Ok(()) => Ok(EngineLock { _file: file }),
-            Err(_) => Err(StoreError::InUse {
-                path: db.to_path_buf(),
-            }),
-        }
-    }
 }

@@ -215,6 +215,14 @@ impl Writer {
     }
 }
 
+/// The moment `days` before `now`: what a retention of `days` keeps. Days far beyond what a
+/// calendar can hold keep everything rather than fail.
+pub fn retention_cutoff(now: DateTime<Utc>, days: u32) -> DateTime<Utc> {
+    chrono::TimeDelta::try_days(days.into())
+        .and_then(|span| now.checked_sub_signed(span))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
 /// The agent has seen everything in this chat. Returns whether anything changed.
 pub(super) fn mark_read_on(conn: &Connection, user_id: UserId) -> rusqlite::Result<bool> {
     let changed = conn

@@ -2,9 +2,12 @@
 //!
 //! The API token is not here: it lives in the OS keychain only (see `keychain`). A settings
 //! file that cannot be read is never overwritten: it is moved aside and the error is reported.
+//! Errors name the field and what is wrong with it, never the value: a value may be a token
+//! pasted into the wrong field, and the messages are shown in the app and in logs.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::ops::RangeInclusive;
+use std::path::PathBuf;
 
 use chatbell_protocol::UserId;
 use chrono::{DateTime, NaiveTime, Utc};
@@ -108,10 +111,23 @@ impl NotificationSettings {
     }
 }
 
+/// Days of history one may keep: a day to a hundred years. Further back than that is past
+/// what date arithmetic can take (a cutoff 97 million days ago is no date at all).
+pub const RETENTION_DAYS: RangeInclusive<u32> = 1..=36_500;
+/// Users one may subscribe to (`server.subscriptions`); user ids themselves are any `i64`.
+pub const MAX_SUBSCRIPTIONS: usize = 1000;
+/// Chats one may mute (`notifications.mutes`).
+pub const MAX_MUTES: usize = 10_000;
+/// Length of the query parameter's name that carries the token (`server.query_param`).
+pub const QUERY_PARAM_LEN: RangeInclusive<usize> = 1..=64;
+/// The largest settings file read: ours are a few KiB, so anything bigger is not settings.
+pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default)]
 pub struct StoreSettings {
-    /// Delete messages and raw events older than this many days; `None` keeps everything.
+    /// Delete messages and raw events older than this many days ([`RETENTION_DAYS`]); `None`
+    /// keeps everything.
     pub retention_days: Option<u32>,
 }
 
@@ -174,8 +190,6 @@ pub enum SettingsError {
     },
 }
 
-const MAX_SUBSCRIPTIONS: usize = 1000;
-
 impl Settings {
     /// Checks every field a user can type; the error names the field and what is wrong.
     pub fn validate(&self) -> Result<(), SettingsError> {
@@ -186,21 +200,30 @@ impl Settings {
             return invalid("server.url", problem);
         }
         let p = &self.server.query_param;
-        if p.is_empty()
-            || p.len() > 64
+        if !QUERY_PARAM_LEN.contains(&p.len())
             || !p
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         {
             return invalid(
                 "server.query_param",
-                format!("{p:?} must be 1–64 letters, digits, '_' or '-'"),
+                format!(
+                    "must be {}–{} letters, digits, '_' or '-'",
+                    QUERY_PARAM_LEN.start(),
+                    QUERY_PARAM_LEN.end()
+                ),
             );
         }
         if self.server.subscriptions.len() > MAX_SUBSCRIPTIONS {
             return invalid(
                 "server.subscriptions",
                 format!("at most {MAX_SUBSCRIPTIONS} user ids"),
+            );
+        }
+        if self.notifications.mutes.len() > MAX_MUTES {
+            return invalid(
+                "notifications.mutes",
+                format!("at most {MAX_MUTES} muted chats"),
             );
         }
         if let Some(q) = self.notifications.quiet_hours
@@ -211,104 +234,43 @@ impl Settings {
                 "start and end are the same time".into(),
             );
         }
-        if self.store.retention_days == Some(0) {
+        if let Some(days) = self.store.retention_days
+            && !RETENTION_DAYS.contains(&days)
+        {
             return invalid(
                 "store.retention_days",
-                "must be at least 1 day (or empty to keep everything)".into(),
+                format!(
+                    "must be from {} to {} days (or empty to keep everything)",
+                    RETENTION_DAYS.start(),
+                    RETENTION_DAYS.end()
+                ),
             );
         }
         Ok(())
     }
-
-    /// Reads settings; a missing file gives the defaults. A file that is not valid settings is
-    /// moved aside (never lost, never overwritten) and reported in the error, with defaults
-    /// returned alongside so the app can still start.
-    pub fn load(path: &Path) -> (Settings, Option<SettingsError>) {
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return (Settings::default(), None);
-            }
-            Err(source) => {
-                return (
-                    Settings::default(),
-                    Some(SettingsError::Read {
-                        path: path.into(),
-                        source,
-                    }),
-                );
-            }
-        };
-        let problem = match serde_json::from_str::<Settings>(&text) {
-            Ok(settings) => match settings.validate() {
-                Ok(()) => return (settings, None),
-                Err(e) => e.to_string(),
-            },
-            Err(e) => e.to_string(),
-        };
-        let moved_to = aside_path(path);
-        if let Err(source) = std::fs::rename(path, &moved_to) {
-            return (
-                Settings::default(),
-                Some(SettingsError::Write {
-                    path: moved_to,
-                    source,
-                }),
-            );
-        }
-        (
-            Settings::default(),
-            Some(SettingsError::Unreadable {
-                path: path.into(),
-                problem,
-                moved_to,
-            }),
-        )
-    }
-
-    /// Validates and writes atomically (a crash mid-write leaves the old file).
-    pub fn save(&self, path: &Path) -> Result<(), SettingsError> {
-        self.validate()?;
-        let write = |source| SettingsError::Write {
-            path: path.into(),
-            source,
-        };
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(write)?;
-        }
-        let tmp = path.with_extension("json.tmp");
-        let text = serde_json::to_string_pretty(self).expect("settings serialize");
-        std::fs::write(&tmp, text).map_err(write)?;
-        std::fs::rename(&tmp, path).map_err(write)
-    }
-}
-
-fn aside_path(path: &Path) -> PathBuf {
-    let stamp = Utc::now().format("%Y%m%dT%H%M%S");
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".invalid-{stamp}"));
-    path.with_file_name(name)
 }
 
 /// A server URL must be `ws://` or `wss://` with a host; it carries no token (that belongs in
-/// the keychain).
+/// the keychain). The problem does not quote the URL: it may hold a token after all.
 pub fn check_url(url: &str) -> Result<(), String> {
     let rest = url
         .strip_prefix("wss://")
         .or_else(|| url.strip_prefix("ws://"))
-        .ok_or_else(|| format!("{url:?} must start with ws:// or wss://"))?;
+        .ok_or_else(|| "must start with ws:// or wss://".to_string())?;
     let host = rest.split(['/', '?', '#']).next().unwrap_or("");
     if host.is_empty() {
-        return Err(format!("{url:?} has no host"));
+        return Err("has no host: expected ws://host/path or wss://host/path".into());
     }
     if host.contains('@') {
         return Err("put the token in the token field, not in the URL".into());
     }
     if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!("{url:?} contains spaces or control characters"));
+        return Err("contains spaces or control characters".into());
     }
     Ok(())
 }
+
+mod file;
 
 mod hhmm {
     use chrono::NaiveTime;
@@ -321,7 +283,7 @@ mod hhmm {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveTime, D::Error> {
         let s = String::deserialize(d)?;
         NaiveTime::parse_from_str(&s, "%H:%M")
-            .map_err(|_| D::Error::custom(format!("{s:?} is not a time like 22:30")))
+            .map_err(|_| D::Error::custom("not a time like 22:30"))
     }
 }
 
@@ -414,56 +376,106 @@ mod tests {
     }
 
     #[test]
-    fn round_trips_and_keeps_unreadable_files_aside() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("settings.json");
-        assert_eq!(
-            Settings::load(&path).0,
-            Settings::default(),
-            "missing file gives defaults"
-        );
-
-        let mut s = Settings::default();
-        s.server.url = Some("ws://127.0.0.1:8765/ws".into());
-        s.notifications.quiet_hours = Some(QuietHours {
-            start: t("22:00"),
-            end: t("07:30"),
-        });
-        s.notifications.mutes.insert(-5, None);
-        s.save(&path).unwrap();
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert!(text.contains("\"22:00\""), "{text}");
-        let (loaded, err) = Settings::load(&path);
-        assert!(err.is_none());
-        assert_eq!(loaded, s);
-
-        // Older or newer files: unknown fields ignored, missing fields defaulted.
-        std::fs::write(
-            &path,
-            r#"{"server":{"url":"ws://h/ws","future":1},"new_section":{}}"#,
-        )
-        .unwrap();
-        let (loaded, err) = Settings::load(&path);
-        assert!(err.is_none());
-        assert_eq!(loaded.server.url.as_deref(), Some("ws://h/ws"));
-        assert!(loaded.notifications.enabled);
-
-        std::fs::write(&path, "{ not json").unwrap();
-        let (loaded, err) = Settings::load(&path);
-        assert_eq!(loaded, Settings::default());
-        let err = err.unwrap();
-        let SettingsError::Unreadable { moved_to, .. } = &err else {
-            panic!("{err}")
+    // A table of cases: each row spells out its inputs and the expected outcome.
+    #[allow(clippy::type_complexity)]
+    fn numbers_are_checked_at_the_edges_of_their_ranges() {
+        let days = |d: u32| -> Box<dyn Fn(&mut Settings)> {
+            Box::new(move |s| s.store.retention_days = Some(d))
         };
-        assert_eq!(
-            std::fs::read_to_string(moved_to).unwrap(),
-            "{ not json",
-            "the bad file is kept"
-        );
-        assert!(!path.exists());
+        let subscriptions = |n: usize| -> Box<dyn Fn(&mut Settings)> {
+            Box::new(move |s| s.server.subscriptions = (0..n as i64).collect())
+        };
+        let param = |n: usize| -> Box<dyn Fn(&mut Settings)> {
+            Box::new(move |s| s.server.query_param = "p".repeat(n))
+        };
+        let mutes = |n: usize| -> Box<dyn Fn(&mut Settings)> {
+            Box::new(move |s| s.notifications.mutes = (0..n as i64).map(|u| (u, None)).collect())
+        };
+        let retention = Some(("store.retention_days", "from 1 to 36500 days"));
+        let subs = Some(("server.subscriptions", "at most 1000"));
+        let param_err = Some(("server.query_param", "1–64"));
+        let cases: Vec<(Box<dyn Fn(&mut Settings)>, Option<(&str, &str)>)> = vec![
+            (days(0), retention),
+            (days(1), None),
+            (days(90), None),
+            (days(36_500), None),
+            (days(36_501), retention),
+            (days(97_000_000), retention),
+            (days(u32::MAX), retention),
+            (Box::new(|s| s.store.retention_days = None), None),
+            (subscriptions(0), None),
+            (subscriptions(1000), None),
+            (subscriptions(1001), subs),
+            (
+                Box::new(|s| s.server.subscriptions = vec![i64::MIN, -1, 0, i64::MAX]),
+                None,
+            ),
+            (param(0), param_err),
+            (param(1), None),
+            (param(64), None),
+            (param(65), param_err),
+            (mutes(10_000), None),
+            (
+                mutes(10_001),
+                Some(("notifications.mutes", "at most 10000")),
+            ),
+        ];
+        for (i, (edit, want)) in cases.into_iter().enumerate() {
+            let mut s = Settings::default();
+            edit(&mut s);
+            match (s.validate(), want) {
+                (Ok(()), None) => {}
+                (Err(e), Some((field, range))) => {
+                    let e = e.to_string();
+                    assert!(e.starts_with(field) && e.contains(range), "row {i}: {e}");
+                }
+                (got, want) => panic!("row {i}: got {got:?}, want {want:?}"),
+            }
+        }
+        assert_eq!(RETENTION_DAYS, 1..=36_500);
+        assert_eq!(MAX_SUBSCRIPTIONS, 1000);
+    }
 
-        std::fs::write(&path, r#"{"server":{"url":"ftp://x"}}"#).unwrap();
-        let err = Settings::load(&path).1.unwrap().to_string();
-        assert!(err.contains("server.url"), "{err}");
+    /// The settings page limits what it offers to what `validate` accepts. The page reads its
+    /// limits from the input's `min`/`max`, so this checks the one copy the UI has.
+    #[test]
+    fn the_settings_page_offers_the_same_retention_range() {
+        let ui = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui");
+        let html = std::fs::read_to_string(ui.join("index.html")).unwrap();
+        let input = html
+            .split('<')
+            .find(|tag| tag.contains(r#"id="setting-retention-days""#))
+            .expect("the retention input");
+        let want = format!(
+            r#"min="{}" max="{}""#,
+            RETENTION_DAYS.start(),
+            RETENTION_DAYS.end()
+        );
+        assert!(input.contains(&want), "{input}\nwant {want}");
+        let js = std::fs::read_to_string(ui.join("js/settings.js")).unwrap();
+        assert!(
+            !js.contains(&RETENTION_DAYS.end().to_string()),
+            "settings.js keeps its own copy of the range: read the input's min/max instead"
+        );
+        // The sentence that explains a wrong value names the same range, in every language.
+        for lang in ["en", "ru"] {
+            let words = std::fs::read_to_string(ui.join(format!("js/i18n/{lang}.js"))).unwrap();
+            let line = words
+                .lines()
+                .find(|l| l.contains(r#""settings.err_days""#))
+                .expect("the days error");
+            assert!(
+                line.contains(&format!(
+                    "{} до {}",
+                    RETENTION_DAYS.start(),
+                    RETENTION_DAYS.end()
+                )) || line.contains(&format!(
+                    "{} to {}",
+                    RETENTION_DAYS.start(),
+                    RETENTION_DAYS.end()
+                )),
+                "{lang}: {line}"
+            );
+        }
     }
 }
