@@ -13,9 +13,11 @@ cargo xtask <task>
   test           set up this machine and run every check and test (what CI runs)
   bench [--quick]  measure throughput, latency, store, footprint, idle, recovery, fan-out;
                  writes docs/BENCHMARKS.md (--quick: a short run that only proves it works)
+  fuzz [--seconds N] [TARGET...]  run the fuzz targets (parse_frame, store_batch,
+                 settings_load), 60 s each by default
   bundle         build the .deb (Tauri CLI from npm), install it, start it, remove it
   icons          regenerate every icon PNG from icons/*.svg
-  setup [--for demo|test|bundle]  only install what the task needs (apt, tauri-driver)
+  setup [--for demo|test|bundle]  only install what the task needs (apt, tauri-driver, cargo-fuzz)
 ";
 
 fn main() -> Result<()> {
@@ -28,6 +30,7 @@ fn main() -> Result<()> {
         "demo" => tasks::demo(),
         "test" => tasks::test(),
         "bench" => tasks::bench(rest.iter().any(|a| a == "--quick")),
+        "fuzz" => tasks::fuzz(&rest),
         "bundle" => tasks::bundle(),
         "icons" => tasks::icons(),
         "setup" => {

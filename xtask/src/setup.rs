@@ -9,6 +9,8 @@ pub enum Need {
     Demo,
     Test,
     Bundle,
+    /// `cargo xtask fuzz` alone: what building needs, and cargo-fuzz.
+    Fuzz,
 }
 
 /// To build the app (WebKitGTK, the tray library, and what `-sys` crates link).
@@ -120,12 +122,40 @@ fn tauri_driver() -> Result<()> {
     Ok(())
 }
 
+/// `cargo-fuzz` (runs the fuzz targets with libFuzzer) from crates.io, when missing.
+fn cargo_fuzz() -> Result<()> {
+    if on_path("cargo-fuzz") {
+        return Ok(());
+    }
+    println!("xtask: installing cargo-fuzz (cargo install, about 1–2 min)");
+    let status = Command::new("cargo")
+        .args([
+            "install",
+            "cargo-fuzz",
+            "--version",
+            "^0.13",
+            "--locked",
+            "--quiet",
+        ])
+        .status()
+        .context("running cargo install cargo-fuzz")?;
+    if !status.success() {
+        bail!("cargo install cargo-fuzz failed ({status})");
+    }
+    Ok(())
+}
+
 pub fn run(need: Need) -> Result<()> {
     match need {
         Need::Demo => apt(BUILD),
+        Need::Fuzz => {
+            apt(BUILD)?;
+            cargo_fuzz()
+        }
         Need::Test => {
             apt(&[BUILD, TEST].concat())?;
-            tauri_driver()
+            tauri_driver()?;
+            cargo_fuzz()
         }
         Need::Bundle => {
             apt(&[BUILD, TEST, BUNDLE].concat())?;
@@ -134,7 +164,8 @@ pub fn run(need: Need) -> Result<()> {
             if !on_path("npm") {
                 apt(&["nodejs", "npm"])?;
             }
-            tauri_driver()
+            tauri_driver()?;
+            cargo_fuzz()
         }
     }
 }
