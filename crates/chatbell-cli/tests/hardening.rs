@@ -98,13 +98,7 @@ async fn every_file_is_private_whatever_the_umask_and_old_installs_are_tightened
     std::fs::set_permissions(&settings, std::fs::Permissions::from_mode(0o644)).unwrap();
 
     let mut c = with_umask_022(&desk);
-    c.args([
-        "listen",
-        "--json",
-        "--no-notify",
-        "--url",
-        &desk.sim.ws_url(),
-    ]);
+    c.args(listen_args(&desk)).arg("--json");
     let mut listener = until_online(c).await;
     desk.sim
         .control()
@@ -227,13 +221,7 @@ async fn sigterm_while_the_disk_is_full_exits_promptly_with_the_cause_and_keeps_
     let db = disk.path().join("chatbell.db");
     let mut c = desk.cli();
     c.arg("--db").arg(&db);
-    c.args([
-        "listen",
-        "--json",
-        "--no-notify",
-        "--url",
-        &desk.sim.ws_url(),
-    ]);
+    c.args(listen_args(&desk)).arg("--json");
     let mut listener = until_online(c).await;
     let control = desk.sim.control();
     for i in 1..=10 {

@@ -105,8 +105,12 @@ pub async fn until_online(listen: Command) -> Spawned {
             v["type"] == "connection" && v["state"] == "online"
         })
         .await;
+    expect_online(listener, online.is_some())
+}
+
+fn expect_online(listener: Spawned, online: bool) -> Spawned {
     assert!(
-        online.is_some(),
+        online,
         "never online; stdout:\n{}\nstderr:\n{}",
         listener.stdout.text(),
         listener.stderr.text()
@@ -137,13 +141,7 @@ pub async fn listen_human(desk: &Desk, extra: &[&str]) -> Spawned {
         .stdout
         .wait_for(Duration::from_secs(10), |l| l == "online")
         .await;
-    assert!(
-        online.is_some(),
-        "never online; stdout:\n{}\nstderr:\n{}",
-        listener.stdout.text(),
-        listener.stderr.text()
-    );
-    listener
+    expect_online(listener, online.is_some())
 }
 
 /// The threads a process has now, from `/proc/<pid>/task`.
