@@ -133,7 +133,5 @@ impl Drop for EngineLock {
 
 /// `<db>.lock`: the claim on Windows, and a leftover of earlier versions elsewhere.
 pub(crate) fn sidecar_path(db: &Path) -> PathBuf {
-    let mut lock_path = db.as_os_str().to_owned();
-    lock_path.push(".lock");
-    PathBuf::from(lock_path)
+    super::with_suffix(db, ".lock")
 }
