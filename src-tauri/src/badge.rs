@@ -1,6 +1,8 @@
 //! The unread count drawn into the tray icon: a red pill in the top-right corner with white
 //! digits from a built-in 5×7 pixel font (no font files, no text shaping: the same pixels on
-//! every platform). Pure, on RGBA buffers, so it is tested without a tray.
+//! every platform); and the alert mark while a customer's wait is urgent: an amber disc with a
+//! white "!" in the bottom-left corner, so both can show at once. Pure, on RGBA buffers, so it
+//! is tested without a tray.
 
 /// An RGBA image, 8 bits per channel, rows top to bottom.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,11 +59,16 @@ fn glyph(c: char) -> [u8; 7] {
         '+' => [
             0b00000, 0b00100, 0b00100, 0b11111, 0b00100, 0b00100, 0b00000,
         ],
+        '!' => [
+            0b00100, 0b00100, 0b00100, 0b00100, 0b00100, 0b00000, 0b00100,
+        ],
         _ => [0; 7],
     }
 }
 
 const RED: [u8; 3] = [0xE5, 0x39, 0x35];
+/// The alert's colour: apart from the badge's red, so "urgent" and "unread" read differently.
+const AMBER: [u8; 3] = [0xFB, 0x8C, 0x00];
 const WHITE: [u8; 3] = [0xFF, 0xFF, 0xFF];
 
 impl Canvas {
@@ -156,6 +163,33 @@ pub fn draw(base: &Canvas, label: &str) -> Canvas {
     out
 }
 
+/// The icon with the alert mark (some customer's wait has turned urgent) over its bottom-left
+/// corner, away from the count's badge; as tall as the badge, so the two look like one family.
+pub fn alert(base: &Canvas) -> Canvas {
+    let mut out = base.clone();
+    let size = base.width.min(base.height) as f32;
+    let scale = ((size / 64.0) * 3.0).round().max(1.0) as u32;
+    let text_h = GLYPH_H * scale;
+    let diameter = (text_h as f32 + 2.0 * scale as f32 * 1.5).max(size * 0.42);
+    let ring = (size / 32.0).max(1.0);
+    let left = ring;
+    let top = base.height as f32 - diameter - ring;
+    out.pill(
+        left - ring,
+        top - ring,
+        diameter + 2.0 * ring,
+        diameter + 2.0 * ring,
+        WHITE,
+    );
+    out.pill(left, top, diameter, diameter, AMBER);
+    // The "!" sits in the glyph's middle column: centring the 5-column cell centres it.
+    let text_w = GLYPH_W * scale;
+    let tx = (left + (diameter - text_w as f32) / 2.0).round().max(0.0) as u32;
+    let ty = (top + (diameter - text_h as f32) / 2.0).round().max(0.0) as u32;
+    out.text(tx, ty, "!", scale);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,6 +252,51 @@ mod tests {
             assert!(
                 (0..64).all(|x| (40..64).all(|y| px(&out, x, y) == [0, 0, 0, 0])),
                 "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_alert_is_an_amber_disc_with_a_white_mark_in_the_bottom_left_only() {
+        let base = blank(64);
+        let out = alert(&base);
+        let mut amber = 0;
+        let mut white_inside = 0;
+        for y in 0..64 {
+            for x in 0..64 {
+                let [r, g, b, a] = px(&out, x, y);
+                if [r, g, b] == AMBER && a == 255 {
+                    amber += 1;
+                    assert!(x <= 36 && y >= 28, "amber at ({x},{y}) outside the corner");
+                }
+                if [r, g, b, a] == [255, 255, 255, 255]
+                    && (13..=21).contains(&x)
+                    && (35..=59).contains(&y)
+                {
+                    white_inside += 1;
+                }
+            }
+        }
+        assert!(amber > 300, "{amber} amber pixels");
+        assert!(white_inside > 40, "the mark is drawn ({white_inside})");
+        // The top-right quarter, where the count's badge goes, is untouched.
+        assert!((32..64).all(|x| (0..28).all(|y| px(&out, x, y) == [0, 0, 0, 0])));
+        // Both at once: the badge is drawn over the alerted icon and keeps its own corner.
+        let both = draw(&out, "3");
+        assert_eq!(px(&both, 12, 50), px(&out, 12, 50));
+        assert_ne!(both, out);
+    }
+
+    #[test]
+    fn the_alert_scales_with_the_icon() {
+        for size in [16, 22, 32, 256] {
+            let out = alert(&blank(size));
+            assert_eq!((out.width, out.height), (size, size));
+            let corner = px(&out, size / 5, size - size / 5);
+            assert_eq!(
+                &corner[..3],
+                &AMBER[..],
+                "{size}: amber near the bottom-left"
             );
         }
     }

@@ -1,19 +1,22 @@
-//! Engine events to the window and the tray.
+//! Engine events to the window, the tray and the desktop.
 //!
 //! Store updates are merged over `FLUSH` so that a burst of thousands of events reaches the
 //! webview as a few payloads per second, not thousands; everything else goes at once. The
-//! tray follows the engine's derived unread total, never a count of its own.
+//! tray follows the engine's derived unread total and waiting summary, never counts of its own.
 
 use std::time::Duration;
 
-use chatbell_engine::model::{ConnState, EngineEvent, StoreUpdate};
+use chatbell_engine::Engine;
+use chatbell_engine::model::{
+    AlertLevel, ConnState, Decision, EngineEvent, Outcome, StoreUpdate, WaitingSummary,
+};
 use tauri::{AppHandle, Emitter, Manager};
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::Instant;
 
-use crate::models::{ChatRead, StoreFailed, Stored, Typing, event};
+use crate::models::{ChatRead, Snoozed, StoreFailed, Stored, Typing, event};
 use crate::state::AppState;
-use crate::{tray, window};
+use crate::{tray, waiting, web_panel, window};
 
 /// The longest a store update waits to be merged with the next ones.
 const FLUSH: Duration = Duration::from_millis(100);
@@ -74,6 +77,24 @@ fn handle(app: &AppHandle, event: EngineEvent, pending: &mut Option<Stored>) {
             );
         }
         EngineEvent::NotificationOpened { user_id } => window::open_chat(app, user_id),
+        EngineEvent::Waiting(summary) => show_waiting(app, summary),
+        EngineEvent::Snoozed { user_id, until } => {
+            emit(app, event::SNOOZED, Snoozed { user_id, until })
+        }
+        // "Open in web panel" on a notification: the engine filled the link from the template.
+        EngineEvent::WebPanelRequested { user_id, url } => {
+            let app = app.clone();
+            tauri::async_runtime::spawn(async move {
+                if let Err(e) = web_panel::open(&app, url).await {
+                    tracing::warn!(user_id, error = %e, "opening the web panel");
+                }
+            });
+        }
+        EngineEvent::Decisions { decisions } => {
+            if decisions.iter().any(is_urgent_reminder) {
+                window::ask_attention(app);
+            }
+        }
         EngineEvent::StoreFailed { error } => emit(app, event::STORE_FAILED, StoreFailed { error }),
         EngineEvent::Failed { error } => {
             emit(app, event::STORE_FAILED, StoreFailed { error });
@@ -81,8 +102,21 @@ fn handle(app: &AppHandle, event: EngineEvent, pending: &mut Option<Stored>) {
             tauri::async_runtime::spawn(async move { crate::session::restart_failed(&app).await });
         }
         // Kept by the engine for the diagnostics screen, which asks for them.
-        EngineEvent::Decisions { .. } | EngineEvent::Delivery(_) => {}
+        EngineEvent::Delivery(_) => {}
     }
+}
+
+/// A reminder shown at the urgent step (not one held back by quiet hours or do-not-disturb).
+fn is_urgent_reminder(decision: &Decision) -> bool {
+    matches!(decision.outcome, Outcome::Allowed)
+        && decision
+            .escalation
+            .is_some_and(|e| e.level == AlertLevel::Urgent)
+}
+
+fn show_waiting(app: &AppHandle, summary: WaitingSummary) {
+    waiting::show(app, summary.clone());
+    emit(app, event::WAITING, summary);
 }
 
 fn merge(into: &mut Stored, update: StoreUpdate, app: &AppHandle) {
@@ -114,11 +148,21 @@ fn emit<P: serde::Serialize + Clone>(app: &AppHandle, name: &str, payload: P) {
     }
 }
 
+/// What the tray and the title show, read from the engine: before a new engine's events flow,
+/// and after events were missed.
+pub async fn sync(app: &AppHandle, engine: &Engine) {
+    if let Ok(total) = engine.unread_total().await {
+        tray::set_unread(app, total);
+    }
+    match engine.waiting().await {
+        Ok(summary) => show_waiting(app, summary),
+        Err(e) => tracing::warn!(error = %e, "reading who is waiting"),
+    }
+}
+
 async fn resync_tray(app: &AppHandle) {
     let Ok(session) = app.state::<AppState>().session() else {
         return;
     };
-    if let Ok(total) = session.engine.unread_total().await {
-        tray::set_unread(app, total);
-    }
+    sync(app, &session.engine).await;
 }

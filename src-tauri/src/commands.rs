@@ -2,15 +2,16 @@
 //! `capabilities/main.json`), typed, small. The contract is written down in `docs/ipc.md`.
 
 use chatbell_engine::TestReport;
-use chatbell_engine::model::{ChatSummary, Diagnostic, HistoryPage, SearchHit, Seq};
-use chatbell_engine::settings::Settings;
+use chatbell_engine::model::{ChatOrder, ChatSummary, Diagnostic, HistoryPage, SearchHit, Seq};
+use chatbell_engine::settings::{SNOOZE_MINUTES, Settings};
+use chatbell_engine::web_panel::WebPanel;
 use chatbell_protocol::UserId;
 use tauri::{AppHandle, Manager, State};
 
 use crate::error::{CommandError, CommandResult};
-use crate::models::{AppInfo, Mode};
+use crate::models::{AppInfo, Mode, Snoozed, WebPanelPreview};
 use crate::state::AppState;
-use crate::{prefs, session, window};
+use crate::{prefs, session, web_panel, window};
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn app_info(app: AppHandle, state: State<'_, AppState>) -> CommandResult<AppInfo> {
@@ -29,6 +30,7 @@ async fn info(app: &AppHandle, state: &AppState) -> CommandResult<AppInfo> {
         tray_available: state.tray_available(),
         pending_open_chat: state.update_view(|v| v.pending_open.take()),
         unread_total: session.engine.unread_total().await?,
+        waiting: session.engine.waiting().await?,
         connection: session.engine.state().borrow().clone(),
         settings,
         notice: state.take_notice(),
@@ -36,16 +38,18 @@ async fn info(app: &AppHandle, state: &AppState) -> CommandResult<AppInfo> {
     .inspect(|_| window::refocus_engine(app))
 }
 
+/// `order` missing means by activity, as before there was a choice.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn list_chats(
     state: State<'_, AppState>,
     limit: u32,
     offset: u32,
+    order: Option<ChatOrder>,
 ) -> CommandResult<Vec<ChatSummary>> {
     Ok(state
         .session()?
         .engine
-        .chats(limit.clamp(1, 500), offset)
+        .chats_by(order.unwrap_or_default(), limit.clamp(1, 500), offset)
         .await?)
 }
 
@@ -144,6 +148,65 @@ pub async fn unmute_chat(
     settings.notifications.mutes.remove(&user_id);
     prefs::apply(&app, settings.clone()).await?;
     Ok(settings)
+}
+
+/// `minutes: null` snoozes for the configured `notifications.snooze_minutes`.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn snooze_chat(
+    state: State<'_, AppState>,
+    user_id: UserId,
+    minutes: Option<u32>,
+) -> CommandResult<Snoozed> {
+    if let Some(m) = minutes
+        && !SNOOZE_MINUTES.contains(&m)
+    {
+        return Err(CommandError::Invalid(format!(
+            "snooze: from {} to {} minutes",
+            SNOOZE_MINUTES.start(),
+            SNOOZE_MINUTES.end()
+        )));
+    }
+    let until = state.session()?.engine.snooze(user_id, minutes).await?;
+    Ok(Snoozed {
+        user_id,
+        until: Some(until),
+    })
+}
+
+#[tauri::command(rename_all = "snake_case")]
+pub async fn unsnooze_chat(state: State<'_, AppState>, user_id: UserId) -> CommandResult<()> {
+    Ok(state.session()?.engine.unsnooze(user_id).await?)
+}
+
+/// Opens the chat in the service's web panel, in the default browser.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn open_web_panel(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    user_id: UserId,
+) -> CommandResult<()> {
+    let Some(url) = state.session()?.engine.web_panel_url(user_id).await? else {
+        return Err(CommandError::Invalid(
+            if state.settings().server.web_panel.is_none() {
+                "no web panel link is set: add one in Settings → Connection".to_string()
+            } else {
+                format!("there is no chat with user id {user_id}")
+            },
+        ));
+    };
+    web_panel::open(&app, url)
+        .await
+        .map_err(|e| CommandError::Engine(format!("opening the web panel: {e}")))
+}
+
+/// The template filled for a sample chat, or why it cannot be used.
+#[tauri::command(rename_all = "snake_case")]
+pub fn preview_web_panel(template: String) -> CommandResult<WebPanelPreview> {
+    WebPanel::parse(&template)
+        .map(|panel| WebPanelPreview {
+            url: panel.preview(),
+        })
+        .map_err(|e| CommandError::Invalid(e.to_string()))
 }
 
 #[tauri::command(rename_all = "snake_case")]

@@ -41,6 +41,7 @@ impl From<chatbell_engine::EngineError> for CommandError {
     fn from(e: chatbell_engine::EngineError) -> Self {
         match e {
             chatbell_engine::EngineError::Store(e) => CommandError::Store(e.to_string()),
+            e @ chatbell_engine::EngineError::NoSuchChat(_) => CommandError::Invalid(e.to_string()),
             other => CommandError::Engine(other.to_string()),
         }
     }

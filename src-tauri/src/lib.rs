@@ -12,6 +12,8 @@ mod prefs;
 mod session;
 mod state;
 mod tray;
+mod waiting;
+mod web_panel;
 mod window;
 
 use std::time::Duration;
@@ -39,6 +41,8 @@ pub fn run(options: Options) {
                 .app_name("Chatbell")
                 .build(),
         )
+        // For the web panel link, opened from Rust only: the UI is granted none of its commands.
+        .plugin(tauri_plugin_opener::init())
         .manage(AppState::new(options, settings, notice))
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
@@ -53,6 +57,10 @@ pub fn run(options: Options) {
             commands::clear_token,
             commands::mute_chat,
             commands::unmute_chat,
+            commands::snooze_chat,
+            commands::unsnooze_chat,
+            commands::open_web_panel,
+            commands::preview_web_panel,
             commands::set_dnd,
             commands::test_notification,
             commands::recent_decisions,
@@ -67,7 +75,8 @@ pub fn run(options: Options) {
             state.set_tray_available(
                 tauri::async_runtime::block_on(platform::tray_host_present()).unwrap_or(false),
             );
-            tray::create(&handle)?;
+            tray::create(&handle, &waiting::line_now(&handle))?;
+            waiting::start(&handle);
             let settings = state.settings();
             let mode = if state.options.demo {
                 Mode::Demo

@@ -1,9 +1,10 @@
 //! The shell's own types shared with the UI (the engine's are in `chatbell_engine::model`).
 //! The whole contract is written down once, in `docs/ipc.md`.
 
-use chatbell_engine::model::{ChatSummary, ConnState, Gap, Message};
+use chatbell_engine::model::{ChatSummary, ConnState, Gap, Message, WaitingSummary};
 use chatbell_engine::settings::Settings;
 use chatbell_protocol::UserId;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 /// Which server the app is talking to.
@@ -27,6 +28,8 @@ pub struct AppInfo {
     /// A chat to open: a notification was clicked before the window existed.
     pub pending_open_chat: Option<UserId>,
     pub unread_total: u64,
+    /// Who is waiting for the agent to open their chat (as the tray shows it).
+    pub waiting: WaitingSummary,
     pub connection: ConnState,
     pub settings: Settings,
     /// Something the user should know once (e.g. a settings file that could not be read).
@@ -65,6 +68,20 @@ pub struct StoreFailed {
     pub error: String,
 }
 
+/// `chatbell:snoozed`, and what `snooze_chat` answers: the chat is snoozed until `until`
+/// (`None`: unsnoozed; never `None` from `snooze_chat`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Snoozed {
+    pub user_id: UserId,
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// A web panel link filled for the sample chat (`preview_web_panel`).
+#[derive(Debug, Clone, Serialize)]
+pub struct WebPanelPreview {
+    pub url: String,
+}
+
 /// Event names, one per payload type.
 pub mod event {
     pub const CONNECTION: &str = "chatbell:connection";
@@ -75,4 +92,6 @@ pub mod event {
     pub const SETTINGS: &str = "chatbell:settings";
     pub const RESYNC: &str = "chatbell:resync";
     pub const STORE_FAILED: &str = "chatbell:store-failed";
+    pub const WAITING: &str = "chatbell:waiting";
+    pub const SNOOZED: &str = "chatbell:snoozed";
 }

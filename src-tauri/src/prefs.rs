@@ -1,8 +1,8 @@
 //! Settings in the running app: load at start, and apply a change everywhere it matters
-//! (disk, engine, connection, tray, autostart) in one place.
+//! (disk, engine, connection, web panel link, tray, autostart) in one place.
 
 use chatbell_engine::keychain::Keychain;
-use chatbell_engine::settings::Settings;
+use chatbell_engine::settings::{ServerSettings, Settings};
 use chatbell_engine::{Secret, notification_lang, paths, server_config};
 use tauri::{AppHandle, Emitter, Manager};
 use tauri_plugin_autostart::ManagerExt;
@@ -11,7 +11,7 @@ use crate::error::{CommandError, CommandResult};
 use crate::models::{Mode, event};
 use crate::session::{self, stored_token};
 use crate::state::AppState;
-use crate::{tray, window};
+use crate::{tray, waiting, web_panel, window};
 
 /// The settings file, or defaults with a notice when it could not be read (the bad file is
 /// kept beside it, never overwritten).
@@ -50,19 +50,30 @@ pub async fn apply(app: &AppHandle, new: Settings) -> CommandResult<()> {
             )
             .await;
     }
+    if new.server.web_panel != old.server.web_panel {
+        engine
+            .set_web_panel(web_panel::configured(&new.server))
+            .await;
+    }
     if new.store.retention_days != old.store.retention_days
         && let Some(days) = new.store.retention_days
     {
         engine.apply_retention(days).await?;
     }
+    // The web panel link is the server's too, but changing it must not reconnect.
+    let connection = |s: &Settings| ServerSettings {
+        web_panel: None,
+        ..s.server.clone()
+    };
+    let reconnect = connection(&new) != connection(&old);
     match session.mode() {
         // The demo keeps running until a real server is configured.
-        Mode::Demo if new.server != old.server && new.server.url.is_some() => {
+        Mode::Demo if reconnect && new.server.url.is_some() => {
             session::switch(app, Mode::Server).await?
         }
         Mode::Demo => {}
         Mode::Server | Mode::Unconfigured => {
-            if new.server != old.server {
+            if reconnect {
                 let server = server_config(&new.server, stored_token().await);
                 session.set_mode(if server.is_some() {
                     Mode::Server
@@ -90,6 +101,9 @@ pub async fn apply(app: &AppHandle, new: Settings) -> CommandResult<()> {
         }
     }
     tray::refresh_menu(app);
+    if new.ui.language != old.ui.language {
+        waiting::refresh(app);
+    }
     let _ = app.emit_to(window::MAIN, event::SETTINGS, new);
     Ok(())
 }

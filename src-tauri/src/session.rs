@@ -106,13 +106,17 @@ impl Session {
         config.notifications = settings.notifications.clone();
         config.lang = notification_lang(settings.ui.language);
         config.retention_days = settings.store.retention_days;
+        config.web_panel = crate::web_panel::configured(&settings.server);
         let notifier = DesktopNotifier::new(NotifierConfig {
             icon: notification_icon(),
             ..NotifierConfig::default()
         });
         let engine = Engine::start(config, Some(Box::new(notifier))).await?;
         engine.set_focus(app.state::<AppState>().focus());
-        let bridge = tauri::async_runtime::spawn(crate::bridge::run(app.clone(), engine.events()));
+        // Subscribed before the first read, so no change falls between the two.
+        let events = engine.events();
+        crate::bridge::sync(app, &engine).await;
+        let bridge = tauri::async_runtime::spawn(crate::bridge::run(app.clone(), events));
         tracing::info!(?mode, db = %engine.db_path().display(), "session started");
         Ok(Arc::new(Session {
             engine,

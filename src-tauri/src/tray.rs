@@ -1,5 +1,7 @@
 //! The tray icon: the engine's unread total drawn into it, a distinct look while not
-//! connected, and a menu (Open, Pause/Resume notifications, Quit).
+//! connected, an alert mark while a customer's wait is urgent, and a menu whose first line says
+//! who is waiting (the menu is the only text every tray host shows; `waiting.rs` words it), then
+//! Open, Pause/Resume notifications, Quit.
 //!
 //! On Linux (libayatana-appindicator) the item registers as a StatusNotifierItem only if it
 //! has a menu, and the icon is exposed as a PNG file the library writes: updates are redrawn
@@ -23,18 +25,26 @@ pub const TRAY_ID: &str = "main";
 struct Look {
     unread: u64,
     connected: bool,
+    /// Some customer's wait has reached the urgent step.
+    alert: bool,
 }
 
 impl Look {
     /// Two looks that draw the same icon (e.g. 120 and 130 unread: both "99+").
     fn same_picture(&self, other: &Look) -> bool {
-        self.connected == other.connected && badge::label(self.unread) == badge::label(other.unread)
+        self.connected == other.connected
+            && self.alert == other.alert
+            && badge::label(self.unread) == badge::label(other.unread)
     }
 }
 
 /// The tray's handles and what it shows now.
 struct Tray {
     icon: TrayIcon,
+    /// The first line, disabled: "3 waiting · longest 7 min".
+    waiting: MenuItem<Wry>,
+    /// What `waiting` says now: the menu is re-sent over D-Bus only when it changes.
+    waiting_text: Mutex<String>,
     open: MenuItem<Wry>,
     dnd: MenuItem<Wry>,
     quit: MenuItem<Wry>,
@@ -94,7 +104,8 @@ fn words(language: Language) -> Words {
     }
 }
 
-pub fn create(app: &AppHandle) -> tauri::Result<()> {
+/// Builds the tray; `waiting_line` is the menu's first line to start with.
+pub fn create(app: &AppHandle, waiting_line: &str) -> tauri::Result<()> {
     let settings = app.state::<AppState>().settings();
     let w = words(settings.ui.language);
     let dnd_text = if settings.notifications.do_not_disturb {
@@ -102,14 +113,25 @@ pub fn create(app: &AppHandle) -> tauri::Result<()> {
     } else {
         w.pause
     };
+    let waiting = MenuItem::with_id(app, "waiting", waiting_line, false, None::<&str>)?;
     let open = MenuItem::with_id(app, "open", w.open, true, None::<&str>)?;
     let dnd = MenuItem::with_id(app, "dnd", dnd_text, true, None::<&str>)?;
     let quit = MenuItem::with_id(app, "quit", w.quit, true, None::<&str>)?;
-    let separator = PredefinedMenuItem::separator(app)?;
-    let menu = Menu::with_items(app, &[&open, &dnd, &separator, &quit])?;
+    let menu = Menu::with_items(
+        app,
+        &[
+            &waiting,
+            &PredefinedMenuItem::separator(app)?,
+            &open,
+            &dnd,
+            &PredefinedMenuItem::separator(app)?,
+            &quit,
+        ],
+    )?;
     let start = Look {
         unread: 0,
         connected: false,
+        alert: false,
     };
     let icon = TrayIconBuilder::with_id(TRAY_ID)
         .icon(image(start))
@@ -130,6 +152,8 @@ pub fn create(app: &AppHandle) -> tauri::Result<()> {
         .build(app)?;
     app.manage(Tray {
         icon,
+        waiting,
+        waiting_text: Mutex::new(waiting_line.to_string()),
         open,
         dnd,
         quit,
@@ -141,9 +165,11 @@ pub fn create(app: &AppHandle) -> tauri::Result<()> {
 
 fn image(look: Look) -> Image<'static> {
     let base = base(look.connected);
+    let alerted = look.alert.then(|| badge::alert(base));
+    let under = alerted.as_ref().unwrap_or(base);
     let canvas = match badge::label(look.unread) {
-        Some(label) => badge::draw(base, &label),
-        None => base.clone(),
+        Some(label) => badge::draw(under, &label),
+        None => under.clone(),
     };
     Image::new_owned(canvas.rgba, canvas.width, canvas.height)
 }
@@ -175,6 +201,25 @@ pub fn set_unread(app: &AppHandle, unread: u64) {
 
 pub fn set_connected(app: &AppHandle, connected: bool) {
     update(app, |look| look.connected = connected);
+}
+
+/// The menu's first line and the alert mark (while some wait is urgent).
+pub fn set_waiting(app: &AppHandle, line: &str, alert: bool) {
+    let Some(tray) = app.try_state::<Tray>() else {
+        return;
+    };
+    let changed = {
+        let mut shown = tray.waiting_text.lock().unwrap_or_else(|p| p.into_inner());
+        let changed = *shown != line;
+        if changed {
+            *shown = line.to_string();
+        }
+        changed
+    };
+    if changed && let Err(e) = tray.waiting.set_text(line) {
+        tracing::warn!(error = %e, "updating the tray menu's waiting line");
+    }
+    update(app, |look| look.alert = alert);
 }
 
 fn update(app: &AppHandle, change: impl FnOnce(&mut Look)) {

@@ -2,6 +2,7 @@
 //! WebKit's processes exit), its size and position remembered.
 
 use std::path::PathBuf;
+use std::sync::Mutex;
 
 use chatbell_protocol::UserId;
 use serde::{Deserialize, Serialize};
@@ -13,6 +14,19 @@ use crate::models::{OpenChat, event};
 use crate::state::AppState;
 
 pub const MAIN: &str = "main";
+
+/// The title the window carries ("Chatbell — 3 waiting"), kept for when it is created again.
+static TITLE: Mutex<Option<String>> = Mutex::new(None);
+
+/// Sets the window's title, now if it is open and whenever it is opened.
+pub fn set_title(app: &AppHandle, title: &str) {
+    *TITLE.lock().unwrap_or_else(|p| p.into_inner()) = Some(title.to_string());
+    if let Some(window) = app.get_webview_window(MAIN)
+        && let Err(e) = window.set_title(title)
+    {
+        tracing::debug!(error = %e, "setting the window title");
+    }
+}
 
 /// Brings the window up, creating it if it was closed to the tray.
 pub fn show(app: &AppHandle) {
@@ -41,6 +55,21 @@ pub fn open_chat(app: &AppHandle, user_id: Option<UserId>) {
     }
 }
 
+/// A customer's wait turned urgent: where the window exists but the agent is elsewhere, it
+/// asks for attention (the taskbar's urgency hint). Never focused or raised: that would take
+/// the keyboard from whatever the agent is typing into.
+pub fn ask_attention(app: &AppHandle) {
+    let Some(window) = app.get_webview_window(MAIN) else {
+        return;
+    };
+    if window.is_focused().unwrap_or(false) {
+        return;
+    }
+    if let Err(e) = window.request_user_attention(Some(tauri::UserAttentionType::Critical)) {
+        tracing::debug!(error = %e, "asking for attention");
+    }
+}
+
 fn create(app: &AppHandle) -> tauri::Result<WebviewWindow> {
     let config = app
         .config()
@@ -51,6 +80,9 @@ fn create(app: &AppHandle) -> tauri::Result<WebviewWindow> {
         .cloned()
         .expect("tauri.conf.json defines the main window");
     let mut builder = WebviewWindowBuilder::from_config(app, &config)?;
+    if let Some(title) = TITLE.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+        builder = builder.title(title);
+    }
     let geometry = Geometry::load();
     if let Some(g) = &geometry {
         builder = builder.inner_size(g.width, g.height).position(g.x, g.y);

@@ -61,6 +61,17 @@ impl Desktop {
         settings: Option<Value>,
         tray_host: bool,
     ) -> Desktop {
+        Self::start_with(name, sim, settings, tray_host, &[]).await
+    }
+
+    /// The same, with more variables in the app's environment (e.g. a `PATH` with stand-ins).
+    async fn start_with(
+        name: &'static str,
+        sim: SimConfig,
+        settings: Option<Value>,
+        tray_host: bool,
+        env: &[(&str, String)],
+    ) -> Desktop {
         let sim = chatbell_sim::start(SimConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             rate: 0.0,
@@ -107,7 +118,8 @@ impl Desktop {
             .env("CHATBELL_CONFIG_DIR", &config)
             .env("LANG", "en_US.UTF-8")
             .env_remove("LC_ALL")
-            .env_remove("WAYLAND_DISPLAY");
+            .env_remove("WAYLAND_DISPLAY")
+            .envs(env.iter().cloned());
         let tauri_driver = Spawned::spawn(command);
         let capabilities = json!({ "alwaysMatch": { "tauri:options": { "application": APP } } });
         let driver = tokio::task::block_in_place(|| {
@@ -140,6 +152,28 @@ impl Desktop {
     fn until(&self, script: &str) -> Value {
         tokio::task::block_in_place(|| self.driver.wait_until(script, WAIT))
             .unwrap_or_else(|e| self.fail(e))
+    }
+
+    /// Presses a notification's button until `done` holds. The notifier starts listening for
+    /// the press on the notification's own D-Bus connection just after `Notify` returns; a
+    /// press in between is lost (as it would be for a person faster than a D-Bus round trip).
+    async fn press(&self, id: u32, action: &str, done: impl Fn(&Self) -> bool) {
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            self.notifications.invoke(id, action).await;
+            let settle = std::time::Instant::now() + Duration::from_millis(500);
+            while std::time::Instant::now() < settle {
+                if done(self) {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            if std::time::Instant::now() >= deadline {
+                self.fail(format!(
+                    "pressing {action} on notification {id} had no effect"
+                ));
+            }
+        }
     }
 
     fn js(&self, script: &str) -> Value {
@@ -530,8 +564,10 @@ async fn first_run_settings_diagnostics_and_notification_clicks() {
     let olga = calls.last().unwrap().clone();
     assert_eq!(olga.summary, "Olga");
     assert!(olga.actions.contains(&"default".to_string()));
-    d.notifications.invoke(olga.id, "default").await;
-    d.until("return document.querySelector('#chat-title') && document.querySelector('#chat-title').textContent.includes('Olga')");
+    d.press(olga.id, "default", |d| {
+        d.js("return !!document.querySelector('#chat-title') && document.querySelector('#chat-title').textContent.includes('Olga')") == json!(true)
+    })
+    .await;
     d.until("const b = document.querySelector('[data-chat-id=\"3003\"] .unread-badge'); return !b || b.hidden || b.textContent.trim() === ''");
     d.shot("opened-from-notification");
 
@@ -557,17 +593,11 @@ async fn first_run_settings_diagnostics_and_notification_clicks() {
     let before = d.notifications.calls().len();
     d.send(message(3102, 3003, "Olga", "Hello?")).await;
     let calls = d.notifications.wait_calls(before + 1, WAIT).await;
-    d.notifications
-        .invoke(calls.last().unwrap().id, "default")
-        .await;
-    let deadline = std::time::Instant::now() + WAIT;
-    while !d.has_web_process(pid) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "a notification click reopens the window"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    // A click on it reopens the window.
+    d.press(calls.last().unwrap().id, "default", |d| {
+        d.has_web_process(pid)
+    })
+    .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     d.display
         .screenshot(&artifacts().join("first-run-reopened-screen.png"));
@@ -601,12 +631,168 @@ async fn without_a_tray_host_closing_minimizes_and_the_ui_says_how_to_get_a_tray
     }
 }
 
-/// The README's two pictures: `cargo test --release -p chatbell --test e2e -- --ignored
-/// docs_screenshots` rewrites `docs/screenshot-light.png` and `docs/screenshot-dark.png`.
+/// Waits until the tray menu's first line satisfies `pred`; returns the menu then.
+async fn wait_tray_menu(
+    d: &Desktop,
+    item: &TrayItem,
+    pred: impl Fn(&str) -> bool,
+) -> Vec<(String, bool)> {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let menu = d.tray().menu(item).await;
+        if menu.first().is_some_and(|(label, _)| pred(label)) {
+            return menu;
+        }
+        if std::time::Instant::now() >= deadline {
+            d.fail(format!("the tray menu reads {menu:?}"));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Which chat the list shows first.
+fn first_row(d: &Desktop) -> Value {
+    d.js("const r = document.querySelector('#chat-list [data-chat-id]'); return r ? r.dataset.chatId : null")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn who_waits_shows_in_the_list_and_the_tray_and_the_web_panel_opens_in_the_browser() {
+    // A stand-in for the browser: the opener plugin runs `xdg-open <url>`, found first on PATH;
+    // this one writes each argument it gets on a line of its own.
+    let stub = tempfile::tempdir().unwrap();
+    let opened = stub.path().join("opened.txt");
+    let bin = stub.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let script = format!(
+        "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\" >> '{}'; done\n",
+        opened.display()
+    );
+    std::fs::write(bin.join("xdg-open"), script).unwrap();
+    std::fs::set_permissions(
+        bin.join("xdg-open"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let template = "https://support.example.com/chats/{user_id}?u={username}&s={source}";
+    let mut d = Desktop::start_with(
+        "waiting",
+        SimConfig::default(),
+        Some(json!({"server": {"web_panel": template}})),
+        true,
+        &[("PATH", path)],
+    )
+    .await;
+    d.until("return document.querySelector('#status-bar').dataset.state === 'online'");
+    let item = d
+        .tray()
+        .wait_item(WAIT)
+        .await
+        .expect("the tray item registered with the watcher");
+    let menu = wait_tray_menu(&d, &item, |l| l == "Nobody waiting").await;
+    assert!(!menu[0].1, "the waiting line is not a button: {menu:?}");
+
+    // A chat nobody has opened yet waits: its row says so, and so does the tray's first line.
+    d.send(new_chat(
+        4001,
+        "Анна Смирнова",
+        "Здравствуйте, заказ не пришёл",
+    ))
+    .await;
+    d.until("const w = document.querySelector('[data-chat-id=\"4001\"] .chat-waiting'); return !!w && !w.hidden && w.textContent.startsWith('waiting ')");
+    let menu = wait_tray_menu(&d, &item, |l| l.starts_with("1 waiting · longest ")).await;
+    assert!(!menu[0].1, "{menu:?}");
+    d.shot("waiting");
+
+    // A newer chat, opened at once (so read, not waiting), with a hostile username.
+    let hostile = "../a b?x=\"q'&y=1";
+    d.send(json!({"event": "new_chat", "data": {"user_id": 4002, "user_name": "Mallory", "username": hostile, "source": "telegram", "first_message": "hi"}, "timestamp": "2026-01-10T15:40:00Z"}))
+        .await;
+    d.until("return document.querySelector('[data-chat-id=\"4002\"]') !== null");
+    d.click("[data-chat-id=\"4002\"]");
+    d.until("return document.querySelector('#chat-title') && document.querySelector('#chat-title').textContent.includes('Mallory')");
+    d.until("const w = document.querySelector('[data-chat-id=\"4002\"] .chat-waiting'); return !!w && w.hidden");
+    // By activity (the default) the newer chat comes first.
+    assert_eq!(first_row(&d), json!("4002"));
+    wait_tray_menu(&d, &item, |l| l.starts_with("1 waiting · ")).await;
+
+    // Sorted by the longest wait, the waiting chat comes first.
+    d.click("#settings-button");
+    d.until("return document.querySelector('#settings-dialog').open");
+    d.click("#tab-notifications");
+    d.click("#setting-sort-by-wait");
+    d.click("#settings-save");
+    d.until("return !document.querySelector('#settings-dialog').open");
+    assert_eq!(d.settings_file()["ui"]["sort_by_wait"], json!(true));
+    d.until("const r = document.querySelector('#chat-list [data-chat-id]'); return !!r && r.dataset.chatId === '4001'");
+    d.shot("sorted-by-wait");
+
+    // Settings show the link filled for a sample chat, and refuse a link that is not http(s).
+    d.click("#settings-button");
+    d.until("return document.querySelector('#settings-dialog').open");
+    d.click("#tab-connection");
+    let preview = d.until("const p = document.querySelector('#web-panel-preview'); return p && p.dataset.state === 'ok' && p.querySelector('.preview-url') ? p.querySelector('.preview-url').textContent : null");
+    assert_eq!(
+        preview,
+        json!("https://support.example.com/chats/123456789?u=ivan_petrov&s=telegram")
+    );
+    d.js("const i = document.querySelector('#setting-web-panel'); i.value = ''");
+    d.type_into("#setting-web-panel", "javascript:alert(1)");
+    let refused = d.until("const p = document.querySelector('#web-panel-preview'); return p && p.dataset.state === 'error' ? p.textContent : null");
+    // The engine's reason, as the settings screen words it (sentence case).
+    assert!(
+        refused
+            .as_str()
+            .is_some_and(|r| r.ends_with("ust start with https:// or http://")),
+        "{refused}"
+    );
+    d.click("#settings-cancel");
+    d.until("return !document.querySelector('#settings-dialog').open");
+
+    // "Reply in web panel" opens the filled link in the browser, every character of the
+    // username that is not unreserved percent-encoded: it cannot add a path, a parameter or
+    // a quote.
+    d.until("const b = document.querySelector('#web-panel-button'); return !!b && !b.hidden");
+    d.click("#web-panel-button");
+    let deadline = std::time::Instant::now() + WAIT;
+    let recorded = loop {
+        let text = std::fs::read_to_string(&opened).unwrap_or_default();
+        if text.ends_with('\n') {
+            break text;
+        }
+        if std::time::Instant::now() >= deadline {
+            d.fail("the browser stand-in was not run");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(
+        recorded,
+        "https://support.example.com/chats/4002?u=..%2Fa%20b%3Fx%3D%22q%27%26y%3D1&s=telegram\n"
+    );
+
+    // The window's title carries the count (found by its title: closing it to the tray is
+    // how the test looks it up).
+    let deadline = std::time::Instant::now() + WAIT;
+    while !d.display.close_window("Chatbell — 1 waiting").unwrap() {
+        if std::time::Instant::now() >= deadline {
+            d.fail("no window titled \"Chatbell — 1 waiting\"");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The README's pictures: `cargo test --release -p chatbell --test e2e -- --ignored
+/// docs_screenshots` rewrites `docs/screenshot-light.png`, `docs/screenshot-dark.png` and
+/// `docs/screenshot-waiting.png` (this one takes two minutes: the waits are real).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "writes the README's screenshots into docs/"]
 async fn docs_screenshots() {
-    let d = Desktop::start("docs", SimConfig::default(), Some(json!({})), true).await;
+    let panel = json!({"server": {"web_panel": "https://support.example.com/chats/{user_id}"}});
+    let d = Desktop::start("docs", SimConfig::default(), Some(panel), true).await;
     d.until("return document.querySelector('#status-bar').dataset.state === 'online'");
     let at = |minute: u32| format!("2026-11-25T09:{minute:02}:00Z");
     let mut events = vec![
@@ -658,4 +844,23 @@ async fn docs_screenshots() {
         let png = tokio::task::block_in_place(|| d.driver.screenshot()).unwrap();
         std::fs::write(docs.join(format!("screenshot-{theme}.png")), png).unwrap();
     }
+
+    // Who waits: two chats left unopened for two minutes and one just arrived, the list sorted
+    // by the longest wait (`docs/screenshot-waiting.png`). Waits are real time here.
+    d.js("document.documentElement.dataset.theme = 'light'");
+    tokio::time::sleep(Duration::from_secs(125)).await;
+    d.send(json!({"event": "new_chat", "data": {"user_id": 5120, "user_name": "Лена Орлова", "username": "lena_o", "source": "telegram", "first_message": "Можно поменять адрес доставки?"}, "timestamp": at(40)}))
+        .await;
+    d.until("return document.querySelectorAll('#chat-list [data-chat-id]').length === 4");
+    d.click("#settings-button");
+    d.until("return document.querySelector('#settings-dialog').open");
+    d.click("#tab-notifications");
+    d.click("#setting-sort-by-wait");
+    d.click("#settings-save");
+    d.until("return !document.querySelector('#settings-dialog').open");
+    d.until("const r = document.querySelector('#chat-list [data-chat-id]'); return !!r && r.dataset.chatId !== '1001' && r.querySelector('.chat-waiting').textContent.includes('2 min')");
+    d.until("const t = document.querySelector('#toast'); return !t || t.hidden || getComputedStyle(t).opacity === '0'");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let png = tokio::task::block_in_place(|| d.driver.screenshot()).unwrap();
+    std::fs::write(docs.join("screenshot-waiting.png"), png).unwrap();
 }

@@ -40,7 +40,8 @@ async function call(command, args) {
 }
 
 export const appInfo = () => call("app_info");
-export const listChats = (limit, offset) => call("list_chats", { limit, offset });
+/** order: "activity" (newest first) or "waiting" (waiting chats first, the longest wait first). */
+export const listChats = (limit, offset, order = "activity") => call("list_chats", { limit, offset, order });
 export const getChat = (userId) => call("get_chat", { user_id: userId });
 export const chatHistory = (userId, before, limit) => call("chat_history", { user_id: userId, before: before ?? null, limit });
 export const searchMessages = (query, limit) => call("search_messages", { query, limit });
@@ -51,6 +52,13 @@ export const setToken = (token) => call("set_token", { token });
 export const clearToken = () => call("clear_token");
 export const muteChat = (userId, minutes) => call("mute_chat", { user_id: userId, minutes: minutes ?? null });
 export const unmuteChat = (userId) => call("unmute_chat", { user_id: userId });
+/** null minutes: the settings' notifications.snooze_minutes. Resolves to { user_id, until }. */
+export const snoozeChat = (userId, minutes) => call("snooze_chat", { user_id: userId, minutes: minutes ?? null });
+export const unsnoozeChat = (userId) => call("unsnooze_chat", { user_id: userId });
+/** Opens the chat in the service's web panel, in the default browser (the shell fills the template). */
+export const openWebPanel = (userId) => call("open_web_panel", { user_id: userId });
+/** The template filled with a sample chat: { url }; rejects with the template's problem. */
+export const previewWebPanel = (template) => call("preview_web_panel", { template });
 export const setDnd = (on) => call("set_dnd", { on });
 export const testNotification = () => call("test_notification");
 export const recentDecisions = () => call("recent_decisions");
@@ -66,6 +74,8 @@ export const EVENTS = Object.freeze({
   settings: "chatbell:settings",
   resync: "chatbell:resync",
   storeFailed: "chatbell:store-failed",
+  waiting: "chatbell:waiting",
+  snoozed: "chatbell:snoozed",
 });
 
 /** Subscribes to a shell event; the handler gets the payload. Resolves to an unlisten function. */

@@ -6,11 +6,11 @@ import * as api from "./api.js";
 import { byId, setText } from "./dom.js";
 import { resolveLanguage, setLanguage, t } from "./i18n/index.js";
 import {
-  nextMuteExpiry, notify, patchChat, setBanner, setConnection, setInfo, setSettings, setUnreadTotal, state, subscribe, upsertChats,
+  nextMuteExpiry, notify, patchChat, setBanner, setConnection, setInfo, setSettings, setUnreadTotal, setWaiting, state, subscribe, upsertChats,
 } from "./state.js";
 import { msToMidnight } from "./time.js";
 import { adjacentChatId, focusChatRow, initChatList, loadMoreChats, reloadChats } from "./chat-list.js";
-import { applyStored, closeChat, closeMuteMenu, initChatView, openChat, reloadOpenChat, showMessage } from "./chat-view.js";
+import { applyStored, closeChat, closeMuteMenu, initChatView, openChat, reloadOpenChat, replyInWebPanel, showMessage } from "./chat-view.js";
 import { clearSearch, focusSearch, initSearch, isSearchActive, moveResult } from "./search.js";
 import { initStatusBar } from "./status-bar.js";
 import { closeSettings, initSettings, isSettingsOpen, openSettings } from "./settings.js";
@@ -32,6 +32,7 @@ function applyUi(ui) {
   if (document.documentElement.dataset.theme !== theme) document.documentElement.dataset.theme = theme;
 }
 
+/** "(2) Chatbell": unread messages in front. The window's own title (the shell's) says who waits. */
 function renderTitle(s) {
   const n = s.unreadTotal;
   const title = n > 0 ? `(${n}) Chatbell` : "Chatbell";
@@ -106,7 +107,7 @@ function registerListeners() {
     }),
     api.on(E.chatRead, (p) => {
       if (!p) return;
-      patchChat(p.user_id, { unread: 0 });
+      patchChat(p.user_id, { unread: 0, waiting_since: null });
       setUnreadTotal(p.unread_total);
     }),
     api.on(E.openChat, (p) => {
@@ -126,6 +127,10 @@ function registerListeners() {
       refreshInfo().catch(() => {});
     }),
     api.on(E.storeFailed, (p) => setBanner("storeError", (p && p.error) || t("store_error.unknown"))),
+    api.on(E.waiting, (summary) => setWaiting(summary)),
+    api.on(E.snoozed, (p) => {
+      if (p && state.chats.has(p.user_id)) patchChat(p.user_id, { snoozed_until: p.until ?? null });
+    }),
   ]);
 }
 
@@ -163,7 +168,7 @@ async function main() {
   initWelcome();
   initKeyboard({
     openChat, closeChat, openSettings, isSettingsOpen, focusSearch, clearSearch, isSearchActive, moveResult,
-    focusChatRow, adjacentChatId, closeMuteMenu, isWelcomeOpen,
+    focusChatRow, adjacentChatId, closeMuteMenu, isWelcomeOpen, replyInWebPanel,
   });
 
   subscribe("unread", renderTitle);

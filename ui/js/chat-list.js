@@ -1,17 +1,24 @@
 // The chat list: one <li> per chat, keyed by data-chat-id and updated in place. An event that
 // touches three chats rewrites three rows and moves at most those three; the other thousand
 // rows are not read or written.
+//
+// "waiting 3 min" grows with the clock, not with events: one timer, set for the next minute of
+// the longest wait (or the end of the next snooze), and none at all while nobody waits.
 
 import * as api from "./api.js";
 import { byId, el, fileName, initials, reconcileChildren, setData, setHidden, setText, toggleClass } from "./dom.js";
 import { t } from "./i18n/index.js";
-import { compareChats, isMuted, notify, replaceChats, sourceKind, state, subscribe, upsertChats } from "./state.js";
-import { listTime, parseTime } from "./time.js";
+import {
+  chatOrder, comparatorFor, isMuted, notify, replaceChats, snoozedUntil, sourceKind, state, subscribe, upsertChats, waitingSince,
+} from "./state.js";
+import { duration, listTime, parseTime, timeOrDate } from "./time.js";
 import { isNarrow } from "./keyboard.js";
 
 export const PAGE_SIZE = 200;
 const RELOAD_PAGE = 500; // list_chats' own upper bound
 const LOAD_MORE_MARGIN = 800; // px from the bottom at which the next page is asked for
+const TICK_SLACK_MS = 250; // past the minute, so the label surely rounds down to the new one
+const MAX_TIMEOUT_MS = 2 ** 31 - 1; // setTimeout's limit
 
 let listEl;
 let scrollEl;
@@ -22,6 +29,11 @@ let onOpen = () => {};
 
 const rows = new Map(); // user_id -> row refs
 let order = []; // user_ids as rendered
+let loadedOrder = null; // the order the loaded pages were asked in ("activity" | "waiting")
+
+let waitTimer = 0;
+let waitTimerAt = null; // ms at which waitTimer fires
+const clockRows = new Set(); // user_ids whose label moves with the clock (waiting or snoozed)
 
 export function initChatList({ openChat }) {
   onOpen = openChat;
@@ -46,8 +58,13 @@ export function initChatList({ openChat }) {
   subscribe("mutes", (s) => renderChatList(s, null));
   subscribe("clock", (s) => renderChatList(s, null));
   subscribe("lang", (s) => renderChatList(s, null));
+  subscribe("waits", (s) => renderChatList(s, new Set(clockRows)));
   subscribe("open", renderSelection);
   subscribe("info", renderEmpty);
+  // Sorting by wait pages the store in another order: what is loaded may not be its first page.
+  subscribe("settings", (s) => {
+    if (loadedOrder !== null && chatOrder(s.settings) !== loadedOrder) reloadChats();
+  });
 }
 
 /* ---- loading ---- */
@@ -56,8 +73,9 @@ export async function loadMoreChats() {
   if (state.chatsLoading || state.chatsExhausted) return;
   state.chatsLoading = true;
   renderFooter();
+  loadedOrder = chatOrder();
   try {
-    const page = await api.listChats(PAGE_SIZE, state.chats.size);
+    const page = await api.listChats(PAGE_SIZE, state.chats.size, loadedOrder);
     state.chatsExhausted = page.length < PAGE_SIZE;
     state.chatsError = null;
     upsertChats(page, { fromPage: true });
@@ -74,13 +92,15 @@ export async function loadMoreChats() {
 /** Reloads as many chats as are loaded now (resync, or the database changed under us). */
 export async function reloadChats() {
   const want = Math.max(PAGE_SIZE, state.chats.size);
+  const wanted = chatOrder();
+  loadedOrder = wanted;
   state.chatsLoading = true;
   try {
     const all = [];
     let exhausted = false;
     while (all.length < want) {
       const limit = Math.min(RELOAD_PAGE, want - all.length);
-      const page = await api.listChats(limit, all.length);
+      const page = await api.listChats(limit, all.length, wanted);
       all.push(...page);
       if (page.length < limit) {
         exhausted = true;
@@ -115,6 +135,7 @@ function buildRow(userId) {
   const time = el("time", { class: "chat-time" });
   const typing = el("span", { class: "typing" }, [el("span", { class: "typing-dots", attrs: { "aria-hidden": "true" } }), el("span", { class: "typing-text" })]);
   const preview = el("span", { class: "chat-preview", dir: "auto" });
+  const wait = el("span", { class: "chat-waiting", attrs: { "aria-hidden": "true" } });
   const badge = el("span", { class: "unread-badge", attrs: { "aria-hidden": "true" } });
   const srStatus = el("span", { class: "visually-hidden" });
   const li = el(
@@ -124,12 +145,12 @@ function buildRow(userId) {
       el("span", { class: "avatar-wrap" }, [avatar, dot]),
       el("span", { class: "chat-main" }, [
         el("span", { class: "chat-line" }, [name, source, muted, time]),
-        el("span", { class: "chat-line" }, [typing, preview, badge]),
+        el("span", { class: "chat-line" }, [typing, preview, wait, badge]),
       ]),
       srStatus,
     ],
   );
-  return { li, avatar, dot, name, source, muted, time, typing, typingText: typing.lastChild, preview, badge, srStatus, key: null };
+  return { li, avatar, dot, name, source, muted, time, typing, typingText: typing.lastChild, preview, wait, badge, srStatus, key: null };
 }
 
 function sourceLabel(chat) {
@@ -145,14 +166,33 @@ export function previewText(message) {
   return t("message.empty");
 }
 
+/** The row's wait: "snoozed until 14:05" while snoozed, else "waiting 3 min", else nothing. */
+function waitLabel(chat, now) {
+  const until = snoozedUntil(chat, now.getTime());
+  if (until != null) {
+    const time = timeOrDate(new Date(until), now);
+    return { state: "snoozed", text: t("wait.snoozed", { time }), title: t("wait.snoozed_title", { time }) };
+  }
+  const since = waitingSince(chat);
+  if (since != null) {
+    return {
+      state: "waiting",
+      text: t("wait.label", { duration: duration(now.getTime() - since) }),
+      title: t("wait.title", { time: timeOrDate(new Date(since), now) }),
+    };
+  }
+  return { state: null, text: "", title: "" };
+}
+
 function updateRow(row, chat, now) {
   const muted = isMuted(chat.user_id, now);
   const last = chat.last_message;
   const lastDate = parseTime(last ? last.sent_at : chat.created_at);
+  const wait = waitLabel(chat, now);
   // Everything the row shows, in one string: an unchanged chat costs no DOM writes.
   const key = [
     chat.name, chat.source, chat.online, chat.typing, chat.unread, last && last.seq, muted,
-    lastDate && lastDate.getTime(), state.language, now.toDateString(),
+    lastDate && lastDate.getTime(), state.language, now.toDateString(), wait.state, wait.text, wait.title,
   ].join("\u0001");
   if (row.key === key) return;
   row.key = key;
@@ -186,11 +226,20 @@ function updateRow(row, chat, now) {
   toggleClass(row.badge, "is-muted", muted);
   toggleClass(row.li, "has-unread", unread > 0);
 
+  setHidden(row.wait, wait.state == null);
+  setText(row.wait, wait.text);
+  setData(row.wait, "state", wait.state);
+  row.wait.title = wait.title;
+  toggleClass(row.wait, "is-muted", muted);
+  toggleClass(row.li, "is-waiting", wait.state === "waiting");
+  toggleClass(row.li, "is-snoozed", wait.state === "snoozed");
+
   const status = [];
   if (chat.online === true) status.push(t("presence.online"));
   if (chat.typing) status.push(t("typing.long"));
   if (muted) status.push(t("list.muted"));
   if (unread > 0) status.push(t("list.unread", { count: unread }));
+  if (wait.state) status.push(wait.text);
   setText(row.srStatus, status.length ? `, ${status.join(", ")}` : "");
 }
 
@@ -222,8 +271,8 @@ export function renderChatList(s, changed) {
   }
 
   // Sorting a few thousand summaries is cheap; moving nodes is not: touch the DOM only when
-  // the order actually changed.
-  const sorted = [...s.chats.values()].sort(compareChats).map((c) => c.user_id);
+  // the order actually changed. A changed chat lands where the current order puts it.
+  const sorted = [...s.chats.values()].sort(comparatorFor(chatOrder(s.settings))).map((c) => c.user_id);
   const same = !added && sorted.length === order.length && sorted.every((id, i) => id === order[i]);
   if (!same) {
     order = sorted;
@@ -232,6 +281,44 @@ export function renderChatList(s, changed) {
   renderSelection(s);
   renderFooter();
   renderEmpty(s);
+  scheduleWaitTick(s, now.getTime());
+}
+
+/**
+ * Sets the one timer the waits need: at the next whole minute of the longest wait, or at the end
+ * of the next snooze if that comes first. Other chats' labels follow at that tick (at most a
+ * minute behind), so twenty waiting chats cost one wakeup a minute, and none cost none.
+ */
+function scheduleWaitTick(s, now) {
+  let oldest = null;
+  let snoozeEnd = null;
+  clockRows.clear();
+  for (const chat of s.chats.values()) {
+    const until = snoozedUntil(chat, now);
+    if (until != null) {
+      clockRows.add(chat.user_id);
+      if (snoozeEnd === null || until < snoozeEnd) snoozeEnd = until;
+      continue;
+    }
+    const since = waitingSince(chat);
+    if (since != null) {
+      clockRows.add(chat.user_id);
+      if (oldest === null || since < oldest) oldest = since;
+    }
+  }
+  let at = null;
+  if (oldest !== null) at = oldest + (Math.max(0, Math.floor((now - oldest) / 60_000)) + 1) * 60_000;
+  if (snoozeEnd !== null && (at === null || snoozeEnd < at)) at = snoozeEnd;
+  if (at === waitTimerAt) return;
+  clearTimeout(waitTimer);
+  waitTimer = 0;
+  waitTimerAt = at;
+  if (at === null) return;
+  waitTimer = setTimeout(() => {
+    waitTimer = 0;
+    waitTimerAt = null;
+    notify("waits");
+  }, Math.min(Math.max(0, at - now) + TICK_SLACK_MS, MAX_TIMEOUT_MS));
 }
 
 function renderSelection(s) {

@@ -5,8 +5,10 @@
 import * as api from "./api.js";
 import { byId, el, fileName, initials, reconcileChildren, setData, setHidden, setText, toggleClass } from "./dom.js";
 import { t } from "./i18n/index.js";
-import { isMuted, muteUntil, patchChat, setOpenChatId, setSettings, setUnreadTotal, sourceKind, state, subscribe, upsertChats } from "./state.js";
-import { dateTime, dayKey, dayLabel, fullDateTime, parseTime, timeOfDay, timeRange } from "./time.js";
+import {
+  isMuted, muteUntil, patchChat, setOpenChatId, setSettings, setUnreadTotal, snoozedUntil, sourceKind, state, subscribe, upsertChats,
+} from "./state.js";
+import { dateTime, dayKey, dayLabel, fullDateTime, parseTime, timeOfDay, timeOrDate, timeRange } from "./time.js";
 import { showToast } from "./banners.js";
 
 const PAGE = 50;
@@ -17,6 +19,9 @@ const HIGHLIGHT_MS = 2600;
 let appEl, emptyEl, convEl, scrollEl, listEl, pillEl, announcerEl;
 let titleEl, avatarEl, usernameEl, sourceEl, presenceEl, typingEl, mutedEl;
 let muteButton, muteLabel, muteMenu;
+let snoozeButton, snoozeLabel, snoozeStatus, webPanelButton, webPanelShortcut;
+let snoozeBusy = false;
+let webPanelBusy = false;
 
 const nodes = new Map(); // entry key -> node, for the open chat only
 let openToken = 0;
@@ -87,12 +92,19 @@ export function initChatView() {
   muteButton = byId("mute-button");
   muteLabel = byId("mute-button-label");
   muteMenu = byId("mute-menu");
+  snoozeButton = byId("snooze-button");
+  snoozeLabel = byId("snooze-button-label");
+  snoozeStatus = byId("snooze-status");
+  webPanelButton = byId("web-panel-button");
+  webPanelShortcut = byId("shortcut-web-panel");
 
   byId("back-button").addEventListener("click", () => closeChat({ focusList: true }));
   byId("close-chat").addEventListener("click", () => closeChat({ focusList: true }));
   scrollEl.addEventListener("scroll", onScroll, { passive: true });
   pillEl.addEventListener("click", onPill);
   initMuteMenu();
+  snoozeButton.addEventListener("click", toggleSnooze);
+  webPanelButton.addEventListener("click", () => replyInWebPanel());
 
   // The shell only knows the window is focused; re-reading on return catches messages that
   // arrived while the agent was away with this chat open.
@@ -107,6 +119,8 @@ export function initChatView() {
     }
   });
   subscribe("mutes", renderHeader);
+  subscribe("settings", renderHeader);
+  subscribe("waits", renderHeader); // a snooze ran out
   subscribe("lang", () => {
     renderHeader(state);
     rebuildTimeline();
@@ -183,7 +197,7 @@ export async function openChat(userId, { focusSeq = null, focusTimeline = false 
 
 function afterMarkRead(userId) {
   return (total) => {
-    patchChat(userId, { unread: 0 });
+    patchChat(userId, { unread: 0, waiting_since: null });
     setUnreadTotal(total);
   };
 }
@@ -315,9 +329,12 @@ function markReadIfUnread(event) {
 
 function renderHeader(s) {
   const id = s.openChatId;
+  const webPanel = webPanelConfigured(s);
+  setHidden(webPanelShortcut, !webPanel);
   setHidden(emptyEl, id != null);
   setHidden(convEl, id == null);
   if (id == null) return;
+  setHidden(webPanelButton, !webPanel);
   const chat = s.chats.get(id);
   const name = chat ? chat.name : `#${id}`;
   setText(titleEl, name);
@@ -349,6 +366,65 @@ function renderHeader(s) {
   for (const item of items) {
     const minutes = item.dataset.minutes;
     if (minutes !== "forever") setText(item, t("mute.for_hours", { count: Number(minutes) / 60 }));
+  }
+
+  const until = snoozedUntil(chat);
+  const untilText = until == null ? "" : timeOrDate(new Date(until));
+  setHidden(snoozeStatus, until == null);
+  setText(snoozeStatus, until == null ? "" : t("snooze.until", { time: untilText }));
+  setText(snoozeLabel, t(until == null ? "snooze.button" : "snooze.unsnooze"));
+  const minutes = s.settings?.notifications?.snooze_minutes;
+  snoozeButton.title = until != null ? t("snooze.unsnooze_title", { time: untilText }) : minutes ? t("snooze.button_title", { count: minutes }) : "";
+  toggleClass(snoozeButton, "is-active", until != null);
+}
+
+/* ---- snooze and the web panel ---- */
+
+function webPanelConfigured(s = state) {
+  const template = s.settings?.server?.web_panel;
+  return typeof template === "string" && template.trim() !== "";
+}
+
+/** Snoozes the open chat for the settings' default, or brings a snoozed one back. */
+async function toggleSnooze() {
+  const id = state.openChatId;
+  if (id == null || snoozeBusy) return;
+  snoozeBusy = true;
+  try {
+    if (snoozedUntil(state.chats.get(id)) != null) {
+      await api.unsnoozeChat(id);
+      patchChat(id, { snoozed_until: null });
+    } else {
+      const result = await api.snoozeChat(id, null);
+      patchChat(id, { snoozed_until: result ? result.until : null });
+    }
+  } catch (e) {
+    showToast(t("errors.command", { error: e.message }));
+  } finally {
+    snoozeBusy = false;
+  }
+}
+
+/**
+ * Opens the chat in the service's web panel (the shell fills the template and starts the
+ * browser). The button and Ctrl+Shift+O both come here; a second press while the first is on
+ * its way does not open a second tab.
+ */
+export async function replyInWebPanel(userId = state.openChatId) {
+  if (userId == null || webPanelBusy) return;
+  if (!webPanelConfigured()) {
+    showToast(t("web_panel.not_configured"));
+    return;
+  }
+  webPanelBusy = true;
+  webPanelButton.setAttribute("aria-busy", "true");
+  try {
+    await api.openWebPanel(userId);
+  } catch (e) {
+    showToast(t("errors.command", { error: e.message }));
+  } finally {
+    webPanelBusy = false;
+    webPanelButton.removeAttribute("aria-busy");
   }
 }
 

@@ -1,5 +1,5 @@
-// App-wide shortcuts. Keys typed into a field belong to that field, except Esc and Ctrl+F,
-// which always mean "get me out" and "search".
+// App-wide shortcuts. Keys typed into a field belong to that field, except Esc, Ctrl+F and
+// Ctrl+Shift+O, which always mean "get me out", "search" and "reply in the web panel".
 
 import { state } from "./state.js";
 
@@ -33,6 +33,16 @@ export function initKeyboard(a) {
     if (mod && (e.key === "," || e.code === "Comma")) {
       e.preventDefault();
       a.openSettings();
+      return;
+    }
+    // By key position, so it works on a Russian layout too (KeyO types "щ" there).
+    if (mod && e.shiftKey && (e.code === "KeyO" || e.key.toLowerCase() === "o")) {
+      e.preventDefault();
+      if (a.isSettingsOpen()) return;
+      // The chat under the keyboard focus (a list row or a search result), else the open one.
+      const row = e.target instanceof Element ? e.target.closest("#chat-list [data-chat-id], #search-results [data-user-id]") : null;
+      const id = row ? Number(row.dataset.chatId ?? row.dataset.userId) : state.openChatId;
+      a.replyInWebPanel(id);
       return;
     }
     // The dialog is modal: it handles its own keys, and Esc cancels it natively.

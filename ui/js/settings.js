@@ -6,29 +6,55 @@ import * as api from "./api.js";
 import { byId, el, setHidden, setText } from "./dom.js";
 import { t } from "./i18n/index.js";
 import { isMuted, setInfo, setSettings, state, subscribe } from "./state.js";
-import { dateTime, parseTime, timeOfDay } from "./time.js";
+import { dateTime, duration, parseTime, timeOfDay } from "./time.js";
 import { showToast } from "./banners.js";
 
 const TABS = ["general", "connection", "notifications", "diagnostics"];
 const MAX_DECISIONS = 200;
+const PREVIEW_DEBOUNCE_MS = 200;
 
-// Which input shows the error for each settings field the shell may name.
+// The escalation tables: the general one, and one per source the agent may time differently.
+// Input ids are `${prefix}-${kind}-${step}`; each table has one error line under it.
+const LADDER_TABLES = [
+  { source: null, prefix: "setting-esc", error: "escalation-error" },
+  { source: "telegram", prefix: "setting-esc-telegram", error: "escalation-telegram-error" },
+  { source: "widget", prefix: "setting-esc-widget", error: "escalation-widget-error" },
+];
+const LADDER_KINDS = [["new_chat", "new-chat"], ["new_message", "new-message"]];
+const LADDER_STEPS = [["realert_after_min", "realert"], ["every_min", "every"], ["urgent_after_min", "urgent"]];
+const ladderInputId = (table, kind, step) => `${table.prefix}-${kind}-${step}`;
+const ladderPath = (table, kind, step) =>
+  `notifications.escalation${table.source ? `.sources.${table.source}` : ""}.${kind}.${step}`;
+
+// Which input shows the error for each settings field the shell may name:
+// [input id, tab, error line id (default: `${input id}-error`)].
 const FIELD_INPUTS = {
   "server.url": ["setting-url", "connection"],
   "server.auth": ["setting-auth", "connection"],
   "server.query_param": ["setting-query-param", "connection"],
   "server.subscriptions": ["setting-subscriptions", "connection"],
+  "server.web_panel": ["setting-web-panel", "connection"],
   "notifications.quiet_hours": ["setting-quiet-start", "notifications"],
+  "notifications.snooze_minutes": ["setting-snooze-minutes", "notifications"],
   "store.retention_days": ["setting-retention-days", "general"],
   "ui.start_at_login": ["setting-start-at-login", "general"],
   token: ["setting-token", "connection"],
 };
+for (const table of LADDER_TABLES) {
+  for (const [kind, kindId] of LADDER_KINDS) {
+    for (const [step, stepId] of LADDER_STEPS) {
+      FIELD_INPUTS[ladderPath(table, kind, step)] = [ladderInputId(table, kindId, stepId), "notifications", table.error];
+    }
+  }
+}
 
 let dialog, form;
 let f = {}; // inputs by short name
 let actions = { applyUi: () => {}, refreshInfo: async () => {} };
 let dirty = new Set();
 const chatNames = new Map(); // user_id -> name, for chats not in the loaded list
+let previewTimer = 0;
+let previewToken = 0;
 
 export function initSettings(a) {
   actions = { ...actions, ...a };
@@ -58,6 +84,14 @@ export function initSettings(a) {
     retentionDays: byId("setting-retention-days"),
     retentionWrap: byId("retention-days-wrap"),
     retentionUnit: byId("retention-unit"),
+    webPanel: byId("setting-web-panel"),
+    webPanelPreview: byId("web-panel-preview"),
+    escalation: byId("setting-escalation"),
+    escalationSettings: byId("escalation-settings"),
+    perSource: byId("setting-escalation-per-source"),
+    sources: byId("escalation-sources"),
+    snoozeMinutes: byId("setting-snooze-minutes"),
+    sortByWait: byId("setting-sort-by-wait"),
   };
 
   byId("settings-button").addEventListener("click", () => openSettings());
@@ -67,6 +101,7 @@ export function initSettings(a) {
     e.preventDefault();
     cancel();
   });
+  dialog.addEventListener("close", () => clearTimeout(previewTimer));
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     save();
@@ -75,9 +110,11 @@ export function initSettings(a) {
     if (e.target.id) dirty.add(e.target.id);
     clearFieldError(e.target.id);
     syncDependents();
+    if (e.target === f.webPanel) schedulePreview(PREVIEW_DEBOUNCE_MS);
   });
   form.addEventListener("change", (e) => {
     if (e.target.id) dirty.add(e.target.id);
+    if (e.target === f.perSource && f.perSource.checked) seedSourceTables();
     syncDependents();
     // Language and theme show at once; Cancel puts the saved ones back.
     if (e.target === f.language || e.target === f.theme) actions.applyUi({ language: f.language.value, theme: f.theme.value });
@@ -120,6 +157,7 @@ export function initSettings(a) {
     renderDndButton(state);
     if (!dialog.open) return;
     syncDependents();
+    schedulePreview(0);
     renderTokenStatus();
     renderMuted();
     renderAbout();
@@ -155,6 +193,7 @@ export function openSettings(tab = "general") {
     renderTokenStatus();
     renderMuted();
     renderAbout();
+    schedulePreview(0);
     dialog.showModal();
   }
   selectTab(tab, { focus: true });
@@ -180,6 +219,7 @@ function fillForm(settings, { onlyClean }) {
     else input.value = value ?? "";
   };
   const { server, notifications: n, store, ui } = settings;
+  const webPanelBefore = f.webPanel.value;
   set(f.url, server.url ?? "");
   set(f.auth, server.auth);
   set(f.queryParam, server.query_param);
@@ -197,7 +237,37 @@ function fillForm(settings, { onlyClean }) {
   set(f.theme, ui.theme);
   set(f.retentionMode, store.retention_days == null ? "forever" : "days");
   set(f.retentionDays, store.retention_days ?? 90);
+
+  set(f.webPanel, server.web_panel ?? "");
+  if (f.webPanel.value !== webPanelBefore) schedulePreview(0);
+  const esc = n.escalation ?? {};
+  const sources = esc.sources ?? {};
+  set(f.escalation, esc.enabled);
+  const own = LADDER_TABLES.some((table) => table.source && sources[table.source]);
+  set(f.perSource, own);
+  for (const table of LADDER_TABLES) {
+    // A source without timings of its own shows the general ones: the start for its own.
+    const ladders = (table.source && sources[table.source]) || esc;
+    for (const [kind, kindId] of LADDER_KINDS) {
+      for (const [step, stepId] of LADDER_STEPS) set(byId(ladderInputId(table, kindId, stepId)), ladders[kind]?.[step] ?? "");
+    }
+  }
+  set(f.snoozeMinutes, n.snooze_minutes);
+  set(f.sortByWait, ui.sort_by_wait);
   syncDependents();
+}
+
+/** Per-source tables start from what the general table says now, unless already edited. */
+function seedSourceTables() {
+  for (const table of LADDER_TABLES) {
+    if (!table.source || state.settings?.notifications?.escalation?.sources?.[table.source]) continue;
+    for (const [, kindId] of LADDER_KINDS) {
+      for (const [, stepId] of LADDER_STEPS) {
+        const input = byId(ladderInputId(table, kindId, stepId));
+        if (!dirty.has(input.id)) input.value = byId(ladderInputId(LADDER_TABLES[0], kindId, stepId)).value;
+      }
+    }
+  }
 }
 
 function syncDependents() {
@@ -210,6 +280,8 @@ function syncDependents() {
   setHidden(f.retentionWrap, !days);
   const count = Number(f.retentionDays.value) || 0;
   setText(f.retentionUnit, t("settings.days_unit", { count }));
+  setHidden(f.escalationSettings, !f.escalation.checked);
+  setHidden(f.sources, !f.perSource.checked);
 }
 
 class FieldError extends Error {
@@ -232,6 +304,31 @@ export function parseSubscriptions(text) {
   return ids;
 }
 
+/**
+ * A whole number of minutes within the input's own min/max: the range lives once, in
+ * index.html, and a Rust test holds it to the engine's. `optional`: empty means null.
+ */
+function readMinutes(input, field, { optional = false } = {}) {
+  const raw = input.value.trim();
+  if (optional && raw === "" && !input.validity.badInput) return null;
+  const value = Number(raw);
+  const min = Number(input.min);
+  const max = Number(input.max);
+  if (raw === "" || !Number.isInteger(value) || value < min || value > max) {
+    throw new FieldError(field, t(optional ? "settings.err_urgent_minutes" : "settings.err_minutes"));
+  }
+  return value;
+}
+
+function readLadder(table, kind, kindId) {
+  const ladder = {};
+  for (const [step, stepId] of LADDER_STEPS) {
+    const input = byId(ladderInputId(table, kindId, stepId));
+    ladder[step] = readMinutes(input, ladderPath(table, kind, step), { optional: step === "urgent_after_min" });
+  }
+  return ladder;
+}
+
 function collect() {
   const base = structuredClone(state.settings);
   const url = f.url.value.trim();
@@ -239,6 +336,8 @@ function collect() {
   base.server.auth = f.auth.value === "query" ? "query" : "header";
   base.server.query_param = f.queryParam.value.trim();
   base.server.subscriptions = parseSubscriptions(f.subscriptions.value);
+  const webPanel = f.webPanel.value.trim();
+  base.server.web_panel = webPanel === "" ? null : webPanel;
 
   base.notifications.enabled = f.enabled.checked;
   base.notifications.sound = f.sound.checked;
@@ -255,6 +354,27 @@ function collect() {
   }
   base.notifications.quiet_hours_allow_new_chats = f.quietNewChats.checked;
 
+  // With reminders off the tables are hidden: what they hold is kept as saved, not checked.
+  const esc = base.notifications.escalation ?? {};
+  esc.enabled = f.escalation.checked;
+  if (esc.enabled) {
+    const sources = { ...(esc.sources ?? {}) };
+    for (const table of LADDER_TABLES) {
+      if (!table.source) {
+        for (const [kind, kindId] of LADDER_KINDS) esc[kind] = readLadder(table, kind, kindId);
+      } else if (f.perSource.checked) {
+        const own = {};
+        for (const [kind, kindId] of LADDER_KINDS) own[kind] = readLadder(table, kind, kindId);
+        sources[table.source] = own;
+      } else {
+        delete sources[table.source];
+      }
+    }
+    esc.sources = sources;
+  }
+  base.notifications.escalation = esc;
+  base.notifications.snooze_minutes = readMinutes(f.snoozeMinutes, "notifications.snooze_minutes");
+
   if (f.retentionMode.value === "days") {
     const days = Number(f.retentionDays.value);
     // The range lives once, on the input (checked against the engine's by a Rust test).
@@ -269,6 +389,7 @@ function collect() {
   base.ui.language = f.language.value;
   base.ui.theme = f.theme.value;
   base.ui.start_at_login = f.startAtLogin.checked;
+  base.ui.sort_by_wait = f.sortByWait.checked;
   return base;
 }
 
@@ -302,9 +423,9 @@ async function save() {
 function showFieldError(field, message) {
   const target = FIELD_INPUTS[field];
   if (!target) return showGeneralError(`${field}: ${message}`);
-  const [inputId, tab] = target;
+  const [inputId, tab, errorId = `${inputId}-error`] = target;
   const input = byId(inputId);
-  const errorEl = byId(`${inputId}-error`);
+  const errorEl = byId(errorId);
   setText(errorEl, message);
   errorEl.hidden = false;
   input.setAttribute("aria-invalid", "true");
@@ -312,13 +433,25 @@ function showFieldError(field, message) {
   input.focus();
 }
 
+/**
+ * Editing a field hides its error: its own line, or a line it shares with others (the quiet
+ * hours' two times, a table of minutes), found through aria-describedby; every input sharing
+ * that line stops being marked invalid with it.
+ */
 function clearFieldError(inputId) {
   if (!inputId) return;
-  const ids = inputId === "setting-quiet-end" ? ["setting-quiet-start"] : [inputId];
-  for (const id of ids) {
-    const errorEl = document.getElementById(`${id}-error`);
-    if (errorEl) errorEl.hidden = true;
-    document.getElementById(id)?.removeAttribute("aria-invalid");
+  const input = document.getElementById(inputId);
+  if (!input) return;
+  const errorIds = new Set([`${inputId}-error`]);
+  for (const id of (input.getAttribute("aria-describedby") || "").split(/\s+/)) {
+    if (id && document.getElementById(id)?.classList.contains("field-error")) errorIds.add(id);
+  }
+  input.removeAttribute("aria-invalid");
+  for (const id of errorIds) {
+    const errorEl = document.getElementById(id);
+    if (!errorEl) continue;
+    errorEl.hidden = true;
+    for (const other of form.querySelectorAll(`[aria-describedby~="${CSS.escape(id)}"]`)) other.removeAttribute("aria-invalid");
   }
 }
 
@@ -332,6 +465,50 @@ function clearErrors() {
   for (const node of form.querySelectorAll(".field-error")) node.hidden = true;
   for (const node of form.querySelectorAll("[aria-invalid]")) node.removeAttribute("aria-invalid");
   byId("settings-error").hidden = true;
+}
+
+/* ---- web panel preview ---- */
+
+/** The template as the shell would fill it for a sample chat, a moment after typing stops. */
+function schedulePreview(delay) {
+  clearTimeout(previewTimer);
+  previewTimer = setTimeout(runPreview, delay);
+}
+
+async function runPreview() {
+  const token = ++previewToken;
+  const template = f.webPanel.value.trim();
+  if (template === "") {
+    renderPreview({ state: "empty" });
+    return;
+  }
+  let result;
+  try {
+    const filled = await api.previewWebPanel(template);
+    result = { state: "ok", url: filled && typeof filled.url === "string" ? filled.url : "" };
+  } catch (e) {
+    result = { state: "error", message: e.detail || e.message };
+  }
+  // A slower answer for an older template must not overwrite a newer one.
+  if (token === previewToken) renderPreview(result);
+}
+
+/** The URL is shown as text, never as a link: the preview is for reading, not for opening. */
+function renderPreview(result) {
+  const line = f.webPanelPreview;
+  line.dataset.state = result.state;
+  if (result.state === "ok") {
+    line.replaceChildren(
+      el("span", { class: "preview-label", text: t("settings.web_panel_preview") }),
+      " ",
+      el("span", { class: "preview-url", dir: "ltr", text: result.url }),
+    );
+  } else if (result.state === "error") {
+    line.replaceChildren(el("span", { class: "preview-error", text: result.message }));
+  } else {
+    line.replaceChildren();
+  }
+  setHidden(line, result.state === "empty");
 }
 
 /* ---- tabs ---- */
@@ -507,7 +684,7 @@ function renderReport(report, result) {
 }
 
 export function reasonText(reason) {
-  const known = ["notifications_off", "do_not_disturb", "quiet_hours", "muted", "chat_open_and_focused", "duplicate"];
+  const known = ["notifications_off", "do_not_disturb", "quiet_hours", "muted", "chat_open_and_focused", "duplicate", "snoozed"];
   return known.includes(reason) ? t(`reason.${reason}`) : String(reason);
 }
 
@@ -528,10 +705,12 @@ async function loadDecisions() {
 }
 
 function slotName(slot) {
-  // Slot is {slot: "chat", user_id} or {slot: "digest"}; tolerate a bare user id too.
+  // Slot is {slot: "chat", user_id}, {slot: "digest"} or {slot: "waiting"} (the reminder about
+  // several waiting chats); tolerate a bare user id too.
   if (slot == null) return "";
   if (typeof slot === "number") return nameOf(slot);
   if (slot.slot === "digest" || slot === "digest") return t("diag.digest");
+  if (slot.slot === "waiting" || slot === "waiting") return t("diag.waiting_digest");
   if (slot.user_id != null) return nameOf(slot.user_id);
   return "";
 }
@@ -542,7 +721,9 @@ function decisionItem(d) {
     let text;
     let tone;
     if (d.result === "shown") {
-      text = d.count > 1 ? t("diag.shown_count", { summary: d.summary ?? "", count: d.count }) : t("diag.shown", { summary: d.summary ?? "" });
+      // The reminder about waiting chats counts chats, and its summary already says how many.
+      const waitingSlot = d.slot && d.slot.slot === "waiting";
+      text = d.count > 1 && !waitingSlot ? t("diag.shown_count", { summary: d.summary ?? "", count: d.count }) : t("diag.shown", { summary: d.summary ?? "" });
       if (d.replaced) text += ` ${t("diag.replaced")}`;
       tone = "shown";
     } else if (d.result === "closed") {
@@ -560,12 +741,30 @@ function decisionItem(d) {
   }
   const at = parseTime(d.at);
   const kind = t(d.kind === "new_chat" ? "diag.kind_new_chat" : "diag.kind_new_message");
-  const outcome = d.outcome === "allowed" ? t("diag.allowed") : t("diag.suppressed", { reason: reasonText(d.reason) });
-  return el("li", { class: "decision", data: { outcome: d.outcome } }, [
+  const step = d.escalation || null;
+  const parts = [kind];
+  if (step) parts.push(escalationText(step));
+  parts.push(outcomeText(d, step));
+  return el("li", { class: "decision", data: { outcome: d.outcome, level: step ? step.level : null, step: step ? step.step : null } }, [
     el("time", { class: "decision-time", text: at ? dateTime(at) : "", attrs: { datetime: d.at } }),
     el("span", { class: "decision-chat", dir: "auto", text: `${nameOf(d.user_id)}` }),
-    el("span", { class: "decision-text", text: `${kind} — ${outcome}` }),
+    el("span", { class: "decision-text", text: parts.join(" — ") }),
   ]);
+}
+
+/** "Re-alert 2 · waited 4 min" or "Urgent · waited 10 min": a reminder after the first notification. */
+function escalationText(step) {
+  const waited = duration((Number(step.waited_secs) || 0) * 1000);
+  return step.level === "urgent" ? t("diag.urgent", { duration: waited }) : t("diag.realert", { step: step.step, duration: waited });
+}
+
+// Quiet hours and Do not disturb hold a reminder: it comes when they end, if the customer still waits.
+const HOLDING = ["quiet_hours", "do_not_disturb"];
+
+function outcomeText(d, step) {
+  if (d.outcome === "allowed") return t("diag.allowed");
+  if (step && HOLDING.includes(d.reason)) return t("diag.held", { reason: reasonText(d.reason) });
+  return t("diag.suppressed", { reason: reasonText(d.reason) });
 }
 
 function renderAbout() {

@@ -10,6 +10,8 @@ export const state = {
   chatsLoading: false,
   chatsError: null,
   unreadTotal: 0,
+  // WaitingSummary: chats waiting for the agent to open them (AppInfo.waiting, then chatbell:waiting).
+  waiting: { chats: 0, longest_since: null, urgent: 0 },
   openChatId: null,
   // The open chat's loaded pages; only what has been loaded is ever rendered.
   timeline: null,
@@ -61,6 +63,7 @@ export function setInfo(info) {
   setSettings(info.settings);
   setConnection(info.connection);
   setUnreadTotal(info.unread_total);
+  setWaiting(info.waiting);
 }
 
 export function setSettings(settings) {
@@ -74,6 +77,14 @@ export function setConnection(connection) {
   if (!connection) return;
   state.connection = connection;
   notify("connection");
+}
+
+export function setWaiting(summary) {
+  if (!summary || typeof summary.chats !== "number") return;
+  const w = state.waiting;
+  if (w.chats === summary.chats && w.longest_since === summary.longest_since && w.urgent === summary.urgent) return;
+  state.waiting = { chats: summary.chats, longest_since: summary.longest_since ?? null, urgent: summary.urgent ?? 0 };
+  notify("waiting");
 }
 
 export function setUnreadTotal(total) {
@@ -153,6 +164,40 @@ export function nextMuteExpiry(now = Date.now()) {
     if (t > now && (next === null || t < next)) next = t;
   }
   return next;
+}
+
+/** The order list_chats is asked for: settings.ui.sort_by_wait picks "waiting". */
+export function chatOrder(settings = state.settings) {
+  return settings?.ui?.sort_by_wait ? "waiting" : "activity";
+}
+
+/** waiting_since in ms, or null when nothing is waiting for the agent to open it. */
+export function waitingSince(chat) {
+  if (!chat || !chat.waiting_since) return null;
+  const t = Date.parse(chat.waiting_since);
+  return Number.isNaN(t) ? null : t;
+}
+
+/** The snooze's end in ms while it is still ahead, else null (a past time means it ended). */
+export function snoozedUntil(chat, now = Date.now()) {
+  if (!chat || !chat.snoozed_until) return null;
+  const t = Date.parse(chat.snoozed_until);
+  return Number.isNaN(t) || t <= now ? null : t;
+}
+
+/** The comparator of an order, the same as the store's (snoozes do not move a chat). */
+export function comparatorFor(order) {
+  return order === "waiting" ? compareByWait : compareChats;
+}
+
+/** Waiting chats first, the longest wait (the earliest waiting_since) first; then by activity. */
+export function compareByWait(a, b) {
+  const aw = waitingSince(a);
+  const bw = waitingSince(b);
+  if (aw != null && bw != null && aw !== bw) return aw - bw;
+  if (aw != null && bw == null) return -1;
+  if (aw == null && bw != null) return 1;
+  return compareChats(a, b);
 }
 
 /** The list's order: newest message first; chats without messages last, newest first (as the store pages them). */

@@ -78,6 +78,30 @@ export function timeRange(from, to, now = new Date()) {
   return `${dateTime(from)} – ${dateTime(to)}`;
 }
 
+/** A moment ahead or behind, as briefly as is unambiguous: "14:05" today, else with the date. */
+export function timeOrDate(d, now = new Date()) {
+  if (!d) return "";
+  return dayKey(d) === dayKey(now) ? timeOfDay(d) : dateTime(d);
+}
+
+/**
+ * How long, in whole units and rounded down: "<1 min", "7 min", "1 h 5 min", "2 d 3 h".
+ * Rounded down so that "waiting 3 min" never claims a minute the customer has not waited yet.
+ */
+export function duration(ms) {
+  const minutes = Math.floor(Math.max(0, ms) / 60_000);
+  if (minutes < 1) return t("duration.under_minute");
+  if (minutes < 60) return t("duration.minutes", { count: minutes });
+  const hours = Math.floor(minutes / 60);
+  if (hours < 24) {
+    const rest = minutes % 60;
+    return rest ? t("duration.hours_minutes", { hours, minutes: rest }) : t("duration.hours", { hours });
+  }
+  const days = Math.floor(hours / 24);
+  const rest = hours % 24;
+  return rest ? t("duration.days_hours", { days, hours: rest }) : t("duration.days", { days });
+}
+
 export function secondsUntil(iso, now = Date.now()) {
   const d = parseTime(iso);
   return d ? Math.max(0, Math.ceil((d.getTime() - now) / 1000)) : 0;

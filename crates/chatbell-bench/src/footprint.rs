@@ -59,7 +59,7 @@ async fn sample(pid: u32) -> Memory {
 }
 
 /// CPU %, wakeups per minute and heartbeat bytes per minute of a process tree over `span`.
-async fn idle(pid: u32, server_port: u16, span: Duration) -> (f64, f64, f64) {
+pub(crate) async fn idle(pid: u32, server_port: u16, span: Duration) -> (f64, f64, f64) {
     let before = procfs::activity(&procfs::tree(pid));
     let bytes_before = procfs::socket_bytes(server_port);
     let started = Instant::now();

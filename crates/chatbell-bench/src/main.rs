@@ -9,6 +9,7 @@ mod ingest;
 mod latency;
 mod procfs;
 mod recovery;
+mod reminders;
 mod report;
 mod stats;
 mod store;
@@ -163,5 +164,6 @@ fn sections() -> Vec<(&'static str, Section)> {
         }),
         ("6. recovery", |s| Box::pin(recovery::run(s))),
         ("7. simulator fan-out", |s| Box::pin(fanout::run(s))),
+        ("8. reminders", |s| Box::pin(reminders::run(s))),
     ]
 }

@@ -7,9 +7,11 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chatbell_engine::keychain::Keychain;
-use chatbell_engine::model::{ConnState, Delivery, Diagnostic, EngineEvent};
+use chatbell_engine::model::{AlertLevel, ConnState, Delivery, Diagnostic, EngineEvent, Outcome};
+use chatbell_engine::notifier::text::{Lang, wait_text};
 use chatbell_engine::notifier::{DesktopNotifier, Notifier, NotifierConfig};
 use chatbell_engine::settings::{Settings, check_url};
+use chatbell_engine::web_panel::WebPanel;
 use chatbell_engine::{Engine, EngineConfig, Secret, ServerConfig, notification_lang, paths};
 use tokio::sync::broadcast::error::RecvError;
 
@@ -92,6 +94,15 @@ pub async fn run(db: &Path, args: ListenArgs) -> anyhow::Result<ExitCode> {
     config.notifications = settings.notifications.clone();
     config.lang = notification_lang(settings.ui.language);
     config.retention_days = settings.store.retention_days;
+    // Checked when saved; a file edited by hand may still hold a bad one.
+    config.web_panel = match settings.server.web_panel.as_deref().map(WebPanel::parse) {
+        Some(Ok(panel)) => Some(panel),
+        Some(Err(e)) => {
+            eprintln!("warning: settings: server.web_panel: {e}; the web panel button is off");
+            None
+        }
+        None => None,
+    };
     if let Some(ms) = args.ping_ms {
         config.tuning.heartbeat.ping_interval = Duration::from_millis(ms);
     }
@@ -113,6 +124,14 @@ pub async fn run(db: &Path, args: ListenArgs) -> anyhow::Result<ExitCode> {
                 Ok(EngineEvent::Failed { error }) => {
                     failed = Some(error);
                     break;
+                }
+                Ok(event @ EngineEvent::WebPanelRequested { .. }) => {
+                    if args.json {
+                        print_json(&event);
+                    }
+                    if let EngineEvent::WebPanelRequested { url, .. } = event {
+                        open_in_browser(url);
+                    }
                 }
                 Ok(EngineEvent::Decisions { decisions }) if args.json => {
                     // One line per decision, like every other event.
@@ -142,6 +161,18 @@ pub async fn run(db: &Path, args: ListenArgs) -> anyhow::Result<ExitCode> {
         anyhow::bail!("stopped, but the store was not closed cleanly: {error}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Opens the web panel in the default browser (`xdg-open` on Linux), without waiting for it.
+/// The URL is the agent's template filled with percent-encoded fields (never a URL from the
+/// network).
+fn open_in_browser(url: String) {
+    if let Err(e) = open::that_detached(&url) {
+        eprintln!(
+            "warning: cannot open the web panel in a browser: {}",
+            terminal_safe(&e.to_string())
+        );
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM. The handlers are installed when this is called, not when
@@ -224,6 +255,47 @@ fn print_human(event: &EngineEvent, names: &mut HashMap<i64, String>) {
             outln!("notification not shown: {}", terminal_safe(error))
         }
         EngineEvent::StoreFailed { error } => eprintln!("error: {}", terminal_safe(error)),
+        EngineEvent::Decisions { decisions } => {
+            for d in decisions {
+                let Some(step) = d.escalation else { continue };
+                if d.outcome != Outcome::Allowed {
+                    continue;
+                }
+                let name = names
+                    .get(&d.user_id)
+                    .cloned()
+                    .unwrap_or_else(|| format!("#{}", d.user_id));
+                let waited = wait_text(Duration::from_secs(step.waited_secs), Lang::En);
+                let urgent = if step.level == AlertLevel::Urgent {
+                    " (urgent)"
+                } else {
+                    ""
+                };
+                outln!(
+                    "still waiting for you to open it: {} · {waited}{urgent}",
+                    terminal_safe(&name)
+                );
+            }
+        }
+        EngineEvent::Snoozed { user_id, until } => {
+            let name = names
+                .get(user_id)
+                .cloned()
+                .unwrap_or_else(|| format!("#{user_id}"));
+            match until {
+                Some(until) => outln!(
+                    "snoozed {} until {}",
+                    terminal_safe(&name),
+                    crate::output::local(*until)
+                ),
+                None => outln!("{} is no longer snoozed", terminal_safe(&name)),
+            }
+        }
+        EngineEvent::ChatRead { user_id, .. } => {
+            if let Some(name) = names.get(user_id) {
+                outln!("marked read: {}", terminal_safe(name));
+            }
+        }
         _ => {}
     }
 }

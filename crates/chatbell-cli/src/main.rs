@@ -36,10 +36,13 @@ enum Command {
     /// Connect and keep listening until Ctrl-C/SIGTERM, storing every event and raising
     /// desktop notifications.
     Listen(listen::ListenArgs),
-    /// Chats by last activity, with unread counts.
+    /// Chats by last activity, with unread counts and how long each has waited.
     Chats {
         #[arg(long)]
         json: bool,
+        /// Only chats waiting for you to open them, the longest wait first.
+        #[arg(long)]
+        waiting: bool,
         /// At most this many (1–10000).
         #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(LIMIT))]
         limit: u32,
@@ -128,7 +131,11 @@ fn main() -> std::process::ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Listen(args) => listen::run(&db, args).await,
-            Command::Chats { json, limit } => store::chats(&db, limit, json),
+            Command::Chats {
+                json,
+                waiting,
+                limit,
+            } => store::chats(&db, limit, json, waiting),
             Command::History {
                 user_id,
                 limit,

@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use chatbell_engine::model::{ChatSummary, Message, SearchHit};
+use chatbell_engine::notifier::text::{Lang, wait_text};
 use chrono::{DateTime, Local, Utc};
 use serde::Serialize;
 
@@ -81,9 +82,11 @@ pub fn print_chats(chats: &[ChatSummary]) {
         outln!("No chats yet.");
         return;
     }
+    let now = chrono::Utc::now();
     outln!(
-        "{:>6}  {:<24} {:<9} {:<7} {:<16}  last message",
+        "{:>6}  {:<12} {:<24} {:<9} {:<7} {:<16}  last message",
         "unread",
+        "waiting",
         "chat",
         "source",
         "status",
@@ -110,8 +113,12 @@ pub fn print_chats(chats: &[ChatSummary]) {
             Some(m) => (local(m.received_at), preview(m, 60)),
             None => (String::new(), String::new()),
         };
+        let waiting = c
+            .waiting_since
+            .map(|since| wait_text((now - since).to_std().unwrap_or_default(), Lang::En))
+            .unwrap_or_default();
         outln!(
-            "{unread:>6}  {name:<24} {source:<9} {status:<7} {when:<16}  {last}  [{}]",
+            "{unread:>6}  {waiting:<12} {name:<24} {source:<9} {status:<7} {when:<16}  {last}  [{}]",
             c.user_id
         );
     }

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use chatbell_engine::keychain::Keychain;
+use chatbell_engine::model::ChatOrder;
 use chatbell_engine::notifier::{DesktopNotifier, Notifier, NotifierConfig};
 use chatbell_engine::settings::Settings;
 use chatbell_engine::store::{EngineLock, Reader, Writer, mark_read, retention_cutoff};
@@ -18,10 +19,20 @@ fn no_one_typing(_: i64) -> bool {
     false
 }
 
-pub fn chats(db: &Path, limit: u32, json: bool) -> anyhow::Result<ExitCode> {
-    let chats = Reader::open(db)?.chats(limit, 0, &no_one_typing)?;
+pub fn chats(db: &Path, limit: u32, json: bool, waiting: bool) -> anyhow::Result<ExitCode> {
+    let reader = Reader::open(db)?;
+    let chats = if waiting {
+        // Waiting chats come first in this order: the rest are cut off.
+        let mut chats = reader.chats_by(ChatOrder::Waiting, limit, 0, &no_one_typing)?;
+        chats.retain(|c| c.waiting_since.is_some());
+        chats
+    } else {
+        reader.chats(limit, 0, &no_one_typing)?
+    };
     if json {
         chats.iter().for_each(print_json);
+    } else if waiting && chats.is_empty() {
+        outln!("Nobody is waiting.");
     } else {
         print_chats(&chats);
     }

@@ -31,7 +31,18 @@ async fn a_new_chat_raises_one_escaped_notification_then_updates_it_in_place() {
         "&lt;b&gt;Привет&lt;/b&gt; &amp; &lt;a href=&quot;http://evil.example&quot;&gt;click&lt;/a&gt;"
     );
     assert_eq!(first.replaces_id, 0);
-    assert_eq!(first.actions, ["default", "Open"]);
+    assert_eq!(
+        first.actions,
+        [
+            "default",
+            "Open",
+            "read",
+            "Mark as read",
+            "snooze",
+            "Snooze"
+        ],
+        "no web panel link is set: no button for it"
+    );
     assert_eq!(
         first.hints.get("desktop-entry"),
         Some(&HintValue::Str("chatbell".into()))
@@ -110,7 +121,17 @@ async fn russian_locale_speaks_russian() {
         .unwrap();
     let calls = server.wait_calls(1, Duration::from_secs(5)).await;
     assert_eq!(calls[0].summary, "Новый чат: Ольга");
-    assert_eq!(calls[0].actions, ["default", "Открыть"]);
+    assert_eq!(
+        calls[0].actions,
+        [
+            "default",
+            "Открыть",
+            "read",
+            "Прочитано",
+            "snooze",
+            "Отложить"
+        ]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -124,14 +145,10 @@ async fn clicking_a_notification_reports_the_chat_to_open() {
         .await
         .unwrap();
     let calls = server.wait_calls(1, Duration::from_secs(5)).await;
-    server.invoke(calls[0].id, "default").await;
-    let opened = listener
-        .stdout
-        .wait_json(Duration::from_secs(5), |v| {
-            v["type"] == "notification_opened"
-        })
-        .await
-        .expect("the click comes back");
+    let opened = common::press(&server, &listener, calls[0].id, "default", |v| {
+        v["type"] == "notification_opened"
+    })
+    .await;
     assert_eq!(opened["user_id"], -42);
 }
 

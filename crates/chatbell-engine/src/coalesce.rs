@@ -346,6 +346,8 @@ impl Coalescer {
                     d.shown_at = None;
                 }
             }
+            // The reminders' digest is the notifier's, not the coalescer's.
+            Slot::Waiting => {}
         }
     }
 }

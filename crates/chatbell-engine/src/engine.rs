@@ -11,19 +11,24 @@ use tokio::sync::{Notify, broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use chrono::{DateTime, Utc};
+
 use crate::clock::{Clock, SystemClock};
 use crate::coalesce::{CoalesceConfig, Coalescer};
 use crate::connection::{ConnCmd, Connection, ConnectionTuning, Inbound, ServerConfig};
+use crate::escalation::Escalator;
 use crate::model::{
-    ChatSummary, ConnState, EngineEvent, Focus, HistoryPage, Outcome, SearchHit, Seq,
-    SuppressReason,
+    ChatOrder, ChatSummary, ConnState, EngineEvent, Focus, HistoryPage, Outcome, SearchHit, Seq,
+    SuppressReason, WaitingSummary,
 };
 use crate::notifier::text::Lang;
-use crate::notifier::{Notifier, NotifyError, NotifyService, ServiceMsg};
+use crate::notifier::{Action, Notifier, NotifyError, NotifyService, ServiceMsg};
 use crate::outbox::Outbox;
+use crate::policy::About;
 use crate::settings::NotificationSettings;
 use crate::store::{EngineLock, Reader, Removed, StoreCounts, StoreError};
 use crate::typing::Typing;
+use crate::web_panel::{ChatFields, WebPanel};
 use crate::writer::{WriterExit, WriterLoop, WriterShared, supervised};
 
 /// Everything the engine needs to start.
@@ -36,6 +41,8 @@ pub struct EngineConfig {
     pub retention_days: Option<u32>,
     pub tuning: ConnectionTuning,
     pub coalesce: CoalesceConfig,
+    /// The service's web panel, for the notifications' "Open in web panel".
+    pub web_panel: Option<WebPanel>,
 }
 
 impl EngineConfig {
@@ -49,6 +56,7 @@ impl EngineConfig {
             retention_days: None,
             tuning: ConnectionTuning::default(),
             coalesce: CoalesceConfig::default(),
+            web_panel: None,
         }
     }
 }
@@ -64,6 +72,11 @@ pub(crate) enum WriterMsg {
     },
     Focus(Focus),
     Policy(NotificationSettings),
+    Snooze {
+        user_id: UserId,
+        until: Option<DateTime<Utc>>,
+        reply: oneshot::Sender<Result<bool, StoreError>>,
+    },
     Retention {
         days: u32,
         reply: oneshot::Sender<Result<Removed, StoreError>>,
@@ -77,6 +90,8 @@ pub enum EngineError {
     Store(#[from] StoreError),
     #[error("the engine has stopped")]
     Stopped,
+    #[error("there is no chat with user id {0}")]
+    NoSuchChat(UserId),
     #[error(transparent)]
     Notify(#[from] NotifyError),
 }
@@ -93,15 +108,11 @@ pub struct TestReport {
 
 pub struct Engine {
     db_path: PathBuf,
-    outbox: Outbox,
+    ops: Ops,
     state: watch::Receiver<ConnState>,
+    waiting: watch::Receiver<WaitingSummary>,
     conn_tx: mpsc::Sender<ConnCmd>,
-    writer_tx: mpsc::Sender<WriterMsg>,
-    notify_tx: Option<mpsc::Sender<ServiceMsg>>,
-    reader: Arc<Mutex<Reader>>,
     typing: Arc<Mutex<Typing>>,
-    clock: Arc<dyn Clock>,
-    settings: Arc<Mutex<NotificationSettings>>,
     cancel: CancellationToken,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     writer_thread: Mutex<Option<std::thread::JoinHandle<WriterExit>>>,
@@ -141,7 +152,8 @@ impl Engine {
         let cancel = CancellationToken::new();
         let typing = Arc::new(Mutex::new(Typing::default()));
         let typing_changed = Arc::new(Notify::new());
-        let settings = Arc::new(Mutex::new(config.notifications.clone()));
+        let waiting_changed = Arc::new(Notify::new());
+        let (settings_tx, settings_rx) = watch::channel(config.notifications.clone());
         let (writer_tx, writer_rx) = mpsc::channel(WRITER_QUEUE);
         let (conn_tx, conn_rx) = mpsc::channel(64);
         let initial = if config.server.is_some() {
@@ -152,19 +164,34 @@ impl Engine {
         let (state_tx, state) = watch::channel(initial);
         let mut tasks = Vec::new();
 
+        let (actions_tx, actions_rx) = mpsc::channel(64);
         let notify_tx = notifier.map(|notifier| {
             let (tx, rx) = mpsc::channel(1024);
-            let service = NotifyService::new(
+            let mut service = NotifyService::new(
                 notifier,
                 Coalescer::new(config.coalesce),
                 config.lang,
                 config.notifications.privacy,
                 outbox.clone(),
                 clock.clone(),
+                actions_tx,
             );
+            service.set_web_panel(config.web_panel.is_some());
             tasks.push(tokio::spawn(service.run(rx)));
             tx
         });
+
+        let reader = Arc::new(Mutex::new(reader));
+        let ops = Ops {
+            writer_tx: writer_tx.clone(),
+            notify_tx: notify_tx.clone(),
+            outbox: outbox.clone(),
+            reader: reader.clone(),
+            clock: clock.clone(),
+            settings: settings_tx,
+            web_panel: Arc::new(Mutex::new(config.web_panel)),
+        };
+        tasks.push(tokio::spawn(run_actions(ops.clone(), actions_rx)));
 
         let shared = WriterShared {
             outbox: outbox.clone(),
@@ -173,6 +200,7 @@ impl Engine {
             notify: notify_tx.clone(),
             clock: clock.clone(),
             stopping: cancel.clone(),
+            waiting_changed: waiting_changed.clone(),
         };
         let writer_loop = WriterLoop::new(writer, shared, config.notifications.clone(), writer_rx);
         let writer_outbox = outbox.clone();
@@ -189,6 +217,18 @@ impl Engine {
             cancel.clone(),
         )));
         tasks.push(tokio::spawn(forward_state(state.clone(), outbox.clone())));
+        let (summary_tx, waiting) = watch::channel(WaitingSummary::default());
+        let escalator = Escalator {
+            reader,
+            outbox: outbox.clone(),
+            clock: clock.clone(),
+            notify: notify_tx,
+            changed: waiting_changed,
+            settings: settings_rx,
+            summary: summary_tx,
+            cancel: cancel.clone(),
+        };
+        tasks.push(tokio::spawn(escalator.run()));
 
         let connection = Connection {
             server: config.server,
@@ -196,23 +236,20 @@ impl Engine {
             tuning: config.tuning,
             clock: clock.clone(),
             cmds: conn_rx,
-            inbound: writer_tx.clone(),
+            inbound: writer_tx,
             state: state_tx,
             cancel: cancel.clone(),
         };
+        // Last: closing waits for it to hand its final disconnect to the writer.
         tasks.push(tokio::spawn(connection.run()));
 
         let engine = Engine {
             db_path,
-            outbox,
+            ops,
             state,
+            waiting,
             conn_tx,
-            writer_tx,
-            notify_tx,
-            reader: Arc::new(Mutex::new(reader)),
             typing,
-            clock,
-            settings,
             cancel,
             tasks: Mutex::new(tasks),
             writer_thread: Mutex::new(Some(writer_thread)),
@@ -232,7 +269,7 @@ impl Engine {
     /// Every event from now on. A subscriber that falls more than `EVENT_BUFFER` events
     /// behind gets `RecvError::Lagged` and should reload its views from the store.
     pub fn events(&self) -> broadcast::Receiver<EngineEvent> {
-        self.outbox.subscribe()
+        self.ops.outbox.subscribe()
     }
 
     pub fn state(&self) -> watch::Receiver<ConnState> {
@@ -241,26 +278,12 @@ impl Engine {
 
     /// The latest notification decisions and deliveries, oldest first.
     pub fn recent_decisions(&self) -> Vec<crate::model::Diagnostic> {
-        self.outbox.recent()
-    }
-
-    async fn read<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Reader) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, EngineError> {
-        let reader = self.reader.clone();
-        tokio::task::spawn_blocking(move || {
-            let reader = reader.lock().unwrap_or_else(|p| p.into_inner());
-            f(&reader)
-        })
-        .await
-        .map_err(|_| EngineError::Stopped)?
-        .map_err(EngineError::from)
+        self.ops.outbox.recent()
     }
 
     fn typing_fn(&self) -> impl Fn(UserId) -> bool + Send + 'static {
         let typing = self.typing.clone();
-        let clock = self.clock.clone();
+        let clock = self.ops.clock.clone();
         move |user| {
             typing
                 .lock()
@@ -271,13 +294,25 @@ impl Engine {
 
     /// Chats by last activity, newest first.
     pub async fn chats(&self, limit: u32, offset: u32) -> Result<Vec<ChatSummary>, EngineError> {
+        self.chats_by(ChatOrder::Activity, limit, offset).await
+    }
+
+    /// Chats in the given order (the longest wait first, or the newest activity).
+    pub async fn chats_by(
+        &self,
+        order: ChatOrder,
+        limit: u32,
+        offset: u32,
+    ) -> Result<Vec<ChatSummary>, EngineError> {
         let typing = self.typing_fn();
-        self.read(move |r| r.chats(limit, offset, &typing)).await
+        self.ops
+            .read(move |r| r.chats_by(order, limit, offset, &typing))
+            .await
     }
 
     pub async fn chat(&self, user_id: UserId) -> Result<Option<ChatSummary>, EngineError> {
         let typing = self.typing_fn();
-        self.read(move |r| r.chat(user_id, &typing)).await
+        self.ops.read(move |r| r.chat(user_id, &typing)).await
     }
 
     pub async fn history(
@@ -286,48 +321,77 @@ impl Engine {
         before: Option<Seq>,
         limit: u32,
     ) -> Result<HistoryPage, EngineError> {
-        self.read(move |r| r.history(user_id, before, limit)).await
+        self.ops
+            .read(move |r| r.history(user_id, before, limit))
+            .await
     }
 
     pub async fn search(&self, query: String, limit: u32) -> Result<Vec<SearchHit>, EngineError> {
-        self.read(move |r| r.search(&query, limit)).await
+        self.ops.read(move |r| r.search(&query, limit)).await
     }
 
     pub async fn unread_total(&self) -> Result<u64, EngineError> {
-        self.read(|r| r.unread_total()).await
+        self.ops.read(|r| r.unread_total()).await
+    }
+
+    /// Who is waiting, as last told by a `Waiting` event (read from the store by the
+    /// reminders' task after every change; until its first read at start, nobody).
+    pub async fn waiting(&self) -> Result<WaitingSummary, EngineError> {
+        Ok(self.waiting.borrow().clone())
+    }
+
+    /// [`Engine::waiting`] as a watch, to wait for a change.
+    pub fn waiting_changes(&self) -> watch::Receiver<WaitingSummary> {
+        self.waiting.clone()
     }
 
     /// Row counts (scans every table: for diagnostics, not for polling).
     pub async fn counts(&self) -> Result<StoreCounts, EngineError> {
-        self.read(|r| r.counts()).await
+        self.ops.read(|r| r.counts()).await
     }
 
     /// How many frames the raw log holds, cheaply (the newest row id).
     pub async fn frames_stored(&self) -> Result<u64, EngineError> {
-        self.read(|r| r.frames_stored()).await
+        self.ops.read(|r| r.frames_stored()).await
     }
 
     /// The agent has seen this chat: unread to zero (persisted) and its notification closed.
     pub async fn mark_read(&self, user_id: UserId) -> Result<u64, EngineError> {
-        let (reply, answer) = oneshot::channel();
-        self.writer_tx
-            .send(WriterMsg::MarkRead { user_id, reply })
-            .await
-            .map_err(|_| EngineError::Stopped)?;
-        let total = answer.await.map_err(|_| EngineError::Stopped)??;
-        if let Some(tx) = &self.notify_tx {
-            let _ = tx.try_send(ServiceMsg::Dismiss(user_id));
+        self.ops.mark_read(user_id).await
+    }
+
+    /// Puts a chat aside for `minutes` (`None`: the configured snooze): no notifications or
+    /// reminders about it until then, and a reminder when it ends if it still waits.
+    pub async fn snooze(
+        &self,
+        user_id: UserId,
+        minutes: Option<u32>,
+    ) -> Result<DateTime<Utc>, EngineError> {
+        self.ops.snooze(user_id, minutes).await
+    }
+
+    pub async fn unsnooze(&self, user_id: UserId) -> Result<(), EngineError> {
+        self.ops.set_snooze(user_id, None).await
+    }
+
+    /// Sets (or removes) the web panel link the notifications offer.
+    pub async fn set_web_panel(&self, panel: Option<WebPanel>) {
+        let configured = panel.is_some();
+        *self.ops.web_panel.lock().unwrap_or_else(|p| p.into_inner()) = panel;
+        if let Some(tx) = &self.ops.notify_tx {
+            let _ = tx.send(ServiceMsg::WebPanel(configured)).await;
         }
-        self.outbox.send(EngineEvent::ChatRead {
-            user_id,
-            unread_total: total,
-        });
-        Ok(total)
+    }
+
+    /// The web panel link of a chat; `None` when no link is configured or there is no such
+    /// chat.
+    pub async fn web_panel_url(&self, user_id: UserId) -> Result<Option<String>, EngineError> {
+        self.ops.web_panel_url(user_id).await
     }
 
     /// What the UI shows and whether its window has focus.
     pub fn set_focus(&self, focus: Focus) {
-        let _ = self.writer_tx.try_send(WriterMsg::Focus(focus));
+        let _ = self.ops.writer_tx.try_send(WriterMsg::Focus(focus));
     }
 
     pub fn subscribe(&self, user_id: UserId) {
@@ -349,8 +413,8 @@ impl Engine {
     }
 
     pub async fn set_notifications(&self, settings: NotificationSettings, lang: Lang) {
-        *self.settings.lock().unwrap_or_else(|p| p.into_inner()) = settings.clone();
-        if let Some(tx) = &self.notify_tx {
+        self.ops.settings.send_replace(settings.clone());
+        if let Some(tx) = &self.ops.notify_tx {
             let _ = tx
                 .send(ServiceMsg::Prefs {
                     lang,
@@ -358,13 +422,14 @@ impl Engine {
                 })
                 .await;
         }
-        let _ = self.writer_tx.send(WriterMsg::Policy(settings)).await;
+        let _ = self.ops.writer_tx.send(WriterMsg::Policy(settings)).await;
     }
 
     /// Deletes what is older than `days` and compacts the file.
     pub async fn apply_retention(&self, days: u32) -> Result<Removed, EngineError> {
         let (reply, answer) = oneshot::channel();
-        self.writer_tx
+        self.ops
+            .writer_tx
             .send(WriterMsg::Retention { days, reply })
             .await
             .map_err(|_| EngineError::Stopped)?;
@@ -373,26 +438,26 @@ impl Engine {
 
     /// Shows a sample notification and says what, if anything, holds real ones back.
     pub async fn test_notification(&self) -> TestReport {
-        let settings = self
-            .settings
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let settings = self.ops.settings.borrow().clone();
         let kind = crate::model::NotifyKind::NewMessage;
+        let about = About {
+            user_id: 0,
+            duplicate: false,
+            snoozed: false,
+        };
         let outcome = crate::policy::decide(
             kind,
-            0,
-            false,
+            about,
             &settings,
             Focus::default(),
-            self.clock.utc(),
-            self.clock.local_time(),
+            self.ops.clock.utc(),
+            self.ops.clock.local_time(),
         );
         let held_back_by = match outcome {
             Outcome::Suppressed { reason } => vec![reason],
             Outcome::Allowed => Vec::new(),
         };
-        let Some(tx) = &self.notify_tx else {
+        let Some(tx) = &self.ops.notify_tx else {
             return TestReport {
                 shown: false,
                 error: Some("notifications are not available in this process".into()),
@@ -445,7 +510,7 @@ impl Engine {
             let _ = tokio::time::timeout(Duration::from_secs(3), connection).await;
         }
         let mut report = ShutdownReport::default();
-        if tokio::time::timeout_at(deadline, self.writer_tx.send(WriterMsg::Shutdown))
+        if tokio::time::timeout_at(deadline, self.ops.writer_tx.send(WriterMsg::Shutdown))
             .await
             .is_err()
         {
@@ -506,7 +571,136 @@ impl Drop for Engine {
         {
             task.abort();
         }
-        let _ = self.writer_tx.try_send(WriterMsg::Shutdown);
+        let _ = self.ops.writer_tx.try_send(WriterMsg::Shutdown);
+    }
+}
+
+/// What the engine does on the agent's behalf, from its own methods and from the buttons of a
+/// notification (which work with no window: in the tray, in `chatbell-cli listen`).
+#[derive(Clone)]
+struct Ops {
+    writer_tx: mpsc::Sender<WriterMsg>,
+    notify_tx: Option<mpsc::Sender<ServiceMsg>>,
+    outbox: Outbox,
+    reader: Arc<Mutex<Reader>>,
+    clock: Arc<dyn Clock>,
+    settings: watch::Sender<NotificationSettings>,
+    web_panel: Arc<Mutex<Option<WebPanel>>>,
+}
+
+impl Ops {
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Reader) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, EngineError> {
+        let reader = self.reader.clone();
+        tokio::task::spawn_blocking(move || {
+            let reader = reader.lock().unwrap_or_else(|p| p.into_inner());
+            f(&reader)
+        })
+        .await
+        .map_err(|_| EngineError::Stopped)?
+        .map_err(EngineError::from)
+    }
+
+    async fn mark_read(&self, user_id: UserId) -> Result<u64, EngineError> {
+        let (reply, answer) = oneshot::channel();
+        self.writer_tx
+            .send(WriterMsg::MarkRead { user_id, reply })
+            .await
+            .map_err(|_| EngineError::Stopped)?;
+        let total = answer.await.map_err(|_| EngineError::Stopped)??;
+        if let Some(tx) = &self.notify_tx {
+            let _ = tx.try_send(ServiceMsg::Dismiss(user_id));
+        }
+        self.outbox.send(EngineEvent::ChatRead {
+            user_id,
+            unread_total: total,
+        });
+        Ok(total)
+    }
+
+    async fn snooze(
+        &self,
+        user_id: UserId,
+        minutes: Option<u32>,
+    ) -> Result<DateTime<Utc>, EngineError> {
+        let minutes = minutes.unwrap_or_else(|| self.settings.borrow().snooze_minutes);
+        let minutes = minutes.clamp(
+            *crate::settings::SNOOZE_MINUTES.start(),
+            *crate::settings::SNOOZE_MINUTES.end(),
+        );
+        let until = self.clock.utc() + chrono::TimeDelta::minutes(minutes.into());
+        // The store keeps milliseconds: tell the same time it will read back.
+        let until = crate::store::from_ms(crate::store::to_ms(until));
+        self.set_snooze(user_id, Some(until)).await?;
+        if let Some(tx) = &self.notify_tx {
+            let _ = tx.try_send(ServiceMsg::Dismiss(user_id));
+        }
+        Ok(until)
+    }
+
+    async fn set_snooze(
+        &self,
+        user_id: UserId,
+        until: Option<DateTime<Utc>>,
+    ) -> Result<(), EngineError> {
+        let (reply, answer) = oneshot::channel();
+        self.writer_tx
+            .send(WriterMsg::Snooze {
+                user_id,
+                until,
+                reply,
+            })
+            .await
+            .map_err(|_| EngineError::Stopped)?;
+        if !answer.await.map_err(|_| EngineError::Stopped)?? {
+            return Err(EngineError::NoSuchChat(user_id));
+        }
+        self.outbox.send(EngineEvent::Snoozed { user_id, until });
+        Ok(())
+    }
+
+    async fn web_panel_url(&self, user_id: UserId) -> Result<Option<String>, EngineError> {
+        let panel = self
+            .web_panel
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let Some(panel) = panel else { return Ok(None) };
+        let chat = self.read(move |r| r.chat(user_id, &|_| false)).await?;
+        Ok(chat.map(|c| {
+            panel.url_for(ChatFields {
+                user_id: c.user_id,
+                username: c.username.as_deref(),
+                source: c.source.as_deref(),
+            })
+        }))
+    }
+}
+
+/// Carries out the buttons pressed on notifications.
+async fn run_actions(ops: Ops, mut actions: mpsc::Receiver<(UserId, Action)>) {
+    while let Some((user_id, action)) = actions.recv().await {
+        let done = match action {
+            Action::Read => ops.mark_read(user_id).await.map(|_| ()),
+            Action::Snooze => ops.snooze(user_id, None).await.map(|_| ()),
+            Action::WebPanel => match ops.web_panel_url(user_id).await {
+                Ok(Some(url)) => {
+                    ops.outbox
+                        .send(EngineEvent::WebPanelRequested { user_id, url });
+                    Ok(())
+                }
+                Ok(None) => {
+                    tracing::warn!(user_id, "web panel asked for, but no link is configured");
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            },
+        };
+        if let Err(e) = done {
+            tracing::warn!(user_id, ?action, error = %e, "a notification's button failed");
+        }
     }
 }
 

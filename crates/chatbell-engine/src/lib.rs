@@ -14,6 +14,7 @@ pub mod coalesce;
 pub mod connection;
 pub mod doctor;
 mod engine;
+pub mod escalation;
 pub mod keychain;
 pub mod liveness;
 pub mod model;
@@ -27,6 +28,7 @@ pub mod secret;
 pub mod settings;
 pub mod store;
 pub mod typing;
+pub mod web_panel;
 mod writer;
 
 pub use connection::{ConnectionTuning, ServerConfig};

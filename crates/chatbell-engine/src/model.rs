@@ -27,6 +27,36 @@ pub struct ChatSummary {
     /// The end user has read the agent's messages up to this id (`message_read`).
     pub peer_read_up_to: Option<MessageId>,
     pub created_at: DateTime<Utc>,
+    /// When the oldest message the agent has not opened arrived on this machine (local receive
+    /// time, so a server's clock cannot make a customer look newer); `None` when nothing is
+    /// unread. Derived from the store like `unread`.
+    pub waiting_since: Option<DateTime<Utc>>,
+    /// Snoozed until then, as stored: a time in the past means the snooze has ended.
+    pub snoozed_until: Option<DateTime<Utc>>,
+}
+
+/// How the chat list is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChatOrder {
+    /// Newest activity first.
+    #[default]
+    Activity,
+    /// Waiting chats first, the longest wait first; then the rest by activity.
+    Waiting,
+}
+
+/// Who is waiting for the agent to open their chat, for the tray and the window title.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct WaitingSummary {
+    /// Chats with messages the agent has not opened.
+    pub chats: u32,
+    /// The earliest `waiting_since` among them.
+    pub longest_since: Option<DateTime<Utc>>,
+    /// Chats whose escalation has reached the urgent step (and is not stopped or held).
+    pub urgent: u32,
+    /// Of the waiting chats, those snoozed now.
+    pub snoozed: u32,
 }
 
 /// One message of a timeline.
@@ -148,6 +178,26 @@ pub enum SuppressReason {
     ChatOpenAndFocused,
     /// The same message arrived again; it was notified (or not) the first time.
     Duplicate,
+    /// The agent snoozed the chat; it is brought back when the snooze ends.
+    Snoozed,
+}
+
+/// A reminder about a chat that is still waiting, after the first notification (step 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Escalation {
+    /// 1 for the first re-alert, then counting.
+    pub step: u32,
+    pub level: AlertLevel,
+    /// How long the customer had waited when the step came due.
+    pub waited_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertLevel {
+    ReAlert,
+    /// Critical urgency, the tray's alert icon, the window asks for attention.
+    Urgent,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -166,6 +216,9 @@ pub struct Decision {
     pub message_id: Option<MessageId>,
     #[serde(flatten)]
     pub outcome: Outcome,
+    /// Set for the reminders after the first notification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalation: Option<Escalation>,
 }
 
 /// Which on-screen notification a command is about: one per chat, plus one digest.
@@ -174,6 +227,8 @@ pub struct Decision {
 pub enum Slot {
     Chat(UserId),
     Digest,
+    /// The reminder about several waiting chats at once.
+    Waiting,
 }
 
 /// What the notifier did.
@@ -214,6 +269,19 @@ pub enum EngineEvent {
     /// The user clicked a notification: open this chat (`None`: the digest, open the list).
     NotificationOpened {
         user_id: Option<UserId>,
+    },
+    /// Who is waiting changed (not sent as time passes: the waits grow on their own).
+    Waiting(WaitingSummary),
+    /// A chat was snoozed until `until`, or unsnoozed (`None`).
+    Snoozed {
+        user_id: UserId,
+        until: Option<DateTime<Utc>>,
+    },
+    /// The agent asked, on a notification, to answer in the service's web panel: open `url`
+    /// (filled from the configured template, percent-encoded) in the browser.
+    WebPanelRequested {
+        user_id: UserId,
+        url: String,
     },
     /// The agent read a chat (here or in another view); its unread count is now 0.
     ChatRead {
@@ -303,9 +371,14 @@ mod tests {
             outcome: Outcome::Suppressed {
                 reason: SuppressReason::Muted,
             },
+            escalation: None,
         };
         let json = serde_json::to_value(&d).unwrap();
         assert_eq!(json["outcome"], "suppressed");
         assert_eq!(json["reason"], "muted");
+        assert!(
+            json.get("escalation").is_none(),
+            "step 0 has no escalation key"
+        );
     }
 }

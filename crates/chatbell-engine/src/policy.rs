@@ -7,18 +7,32 @@ use chrono::{DateTime, NaiveTime, Utc};
 use crate::model::{Focus, NotifyKind, Outcome, SuppressReason};
 use crate::settings::NotificationSettings;
 
+/// What the policy needs to know of the chat a notification is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct About {
+    pub user_id: UserId,
+    /// The same message was stored before.
+    pub duplicate: bool,
+    /// The agent snoozed the chat and the snooze has not ended.
+    pub snoozed: bool,
+}
+
 /// Only new chats and new messages ever reach this: typing, presence and read receipts never
 /// notify. The first rule that applies wins, in the order a user would look for the reason.
 pub fn decide(
     kind: NotifyKind,
-    user_id: UserId,
-    duplicate: bool,
+    about: About,
     settings: &NotificationSettings,
     focus: Focus,
     now: DateTime<Utc>,
     local_time: NaiveTime,
 ) -> Outcome {
     use SuppressReason::*;
+    let About {
+        user_id,
+        duplicate,
+        snoozed,
+    } = about;
     let reason = if duplicate {
         Some(Duplicate)
     } else if !settings.enabled {
@@ -27,6 +41,8 @@ pub fn decide(
         Some(ChatOpenAndFocused)
     } else if settings.is_muted(user_id, now) {
         Some(Muted)
+    } else if snoozed {
+        Some(Snoozed)
     } else if settings.do_not_disturb {
         Some(DoNotDisturb)
     } else if settings.quiet_hours.is_some_and(|q| q.contains(local_time))
@@ -258,12 +274,60 @@ mod tests {
             ),
         ];
         for (name, kind, dup, settings, focus, at, want) in cases {
-            let got = decide(kind, 5, dup, settings, focus, now, t(at));
+            let about = About {
+                user_id: 5,
+                duplicate: dup,
+                snoozed: false,
+            };
+            let got = decide(kind, about, settings, focus, now, t(at));
             let want = match want {
                 Some(reason) => Outcome::Suppressed { reason },
                 None => Outcome::Allowed,
             };
             assert_eq!(got, want, "{name}");
         }
+    }
+
+    #[test]
+    fn a_snoozed_chat_is_quiet_until_the_snooze_ends() {
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let base = NotificationSettings::default();
+        let snoozed = About {
+            user_id: 5,
+            duplicate: false,
+            snoozed: true,
+        };
+        let got = decide(
+            NewMessage,
+            snoozed,
+            &base,
+            Focus::default(),
+            now,
+            t("12:00"),
+        );
+        assert_eq!(got, Outcome::Suppressed { reason: Snoozed });
+        let got = decide(NewChat, snoozed, &base, Focus::default(), now, t("12:00"));
+        assert_eq!(got, Outcome::Suppressed { reason: Snoozed });
+        let mut muted = base.clone();
+        muted.mutes.insert(5, None);
+        let got = decide(
+            NewMessage,
+            snoozed,
+            &muted,
+            Focus::default(),
+            now,
+            t("12:00"),
+        );
+        assert_eq!(
+            got,
+            Outcome::Suppressed { reason: Muted },
+            "muted is named first"
+        );
+        let awake = About {
+            snoozed: false,
+            ..snoozed
+        };
+        let got = decide(NewMessage, awake, &base, Focus::default(), now, t("12:00"));
+        assert_eq!(got, Outcome::Allowed);
     }
 }

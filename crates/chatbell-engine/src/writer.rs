@@ -2,9 +2,12 @@
 //! tells anyone (UI events, notification decisions). A crash after a notification can
 //! therefore never lose the event it was about.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use chatbell_protocol::UserId;
+use chrono::{DateTime, Utc};
 use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 
@@ -68,6 +71,8 @@ pub(crate) struct WriterShared {
     pub clock: Arc<dyn Clock>,
     /// Cancelled when the engine stops: from then on a refused batch is not retried.
     pub stopping: CancellationToken,
+    /// Told after every change of who waits (new messages, read, snoozed, removed).
+    pub waiting_changed: Arc<Notify>,
 }
 
 pub(crate) struct WriterLoop {
@@ -79,6 +84,8 @@ pub(crate) struct WriterLoop {
     exit: WriterExit,
     /// The store is refusing writes (reported once per stretch, not per retry).
     failing: bool,
+    /// Snoozed chats, as the store has them: read at start, kept in step with every snooze.
+    snoozes: HashMap<UserId, DateTime<Utc>>,
 }
 
 impl WriterLoop {
@@ -88,7 +95,12 @@ impl WriterLoop {
         settings: NotificationSettings,
         rx: mpsc::Receiver<WriterMsg>,
     ) -> Self {
+        let snoozes = writer.snoozes().unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "reading the snoozed chats");
+            Vec::new()
+        });
         WriterLoop {
+            snoozes: snoozes.into_iter().collect(),
             writer: Some(writer),
             shared,
             settings,
@@ -138,6 +150,25 @@ impl WriterLoop {
                         .writer()
                         .mark_chat_read(user_id)
                         .and_then(|_| self.writer().unread_total());
+                    if result.is_ok() {
+                        self.snoozes.remove(&user_id);
+                        self.shared.waiting_changed.notify_one();
+                    }
+                    let _ = reply.send(result);
+                }
+                WriterMsg::Snooze {
+                    user_id,
+                    until,
+                    reply,
+                } => {
+                    let result = self.writer().snooze(user_id, until);
+                    if let Ok(true) = result {
+                        match until {
+                            Some(until) => self.snoozes.insert(user_id, until),
+                            None => self.snoozes.remove(&user_id),
+                        };
+                        self.shared.waiting_changed.notify_one();
+                    }
                     let _ = reply.send(result);
                 }
                 WriterMsg::Focus(focus) => self.focus = focus,
@@ -145,6 +176,7 @@ impl WriterLoop {
                 WriterMsg::Retention { days, reply } => {
                     let cutoff = retention_cutoff(self.shared.clock.utc(), days);
                     let _ = reply.send(self.writer().remove_older_than(cutoff));
+                    self.shared.waiting_changed.notify_one();
                 }
                 WriterMsg::Shutdown => break,
             }
@@ -250,6 +282,7 @@ impl WriterLoop {
             .writer()
             .chats_by_id(&applied.changed_chats, &is_typing)?;
         let stored = applied.frames > 0 || applied.gap.is_some();
+        let new_messages = !applied.messages.is_empty();
         if stored {
             let update = StoreUpdate {
                 chats,
@@ -266,15 +299,12 @@ impl WriterLoop {
         let local = self.shared.clock.local_time();
         let mut decisions = Vec::with_capacity(applied.candidates.len());
         for c in applied.candidates {
-            let outcome = policy::decide(
-                c.kind,
-                c.user_id,
-                c.duplicate,
-                &self.settings,
-                self.focus,
-                at,
-                local,
-            );
+            let about = policy::About {
+                user_id: c.user_id,
+                duplicate: c.duplicate,
+                snoozed: self.snoozes.get(&c.user_id).is_some_and(|t| *t > at),
+            };
+            let outcome = policy::decide(c.kind, about, &self.settings, self.focus, at, local);
             let allowed = outcome == Outcome::Allowed;
             decisions.push(Decision {
                 at,
@@ -282,6 +312,7 @@ impl WriterLoop {
                 kind: c.kind,
                 message_id: c.message_id,
                 outcome,
+                escalation: None,
             });
             if let (true, Some(tx)) = (allowed, &self.shared.notify) {
                 let incoming = Incoming {
@@ -309,6 +340,10 @@ impl WriterLoop {
         }
         if !decisions.is_empty() {
             outbox.send(EngineEvent::Decisions { decisions });
+        }
+        // Last: who waits is told after what arrived and what was decided about it.
+        if new_messages {
+            self.shared.waiting_changed.notify_one();
         }
         Ok(())
     }

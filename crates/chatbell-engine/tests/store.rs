@@ -580,3 +580,89 @@ fn reading_a_missing_database_says_how_to_create_it() {
     let err = Reader::open(&db.path).err().expect("refused");
     assert!(err.to_string().contains("chatbell-cli listen"), "{err}");
 }
+
+#[test]
+fn who_waits_and_since_when_is_derived_from_the_messages() {
+    let db = db();
+    let mut w = Writer::open(&db.path).unwrap();
+    let at = |m: i64| t0() + Duration::minutes(m);
+    apply(&mut w, &[new_chat(1, "Ann", "hi")], at(0));
+    apply(&mut w, &[message(10, 1, "still there?")], at(1));
+    apply(&mut w, &[new_chat(2, "Bob", "hello")], at(5));
+    apply(&mut w, &[new_chat(3, "Cid", "hey")], at(6));
+    w.mark_chat_read(3).unwrap();
+    let r = Reader::open(&db.path).unwrap();
+    let waiting: Vec<(i64, DateTime<Utc>, bool)> = r
+        .waiting()
+        .unwrap()
+        .iter()
+        .map(|c| (c.user_id, c.since, c.new_chat))
+        .collect();
+    assert_eq!(
+        waiting,
+        [(1, at(0), true), (2, at(5), true)],
+        "the oldest unread message"
+    );
+
+    // Read, then written to again: waiting since the new message, no longer a new chat.
+    w.mark_chat_read(1).unwrap();
+    apply(&mut w, &[message(11, 1, "hello?")], at(10));
+    let ann = r.chat(1, &no_typing).unwrap().unwrap();
+    assert_eq!(ann.waiting_since, Some(at(10)));
+    assert!(!r.waiting().unwrap()[1].new_chat);
+    assert_eq!(r.chat(3, &no_typing).unwrap().unwrap().waiting_since, None);
+
+    // Waiting first, the longest wait first; then the rest by activity.
+    let order: Vec<i64> = r
+        .chats_by(
+            chatbell_engine::model::ChatOrder::Waiting,
+            10,
+            0,
+            &no_typing,
+        )
+        .unwrap()
+        .iter()
+        .map(|c| c.user_id)
+        .collect();
+    assert_eq!(order, [2, 1, 3]);
+
+    // Snoozed: kept with the chat; reading it ends the snooze.
+    assert!(w.snooze(2, Some(at(20))).unwrap());
+    assert!(!w.snooze(99, Some(at(20))).unwrap(), "no such chat");
+    assert_eq!(
+        r.chat(2, &no_typing).unwrap().unwrap().snoozed_until,
+        Some(at(20))
+    );
+    assert_eq!(w.snoozes().unwrap(), [(2, at(20))]);
+    w.mark_chat_read(2).unwrap();
+    assert_eq!(r.chat(2, &no_typing).unwrap().unwrap().snoozed_until, None);
+
+    // Retention removes the oldest unread message: the wait starts at the next one kept.
+    apply(&mut w, &[message(12, 1, "and now?")], at(40));
+    w.remove_older_than(at(30)).unwrap();
+    assert_eq!(
+        r.chat(1, &no_typing).unwrap().unwrap().waiting_since,
+        Some(at(40))
+    );
+}
+
+#[test]
+fn a_database_of_the_first_schema_gains_snoozing_and_keeps_its_chats() {
+    let db = db();
+    let mut w = Writer::open(&db.path).unwrap();
+    apply(&mut w, &[new_chat(1, "Ann", "hi")], t0());
+    drop(w);
+    // As the first release left it.
+    let conn = rusqlite::Connection::open(&db.path).unwrap();
+    conn.execute_batch(
+        "DROP INDEX chats_waiting; ALTER TABLE chats DROP COLUMN snoozed_until; PRAGMA user_version = 1;",
+    )
+    .unwrap();
+    drop(conn);
+    let w = Writer::open(&db.path).unwrap();
+    assert!(w.snooze(1, Some(t0())).unwrap());
+    let r = Reader::open(&db.path).unwrap();
+    let ann = r.chat(1, &no_typing).unwrap().unwrap();
+    assert_eq!((ann.unread, ann.waiting_since), (1, Some(t0())));
+    assert_eq!(chatbell_engine::store::SCHEMA_VERSION, 2);
+}

@@ -127,6 +127,67 @@ impl TrayWatcher {
         }
     }
 
+    /// The tray menu's top-level items as a tray host reads them: the `com.canonical.dbusmenu`
+    /// layout at the item's `Menu` path. Each is (label, enabled); separators have no label.
+    pub async fn menu(&self, item: &TrayItem) -> Vec<(String, bool)> {
+        use std::collections::HashMap;
+        use zbus::{OwnedObjectPath, OwnedVariant, Variant};
+
+        let sni = zbus::Proxy::new(
+            &self.conn,
+            item.service.clone(),
+            item.path.clone(),
+            "org.kde.StatusNotifierItem",
+        )
+        .await
+        .unwrap();
+        let menu: OwnedObjectPath = sni.get_property("Menu").await.unwrap();
+        let dbusmenu = zbus::Proxy::new(
+            &self.conn,
+            item.service.clone(),
+            menu.to_string(),
+            "com.canonical.dbusmenu",
+        )
+        .await
+        .unwrap();
+        type Layout = (i32, HashMap<String, OwnedVariant>, Vec<OwnedVariant>);
+        let (_revision, (_root, _props, children)): (u32, Layout) = dbusmenu
+            .call("GetLayout", &(0i32, 1i32, vec!["label", "enabled"]))
+            .await
+            .unwrap();
+        // a{sv} values arrive wrapped in a variant.
+        fn unwrap<'a>(v: &'a Variant<'a>) -> &'a Variant<'a> {
+            match v {
+                Variant::Variant(inner) => unwrap(inner),
+                v => v,
+            }
+        }
+        children
+            .iter()
+            .filter_map(|child| {
+                let Variant::Structure(item) = unwrap(child) else {
+                    return None;
+                };
+                let Variant::Dict(props) = item.fields().get(1)? else {
+                    return None;
+                };
+                let prop = |name: &str| {
+                    props
+                        .iter()
+                        .find(|(k, _)| matches!(k, Variant::Str(k) if k.as_str() == name))
+                        .map(|(_, v)| unwrap(v).clone())
+                };
+                let label = match prop("label") {
+                    Some(Variant::Str(label)) => label.to_string(),
+                    _ => String::new(),
+                };
+                // Left out when it has its default, true.
+                let enabled = !matches!(prop("enabled"), Some(Variant::Bool(false)));
+                Some((label, enabled))
+            })
+            .collect()
+    }
+
     /// Reads an item's current properties (they change as the app updates its icon).
     pub async fn read(&self, service: &str, path: &str) -> Option<TrayItem> {
         let proxy = zbus::Proxy::new(

@@ -167,3 +167,31 @@ pub async fn wait_json_count(
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
+
+/// Presses a button until the listener prints what it did (the notifier listens for presses
+/// on the notification's own connection from just after `Notify` returns).
+pub async fn press(
+    server: &chatbell_testkit::NotificationServer,
+    listener: &Spawned,
+    id: u32,
+    action: &str,
+    heard: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        server.invoke(id, action).await;
+        if let Some(v) = listener
+            .stdout
+            .wait_json(Duration::from_millis(300), &heard)
+            .await
+        {
+            return v;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{action} never heard; stdout:\n{}\nstderr:\n{}",
+            listener.stdout.text(),
+            listener.stderr.text()
+        );
+    }
+}

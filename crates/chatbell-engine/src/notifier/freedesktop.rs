@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use notify_rust::{Hint, Notification, NotificationResponse, Timeout};
+use notify_rust::{Hint, Notification, NotificationResponse, Timeout, Urgency};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -26,11 +26,18 @@ pub struct Freedesktop {
     /// One task per live notification, waiting on its connection for the action or the close.
     /// (Servers like dunst send `ActionInvoked` only to the connection that sent `Notify`.)
     waiters: HashMap<u32, JoinHandle<()>>,
-    /// Whether the server renders body markup (then the body must be escaped); asked once.
-    markup: Option<bool>,
+    /// What the server can do, asked once (again after it failed): whether it renders body
+    /// markup (then the body must be escaped) and shows action buttons.
+    caps: Option<Caps>,
     /// The session-bus connection for the calls whose answer is all we need (capabilities,
     /// server information, close): made on first use, made again after it failed.
     bus: Option<zbus::Connection>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Caps {
+    markup: bool,
+    actions: bool,
 }
 
 impl Freedesktop {
@@ -41,7 +48,7 @@ impl Freedesktop {
             responses_tx,
             responses_rx: Some(responses_rx),
             waiters: HashMap::new(),
-            markup: None,
+            caps: None,
             bus: None,
         }
     }
@@ -93,19 +100,20 @@ impl Freedesktop {
     }
 
     async fn show_inner(&mut self, request: Request) -> Result<u32, NotifyError> {
-        let markup = match self.markup {
-            Some(m) => m,
+        let caps = match self.caps {
+            Some(caps) => caps,
             None => {
-                let m = self
-                    .capabilities()
-                    .await?
-                    .iter()
-                    .any(|c| c == "body-markup");
-                self.markup = Some(m);
-                m
+                let list = self.capabilities().await?;
+                let has = |name: &str| list.iter().any(|c| c == name);
+                let caps = Caps {
+                    markup: has("body-markup"),
+                    actions: has("actions"),
+                };
+                self.caps = Some(caps);
+                caps
             }
         };
-        let body = if markup {
+        let body = if caps.markup {
             escape_markup(&request.body)
         } else {
             request.body
@@ -119,6 +127,15 @@ impl Freedesktop {
             .hint(Hint::DesktopEntry(self.config.desktop_entry.clone()))
             .hint(Hint::Category("im.received".into()))
             .timeout(Timeout::Default);
+        // Without the capability a server may show the keys as text, or refuse the call.
+        if caps.actions {
+            for (action, label) in &request.actions {
+                n.action(action.key(), label);
+            }
+        }
+        if request.critical {
+            n.urgency(Urgency::Critical);
+        }
         if request.sound {
             n.hint(Hint::SoundName("message-new-instant".into()));
         } else {
@@ -133,11 +150,11 @@ impl Freedesktop {
             Ok(Ok(handle)) => handle,
             // The server may have changed (a restarted daemon): ask again next time.
             Ok(Err(e)) => {
-                self.markup = None;
+                self.caps = None;
                 return Err(NotifyError::NoServer(e.to_string()));
             }
             Err(_) => {
-                self.markup = None;
+                self.caps = None;
                 return Err(NotifyError::Timeout(CALL_TIMEOUT));
             }
         };

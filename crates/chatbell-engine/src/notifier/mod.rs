@@ -33,9 +33,41 @@ pub struct Request {
     pub summary: String,
     pub body: String,
     pub open_label: &'static str,
+    /// Buttons besides the default click, shown where the server has the `actions` capability.
+    pub actions: Vec<(Action, &'static str)>,
+    /// Critical notifications stay until acted on, on servers that honour it.
+    pub critical: bool,
     pub sound: bool,
     /// The server's id of a notification to update in place.
     pub replaces: Option<u32>,
+}
+
+/// The buttons a chat's notification may carry, by their stable keys (scripts and tests press
+/// them by key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// `read`: mark the chat read.
+    Read,
+    /// `snooze`: put the chat aside for the configured minutes.
+    Snooze,
+    /// `web-panel`: open the chat in the service's web panel.
+    WebPanel,
+}
+
+impl Action {
+    pub const ALL: [Action; 3] = [Action::Read, Action::Snooze, Action::WebPanel];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Action::Read => "read",
+            Action::Snooze => "snooze",
+            Action::WebPanel => "web-panel",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.key() == key)
+    }
 }
 
 /// What the notification server reports back.

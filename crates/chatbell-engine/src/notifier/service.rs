@@ -9,11 +9,12 @@ use chatbell_protocol::UserId;
 use tokio::sync::{mpsc, oneshot};
 
 use super::health::{Change, DaemonHealth, daemon_backoff};
-use super::text::{Lang, open_label, words};
-use super::{Notifier, NotifyError, Request, Response};
+use super::text::{Lang, action_label, open_label, reminder_words, words};
+use super::{Action, Notifier, NotifyError, Request, Response};
 use crate::clock::Clock;
 use crate::coalesce::{Coalescer, Command, Content, Incoming};
-use crate::model::{Delivery, EngineEvent, Slot};
+use crate::escalation::Alert;
+use crate::model::{AlertLevel, Delivery, EngineEvent, Slot};
 use crate::outbox::Outbox;
 
 pub(crate) enum ServiceMsg {
@@ -21,8 +22,15 @@ pub(crate) enum ServiceMsg {
         incoming: Incoming,
         sound: bool,
     },
+    /// Remind of chats still waiting: one fresh notification (a digest for several).
+    Remind {
+        alerts: Vec<Alert>,
+        sound: bool,
+    },
     /// The agent opened this chat: close its notification.
     Dismiss(UserId),
+    /// Whether a web panel link is configured (then chat notifications offer it).
+    WebPanel(bool),
     Prefs {
         lang: Lang,
         privacy: bool,
@@ -40,7 +48,12 @@ pub(crate) struct NotifyService {
     pub privacy: bool,
     pub outbox: Outbox,
     pub clock: Arc<dyn Clock>,
+    /// Where the buttons pressed on a notification go (read, snooze, web panel).
+    actions: mpsc::Sender<(UserId, Action)>,
+    web_panel: bool,
     ids: HashMap<Slot, u32>,
+    /// The chats the live reminder digest is about, the longest wait first.
+    waiting: Vec<UserId>,
     health: DaemonHealth,
 }
 
@@ -52,6 +65,7 @@ impl NotifyService {
         privacy: bool,
         outbox: Outbox,
         clock: Arc<dyn Clock>,
+        actions: mpsc::Sender<(UserId, Action)>,
     ) -> Self {
         NotifyService {
             notifier,
@@ -60,9 +74,16 @@ impl NotifyService {
             privacy,
             outbox,
             clock,
+            actions,
+            web_panel: false,
             ids: HashMap::new(),
+            waiting: Vec::new(),
             health: DaemonHealth::new(),
         }
+    }
+
+    pub fn set_web_panel(&mut self, configured: bool) {
+        self.web_panel = configured;
     }
 
     pub async fn run(mut self, mut rx: mpsc::Receiver<ServiceMsg>) {
@@ -94,10 +115,25 @@ impl NotifyService {
                 let commands = self.coalescer.push(incoming, sound, self.clock.mono());
                 self.execute(commands).await;
             }
+            ServiceMsg::Remind { alerts, sound } => self.remind(alerts, sound).await,
             ServiceMsg::Dismiss(user_id) => {
-                let commands = self.coalescer.dismiss(user_id).into_iter().collect();
+                let mut commands: Vec<Command> =
+                    self.coalescer.dismiss(user_id).into_iter().collect();
+                // A reminder the coalescer did not show (or has forgotten) goes too.
+                if commands.is_empty() && self.ids.contains_key(&Slot::Chat(user_id)) {
+                    commands.push(Command::Close {
+                        slot: Slot::Chat(user_id),
+                    });
+                }
+                self.waiting.retain(|u| *u != user_id);
+                if self.waiting.is_empty() && self.ids.contains_key(&Slot::Waiting) {
+                    commands.push(Command::Close {
+                        slot: Slot::Waiting,
+                    });
+                }
                 self.execute(commands).await;
             }
+            ServiceMsg::WebPanel(configured) => self.web_panel = configured,
             ServiceMsg::Prefs { lang, privacy } => {
                 self.lang = lang;
                 self.privacy = privacy;
@@ -117,6 +153,8 @@ impl NotifyService {
                     summary: summary.into(),
                     body: body.into(),
                     open_label: open_label(self.lang),
+                    actions: Vec::new(),
+                    critical: false,
                     sound: true,
                     replaces: None,
                 };
@@ -146,6 +184,8 @@ impl NotifyService {
                         summary: w.summary.clone(),
                         body: w.body,
                         open_label: w.open_label,
+                        actions: self.chat_actions(slot),
+                        critical: false,
                         sound,
                         replaces,
                     };
@@ -194,6 +234,81 @@ impl NotifyService {
         }
     }
 
+    /// The buttons of a notification in `slot`: a chat's carry read, snooze and the web panel
+    /// (when configured); a digest only opens.
+    fn chat_actions(&self, slot: Slot) -> Vec<(Action, &'static str)> {
+        match slot {
+            Slot::Chat(_) => Action::ALL
+                .into_iter()
+                .filter(|a| *a != Action::WebPanel || self.web_panel)
+                .map(|a| (a, action_label(a, self.lang)))
+                .collect(),
+            Slot::Digest | Slot::Waiting => Vec::new(),
+        }
+    }
+
+    /// Shows a reminder as a fresh notification (a replaced one is often updated silently),
+    /// then closes the one it stands for: one chat's earlier notification, or for a digest
+    /// the previous digest and the notifications of the chats it names.
+    async fn remind(&mut self, alerts: Vec<Alert>, sound: bool) {
+        if alerts.is_empty() {
+            return;
+        }
+        let w = reminder_words(&alerts, self.lang, self.privacy);
+        let slot = match alerts.as_slice() {
+            [one] => Slot::Chat(one.user_id),
+            _ => Slot::Waiting,
+        };
+        let critical = alerts.iter().any(|a| a.level == AlertLevel::Urgent);
+        let request = Request {
+            summary: w.summary.clone(),
+            body: w.body,
+            open_label: w.open_label,
+            actions: self.chat_actions(slot),
+            critical,
+            sound,
+            replaces: None,
+        };
+        let mut stale: Vec<Slot> = vec![slot];
+        if slot == Slot::Waiting {
+            stale.extend(alerts.iter().map(|a| Slot::Chat(a.user_id)));
+        }
+        let old: Vec<u32> = stale.iter().filter_map(|s| self.ids.remove(s)).collect();
+        let shown = self.show(request).await;
+        if let Ok(id) = shown {
+            self.ids.insert(slot, id);
+            if slot == Slot::Waiting {
+                self.waiting = alerts.iter().map(|a| a.user_id).collect();
+            }
+        }
+        for s in &stale {
+            if let Slot::Chat(_) = s {
+                self.coalescer.closed(*s);
+            }
+        }
+        for id in old {
+            if self.health.admit(self.clock.mono()).is_ok()
+                && let Err(e) = self.notifier.close(id).await
+            {
+                tracing::debug!(error = %e, "closing a notification a reminder stands for");
+            }
+        }
+        let delivery = match shown {
+            Ok(_) => Delivery::Shown {
+                slot,
+                replaced: false,
+                count: alerts.len() as u32,
+                sound,
+                summary: w.summary,
+            },
+            Err(e) => Delivery::Failed {
+                slot,
+                error: e.to_string(),
+            },
+        };
+        self.outbox.send(EngineEvent::Delivery(delivery));
+    }
+
     /// Shows a notification, or fails at once with the last error while the daemon is known
     /// to be down and not yet due for another try.
     async fn show(&mut self, request: Request) -> Result<u32, NotifyError> {
@@ -234,13 +349,30 @@ impl NotifyService {
                 let user_id = match slot {
                     Slot::Chat(user) => Some(user),
                     Slot::Digest => None,
+                    // The reminder digest opens the chat that has waited longest.
+                    Slot::Waiting => self.waiting.first().copied(),
                 };
-                self.outbox
-                    .send(EngineEvent::NotificationOpened { user_id });
+                match (Action::from_key(&action), user_id) {
+                    (Some(action), Some(user_id)) => {
+                        if self.actions.try_send((user_id, action)).is_err() {
+                            tracing::warn!(
+                                ?action,
+                                "notification action dropped: the engine is busy or stopping"
+                            );
+                        }
+                    }
+                    // `default` (the click) and any key a server makes up: open.
+                    _ => self
+                        .outbox
+                        .send(EngineEvent::NotificationOpened { user_id }),
+                }
             }
             Response::Closed { id } => {
                 if let Some(slot) = self.slot_of(id) {
                     self.ids.remove(&slot);
+                    if slot == Slot::Waiting {
+                        self.waiting.clear();
+                    }
                     self.coalescer.closed(slot);
                     self.outbox
                         .send(EngineEvent::Delivery(Delivery::Closed { slot }));
@@ -340,6 +472,7 @@ mod tests {
             false,
             outbox,
             Arc::new(clock.clone()),
+            mpsc::channel(1).0,
         );
 
         // 50 notifications at once: one call, 50 failures reported with its error.

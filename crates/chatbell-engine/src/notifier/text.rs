@@ -1,7 +1,11 @@
 //! The words of a notification, in English or Russian.
 
+use std::time::Duration;
+
+use super::Action;
 use crate::coalesce::Content;
-use crate::model::NotifyKind;
+use crate::escalation::Alert;
+use crate::model::{AlertLevel, NotifyKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
@@ -54,6 +58,98 @@ pub fn open_label(lang: Lang) -> &'static str {
     match lang {
         Lang::En => "Open",
         Lang::Ru => "Открыть",
+    }
+}
+
+/// The label of a notification's button.
+pub fn action_label(action: Action, lang: Lang) -> &'static str {
+    match (action, lang) {
+        (Action::Read, Lang::En) => "Mark as read",
+        (Action::Read, Lang::Ru) => "Прочитано",
+        (Action::Snooze, Lang::En) => "Snooze",
+        (Action::Snooze, Lang::Ru) => "Отложить",
+        (Action::WebPanel, Lang::En) => "Open in web panel",
+        (Action::WebPanel, Lang::Ru) => "Открыть в веб-панели",
+    }
+}
+
+/// How long someone has waited, rounded down so it never claims a minute not yet waited:
+/// "<1 min", "7 min", "1 h", "1 h 5 min", then "2 d 3 h". The chat list says it in the same
+/// words (`duration.*` in `ui/js/i18n`; a test compares them).
+pub fn wait_text(waited: Duration, lang: Lang) -> String {
+    let minutes = waited.as_secs() / 60;
+    let (hours, days) = (minutes / 60, minutes / (24 * 60));
+    let (under, min, hour, day) = match lang {
+        Lang::En => ("<1 min", "min", "h", "d"),
+        Lang::Ru => ("<1 мин", "мин", "ч", "дн."),
+    };
+    match (days, hours % 24, minutes % 60) {
+        _ if minutes < 1 => under.into(),
+        (0, 0, m) => format!("{m} {min}"),
+        (0, h, 0) => format!("{h} {hour}"),
+        (0, h, m) => format!("{h} {hour} {m} {min}"),
+        (d, 0, _) => format!("{d} {day}"),
+        (d, h, _) => format!("{d} {day} {h} {hour}"),
+    }
+}
+
+/// The words of a reminder: about one chat, or a digest of several, the longest wait first.
+pub fn reminder_words(alerts: &[Alert], lang: Lang, privacy: bool) -> Words {
+    let open_label = open_label(lang);
+    let urgent = alerts.iter().any(|a| a.level == AlertLevel::Urgent);
+    let longest = alerts.iter().map(|a| a.waited).max().unwrap_or_default();
+    let wait = wait_text(longest, lang);
+    let prefix = match (urgent, lang) {
+        (false, _) => "",
+        (true, Lang::En) => "Urgent: ",
+        (true, Lang::Ru) => "Срочно: ",
+    };
+    let (summary, body) = match alerts {
+        [one] => {
+            let summary = match lang {
+                Lang::En => format!("{prefix}{} is waiting · {wait}", one.name),
+                Lang::Ru => format!("{prefix}{} ждёт · {wait}", one.name),
+            };
+            let chat = Content::Chat {
+                user_id: one.user_id,
+                name: one.name.clone(),
+                kind: NotifyKind::NewMessage,
+                count: 1,
+                text: one.text.clone(),
+                file_path: one.file_path.clone(),
+            };
+            (summary, words(&chat, lang, privacy).body)
+        }
+        many => {
+            let n = many.len() as u32;
+            let summary = match lang {
+                Lang::En => format!("{prefix}{n} chats waiting, longest {wait}"),
+                Lang::Ru => format!(
+                    "{prefix}ждут {n} {}, дольше всех {wait}",
+                    ru_plural(n, "чат", "чата", "чатов")
+                ),
+            };
+            let shown: Vec<&str> = many.iter().take(3).map(|a| a.name.as_str()).collect();
+            let mut body = shown.join(", ");
+            let more = many.len().saturating_sub(shown.len());
+            if more > 0 {
+                body.push_str(&match lang {
+                    Lang::En => format!(" and {more} more"),
+                    Lang::Ru => format!(" и ещё {more}"),
+                });
+            }
+            (summary, body)
+        }
+    };
+    // "ждут" opens the Russian digest: capitalised when nothing comes before it.
+    let summary = match summary.strip_prefix("ждут") {
+        Some(rest) => format!("Ждут{rest}"),
+        None => summary,
+    };
+    Words {
+        summary: truncate(&summary, MAX_SUMMARY_CHARS),
+        body: truncate(&body, MAX_BODY_CHARS),
+        open_label,
     }
 }
 
@@ -275,6 +371,146 @@ mod tests {
                 (summary, body),
                 "{content:?} {lang:?}"
             );
+        }
+    }
+
+    fn alert(name: &str, minutes: u64, level: AlertLevel) -> Alert {
+        Alert {
+            user_id: 1,
+            name: name.into(),
+            new_chat: true,
+            waited: Duration::from_secs(minutes * 60 + 59),
+            level,
+            text: Some("Когда доставка?".into()),
+            file_path: None,
+        }
+    }
+
+    #[test]
+    fn reminders_in_both_languages() {
+        use AlertLevel::*;
+        let one = [alert("Ann", 4, ReAlert)];
+        let urgent = [alert("Ann", 65, Urgent)];
+        let two = [alert("Ann", 12, Urgent), alert("Bob", 3, ReAlert)];
+        let five = [
+            alert("A", 120, ReAlert),
+            alert("B", 9, ReAlert),
+            alert("C", 8, ReAlert),
+            alert("D", 7, ReAlert),
+            alert("E", 6, ReAlert),
+        ];
+        let cases: [(&[Alert], Lang, bool, &str, &str); 7] = [
+            (
+                &one,
+                Lang::En,
+                false,
+                "Ann is waiting · 4 min",
+                "Когда доставка?",
+            ),
+            (&one, Lang::Ru, false, "Ann ждёт · 4 мин", "Когда доставка?"),
+            (&one, Lang::En, true, "Ann is waiting · 4 min", ""),
+            (
+                &urgent,
+                Lang::En,
+                false,
+                "Urgent: Ann is waiting · 1 h 5 min",
+                "Когда доставка?",
+            ),
+            (
+                &two,
+                Lang::Ru,
+                false,
+                "Срочно: ждут 2 чата, дольше всех 12 мин",
+                "Ann, Bob",
+            ),
+            (
+                &five,
+                Lang::En,
+                true,
+                "5 chats waiting, longest 2 h",
+                "A, B, C and 2 more",
+            ),
+            (
+                &five,
+                Lang::Ru,
+                false,
+                "Ждут 5 чатов, дольше всех 2 ч",
+                "A, B, C и ещё 2",
+            ),
+        ];
+        for (alerts, lang, privacy, summary, body) in cases {
+            let w = reminder_words(alerts, lang, privacy);
+            assert_eq!((w.summary.as_str(), w.body.as_str()), (summary, body));
+        }
+    }
+
+    #[test]
+    fn waits_are_worded_rounded_down() {
+        let cases = [
+            (0, "<1 min", "<1 мин"),
+            (59, "<1 min", "<1 мин"),
+            (60, "1 min", "1 мин"),
+            (7 * 60 + 59, "7 min", "7 мин"),
+            (59 * 60 + 59, "59 min", "59 мин"),
+            (60 * 60, "1 h", "1 ч"),
+            (65 * 60, "1 h 5 min", "1 ч 5 мин"),
+            (23 * 3600 + 59 * 60, "23 h 59 min", "23 ч 59 мин"),
+            (24 * 3600, "1 d", "1 дн."),
+            (26 * 3600 + 30 * 60, "1 d 2 h", "1 дн. 2 ч"),
+            (50 * 24 * 3600, "50 d", "50 дн."),
+        ];
+        for (secs, en, ru) in cases {
+            let waited = Duration::from_secs(secs);
+            assert_eq!(wait_text(waited, Lang::En), en, "{secs} s");
+            assert_eq!(wait_text(waited, Lang::Ru), ru, "{secs} s");
+        }
+    }
+
+    /// The chat list words waits itself (`duration(ms)` in `ui/js/time.js`, from the
+    /// `duration.*` sentences): each sentence, filled, must read as the engine says it.
+    #[test]
+    fn the_chat_list_words_waits_the_same() {
+        let ui = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui/js/i18n");
+        for (file, lang) in [("en.js", Lang::En), ("ru.js", Lang::Ru)] {
+            let words = std::fs::read_to_string(ui.join(file)).unwrap();
+            let sentence = |key: &str| -> String {
+                let line = words
+                    .lines()
+                    .find(|l| l.contains(&format!(r#""{key}""#)))
+                    .unwrap_or_else(|| panic!("{file}: {key}"));
+                line.split(':')
+                    .nth(1)
+                    .unwrap()
+                    .trim()
+                    .trim_end_matches(',')
+                    .trim_matches('"')
+                    .to_string()
+            };
+            let fill = |key: &str, args: &[(&str, u64)]| {
+                let mut s = sentence(key);
+                for (name, value) in args {
+                    s = s.replace(&format!("{{{name}}}"), &value.to_string());
+                }
+                s
+            };
+            let m = |n: u64| Duration::from_secs(n * 60);
+            let cases = [
+                (fill("duration.under_minute", &[]), Duration::from_secs(30)),
+                (fill("duration.minutes", &[("count", 7)]), m(7)),
+                (fill("duration.hours", &[("hours", 2)]), m(120)),
+                (
+                    fill("duration.hours_minutes", &[("hours", 1), ("minutes", 5)]),
+                    m(65),
+                ),
+                (fill("duration.days", &[("days", 3)]), m(3 * 1440)),
+                (
+                    fill("duration.days_hours", &[("days", 2), ("hours", 3)]),
+                    m(2 * 1440 + 180),
+                ),
+            ];
+            for (ui_words, waited) in cases {
+                assert_eq!(ui_words, wait_text(waited, lang), "{file}");
+            }
         }
     }
 

@@ -42,6 +42,9 @@ pub struct ServerSettings {
     pub query_param: String,
     /// Users to receive events of; empty means every event of the organization.
     pub subscriptions: Vec<UserId>,
+    /// Where the agent answers: a link template for the service's web panel, with
+    /// `{user_id}`, `{username}` and `{source}` (see [`crate::web_panel`]).
+    pub web_panel: Option<String>,
 }
 
 impl Default for ServerSettings {
@@ -51,6 +54,7 @@ impl Default for ServerSettings {
             auth: AuthMode::Header,
             query_param: "token".into(),
             subscriptions: Vec::new(),
+            web_panel: None,
         }
     }
 }
@@ -87,6 +91,10 @@ pub struct NotificationSettings {
     pub quiet_hours_allow_new_chats: bool,
     /// Muted chats: until when (`None`: until unmuted).
     pub mutes: BTreeMap<UserId, Option<DateTime<Utc>>>,
+    /// Reminders while a customer waits for the agent to open the chat.
+    pub escalation: EscalationSettings,
+    /// How long "Snooze" puts a chat aside ([`SNOOZE_MINUTES`]).
+    pub snooze_minutes: u32,
 }
 
 impl Default for NotificationSettings {
@@ -99,6 +107,8 @@ impl Default for NotificationSettings {
             quiet_hours: None,
             quiet_hours_allow_new_chats: true,
             mutes: BTreeMap::new(),
+            escalation: EscalationSettings::default(),
+            snooze_minutes: 10,
         }
     }
 }
@@ -118,6 +128,8 @@ pub const RETENTION_DAYS: RangeInclusive<u32> = 1..=36_500;
 pub const MAX_SUBSCRIPTIONS: usize = 1000;
 /// Chats one may mute (`notifications.mutes`).
 pub const MAX_MUTES: usize = 10_000;
+/// Minutes a snooze may last: a minute to a day.
+pub const SNOOZE_MINUTES: RangeInclusive<u32> = 1..=1440;
 /// Length of the query parameter's name that carries the token (`server.query_param`).
 pub const QUERY_PARAM_LEN: RangeInclusive<usize> = 1..=64;
 /// The largest settings file read: ours are a few KiB, so anything bigger is not settings.
@@ -161,15 +173,14 @@ pub struct UiSettings {
     pub welcome_done: bool,
     /// The "no tray on this desktop" hint has been shown.
     pub tray_hint_shown: bool,
+    /// The chat list puts the longest wait first (else the newest activity).
+    pub sort_by_wait: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
     #[error("{field}: {problem}")]
-    Invalid {
-        field: &'static str,
-        problem: String,
-    },
+    Invalid { field: String, problem: String },
     #[error("cannot read settings {path}: {source}")]
     Read {
         path: PathBuf,
@@ -193,7 +204,12 @@ pub enum SettingsError {
 impl Settings {
     /// Checks every field a user can type; the error names the field and what is wrong.
     pub fn validate(&self) -> Result<(), SettingsError> {
-        let invalid = |field, problem: String| Err(SettingsError::Invalid { field, problem });
+        let invalid = |field: &str, problem: String| {
+            Err(SettingsError::Invalid {
+                field: field.to_string(),
+                problem,
+            })
+        };
         if let Some(url) = &self.server.url
             && let Err(problem) = check_url(url)
         {
@@ -234,6 +250,24 @@ impl Settings {
                 "start and end are the same time".into(),
             );
         }
+        if let Some(template) = &self.server.web_panel
+            && let Err(e) = crate::web_panel::WebPanel::parse(template)
+        {
+            return invalid("server.web_panel", e.to_string());
+        }
+        if let Err((field, problem)) = self.notifications.escalation.check() {
+            return invalid(&field, problem);
+        }
+        if !SNOOZE_MINUTES.contains(&self.notifications.snooze_minutes) {
+            return invalid(
+                "notifications.snooze_minutes",
+                format!(
+                    "must be from {} to {} minutes",
+                    SNOOZE_MINUTES.start(),
+                    SNOOZE_MINUTES.end()
+                ),
+            );
+        }
         if let Some(days) = self.store.retention_days
             && !RETENTION_DAYS.contains(&days)
         {
@@ -270,7 +304,12 @@ pub fn check_url(url: &str) -> Result<(), String> {
     Ok(())
 }
 
+mod escalation;
 mod file;
+
+pub use escalation::{
+    EscalationSettings, LADDER_MINUTES, Ladder, MAX_SOURCES, SOURCE_LEN, SourceLadders,
+};
 
 mod hhmm {
     use chrono::NaiveTime;
@@ -391,6 +430,12 @@ mod tests {
         let mutes = |n: usize| -> Box<dyn Fn(&mut Settings)> {
             Box::new(move |s| s.notifications.mutes = (0..n as i64).map(|u| (u, None)).collect())
         };
+        let ladder = |m: u32| -> Box<dyn Fn(&mut Settings)> {
+            Box::new(move |s| s.notifications.escalation.new_chat.every_min = m)
+        };
+        let snooze = |m: u32| -> Box<dyn Fn(&mut Settings)> {
+            Box::new(move |s| s.notifications.snooze_minutes = m)
+        };
         let retention = Some(("store.retention_days", "from 1 to 36500 days"));
         let subs = Some(("server.subscriptions", "at most 1000"));
         let param_err = Some(("server.query_param", "1–64"));
@@ -416,6 +461,69 @@ mod tests {
             (param(65), param_err),
             (mutes(10_000), None),
             (
+                ladder(0),
+                Some((
+                    "notifications.escalation.new_chat.every_min",
+                    "from 1 to 1440",
+                )),
+            ),
+            (ladder(1), None),
+            (ladder(1440), None),
+            (
+                ladder(1441),
+                Some((
+                    "notifications.escalation.new_chat.every_min",
+                    "from 1 to 1440",
+                )),
+            ),
+            (
+                Box::new(|s| s.notifications.escalation.new_message.urgent_after_min = Some(0)),
+                Some((
+                    "notifications.escalation.new_message.urgent_after_min",
+                    "from 1 to 1440",
+                )),
+            ),
+            (
+                Box::new(|s| s.notifications.escalation.new_message.urgent_after_min = None),
+                None,
+            ),
+            (
+                Box::new(|s| {
+                    let mut own = SourceLadders {
+                        new_chat: Ladder::NEW_CHAT,
+                        new_message: Ladder::NEW_MESSAGE,
+                    };
+                    own.new_message.realert_after_min = 2000;
+                    s.notifications
+                        .escalation
+                        .sources
+                        .insert("widget".into(), own);
+                }),
+                Some((
+                    "notifications.escalation.sources.widget.new_message.realert_after_min",
+                    "from 1 to 1440",
+                )),
+            ),
+            (
+                Box::new(|s| {
+                    let own = SourceLadders {
+                        new_chat: Ladder::NEW_CHAT,
+                        new_message: Ladder::NEW_MESSAGE,
+                    };
+                    s.notifications.escalation.sources.insert("a b".into(), own);
+                }),
+                Some(("notifications.escalation.sources", "without spaces")),
+            ),
+            (
+                snooze(0),
+                Some(("notifications.snooze_minutes", "from 1 to 1440")),
+            ),
+            (snooze(1440), None),
+            (
+                snooze(1441),
+                Some(("notifications.snooze_minutes", "from 1 to 1440")),
+            ),
+            (
                 mutes(10_001),
                 Some(("notifications.mutes", "at most 10000")),
             ),
@@ -433,6 +541,8 @@ mod tests {
             }
         }
         assert_eq!(RETENTION_DAYS, 1..=36_500);
+        assert_eq!(LADDER_MINUTES, 1..=1440);
+        assert_eq!(SNOOZE_MINUTES, 1..=1440);
         assert_eq!(MAX_SUBSCRIPTIONS, 1000);
     }
 
@@ -476,6 +586,55 @@ mod tests {
                 )),
                 "{lang}: {line}"
             );
+        }
+    }
+
+    /// The same for the reminders' minutes and the snooze: every minutes input of the page
+    /// carries the engine's range, and the sentences explaining a wrong value name it.
+    #[test]
+    fn the_settings_page_offers_the_same_minutes_ranges() {
+        let ui = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui");
+        let html = std::fs::read_to_string(ui.join("index.html")).unwrap();
+        let inputs: Vec<&str> = html
+            .split('<')
+            .filter(|tag| {
+                tag.starts_with("input")
+                    && (tag.contains(r#"id="setting-esc-"#)
+                        || tag.contains(r#"id="setting-snooze-minutes""#))
+            })
+            .collect();
+        // Two tables (new chat, new message) of three, for all sources and two of their own,
+        // and the snooze.
+        assert_eq!(inputs.len(), 19, "{inputs:#?}");
+        assert_eq!(LADDER_MINUTES, SNOOZE_MINUTES, "one sentence explains both");
+        let want = format!(
+            r#"min="{}" max="{}""#,
+            LADDER_MINUTES.start(),
+            LADDER_MINUTES.end()
+        );
+        for input in &inputs {
+            assert!(input.contains(&want), "{input}\nwant {want}");
+        }
+        let js = std::fs::read_to_string(ui.join("js/settings.js")).unwrap();
+        assert!(!js.contains(&LADDER_MINUTES.end().to_string()));
+        for (lang, range) in [
+            (
+                "en",
+                format!("{} to {}", LADDER_MINUTES.start(), LADDER_MINUTES.end()),
+            ),
+            (
+                "ru",
+                format!("{} до {}", LADDER_MINUTES.start(), LADDER_MINUTES.end()),
+            ),
+        ] {
+            let words = std::fs::read_to_string(ui.join(format!("js/i18n/{lang}.js"))).unwrap();
+            for key in ["settings.err_minutes", "settings.err_urgent_minutes"] {
+                let line = words
+                    .lines()
+                    .find(|l| l.contains(&format!(r#""{key}""#)))
+                    .unwrap_or_else(|| panic!("{lang}: {key}"));
+                assert!(line.contains(&range), "{lang}: {line}");
+            }
         }
     }
 }

@@ -78,7 +78,7 @@ pub(crate) fn identify(path: &Path) -> Result<Identity, StoreError> {
             known: schema::VERSION,
         }),
         APPLICATION_ID => Ok(Identity::Chatbell),
-        0 if version >= 1 && version <= schema::VERSION && has_chatbell_tables(path)? => {
+        0 if (1..=schema::VERSION).contains(&version) && has_chatbell_tables(path)? => {
             Ok(Identity::Unstamped)
         }
         0 => Err(foreign("it has no Chatbell tables")),

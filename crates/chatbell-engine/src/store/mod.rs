@@ -20,7 +20,7 @@ use rusqlite::{Connection, OpenFlags};
 
 pub use header::APPLICATION_ID;
 pub use lock::EngineLock;
-pub use read::{Reader, StoreCounts};
+pub use read::{Reader, StoreCounts, WaitingChat};
 pub use schema::VERSION as SCHEMA_VERSION;
 pub use write::{Applied, Candidate, Input, Removed, Writer, mark_read, retention_cutoff};
 

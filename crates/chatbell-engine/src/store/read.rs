@@ -3,13 +3,15 @@
 use std::path::{Path, PathBuf};
 
 use chatbell_protocol::UserId;
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::batch::fold_for_index;
 use super::write::quality_from;
 use super::{StoreError, from_ms, open_ro};
 use crate::model::{
-    ChatSummary, Gap, HistoryPage, Message, SearchHit, Segment, Seq, TimelineItem, display_name,
+    ChatOrder, ChatSummary, Gap, HistoryPage, Message, SearchHit, Segment, Seq, TimelineItem,
+    display_name,
 };
 
 /// A read-only connection to the store.
@@ -21,7 +23,12 @@ pub struct Reader {
 const SUMMARY_SELECT: &str = "
     SELECT c.user_id, c.user_name, c.username, c.source, c.created_at, c.unread,
            p.online, r.last_read_message_id,
-           m.seq, m.message_id, substr(m.text, 1, 200), m.file_path, m.sent_at, m.ts_quality, m.received_at
+           m.seq, m.message_id, substr(m.text, 1, 200), m.file_path, m.sent_at, m.ts_quality, m.received_at,
+           CASE WHEN c.unread > 0 THEN (
+               SELECT w.received_at FROM messages w
+               WHERE w.user_id = c.user_id AND w.seq > c.read_seq ORDER BY w.seq LIMIT 1
+           ) END AS waiting_since,
+           c.snoozed_until
     FROM chats c
     LEFT JOIN presence p ON p.user_id = c.user_id
     LEFT JOIN read_receipts r ON r.user_id = c.user_id
@@ -82,6 +89,8 @@ fn summary(row: &Row<'_>, typing: &dyn Fn(UserId) -> bool) -> rusqlite::Result<C
         peer_read_up_to: row.get(7)?,
         typing: typing(user_id),
         last_message,
+        waiting_since: row.get::<_, Option<i64>>(15)?.map(from_ms),
+        snoozed_until: row.get::<_, Option<i64>>(16)?.map(from_ms),
     })
 }
 
@@ -106,7 +115,22 @@ impl Reader {
         offset: u32,
         typing: &dyn Fn(UserId) -> bool,
     ) -> Result<Vec<ChatSummary>, StoreError> {
-        let sql = format!("{SUMMARY_SELECT} ORDER BY c.last_seq DESC LIMIT +?1 OFFSET +?2");
+        self.chats_by(ChatOrder::Activity, limit, offset, typing)
+    }
+
+    /// Chats in the given order.
+    pub fn chats_by(
+        &self,
+        order: ChatOrder,
+        limit: u32,
+        offset: u32,
+        typing: &dyn Fn(UserId) -> bool,
+    ) -> Result<Vec<ChatSummary>, StoreError> {
+        let order = match order {
+            ChatOrder::Activity => "c.last_seq DESC",
+            ChatOrder::Waiting => "waiting_since IS NULL, waiting_since, c.last_seq DESC",
+        };
+        let sql = format!("{SUMMARY_SELECT} ORDER BY {order} LIMIT +?1 OFFSET +?2");
         let run = || -> rusqlite::Result<Vec<ChatSummary>> {
             let mut stmt = self.conn.prepare_cached(&sql)?;
             let rows = stmt.query_map(params![limit, offset], |r| summary(r, typing))?;
@@ -138,6 +162,11 @@ impl Reader {
 
     pub fn unread_total(&self) -> Result<u64, StoreError> {
         unread_total(&self.conn).map_err(|e| self.sql(e))
+    }
+
+    /// The chats with messages the agent has not opened, the longest wait first.
+    pub fn waiting(&self) -> Result<Vec<WaitingChat>, StoreError> {
+        waiting(&self.conn).map_err(|e| self.sql(e))
     }
 
     /// A page of a chat's timeline ending before `before` (a `seq`), oldest first, with the
@@ -358,6 +387,65 @@ pub(super) fn chats_by_id(
         .query_map([list], |r| summary(r, typing))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     chats.sort_by_key(|c| ids.iter().position(|id| *id == c.user_id));
+    Ok(chats)
+}
+
+/// A chat that waits for the agent to open it, as the reminders need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WaitingChat {
+    pub user_id: UserId,
+    pub name: String,
+    pub source: Option<String>,
+    /// Never opened in Chatbell: reminded on the new-chat timings.
+    pub new_chat: bool,
+    /// When the oldest unread message arrived here.
+    pub since: DateTime<Utc>,
+    pub snoozed_until: Option<DateTime<Utc>>,
+    /// The newest message, for the reminder's body.
+    pub text: Option<String>,
+    pub file_path: Option<String>,
+}
+
+pub(super) fn waiting(conn: &Connection) -> rusqlite::Result<Vec<WaitingChat>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT c.user_id, c.user_name, c.username, c.source, c.read_seq = 0, c.snoozed_until,
+                (SELECT w.received_at FROM messages w
+                 WHERE w.user_id = c.user_id AND w.seq > c.read_seq ORDER BY w.seq LIMIT 1) AS since,
+                substr(m.text, 1, 200), m.file_path
+         FROM chats c INDEXED BY chats_waiting
+         LEFT JOIN messages m ON m.seq = c.last_seq
+         WHERE c.unread > 0",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        let user_id: UserId = r.get(0)?;
+        let user_name: Option<String> = r.get(1)?;
+        let username: Option<String> = r.get(2)?;
+        Ok((
+            r.get::<_, Option<i64>>(6)?,
+            WaitingChat {
+                user_id,
+                name: display_name(user_id, user_name.as_deref(), username.as_deref()),
+                source: r.get(3)?,
+                new_chat: r.get(4)?,
+                since: DateTime::<Utc>::MIN_UTC,
+                snoozed_until: r.get::<_, Option<i64>>(5)?.map(from_ms),
+                text: r.get(7)?,
+                file_path: r.get(8)?,
+            },
+        ))
+    })?;
+    let mut chats = Vec::new();
+    for row in rows {
+        // A count without its messages cannot be (a trigger keeps them together); skip it
+        // rather than invent a time.
+        if let (Some(since), chat) = row? {
+            chats.push(WaitingChat {
+                since: from_ms(since),
+                ..chat
+            });
+        }
+    }
+    chats.sort_by_key(|c| (c.since, c.user_id));
     Ok(chats)
 }
 

@@ -105,6 +105,14 @@ pub const MIGRATIONS: &[&str] = &[
         value TEXT NOT NULL
     );
     "#,
+    // 2: snoozing, and finding the waiting chats without a scan.
+    r#"
+    -- The agent snoozed the chat until then (ms UTC); reminders about it wait until that time.
+    ALTER TABLE chats ADD COLUMN snoozed_until INTEGER;
+    -- Chats with messages the agent has not opened: the tray's "waiting" line and the reminders
+    -- read them on every change, so they must not cost a scan of every chat.
+    CREATE INDEX chats_waiting ON chats(user_id) WHERE unread > 0;
+    "#,
 ];
 
 /// The schema version this build writes.

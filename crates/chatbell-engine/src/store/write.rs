@@ -166,6 +166,37 @@ impl Writer {
         mark_read_on(&self.conn, user_id).map_err(|e| self.sql(e))
     }
 
+    /// The chats waiting for the agent, read through the writer's connection (see
+    /// `chats_by_id`).
+    pub fn waiting(&self) -> Result<Vec<super::read::WaitingChat>, StoreError> {
+        super::read::waiting(&self.conn).map_err(|e| self.sql(e))
+    }
+
+    /// The chats snoozed, with until when (ended snoozes included: the caller compares).
+    pub fn snoozes(&self) -> Result<Vec<(UserId, DateTime<Utc>)>, StoreError> {
+        let run = || -> rusqlite::Result<Vec<(UserId, DateTime<Utc>)>> {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT user_id, snoozed_until FROM chats WHERE snoozed_until IS NOT NULL",
+            )?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, super::from_ms(r.get(1)?))))?;
+            rows.collect()
+        };
+        run().map_err(|e| self.sql(e))
+    }
+
+    /// Snoozes a chat until `until` (`None`: unsnoozes). Returns whether the chat exists.
+    pub fn snooze(
+        &self,
+        user_id: UserId,
+        until: Option<DateTime<Utc>>,
+    ) -> Result<bool, StoreError> {
+        self.conn
+            .prepare_cached("UPDATE chats SET snoozed_until = ?2 WHERE user_id = ?1")
+            .and_then(|mut s| s.execute(rusqlite::params![user_id, until.map(to_ms)]))
+            .map(|n| n > 0)
+            .map_err(|e| self.sql(e))
+    }
+
     /// Records that listening stopped (clean shutdown), so the next start marks the gap.
     pub fn close(mut self, at: DateTime<Utc>) -> Result<(), StoreError> {
         mark_offline(&self.conn, &mut self.state, at).map_err(|e| self.sql(e))?;
@@ -227,8 +258,8 @@ pub fn retention_cutoff(now: DateTime<Utc>, days: u32) -> DateTime<Utc> {
 pub(super) fn mark_read_on(conn: &Connection, user_id: UserId) -> rusqlite::Result<bool> {
     let changed = conn
         .prepare_cached(
-            "UPDATE chats SET read_seq = last_seq, unread = 0
-             WHERE user_id = ?1 AND (unread != 0 OR read_seq != last_seq)",
+            "UPDATE chats SET read_seq = last_seq, unread = 0, snoozed_until = NULL
+             WHERE user_id = ?1 AND (unread != 0 OR read_seq != last_seq OR snoozed_until IS NOT NULL)",
         )?
         .execute([user_id])?;
     Ok(changed > 0)

@@ -1,0 +1,370 @@
+//! The buttons on a notification and the reminders' look on the desktop: the engine with its
+//! real freedesktop notifier on a private D-Bus, a recording notification server that presses
+//! the buttons (`ActionInvoked`), the simulator over loopback and time moved by hand.
+//!
+//! The notifier talks to the session bus named by `DBUS_SESSION_BUS_ADDRESS`. A test cannot
+//! set that for itself (the tests of a binary share one environment), so each test runs again
+//! in a child process of this binary with the private bus's address set.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chatbell_engine::clock::{Clock, ManualClock};
+use chatbell_engine::connection::ConnectionTuning;
+use chatbell_engine::liveness::Heartbeat;
+use chatbell_engine::model::{ConnState, Delivery, EngineEvent, Slot};
+use chatbell_engine::notifier::{DesktopNotifier, NotifierConfig};
+use chatbell_engine::settings::NotificationSettings;
+use chatbell_engine::web_panel::WebPanel;
+use chatbell_engine::{Engine, EngineConfig, ServerConfig};
+use chatbell_sim::{SimConfig, SimHandle};
+use chatbell_testkit::{HintValue, NotificationServer, NotifyCall, PrivateBus};
+use chrono::{NaiveTime, TimeZone, Utc};
+use serde_json::json;
+use tokio::sync::broadcast;
+
+const WITHIN: Duration = Duration::from_secs(10);
+const CHILD: &str = "CHATBELL_TEST_IN_PRIVATE_DESKTOP";
+
+/// Runs the test named `name` again in a child process on a private session bus. Returns
+/// true in that child (run the test), false in the parent (done: the child passed).
+fn in_private_desktop(name: &str) -> bool {
+    if std::env::var_os(CHILD).is_some() {
+        return true;
+    }
+    let bus = PrivateBus::start();
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD, "1")
+        .env("DBUS_SESSION_BUS_ADDRESS", bus.address())
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("1 passed"), "the child ran no test:\n{text}");
+    false
+}
+
+struct Desk {
+    sim: SimHandle,
+    server: NotificationServer,
+    engine: Engine,
+    events: broadcast::Receiver<EngineEvent>,
+    clock: ManualClock,
+    _dir: tempfile::TempDir,
+}
+
+async fn desk(capabilities: &[&str]) -> Desk {
+    let address = std::env::var("DBUS_SESSION_BUS_ADDRESS").unwrap();
+    let server = NotificationServer::start_at(&address, capabilities).await;
+    let sim = chatbell_sim::start(SimConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        rate: 0.0,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 3, 2, 12, 0, 0).unwrap(),
+        NaiveTime::from_hms_opt(12, 0, 0).unwrap(),
+    );
+    let mut config = EngineConfig::new(dir.path().join("chatbell.db"));
+    config.server = Some(ServerConfig {
+        url: sim.ws_url(),
+        token: None,
+        auth: Default::default(),
+        query_param: "token".into(),
+    });
+    config.notifications = NotificationSettings::default();
+    config.web_panel = Some(
+        WebPanel::parse("https://support.example.com/chats/{user_id}?u={username}&s={source}")
+            .unwrap(),
+    );
+    config.tuning = ConnectionTuning {
+        heartbeat: Heartbeat {
+            ping_interval: Duration::from_secs(3600),
+            dead_after: Duration::from_secs(86_400),
+        },
+        ..ConnectionTuning::default()
+    };
+    let notifier = Box::new(DesktopNotifier::new(NotifierConfig::default()));
+    let engine = Engine::start_with_clock(config, Some(notifier), Arc::new(clock.clone()))
+        .await
+        .unwrap();
+    let events = engine.events();
+    let mut state = engine.state();
+    tokio::time::timeout(WITHIN, async {
+        while !matches!(*state.borrow_and_update(), ConnState::Online { .. }) {
+            state.changed().await.unwrap();
+        }
+    })
+    .await
+    .expect("online");
+    Desk {
+        sim,
+        server,
+        engine,
+        events,
+        clock,
+        _dir: dir,
+    }
+}
+
+impl Desk {
+    async fn new_chat(&self, user: i64, name: &str, username: &str) {
+        let frame = json!({"event": "new_chat", "data": {"user_id": user, "user_name": name, "username": username, "source": "telegram", "first_message": "Здравствуйте"}, "timestamp": "2026-03-02T12:00:00Z"});
+        assert!(self.sim.control().send_event(&frame).await.unwrap() > 0);
+    }
+
+    /// The Notify call number `n` (from 1), once it has arrived.
+    async fn call(&self, n: usize) -> NotifyCall {
+        let calls = self.server.wait_calls(n, WITHIN).await;
+        assert!(
+            calls.len() >= n,
+            "only {} Notify calls: {calls:#?}",
+            calls.len()
+        );
+        calls[n - 1].clone()
+    }
+
+    async fn event<T>(&mut self, pick: impl Fn(EngineEvent) -> Option<T>) -> T {
+        self.event_within(WITHIN, &pick)
+            .await
+            .expect("the event within the time limit")
+    }
+
+    async fn event_within<T>(
+        &mut self,
+        within: Duration,
+        pick: &impl Fn(EngineEvent) -> Option<T>,
+    ) -> Option<T> {
+        tokio::time::timeout(within, async {
+            loop {
+                match self.events.recv().await {
+                    Ok(e) => {
+                        if let Some(found) = pick(e) {
+                            return found;
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(e) => panic!("{e}"),
+                }
+            }
+        })
+        .await
+        .ok()
+    }
+
+    /// Presses a button until the engine shows it was heard. The notifier starts listening for
+    /// the press on the notification's own connection just after `Notify` returns; a press in
+    /// between is lost, as it would be for a person faster than a D-Bus round trip.
+    async fn press<T>(
+        &mut self,
+        id: u32,
+        action: &str,
+        pick: impl Fn(EngineEvent) -> Option<T>,
+    ) -> T {
+        let deadline = tokio::time::Instant::now() + WITHIN;
+        loop {
+            self.server.invoke(id, action).await;
+            if let Some(found) = self.event_within(Duration::from_millis(300), &pick).await {
+                return found;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{action} on {id} was never heard"
+            );
+        }
+    }
+
+    async fn shown(&mut self, want: Slot) -> String {
+        self.event(|e| match e {
+            EngineEvent::Delivery(Delivery::Shown { slot, summary, .. }) if slot == want => {
+                Some(summary)
+            }
+            _ => None,
+        })
+        .await
+    }
+}
+
+const ALL_CAPS: &[&str] = &["body", "body-markup", "actions", "sound"];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_buttons_on_a_notification_work_with_no_window() {
+    if !in_private_desktop("the_buttons_on_a_notification_work_with_no_window") {
+        return;
+    }
+    let mut desk = desk(ALL_CAPS).await;
+
+    desk.new_chat(1, "Ann", "ann").await;
+    let ann = desk.call(1).await;
+    assert_eq!(
+        ann.actions,
+        [
+            "default",
+            "Open",
+            "read",
+            "Mark as read",
+            "snooze",
+            "Snooze",
+            "web-panel",
+            "Open in web panel"
+        ]
+    );
+    assert_eq!(
+        ann.hints.get("urgency"),
+        None,
+        "a first notification is not urgent"
+    );
+
+    // Mark as read: stored, told, and the notification closed.
+    let total = desk
+        .press(ann.id, "read", |e| match e {
+            EngineEvent::ChatRead {
+                user_id: 1,
+                unread_total,
+            } => Some(unread_total),
+            _ => None,
+        })
+        .await;
+    assert_eq!(total, 0);
+    assert_eq!(desk.engine.chat(1).await.unwrap().unwrap().unread, 0);
+
+    // Snooze: until the configured 10 minutes from now, in the store.
+    desk.new_chat(2, "Bob", "bob").await;
+    let bob = desk.call(2).await;
+    let until = desk
+        .press(bob.id, "snooze", |e| match e {
+            EngineEvent::Snoozed { user_id: 2, until } => Some(until),
+            _ => None,
+        })
+        .await;
+    let want = desk.clock.utc() + chrono::Duration::minutes(10);
+    assert_eq!(until, Some(want));
+    let stored = desk.engine.chat(2).await.unwrap().unwrap();
+    assert_eq!(stored.snoozed_until, Some(want));
+    desk.event(|e| {
+        matches!(
+            e,
+            EngineEvent::Delivery(Delivery::Closed {
+                slot: Slot::Chat(2)
+            })
+        )
+        .then_some(())
+    })
+    .await;
+    assert!(
+        desk.server.closed_by_client().contains(&bob.id),
+        "the snoozed chat's notification is put away"
+    );
+
+    // Open in web panel: the agent's template, filled with the chat's fields encoded.
+    desk.new_chat(3, "Eve", "../a b?x=\"q'&y=1").await;
+    let eve = desk.call(3).await;
+    let url = desk
+        .press(eve.id, "web-panel", |e| match e {
+            EngineEvent::WebPanelRequested { user_id: 3, url } => Some(url),
+            _ => None,
+        })
+        .await;
+    assert_eq!(
+        url,
+        "https://support.example.com/chats/3?u=..%2Fa%20b%3Fx%3D%22q%27%26y%3D1&s=telegram"
+    );
+
+    // The click opens the chat. (A notification answers one press: Eve's is spent. Past the
+    // coalescer's window, so a fourth chat is not folded into a digest.)
+    desk.clock.advance(Duration::from_secs(11));
+    desk.new_chat(7, "Gus", "gus").await;
+    let gus = desk.call(4).await;
+    let opened = desk
+        .press(gus.id, "default", |e| match e {
+            EngineEvent::NotificationOpened { user_id } => Some(user_id),
+            _ => None,
+        })
+        .await;
+    assert_eq!(opened, Some(7));
+    desk.engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reminders_are_fresh_notifications_urgent_ones_critical_and_many_one_digest() {
+    if !in_private_desktop(
+        "reminders_are_fresh_notifications_urgent_ones_critical_and_many_one_digest",
+    ) {
+        return;
+    }
+    let mut desk = desk(ALL_CAPS).await;
+    desk.new_chat(4, "Dan", "dan").await;
+    assert_eq!(desk.shown(Slot::Chat(4)).await, "New chat: Dan");
+    let first = desk.call(1).await;
+
+    // Ten minutes unopened: the reminder is urgent, a fresh notification (not a silent
+    // replace), and the first one is closed.
+    desk.clock.advance(Duration::from_secs(600));
+    let summary = desk.shown(Slot::Chat(4)).await;
+    assert_eq!(summary, "Urgent: Dan is waiting · 10 min");
+    let urgent = desk.call(2).await;
+    assert_eq!(urgent.summary, summary);
+    assert_eq!(urgent.replaces_id, 0);
+    assert_eq!(urgent.hints.get("urgency"), Some(&HintValue::Int(2)));
+    assert_eq!(urgent.body, "Здравствуйте");
+    assert!(urgent.actions.contains(&"read".to_string()));
+    assert!(desk.server.closed_by_client().contains(&first.id));
+
+    // Two more chats; two minutes later all three are due together: one digest, longest
+    // wait first, critical because one of them is urgent.
+    desk.new_chat(5, "Eve", "eve").await;
+    desk.new_chat(6, "Fay", "fay").await;
+    desk.call(4).await;
+    let mut waiting = desk.engine.waiting_changes();
+    tokio::time::timeout(WITHIN, waiting.wait_for(|w| w.chats == 3))
+        .await
+        .expect("three chats waiting")
+        .unwrap();
+    desk.clock.advance(Duration::from_secs(120));
+    let summary = desk.shown(Slot::Waiting).await;
+    assert_eq!(summary, "Urgent: 3 chats waiting, longest 12 min");
+    let calls = desk.server.calls();
+    assert_eq!(
+        calls.len(),
+        5,
+        "one notification for three chats: {calls:#?}"
+    );
+    let digest = &calls[4];
+    assert_eq!(digest.body, "Dan, Eve, Fay");
+    assert_eq!(digest.hints.get("urgency"), Some(&HintValue::Int(2)));
+    assert_eq!(digest.actions, ["default", "Open"], "a digest only opens");
+
+    // Clicking the digest opens the chat that has waited longest.
+    let opened = desk
+        .press(digest.id, "default", |e| match e {
+            EngineEvent::NotificationOpened { user_id } => Some(user_id),
+            _ => None,
+        })
+        .await;
+    assert_eq!(opened, Some(4));
+    desk.engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_actions_capability_only_the_click_is_offered() {
+    if !in_private_desktop("without_the_actions_capability_only_the_click_is_offered") {
+        return;
+    }
+    let mut desk = desk(&["body"]).await;
+    desk.new_chat(1, "Ann", "ann").await;
+    let ann = desk.call(1).await;
+    assert_eq!(ann.actions, ["default", "Open"]);
+    let opened = desk
+        .press(ann.id, "default", |e| match e {
+            EngineEvent::NotificationOpened { user_id } => Some(user_id),
+            _ => None,
+        })
+        .await;
+    assert_eq!(opened, Some(1));
+    desk.engine.shutdown().await;
+}
