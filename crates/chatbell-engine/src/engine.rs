@@ -443,7 +443,7 @@ impl Engine {
         let about = About {
             user_id: 0,
             duplicate: false,
-            snoozed: false,
+            snoozed_until: None,
         };
         let outcome = crate::policy::decide(
             kind,

@@ -1,5 +1,6 @@
-//! Whether a new chat or message raises a notification. Pure: everything it depends on is an
-//! argument, so every rule is a row in a table test.
+//! Whether a new chat or message raises a notification, and what holds a waiting chat's
+//! reminders back. Pure: everything it depends on is an argument, so every rule is a row in a
+//! table test.
 
 use chatbell_protocol::UserId;
 use chrono::{DateTime, NaiveTime, Utc};
@@ -13,8 +14,8 @@ pub struct About {
     pub user_id: UserId,
     /// The same message was stored before.
     pub duplicate: bool,
-    /// The agent snoozed the chat and the snooze has not ended.
-    pub snoozed: bool,
+    /// The agent snoozed the chat until then (a time past: the snooze has ended).
+    pub snoozed_until: Option<DateTime<Utc>>,
 }
 
 /// Only new chats and new messages ever reach this: typing, presence and read receipts never
@@ -28,34 +29,68 @@ pub fn decide(
     local_time: NaiveTime,
 ) -> Outcome {
     use SuppressReason::*;
-    let About {
-        user_id,
-        duplicate,
-        snoozed,
-    } = about;
-    let reason = if duplicate {
+    let reason = if about.duplicate {
         Some(Duplicate)
     } else if !settings.enabled {
         Some(NotificationsOff)
-    } else if focus.is_watching(user_id) {
+    } else if focus.is_watching(about.user_id) {
         Some(ChatOpenAndFocused)
-    } else if settings.is_muted(user_id, now) {
-        Some(Muted)
-    } else if snoozed {
-        Some(Snoozed)
-    } else if settings.do_not_disturb {
-        Some(DoNotDisturb)
-    } else if settings.quiet_hours.is_some_and(|q| q.contains(local_time))
-        && !(kind == NotifyKind::NewChat && settings.quiet_hours_allow_new_chats)
-    {
-        Some(QuietHours)
     } else {
-        None
+        hold(
+            about.user_id,
+            kind == NotifyKind::NewChat,
+            about.snoozed_until,
+            settings,
+            now,
+            local_time,
+        )
+        .map(|(reason, _)| reason)
     };
     match reason {
         Some(reason) => Outcome::Suppressed { reason },
         None => Outcome::Allowed,
     }
+}
+
+/// What holds a notification or a waiting chat's reminders back right now, and until when
+/// (`None`: until something changes, like do-not-disturb turned off). `new_chat`: a chat the
+/// agent has never opened, which quiet hours may let through.
+pub fn hold(
+    user_id: UserId,
+    new_chat: bool,
+    snoozed_until: Option<DateTime<Utc>>,
+    settings: &NotificationSettings,
+    now: DateTime<Utc>,
+    local: NaiveTime,
+) -> Option<(SuppressReason, Option<DateTime<Utc>>)> {
+    use SuppressReason::*;
+    if !settings.enabled {
+        return Some((NotificationsOff, None));
+    }
+    if let Some(until) = settings.mutes.get(&user_id)
+        && until.is_none_or(|t| t > now)
+    {
+        return Some((Muted, *until));
+    }
+    if let Some(until) = snoozed_until.filter(|t| *t > now) {
+        return Some((Snoozed, Some(until)));
+    }
+    if settings.do_not_disturb {
+        return Some((DoNotDisturb, None));
+    }
+    if let Some(quiet) = settings.quiet_hours
+        && quiet.contains(local)
+        && !(new_chat && settings.quiet_hours_allow_new_chats)
+    {
+        let left = quiet.end.signed_duration_since(local);
+        let left = if left <= chrono::TimeDelta::zero() {
+            left + chrono::TimeDelta::days(1)
+        } else {
+            left
+        };
+        return Some((QuietHours, Some(now + left)));
+    }
+    None
 }
 
 #[cfg(test)]
@@ -277,7 +312,7 @@ mod tests {
             let about = About {
                 user_id: 5,
                 duplicate: dup,
-                snoozed: false,
+                snoozed_until: None,
             };
             let got = decide(kind, about, settings, focus, now, t(at));
             let want = match want {
@@ -295,7 +330,7 @@ mod tests {
         let snoozed = About {
             user_id: 5,
             duplicate: false,
-            snoozed: true,
+            snoozed_until: Some(now + chrono::Duration::minutes(1)),
         };
         let got = decide(
             NewMessage,
@@ -324,10 +359,132 @@ mod tests {
             "muted is named first"
         );
         let awake = About {
-            snoozed: false,
+            snoozed_until: Some(now),
             ..snoozed
         };
         let got = decide(NewMessage, awake, &base, Focus::default(), now, t("12:00"));
         assert_eq!(got, Outcome::Allowed);
+    }
+
+    #[test]
+    // A table of cases: each row spells out its inputs and the expected outcome.
+    #[allow(clippy::type_complexity)]
+    fn what_holds_a_reminder_and_until_when() {
+        use SuppressReason::*;
+        let t = |s: &str| NaiveTime::parse_from_str(s, "%H:%M").unwrap();
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        let later = now + chrono::Duration::minutes(7);
+        let base = NotificationSettings::default();
+        let off = NotificationSettings {
+            enabled: false,
+            ..base.clone()
+        };
+        let dnd = NotificationSettings {
+            do_not_disturb: true,
+            ..base.clone()
+        };
+        let quiet = NotificationSettings {
+            quiet_hours: Some(crate::settings::QuietHours {
+                start: t("22:00"),
+                end: t("08:00"),
+            }),
+            ..base.clone()
+        };
+        let strict = NotificationSettings {
+            quiet_hours_allow_new_chats: false,
+            ..quiet.clone()
+        };
+        let mut muted = base.clone();
+        muted.mutes.insert(5, None);
+        let mut muted_until = base.clone();
+        muted_until.mutes.insert(5, Some(later));
+        let mut mute_over = base.clone();
+        mute_over.mutes.insert(5, Some(now));
+        let cases: Vec<(
+            &str,
+            bool,
+            Option<DateTime<Utc>>,
+            &NotificationSettings,
+            &str,
+            Option<(SuppressReason, Option<DateTime<Utc>>)>,
+        )> = vec![
+            ("nothing holds", false, None, &base, "12:00", None),
+            (
+                "notifications off",
+                true,
+                None,
+                &off,
+                "12:00",
+                Some((NotificationsOff, None)),
+            ),
+            ("muted", false, None, &muted, "12:00", Some((Muted, None))),
+            (
+                "muted until",
+                false,
+                None,
+                &muted_until,
+                "12:00",
+                Some((Muted, Some(later))),
+            ),
+            ("mute over", false, None, &mute_over, "12:00", None),
+            (
+                "snoozed",
+                false,
+                Some(later),
+                &base,
+                "12:00",
+                Some((Snoozed, Some(later))),
+            ),
+            ("snooze over", false, Some(now), &base, "12:00", None),
+            (
+                "mute before snooze",
+                false,
+                Some(later),
+                &muted,
+                "12:00",
+                Some((Muted, None)),
+            ),
+            ("dnd", true, None, &dnd, "12:00", Some((DoNotDisturb, None))),
+            (
+                "quiet hours, message",
+                false,
+                None,
+                &quiet,
+                "23:00",
+                Some((QuietHours, Some(now + chrono::Duration::hours(9)))),
+            ),
+            (
+                "quiet hours, after midnight",
+                false,
+                None,
+                &quiet,
+                "07:30",
+                Some((QuietHours, Some(now + chrono::Duration::minutes(30)))),
+            ),
+            (
+                "quiet hours let new chats through",
+                true,
+                None,
+                &quiet,
+                "23:00",
+                None,
+            ),
+            (
+                "strict quiet hours",
+                true,
+                None,
+                &strict,
+                "02:00",
+                Some((QuietHours, Some(now + chrono::Duration::hours(6)))),
+            ),
+            ("quiet hours over", false, None, &quiet, "08:00", None),
+        ];
+        for (name, new_chat, snoozed, settings, local, want) in cases {
+            assert_eq!(
+                hold(5, new_chat, snoozed, settings, now, t(local)),
+                want,
+                "{name}"
+            );
+        }
     }
 }

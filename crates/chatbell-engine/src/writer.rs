@@ -302,7 +302,7 @@ impl WriterLoop {
             let about = policy::About {
                 user_id: c.user_id,
                 duplicate: c.duplicate,
-                snoozed: self.snoozes.get(&c.user_id).is_some_and(|t| *t > at),
+                snoozed_until: self.snoozes.get(&c.user_id).copied(),
             };
             let outcome = policy::decide(c.kind, about, &self.settings, self.focus, at, local);
             let allowed = outcome == Outcome::Allowed;

@@ -1,5 +1,5 @@
-//! Which reminder is due when, and what holds it back. Pure: the wait, the settings and the
-//! time are arguments, so every step, stop and hold is a row in a table test.
+//! Which reminder is due when. Pure: the wait and the settings are arguments, so every step is
+//! a row in a table test. What holds a reminder back is the policy's (`policy::hold`).
 //!
 //! A ladder's steps, as waits since the customer started waiting: the first re-alert after
 //! `realert_after_min`, then one every `every_min` until `urgent_after_min`; the urgent step
@@ -8,11 +8,8 @@
 
 use std::time::Duration;
 
-use chatbell_protocol::UserId;
-use chrono::{DateTime, NaiveTime, Utc};
-
-use crate::model::{AlertLevel, SuppressReason};
-use crate::settings::{Ladder, NotificationSettings};
+use crate::model::AlertLevel;
+use crate::settings::Ladder;
 
 /// One step of a ladder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,46 +89,6 @@ pub fn due(ladder: &Ladder, waited: Duration, fired: u32) -> Option<Step> {
 /// The step after `fired`: when the next reminder comes.
 pub fn next(ladder: &Ladder, fired: u32) -> Step {
     step(ladder, fired.saturating_add(1))
-}
-
-/// What holds a waiting chat's reminders back right now, and until when (`None`: until
-/// something changes, like do-not-disturb turned off). The order is the policy's.
-pub fn hold(
-    user_id: UserId,
-    new_chat: bool,
-    snoozed_until: Option<DateTime<Utc>>,
-    settings: &NotificationSettings,
-    now: DateTime<Utc>,
-    local: NaiveTime,
-) -> Option<(SuppressReason, Option<DateTime<Utc>>)> {
-    use SuppressReason::*;
-    if !settings.enabled {
-        return Some((NotificationsOff, None));
-    }
-    if let Some(until) = settings.mutes.get(&user_id)
-        && until.is_none_or(|t| t > now)
-    {
-        return Some((Muted, *until));
-    }
-    if let Some(until) = snoozed_until.filter(|t| *t > now) {
-        return Some((Snoozed, Some(until)));
-    }
-    if settings.do_not_disturb {
-        return Some((DoNotDisturb, None));
-    }
-    if let Some(quiet) = settings.quiet_hours
-        && quiet.contains(local)
-        && !(new_chat && settings.quiet_hours_allow_new_chats)
-    {
-        let left = quiet.end.signed_duration_since(local);
-        let left = if left <= chrono::TimeDelta::zero() {
-            left + chrono::TimeDelta::days(1)
-        } else {
-            left
-        };
-        return Some((QuietHours, Some(now + left)));
-    }
-    None
 }
 
 #[cfg(test)]
@@ -325,127 +282,5 @@ mod tests {
         let tiny = ladder(1, 1, None);
         assert_eq!(step(&tiny, u32::MAX).level, ReAlert);
         assert!(due(&tiny, Duration::from_secs(u64::MAX), 0).is_some());
-    }
-
-    #[test]
-    // A table of cases: each row spells out its inputs and the expected outcome.
-    #[allow(clippy::type_complexity)]
-    fn what_holds_a_reminder_and_until_when() {
-        use SuppressReason::*;
-        let t = |s: &str| NaiveTime::parse_from_str(s, "%H:%M").unwrap();
-        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
-        let later = now + chrono::Duration::minutes(7);
-        let base = NotificationSettings::default();
-        let off = NotificationSettings {
-            enabled: false,
-            ..base.clone()
-        };
-        let dnd = NotificationSettings {
-            do_not_disturb: true,
-            ..base.clone()
-        };
-        let quiet = NotificationSettings {
-            quiet_hours: Some(crate::settings::QuietHours {
-                start: t("22:00"),
-                end: t("08:00"),
-            }),
-            ..base.clone()
-        };
-        let strict = NotificationSettings {
-            quiet_hours_allow_new_chats: false,
-            ..quiet.clone()
-        };
-        let mut muted = base.clone();
-        muted.mutes.insert(5, None);
-        let mut muted_until = base.clone();
-        muted_until.mutes.insert(5, Some(later));
-        let mut mute_over = base.clone();
-        mute_over.mutes.insert(5, Some(now));
-        let cases: Vec<(
-            &str,
-            bool,
-            Option<DateTime<Utc>>,
-            &NotificationSettings,
-            &str,
-            Option<(SuppressReason, Option<DateTime<Utc>>)>,
-        )> = vec![
-            ("nothing holds", false, None, &base, "12:00", None),
-            (
-                "notifications off",
-                true,
-                None,
-                &off,
-                "12:00",
-                Some((NotificationsOff, None)),
-            ),
-            ("muted", false, None, &muted, "12:00", Some((Muted, None))),
-            (
-                "muted until",
-                false,
-                None,
-                &muted_until,
-                "12:00",
-                Some((Muted, Some(later))),
-            ),
-            ("mute over", false, None, &mute_over, "12:00", None),
-            (
-                "snoozed",
-                false,
-                Some(later),
-                &base,
-                "12:00",
-                Some((Snoozed, Some(later))),
-            ),
-            ("snooze over", false, Some(now), &base, "12:00", None),
-            (
-                "mute before snooze",
-                false,
-                Some(later),
-                &muted,
-                "12:00",
-                Some((Muted, None)),
-            ),
-            ("dnd", true, None, &dnd, "12:00", Some((DoNotDisturb, None))),
-            (
-                "quiet hours, message",
-                false,
-                None,
-                &quiet,
-                "23:00",
-                Some((QuietHours, Some(now + chrono::Duration::hours(9)))),
-            ),
-            (
-                "quiet hours, after midnight",
-                false,
-                None,
-                &quiet,
-                "07:30",
-                Some((QuietHours, Some(now + chrono::Duration::minutes(30)))),
-            ),
-            (
-                "quiet hours let new chats through",
-                true,
-                None,
-                &quiet,
-                "23:00",
-                None,
-            ),
-            (
-                "strict quiet hours",
-                true,
-                None,
-                &strict,
-                "02:00",
-                Some((QuietHours, Some(now + chrono::Duration::hours(6)))),
-            ),
-            ("quiet hours over", false, None, &quiet, "08:00", None),
-        ];
-        for (name, new_chat, snoozed, settings, local, want) in cases {
-            assert_eq!(
-                hold(5, new_chat, snoozed, settings, now, t(local)),
-                want,
-                "{name}"
-            );
-        }
     }
 }

@@ -163,7 +163,7 @@ impl Escalator {
                 .escalation
                 .ladder(chat.new_chat, chat.source.as_deref());
             let waited = (now - chat.since).to_std().unwrap_or(Duration::ZERO);
-            let hold = ladder::hold(
+            let hold = crate::policy::hold(
                 chat.user_id,
                 chat.new_chat,
                 chat.snoozed_until,
