@@ -25,12 +25,7 @@ struct Run {
 }
 
 async fn fan_out(clients: usize, seconds: u64) -> Result<Run> {
-    let sim = chatbell_sim::start(SimConfig {
-        listen: "127.0.0.1:0".parse()?,
-        rate: 0.0,
-        ..SimConfig::default()
-    })
-    .await?;
+    let sim = chatbell_sim::start(SimConfig::quiet()).await?;
     let start = Arc::new(Instant::now());
     let received = Arc::new(AtomicU64::new(0));
     let latencies: Arc<Mutex<Vec<Duration>>> = Arc::default();

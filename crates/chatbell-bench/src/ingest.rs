@@ -22,10 +22,8 @@ const SEED: u64 = 42;
 
 async fn sim() -> Result<SimHandle> {
     Ok(chatbell_sim::start(SimConfig {
-        listen: "127.0.0.1:0".parse()?,
-        rate: 0.0,
         client_queue: 16,
-        ..SimConfig::default()
+        ..SimConfig::quiet()
     })
     .await?)
 }

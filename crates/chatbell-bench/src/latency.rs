@@ -37,12 +37,7 @@ pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
         bail!("no session bus")
     };
     let server = NotificationServer::start_at(&address, &["body", "body-markup", "actions"]).await;
-    let sim = chatbell_sim::start(SimConfig {
-        listen: "127.0.0.1:0".parse()?,
-        rate: 0.0,
-        ..SimConfig::default()
-    })
-    .await?;
+    let sim = chatbell_sim::start(SimConfig::quiet()).await?;
 
     let dir = tempfile::tempdir()?;
     let mut config = crate::engine_config(dir.path(), sim.ws_url());

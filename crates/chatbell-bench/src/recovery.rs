@@ -74,12 +74,7 @@ fn engine_config(dir: &std::path::Path, url: String, heartbeat: Heartbeat) -> En
 pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
     let runs = scale.pick(3, 10);
     let dir = tempfile::tempdir()?;
-    let mut sim = chatbell_sim::start(SimConfig {
-        listen: "127.0.0.1:0".parse()?,
-        rate: 0.0,
-        ..SimConfig::default()
-    })
-    .await?;
+    let mut sim = chatbell_sim::start(SimConfig::quiet()).await?;
     let addr = sim.addr();
 
     // Baseline: a fresh client connecting and subscribing to a running server.

@@ -32,12 +32,7 @@ fn new_chat(user: i64, name: &str) -> serde_json::Value {
 }
 
 async fn sim() -> Result<SimHandle> {
-    Ok(chatbell_sim::start(SimConfig {
-        listen: "127.0.0.1:0".parse()?,
-        rate: 0.0,
-        ..SimConfig::default()
-    })
-    .await?)
+    Ok(chatbell_sim::start(SimConfig::quiet()).await?)
 }
 
 async fn online(engine: &Engine) -> Result<()> {

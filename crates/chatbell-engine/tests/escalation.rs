@@ -2,23 +2,22 @@
 //! real SQLite file, with time moved by hand (a `ManualClock`). Every check waits for an event
 //! the engine publishes; nothing is concluded from time passing.
 
+mod common;
+
 use std::time::Duration;
 
+use chatbell_engine::Engine;
 use chatbell_engine::clock::{Clock, ManualClock};
-use chatbell_engine::connection::ConnectionTuning;
-use chatbell_engine::liveness::Heartbeat;
 use chatbell_engine::model::{
-    AlertLevel, ChatOrder, ConnState, Decision, Diagnostic, EngineEvent, Outcome, SuppressReason,
+    AlertLevel, ChatOrder, Decision, Diagnostic, EngineEvent, Outcome, SuppressReason,
     WaitingSummary,
 };
 use chatbell_engine::settings::{NotificationSettings, QuietHours};
-use chatbell_engine::{Engine, EngineConfig, ServerConfig};
 use chatbell_sim::{SimConfig, SimHandle};
-use chrono::{DateTime, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, NaiveTime, Utc};
+use common::WITHIN;
 use serde_json::json;
 use tokio::sync::broadcast;
-
-const WITHIN: Duration = Duration::from_secs(10);
 
 struct Rig {
     sim: SimHandle,
@@ -29,61 +28,23 @@ struct Rig {
 }
 
 async fn rig() -> Rig {
-    let sim = chatbell_sim::start(SimConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        rate: 0.0,
-        ..SimConfig::default()
-    })
-    .await
-    .unwrap();
+    let sim = chatbell_sim::start(SimConfig::quiet()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("chatbell.db");
-    let start = Utc.with_ymd_and_hms(2026, 3, 2, 12, 0, 0).unwrap();
-    let clock = ManualClock::new(start, NaiveTime::from_hms_opt(12, 0, 0).unwrap());
     Rig {
         sim,
         _dir: dir,
         db,
-        clock,
-        start,
+        clock: common::hand_clock(),
+        start: common::start_of_day(),
     }
 }
 
 impl Rig {
-    fn config(&self, notifications: NotificationSettings) -> EngineConfig {
-        let mut config = EngineConfig::new(&self.db);
-        config.server = Some(ServerConfig {
-            url: self.sim.ws_url(),
-            token: None,
-            auth: Default::default(),
-            query_param: "token".into(),
-        });
-        config.notifications = notifications;
-        // Minutes are moved by hand here; the heartbeat must not take that for silence.
-        config.tuning = ConnectionTuning {
-            heartbeat: Heartbeat {
-                ping_interval: Duration::from_secs(3600),
-                dead_after: Duration::from_secs(86_400),
-            },
-            ..ConnectionTuning::default()
-        };
-        config
-    }
-
     async fn engine(&self, notifications: NotificationSettings) -> Engine {
-        let clock = std::sync::Arc::new(self.clock.clone());
-        let engine = Engine::start_with_clock(self.config(notifications), None, clock)
-            .await
-            .unwrap();
-        let mut state = engine.state();
-        tokio::time::timeout(WITHIN, async {
-            while !matches!(*state.borrow_and_update(), ConnState::Online { .. }) {
-                state.changed().await.unwrap();
-            }
-        })
-        .await
-        .expect("online");
-        engine
+        let mut config = common::config(&self.db, self.sim.ws_url());
+        config.notifications = notifications;
+        common::start(config, None, &self.clock).await
     }
 
     async fn post(&self, frame: serde_json::Value) {

@@ -339,13 +339,7 @@ async fn a_server_that_never_reads_is_declared_dead_and_every_message_it_sent_is
 /// Nothing was heard after the stall began, so the gap starts there, not at the verdict.
 #[tokio::test]
 async fn a_gap_starts_at_the_last_frame_heard() {
-    let sim = chatbell_sim::start(SimConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        rate: 0.0,
-        ..SimConfig::default()
-    })
-    .await
-    .unwrap();
+    let sim = chatbell_sim::start(SimConfig::quiet()).await.unwrap();
     let mut rig = start(sim.ws_url()).await;
     rig.state(Duration::from_secs(5), |s| {
         matches!(s, ConnState::Online { .. })

@@ -6,24 +6,21 @@
 //! set that for itself (the tests of a binary share one environment), so each test runs again
 //! in a child process of this binary with the private bus's address set.
 
-use std::sync::Arc;
+mod common;
+
 use std::time::Duration;
 
+use chatbell_engine::Engine;
 use chatbell_engine::clock::{Clock, ManualClock};
-use chatbell_engine::connection::ConnectionTuning;
-use chatbell_engine::liveness::Heartbeat;
-use chatbell_engine::model::{ConnState, Delivery, EngineEvent, Slot};
+use chatbell_engine::model::{Delivery, EngineEvent, Slot};
 use chatbell_engine::notifier::{DesktopNotifier, NotifierConfig};
 use chatbell_engine::settings::NotificationSettings;
 use chatbell_engine::web_panel::WebPanel;
-use chatbell_engine::{Engine, EngineConfig, ServerConfig};
 use chatbell_sim::{SimConfig, SimHandle};
 use chatbell_testkit::{HintValue, NotificationServer, NotifyCall, PrivateBus};
-use chrono::{NaiveTime, TimeZone, Utc};
+use common::WITHIN;
 use serde_json::json;
 use tokio::sync::broadcast;
-
-const WITHIN: Duration = Duration::from_secs(10);
 const CHILD: &str = "CHATBELL_TEST_IN_PRIVATE_DESKTOP";
 
 /// Runs the test named `name` again in a child process on a private session bus. Returns
@@ -58,50 +55,18 @@ struct Desk {
 async fn desk(capabilities: &[&str]) -> Desk {
     let address = std::env::var("DBUS_SESSION_BUS_ADDRESS").unwrap();
     let server = NotificationServer::start_at(&address, capabilities).await;
-    let sim = chatbell_sim::start(SimConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        rate: 0.0,
-        ..SimConfig::default()
-    })
-    .await
-    .unwrap();
+    let sim = chatbell_sim::start(SimConfig::quiet()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let clock = ManualClock::new(
-        Utc.with_ymd_and_hms(2026, 3, 2, 12, 0, 0).unwrap(),
-        NaiveTime::from_hms_opt(12, 0, 0).unwrap(),
-    );
-    let mut config = EngineConfig::new(dir.path().join("chatbell.db"));
-    config.server = Some(ServerConfig {
-        url: sim.ws_url(),
-        token: None,
-        auth: Default::default(),
-        query_param: "token".into(),
-    });
+    let clock = common::hand_clock();
+    let mut config = common::config(&dir.path().join("chatbell.db"), sim.ws_url());
     config.notifications = NotificationSettings::default();
     config.web_panel = Some(
         WebPanel::parse("https://support.example.com/chats/{user_id}?u={username}&s={source}")
             .unwrap(),
     );
-    config.tuning = ConnectionTuning {
-        heartbeat: Heartbeat {
-            ping_interval: Duration::from_secs(3600),
-            dead_after: Duration::from_secs(86_400),
-        },
-        ..ConnectionTuning::default()
-    };
     let notifier = Box::new(DesktopNotifier::new(NotifierConfig::default()));
-    let engine = Engine::start_with_clock(config, Some(notifier), Arc::new(clock.clone()))
-        .await
-        .unwrap();
+    let engine = common::start(config, Some(notifier), &clock).await;
     let events = engine.events();
-    let mut state = engine.state();
-    tokio::time::timeout(WITHIN, async {
-        while !matches!(*state.borrow_and_update(), ConnState::Online { .. }) {
-            state.changed().await.unwrap();
-        }
-    })
-    .await
-    .expect("online");
     Desk {
         sim,
         server,

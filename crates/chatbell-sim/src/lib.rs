@@ -59,6 +59,18 @@ impl Default for SimConfig {
     }
 }
 
+impl SimConfig {
+    /// A free loopback port and no generated traffic (events only when posted): the
+    /// simulator tests and benchmarks drive.
+    pub fn quiet() -> SimConfig {
+        SimConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            rate: 0.0,
+            ..SimConfig::default()
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
     #[error(

@@ -23,11 +23,7 @@ async fn sim(rate: f64) -> SimHandle {
 }
 
 fn test_config() -> SimConfig {
-    SimConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        rate: 0.0,
-        ..SimConfig::default()
-    }
+    SimConfig::quiet()
 }
 
 async fn sim_with(config: SimConfig) -> SimHandle {
