@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chatbell_sim::SimConfig;
 use chatbell_testkit::{SecretService, Spawned};
-use common::{Desk, message, new_chat};
+use common::{Desk, message, new_chat, wait_stored};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn listen_stores_and_the_query_commands_show_it() {
@@ -35,16 +35,7 @@ async fn listen_stores_and_the_query_commands_show_it() {
         ))
         .await
         .unwrap();
-    listener
-        .stdout
-        .wait_json(Duration::from_secs(5), |v| {
-            v["type"] == "stored"
-                && v["messages"]
-                    .as_array()
-                    .is_some_and(|m| m.iter().any(|m| m["message_id"] == 124))
-        })
-        .await
-        .expect("stored");
+    wait_stored(&listener, 124).await;
 
     let (ok, out, _) = desk.run(&["chats"]);
     assert!(ok);
