@@ -38,6 +38,8 @@ pub struct AppState {
     settings: Mutex<Settings>,
     view: Mutex<View>,
     notice: Mutex<Option<String>>,
+    /// The window's title ("Chatbell — 3 waiting"), kept for when it is created again.
+    title: Mutex<Option<String>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -54,7 +56,16 @@ impl AppState {
             settings: Mutex::new(settings),
             view: Mutex::new(View::default()),
             notice: Mutex::new(notice),
+            title: Mutex::new(None),
         }
+    }
+
+    pub fn title(&self) -> Option<String> {
+        lock(&self.title).clone()
+    }
+
+    pub fn set_title(&self, title: &str) {
+        *lock(&self.title) = Some(title.to_string());
     }
 
     pub fn session(&self) -> CommandResult<Arc<Session>> {

@@ -2,7 +2,6 @@
 //! WebKit's processes exit), its size and position remembered.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
 
 use chatbell_protocol::UserId;
 use serde::{Deserialize, Serialize};
@@ -15,12 +14,9 @@ use crate::state::AppState;
 
 pub const MAIN: &str = "main";
 
-/// The title the window carries ("Chatbell — 3 waiting"), kept for when it is created again.
-static TITLE: Mutex<Option<String>> = Mutex::new(None);
-
 /// Sets the window's title, now if it is open and whenever it is opened.
 pub fn set_title(app: &AppHandle, title: &str) {
-    *TITLE.lock().unwrap_or_else(|p| p.into_inner()) = Some(title.to_string());
+    app.state::<AppState>().set_title(title);
     if let Some(window) = app.get_webview_window(MAIN)
         && let Err(e) = window.set_title(title)
     {
@@ -80,7 +76,7 @@ fn create(app: &AppHandle) -> tauri::Result<WebviewWindow> {
         .cloned()
         .expect("tauri.conf.json defines the main window");
     let mut builder = WebviewWindowBuilder::from_config(app, &config)?;
-    if let Some(title) = TITLE.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+    if let Some(title) = app.state::<AppState>().title() {
         builder = builder.title(title);
     }
     let geometry = Geometry::load();
