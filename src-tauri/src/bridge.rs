@@ -77,6 +77,8 @@ fn handle(app: &AppHandle, event: EngineEvent, pending: &mut Option<Stored>) {
             );
         }
         EngineEvent::NotificationOpened { user_id } => window::open_chat(app, user_id),
+        // "Open Settings" on the "token refused" notification.
+        EngineEvent::SettingsRequested { section } => window::open_settings(app, section),
         EngineEvent::Waiting(summary) => show_waiting(app, summary),
         EngineEvent::Snoozed { user_id, until } => {
             emit(app, event::SNOOZED, Snoozed { user_id, until })
@@ -103,6 +105,9 @@ fn handle(app: &AppHandle, event: EngineEvent, pending: &mut Option<Stored>) {
         }
         // Kept by the engine for the diagnostics screen, which asks for them.
         EngineEvent::Delivery(_) => {}
+        // The engine keeps the audio status from them (`AppInfo.audio`); a failing sound is
+        // logged by the engine once, and the page reads the status when it shows it.
+        EngineEvent::Sound(_) => {}
     }
 }
 

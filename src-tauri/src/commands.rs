@@ -1,9 +1,10 @@
 //! The IPC surface: every command the UI may call (each granted one by one in
 //! `capabilities/main.json`), typed, small. The contract is written down in `docs/ipc.md`.
 
-use chatbell_engine::TestReport;
+use chatbell_engine::alert_test::{AlertTest, Blocker};
 use chatbell_engine::model::{ChatOrder, ChatSummary, Diagnostic, HistoryPage, SearchHit, Seq};
 use chatbell_engine::settings::{SNOOZE_MINUTES, Settings};
+use chatbell_engine::sound::{PlayReport, Tone};
 use chatbell_engine::web_panel::WebPanel;
 use chatbell_protocol::UserId;
 use tauri::{AppHandle, Manager, State};
@@ -11,7 +12,7 @@ use tauri::{AppHandle, Manager, State};
 use crate::error::{CommandError, CommandResult};
 use crate::models::{AppInfo, Mode, Snoozed, WebPanelPreview};
 use crate::state::AppState;
-use crate::{prefs, session, web_panel, window};
+use crate::{platform, prefs, session, web_panel, window};
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn app_info(app: AppHandle, state: State<'_, AppState>) -> CommandResult<AppInfo> {
@@ -34,6 +35,8 @@ async fn info(app: &AppHandle, state: &AppState) -> CommandResult<AppInfo> {
         connection: session.engine.state().borrow().clone(),
         settings,
         notice: state.take_notice(),
+        audio: session.engine.audio_status(),
+        pending_settings: state.update_view(|v| v.pending_settings.take()),
     })
     .inspect(|_| window::refocus_engine(app))
 }
@@ -214,9 +217,37 @@ pub async fn set_dnd(app: AppHandle, on: bool) -> CommandResult<Settings> {
     prefs::set_dnd(&app, on).await
 }
 
+/// Plays `tone` now at `volume` (0–100), answering once the audio device has played it: the
+/// settings screen's ▶, with the form's tone and volume before they are saved.
 #[tauri::command(rename_all = "snake_case")]
-pub async fn test_notification(state: State<'_, AppState>) -> CommandResult<TestReport> {
-    Ok(state.session()?.engine.test_notification().await)
+pub async fn preview_sound(
+    state: State<'_, AppState>,
+    tone: Tone,
+    volume: u8,
+) -> CommandResult<PlayReport> {
+    if volume > 100 {
+        return Err(CommandError::Invalid(format!(
+            "volume: from 0 to 100, not {volume}"
+        )));
+    }
+    Ok(state.session()?.engine.preview_sound(tone, volume).await?)
+}
+
+/// "Test my alerts": the engine plays a sound and shows a sample notification; the tray is the
+/// shell's to check. The bus is asked again (a tray extension may have been switched on since
+/// the start); if it does not answer, the last answer stands.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn test_alerts(state: State<'_, AppState>) -> CommandResult<AlertTest> {
+    let session = state.session()?;
+    let (mut test, tray) =
+        tokio::join!(session.engine.test_alerts(), platform::tray_host_present());
+    if let Some(present) = tray {
+        state.set_tray_available(present);
+    }
+    if !state.tray_available() {
+        test.blockers.push(Blocker::NoTrayHost);
+    }
+    Ok(test)
 }
 
 #[tauri::command(rename_all = "snake_case")]

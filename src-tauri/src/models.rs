@@ -1,8 +1,11 @@
 //! The shell's own types shared with the UI (the engine's are in `chatbell_engine::model`).
 //! The whole contract is written down once, in `docs/ipc.md`.
 
-use chatbell_engine::model::{ChatSummary, ConnState, Gap, Message, WaitingSummary};
+use chatbell_engine::model::{
+    ChatSummary, ConnState, Gap, Message, SettingsSection, WaitingSummary,
+};
 use chatbell_engine::settings::Settings;
+use chatbell_engine::sound::AudioStatus;
 use chatbell_protocol::UserId;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -34,6 +37,11 @@ pub struct AppInfo {
     pub settings: Settings,
     /// Something the user should know once (e.g. a settings file that could not be read).
     pub notice: Option<String>,
+    /// Whether sounds reach the audio device, as the last one found.
+    pub audio: AudioStatus,
+    /// A part of Settings to open: asked for (a notification's button) before the window
+    /// existed.
+    pub pending_settings: Option<SettingsSection>,
 }
 
 /// `chatbell:stored`: what a write batch (or several, merged) changed.
@@ -61,6 +69,12 @@ pub struct ChatRead {
 #[derive(Debug, Clone, Serialize)]
 pub struct OpenChat {
     pub user_id: Option<UserId>,
+}
+
+/// `chatbell:open-settings`: show Settings at `section`.
+#[derive(Debug, Clone, Serialize)]
+pub struct OpenSettings {
+    pub section: SettingsSection,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -94,4 +108,5 @@ pub mod event {
     pub const STORE_FAILED: &str = "chatbell:store-failed";
     pub const WAITING: &str = "chatbell:waiting";
     pub const SNOOZED: &str = "chatbell:snoozed";
+    pub const OPEN_SETTINGS: &str = "chatbell:open-settings";
 }

@@ -107,6 +107,9 @@ impl Session {
         config.lang = notification_lang(settings.ui.language);
         config.retention_days = settings.store.retention_days;
         config.web_panel = crate::web_panel::configured(&settings.server);
+        // Chatbell's own sounds, on the audio device: they play even where the notification
+        // server is silent.
+        config.audio = true;
         let notifier = DesktopNotifier::new(NotifierConfig {
             icon: notification_icon(),
             ..NotifierConfig::default()

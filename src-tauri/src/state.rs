@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use chatbell_engine::model::Focus;
+use chatbell_engine::model::{Focus, SettingsSection};
 use chatbell_engine::settings::Settings;
 use chatbell_protocol::UserId;
 
@@ -29,6 +29,8 @@ pub struct View {
     pub open_chat: Option<UserId>,
     /// A chat to open once the UI has loaded (a notification clicked while hidden).
     pub pending_open: Option<UserId>,
+    /// Settings to open once the UI has loaded (a notification's "Open Settings" while hidden).
+    pub pending_settings: Option<SettingsSection>,
 }
 
 pub struct AppState {

@@ -9,7 +9,9 @@ use tauri::{
     AppHandle, Emitter, Manager, WebviewWindow, WebviewWindowBuilder, Window, WindowEvent,
 };
 
-use crate::models::{OpenChat, event};
+use chatbell_engine::model::SettingsSection;
+
+use crate::models::{OpenChat, OpenSettings, event};
 use crate::state::AppState;
 
 pub const MAIN: &str = "main";
@@ -47,6 +49,19 @@ pub fn open_chat(app: &AppHandle, user_id: Option<UserId>) {
         // The new page asks for it once it has loaded.
         app.state::<AppState>()
             .update_view(|v| v.pending_open = user_id);
+        show(app);
+    }
+}
+
+/// A notification asked for Settings (the token was refused): show the window there.
+pub fn open_settings(app: &AppHandle, section: SettingsSection) {
+    if app.get_webview_window(MAIN).is_some() {
+        show(app);
+        let _ = app.emit_to(MAIN, event::OPEN_SETTINGS, OpenSettings { section });
+    } else {
+        // The new page asks for it once it has loaded.
+        app.state::<AppState>()
+            .update_view(|v| v.pending_settings = Some(section));
         show(app);
     }
 }

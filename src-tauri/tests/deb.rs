@@ -70,6 +70,8 @@ fn the_package_declares_what_it_needs_and_ships_both_programs() {
         "libwebkit2gtk-4.1-0",
         "libgtk-3-0",
         "libayatana-appindicator3-1",
+        // The sounds: cpal reaches the audio system through ALSA.
+        "libasound2",
     ] {
         assert!(depends.contains(dependency), "Depends: {depends}");
     }

@@ -502,15 +502,40 @@ async fn first_run_settings_diagnostics_and_notification_clicks() {
     );
     d.shot("connected");
 
-    // Diagnostics: a test notification is shown and the report says so.
+    // "Test my alerts": the sample notification is shown and the list names the server that
+    // showed it; this desktop has no audio server, so the sound check says there is no audio
+    // device, and what would keep an alert away says so too.
     d.click("#settings-button");
     d.until("return document.querySelector('#settings-dialog').open");
     d.click("#tab-diagnostics");
-    d.click("#test-notification");
-    d.until("return !document.querySelector('#test-report').hidden && document.querySelector('#test-report .is-good') !== null");
+    d.click("#test-alerts");
+    let check = |name: &str| {
+        format!(
+            "const c = document.querySelector('#test-report [data-check=\"{name}\"]'); return c ? [c.dataset.ok, c.textContent] : null"
+        )
+    };
+    let notification = d.until(&check("notification"));
+    assert_eq!(
+        notification,
+        json!(["true", "Notification: shown by chatbell-test-server 1.0"])
+    );
+    let sound = d.js(&check("sound"));
+    assert_eq!(sound[0], json!("false"), "{sound}");
+    assert!(
+        sound[1]
+            .as_str()
+            .is_some_and(|t| t.starts_with("Sound: not played: no audio device")),
+        "{sound}"
+    );
+    assert_eq!(d.js(&check("tray"))[0], json!("true"), "a tray host runs");
+    assert_eq!(
+        d.js("return [...document.querySelectorAll('#test-report .blockers li')].map(li => li.dataset.kind)"),
+        json!(["no_audio", "no_persistence"]),
+        "the test server keeps no notifications"
+    );
     let calls = d.notifications.wait_calls(1, WAIT).await;
     assert_eq!(calls.len(), 1, "the test notification reached the daemon");
-    d.shot("test-notification");
+    d.shot("test-alerts");
 
     // Start at login writes the XDG autostart entry (starting hidden) and removes it again.
     let autostart = d.home.path().join(".config/autostart/Chatbell.desktop");
@@ -537,8 +562,8 @@ async fn first_run_settings_diagnostics_and_notification_clicks() {
     d.click("#settings-button");
     d.until("return document.querySelector('#settings-dialog').open");
     d.click("#tab-diagnostics");
-    d.click("#test-notification");
-    d.until("return [...document.querySelectorAll('#test-report .reasons li')].some(li => li.textContent.includes('Do not disturb'))");
+    d.click("#test-alerts");
+    d.until("return [...document.querySelectorAll('#test-report .blockers li')].some(li => li.textContent === 'Do not disturb is on')");
     d.until("return [...document.querySelectorAll('#decisions-list li')].some(li => li.textContent.includes('Olga'))");
     d.shot("held-back-by-dnd");
     d.click("#settings-cancel");
@@ -618,6 +643,19 @@ async fn without_a_tray_host_closing_minimizes_and_the_ui_says_how_to_get_a_tray
     );
     assert_eq!(d.js("return document.body.dataset.ready"), json!("true"));
 
+    // "Test my alerts" says there is no tray, and what that costs.
+    d.click("#settings-button");
+    d.until("return document.querySelector('#settings-dialog').open");
+    d.click("#tab-diagnostics");
+    d.click("#test-alerts");
+    d.until("const c = document.querySelector('#test-report [data-check=\"tray\"]'); return !!c && c.dataset.ok === 'false' && c.textContent === 'Tray: this desktop has no tray'");
+    d.until(
+        "return !!document.querySelector('#test-report .blockers li[data-kind=\"no_tray_host\"]')",
+    );
+    d.shot("test-alerts-no-tray");
+    d.click("#settings-cancel");
+    d.until("return !document.querySelector('#settings-dialog').open");
+
     // Said once: dismissed, it stays dismissed.
     d.click("#tray-hint-dismiss");
     d.until("return document.querySelector('#tray-hint').hidden");
@@ -629,6 +667,47 @@ async fn without_a_tray_host_closing_minimizes_and_the_ui_says_how_to_get_a_tray
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_token_opens_settings_at_the_token() {
+    // The server demands a token this agent never gave. Past the offline warning's threshold a
+    // notification says the token was refused; its "Open Settings" brings up Settings at the
+    // token (the address is set), through the engine's SettingsRequested and the shell.
+    let mut d = Desktop::start(
+        "token-refused",
+        SimConfig {
+            token: Some("the-right-token".into()),
+            ..SimConfig::default()
+        },
+        Some(json!({"notifications": {"offline_alert_secs": 10}})),
+        true,
+    )
+    .await;
+    d.until("return document.querySelector('#status-bar').dataset.state === 'unauthorized'");
+    let deadline = std::time::Instant::now() + Duration::from_secs(40);
+    let refused = loop {
+        let calls = d.notifications.calls();
+        if let Some(call) = calls
+            .iter()
+            .find(|c| c.actions.iter().any(|a| a == "settings"))
+        {
+            break call.clone();
+        }
+        if std::time::Instant::now() >= deadline {
+            d.fail(format!(
+                "no notification with \"Open Settings\": {calls:#?}"
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(refused.summary, "The server refused the token");
+    d.press(refused.id, "settings", |d| {
+        d.js("return document.querySelector('#settings-dialog').open && !document.querySelector('#panel-connection').hidden && document.activeElement.id === 'setting-token'")
+            == json!(true)
+    })
+    .await;
+    d.shot("settings-at-the-token");
 }
 
 /// Waits until the tray menu's first line satisfies `pred`; returns the menu then.

@@ -60,7 +60,10 @@ export const openWebPanel = (userId) => call("open_web_panel", { user_id: userId
 /** The template filled with a sample chat: { url }; rejects with the template's problem. */
 export const previewWebPanel = (template) => call("preview_web_panel", { template });
 export const setDnd = (on) => call("set_dnd", { on });
-export const testNotification = () => call("test_notification");
+/** Plays a tone now (volume 0–100) and resolves when it has played: PlayReport { device, tone, first_sample_ms, duration_ms }. */
+export const previewSound = (tone, volume) => call("preview_sound", { tone, volume });
+/** Plays a sound and shows a sample notification: AlertTest { sound, notification, blockers }. */
+export const testAlerts = () => call("test_alerts");
 export const recentDecisions = () => call("recent_decisions");
 export const startDemo = () => call("start_demo");
 export const reconnectNow = () => call("reconnect_now");
@@ -76,6 +79,7 @@ export const EVENTS = Object.freeze({
   storeFailed: "chatbell:store-failed",
   waiting: "chatbell:waiting",
   snoozed: "chatbell:snoozed",
+  openSettings: "chatbell:open-settings",
 });
 
 /** Subscribes to a shell event; the handler gets the payload. Resolves to an unlisten function. */

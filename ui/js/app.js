@@ -13,7 +13,7 @@ import { adjacentChatId, focusChatRow, initChatList, loadMoreChats, reloadChats 
 import { applyStored, closeChat, closeMuteMenu, initChatView, openChat, reloadOpenChat, replyInWebPanel, showMessage } from "./chat-view.js";
 import { clearSearch, focusSearch, initSearch, isSearchActive, moveResult } from "./search.js";
 import { initStatusBar } from "./status-bar.js";
-import { closeSettings, initSettings, isSettingsOpen, openSettings } from "./settings.js";
+import { closeSettings, initSettings, isSettingsOpen, openServerSettings, openSettings } from "./settings.js";
 import { initWelcome, isWelcomeOpen } from "./welcome.js";
 import { initKeyboard, isNarrow } from "./keyboard.js";
 import { initBanners, showToast } from "./banners.js";
@@ -67,6 +67,7 @@ async function refreshInfo() {
   const info = await api.appInfo();
   setInfo(info);
   if (info.pending_open_chat != null) openChat(info.pending_open_chat, { focusTimeline: true });
+  if (info.pending_settings) openSettingsSection(info.pending_settings);
   return info;
 }
 
@@ -85,6 +86,22 @@ async function startDemo() {
   } catch (e) {
     showToast(t("errors.command", { error: e.message }));
   }
+}
+
+/**
+ * The shell asks for a part of Settings (the "token refused" notification's button): "server"
+ * is Connection, at the address or the token. Before the first load there is no form to fill:
+ * the request waits for it.
+ */
+let pendingSettings = null;
+function openSettingsSection(section) {
+  if (!state.settings) {
+    pendingSettings = section ?? "server";
+    return;
+  }
+  pendingSettings = null;
+  if (section === "server" || section == null) openServerSettings();
+  else openSettings();
 }
 
 function showListFromNotification() {
@@ -131,6 +148,7 @@ function registerListeners() {
     api.on(E.snoozed, (p) => {
       if (p && state.chats.has(p.user_id)) patchChat(p.user_id, { snoozed_until: p.until ?? null });
     }),
+    api.on(E.openSettings, (p) => openSettingsSection(p ? p.section : null)),
   ]);
 }
 
@@ -160,7 +178,8 @@ async function main() {
   }
 
   initBanners();
-  initStatusBar({ openSettings: (tab) => openSettings(tab), startDemo });
+  // The status bar's "Set up" and "Open settings" (token refused) want the server's fields.
+  initStatusBar({ openSettings: (tab) => (tab === "connection" ? openServerSettings() : openSettings(tab)), startDemo });
   initChatList({ openChat });
   initChatView();
   initSearch({ openChat, showMessage });
@@ -205,6 +224,8 @@ async function main() {
   notify("info", {});
 
   if (info && info.pending_open_chat != null) openChat(info.pending_open_chat, { focusTimeline: true });
+  const section = pendingSettings ?? (info && info.pending_settings);
+  if (section) openSettingsSection(section);
 }
 
 main().catch((e) => {

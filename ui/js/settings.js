@@ -21,6 +21,12 @@ const LADDER_TABLES = [
   { source: "widget", prefix: "setting-esc-widget", error: "escalation-widget-error" },
 ];
 const LADDER_KINDS = [["new_chat", "new-chat"], ["new_message", "new-message"]];
+
+// The tones, in the engine's order (`sound::Tone::ALL`), and the select of each kind of alert
+// that plays one. "off" stands for null: that kind plays no sound.
+const TONES = ["chime", "bell", "pop", "knock", "alarm"];
+const SOUND_KINDS = [["new_chat", "setting-sound-new-chat"], ["new_message", "setting-sound-new-message"], ["escalation", "setting-sound-escalation"]];
+const OFF = "off";
 const LADDER_STEPS = [["realert_after_min", "realert"], ["every_min", "every"], ["urgent_after_min", "urgent"]];
 const ladderInputId = (table, kind, step) => `${table.prefix}-${kind}-${step}`;
 const ladderPath = (table, kind, step) =>
@@ -36,6 +42,12 @@ const FIELD_INPUTS = {
   "server.web_panel": ["setting-web-panel", "connection"],
   "notifications.quiet_hours": ["setting-quiet-start", "notifications"],
   "notifications.snooze_minutes": ["setting-snooze-minutes", "notifications"],
+  "notifications.sounds": ["setting-sound-new-chat", "notifications"],
+  "notifications.sounds.new_chat": ["setting-sound-new-chat", "notifications"],
+  "notifications.sounds.new_message": ["setting-sound-new-message", "notifications"],
+  "notifications.sounds.escalation": ["setting-sound-escalation", "notifications"],
+  "notifications.sounds.volume": ["setting-volume", "notifications"],
+  "notifications.offline_alert_secs": ["setting-offline-alert", "notifications"],
   "store.retention_days": ["setting-retention-days", "general"],
   "ui.start_at_login": ["setting-start-at-login", "general"],
   token: ["setting-token", "connection"],
@@ -92,7 +104,11 @@ export function initSettings(a) {
     sources: byId("escalation-sources"),
     snoozeMinutes: byId("setting-snooze-minutes"),
     sortByWait: byId("setting-sort-by-wait"),
+    volume: byId("setting-volume"),
+    volumeValue: byId("setting-volume-value"),
+    offlineAlert: byId("setting-offline-alert"),
   };
+  for (const [, id] of SOUND_KINDS) fillToneSelect(byId(id));
 
   byId("settings-button").addEventListener("click", () => openSettings());
   byId("settings-close").addEventListener("click", cancel);
@@ -115,6 +131,7 @@ export function initSettings(a) {
   form.addEventListener("change", (e) => {
     if (e.target.id) dirty.add(e.target.id);
     if (e.target === f.perSource && f.perSource.checked) seedSourceTables();
+    if (e.target.classList.contains("tone-select")) clearPreviewResult(e.target);
     syncDependents();
     // Language and theme show at once; Cancel puts the saved ones back.
     if (e.target === f.language || e.target === f.theme) actions.applyUi({ language: f.language.value, theme: f.theme.value });
@@ -129,7 +146,8 @@ export function initSettings(a) {
       saveToken();
     }
   });
-  byId("test-notification").addEventListener("click", runTest);
+  byId("test-alerts").addEventListener("click", runTest);
+  for (const button of dialog.querySelectorAll("[data-preview]")) button.addEventListener("click", () => previewSound(button));
   byId("decisions-refresh").addEventListener("click", loadDecisions);
   byId("muted-list").addEventListener("click", onUnmute);
 
@@ -151,7 +169,9 @@ export function initSettings(a) {
     renderMuted();
   });
   subscribe("info", () => {
-    if (dialog.open) renderTokenStatus();
+    if (!dialog.open) return;
+    renderTokenStatus();
+    renderAudioStatus();
   });
   subscribe("lang", () => {
     renderDndButton(state);
@@ -161,6 +181,8 @@ export function initSettings(a) {
     renderTokenStatus();
     renderMuted();
     renderAbout();
+    renderAudioStatus();
+    relabelExtraOptions();
   });
   subscribe("mutes", () => dialog.open && renderMuted());
 }
@@ -190,7 +212,9 @@ export function openSettings(tab = "general") {
     f.token.value = "";
     setHidden(byId("token-message"), true);
     setHidden(byId("test-report"), true);
+    for (const [, id] of SOUND_KINDS) clearPreviewResult(byId(id));
     renderTokenStatus();
+    renderAudioStatus();
     renderMuted();
     renderAbout();
     schedulePreview(0);
@@ -198,6 +222,18 @@ export function openSettings(tab = "general") {
   }
   selectTab(tab, { focus: true });
   loadDecisions();
+}
+
+/**
+ * Settings → Connection with the field that needs the agent: the server address while there
+ * is none, else the token (the server refused it). Asked for by the shell
+ * (`chatbell:open-settings`, the "token refused" notification's button).
+ */
+export function openServerSettings() {
+  if (!state.settings) return;
+  openSettings("connection");
+  const input = f.url.value.trim() === "" ? f.url : f.token;
+  input.focus();
 }
 
 /** Closes the dialog as Cancel does: the draft, and any language/theme preview, are dropped. */
@@ -226,6 +262,23 @@ function fillForm(settings, { onlyClean }) {
   set(f.subscriptions, (server.subscriptions || []).join(", "));
   set(f.enabled, n.enabled);
   set(f.sound, n.sound);
+  const sounds = n.sounds ?? {};
+  for (const [kind, id] of SOUND_KINDS) {
+    const select = byId(id);
+    if (onlyClean && dirty.has(id)) continue;
+    const tone = sounds[kind] ?? OFF;
+    // A tone this page does not know (a newer engine's) stays chosen, under its own name.
+    ensureOption(select, tone, () => tone);
+    set(select, tone);
+  }
+  set(f.volume, sounds.volume ?? f.volume.value);
+  if (!(onlyClean && dirty.has(f.offlineAlert.id))) {
+    const secs = n.offline_alert_secs;
+    const value = secs == null ? OFF : String(secs);
+    // A saved time the list does not offer is shown as one more choice, not lost.
+    ensureOption(f.offlineAlert, value, () => offlineLabel(secs));
+    set(f.offlineAlert, value);
+  }
   set(f.privacy, n.privacy);
   set(f.dnd, n.do_not_disturb);
   set(f.quiet, n.quiet_hours != null);
@@ -276,6 +329,10 @@ function syncDependents() {
   setHidden(f.quietNewChatsField, !f.quiet.checked);
   f.sound.disabled = !f.enabled.checked;
   f.privacy.disabled = !f.enabled.checked;
+  for (const button of dialog.querySelectorAll("[data-preview]")) button.disabled = byId(button.dataset.preview).value === OFF;
+  const volume = t("settings.volume_value", { value: f.volume.value });
+  setText(f.volumeValue, volume);
+  f.volume.setAttribute("aria-valuetext", volume);
   const days = f.retentionMode.value === "days";
   setHidden(f.retentionWrap, !days);
   const count = Number(f.retentionDays.value) || 0;
@@ -341,6 +398,14 @@ function collect() {
 
   base.notifications.enabled = f.enabled.checked;
   base.notifications.sound = f.sound.checked;
+  const sounds = { ...(base.notifications.sounds ?? {}) };
+  for (const [kind, id] of SOUND_KINDS) {
+    const tone = byId(id).value;
+    sounds[kind] = tone === OFF ? null : tone;
+  }
+  sounds.volume = Number(f.volume.value);
+  base.notifications.sounds = sounds;
+  base.notifications.offline_alert_secs = f.offlineAlert.value === OFF ? null : Number(f.offlineAlert.value);
   base.notifications.privacy = f.privacy.checked;
   base.notifications.do_not_disturb = f.dnd.checked;
   if (f.quiet.checked) {
@@ -542,6 +607,7 @@ function selectTab(name, { focus }) {
     button.tabIndex = selected ? 0 : -1;
     byId(`panel-${tab}`).hidden = !selected;
   }
+  if (name === "diagnostics") refreshAudio();
   if (focus) {
     const first = byId(`panel-${name}`).querySelector("input:not([type=hidden]):not(:disabled), select, button");
     (first || byId(`tab-${name}`)).focus();
@@ -651,36 +717,164 @@ async function onUnmute(e) {
   }
 }
 
+/* ---- sounds ---- */
+
+function fillToneSelect(select) {
+  const options = [OFF, ...TONES].map((tone) => {
+    const key = tone === OFF ? "settings.tone_off" : `tone.${tone}`;
+    // data-i18n: translateDocument relabels them with the rest of the page.
+    return el("option", { text: t(key), data: { i18n: key }, attrs: { value: tone } });
+  });
+  select.replaceChildren(...options);
+}
+
+/**
+ * Makes sure `select` offers `value`: a value it does not list gets an option of its own
+ * (marked data-extra, labelled by `label()`); extra options for other values go.
+ */
+function ensureOption(select, value, label) {
+  for (const option of select.querySelectorAll("option[data-extra]")) {
+    if (option.value !== value) option.remove();
+  }
+  if ([...select.options].some((o) => o.value === value)) return;
+  select.append(el("option", { text: label(), data: { extra: "true" }, attrs: { value } }));
+}
+
+/** "45 s", "15 min": a saved offline warning time the list does not offer. */
+function offlineLabel(secs) {
+  const n = Number(secs);
+  return n % 60 === 0 ? t("settings.offline_minutes", { count: n / 60 }) : t("settings.offline_seconds", { count: n });
+}
+
+function relabelExtraOptions() {
+  for (const option of f.offlineAlert.querySelectorAll("option[data-extra]")) setText(option, offlineLabel(option.value));
+}
+
+function previewResult(select) {
+  return byId(`${select.id.replace("setting-", "preview-")}-result`);
+}
+
+function clearPreviewResult(select) {
+  const result = previewResult(select);
+  setText(result, "");
+  delete result.dataset.state;
+}
+
+/**
+ * Plays the kind's chosen tone at the slider's volume (both as in the form, unsaved) and says
+ * where it played, or why it did not. The button stays focusable while it plays: it is marked
+ * aria-disabled and ignores presses, so the keyboard focus is not thrown out.
+ */
+async function previewSound(button) {
+  if (button.getAttribute("aria-disabled") === "true") return;
+  const select = byId(button.dataset.preview);
+  const tone = select.value;
+  if (tone === OFF) return;
+  const result = previewResult(select);
+  button.setAttribute("aria-disabled", "true");
+  result.dataset.state = "busy";
+  setText(result, t("settings.sound_playing"));
+  try {
+    const report = await api.previewSound(tone, Number(f.volume.value));
+    result.dataset.state = "ok";
+    setText(result, t("settings.sound_played", { device: report?.device ?? "" }));
+  } catch (e) {
+    result.dataset.state = "error";
+    setText(result, t("settings.sound_failed", { error: e.detail || e.message }));
+  } finally {
+    button.removeAttribute("aria-disabled");
+  }
+  refreshAudio();
+}
+
+/** The Sound line of Troubleshooting: AppInfo.audio, the engine's last word on playing. */
+function renderAudioStatus() {
+  const line = byId("audio-status");
+  const audio = state.info?.audio;
+  line.dataset.state = audio?.state ?? "unknown";
+  if (audio?.state === "working") {
+    setText(line, t("audio.working", { device: audio.device ?? "" }));
+  } else if (audio?.state === "failing") {
+    const since = parseTime(audio.since);
+    const time = since ? (since.toDateString() === new Date().toDateString() ? timeOfDay(since) : dateTime(since)) : "";
+    setText(line, t("audio.failing", { time, error: audio.error ?? "" }));
+  } else {
+    setText(line, t("audio.unknown"));
+  }
+}
+
+/** Reads the audio status again (with the rest of AppInfo); the "info" render shows it. */
+function refreshAudio() {
+  if (dialog.open) actions.refreshInfo().catch(() => {});
+}
+
 /* ---- diagnostics ---- */
 
 async function runTest() {
-  const button = byId("test-notification");
+  const button = byId("test-alerts");
   const report = byId("test-report");
-  button.disabled = true;
+  if (button.getAttribute("aria-disabled") === "true") return;
+  button.setAttribute("aria-disabled", "true");
+  report.setAttribute("aria-busy", "true");
   try {
-    const result = await api.testNotification();
-    renderReport(report, result);
+    renderAlertTest(report, await api.testAlerts());
   } catch (e) {
     report.replaceChildren(el("p", { class: "report-line is-bad", text: t("settings.test_failed", { error: e.message }) }));
   } finally {
+    report.removeAttribute("aria-busy");
     report.hidden = false;
-    button.disabled = false;
+    button.removeAttribute("aria-disabled");
   }
   loadDecisions();
+  refreshAudio();
 }
 
-function renderReport(report, result) {
-  const lines = [];
-  if (result.shown) lines.push(el("p", { class: "report-line is-good", text: t("settings.test_shown") }));
-  else lines.push(el("p", { class: "report-line is-bad", text: t("settings.test_not_shown", { error: result.error || t("settings.test_no_error") }) }));
-  const reasons = result.held_back_by || [];
-  if (reasons.length) {
-    lines.push(el("p", { class: "report-line", text: t("settings.held_back_title") }));
-    lines.push(el("ul", { class: "reasons" }, reasons.map((r) => el("li", { text: reasonText(r) }))));
-  } else {
-    lines.push(el("p", { class: "report-line", text: t("settings.held_back_none") }));
-  }
-  report.replaceChildren(...lines);
+/**
+ * One list: the sound, the notification and the tray as they fared just now, then what would
+ * keep a real alert from the agent (AlertTest.blockers), in words.
+ */
+function renderAlertTest(report, result) {
+  const blockers = Array.isArray(result?.blockers) ? result.blockers : [];
+  const check = (name, ok, text) => el("li", { class: ["alert-check", ok ? "is-good" : "is-bad"], data: { check: name, ok } }, [text]);
+
+  const sound = result?.sound ?? {};
+  const played = sound.played && sound.report;
+  const soundText = played
+    ? t("alerts.sound_played", { device: sound.report.device ?? "", ms: Math.round(Number(sound.report.first_sample_ms) || 0) })
+    : t("alerts.sound_not_played", { error: sound.error || t("alerts.no_reason") });
+
+  const n = result?.notification ?? {};
+  const server = n.server ? [n.server.name, n.server.version].filter(Boolean).join(" ") : "";
+  let notificationText;
+  if (n.shown) notificationText = server ? t("alerts.notification_shown", { server }) : t("alerts.notification_shown_unknown");
+  else notificationText = t("alerts.notification_not_shown", { error: n.error || t("alerts.no_reason") });
+
+  const noTray = blockers.some((b) => b && b.kind === "no_tray_host");
+
+  const blockersItem = blockers.length
+    ? el("li", { class: "alert-check alert-blockers", data: { check: "blockers", ok: false } }, [
+        el("span", { text: t("alerts.blockers_title") }),
+        el("ul", { class: "blockers" }, blockers.map((b) => el("li", { data: { kind: b?.kind }, text: blockerText(b) }))),
+      ])
+    : check("blockers", true, t("alerts.blockers_none"));
+
+  report.replaceChildren(
+    el("ul", { class: "alert-checks" }, [
+      check("sound", Boolean(played), soundText),
+      check("notification", Boolean(n.shown), notificationText),
+      check("tray", !noTray, t(noTray ? "alerts.tray_missing" : "alerts.tray_present")),
+      blockersItem,
+    ]),
+  );
+}
+
+const BLOCKERS = ["no_audio", "no_notification_server", "notifications_off", "sounds_off", "do_not_disturb", "quiet_hours", "no_actions", "no_persistence", "no_tray_host"];
+
+/** A Blocker ({kind, ...}) in words; a kind this page does not know is shown as it came. */
+export function blockerText(blocker) {
+  const kind = blocker?.kind;
+  if (!BLOCKERS.includes(kind)) return String(kind ?? "");
+  return t(`blocker.${kind}`, { error: blocker.error ?? t("alerts.no_reason"), until: blocker.until ?? "" });
 }
 
 export function reasonText(reason) {
@@ -711,6 +905,7 @@ function slotName(slot) {
   if (typeof slot === "number") return nameOf(slot);
   if (slot.slot === "digest" || slot === "digest") return t("diag.digest");
   if (slot.slot === "waiting" || slot === "waiting") return t("diag.waiting_digest");
+  if (slot.slot === "connection" || slot === "connection") return t("diag.connection");
   if (slot.user_id != null) return nameOf(slot.user_id);
   return "";
 }

@@ -13,7 +13,8 @@ pub enum Need {
     Fuzz,
 }
 
-/// To build the app (WebKitGTK, the tray library, and what `-sys` crates link).
+/// To build the app (WebKitGTK, the tray library, and what `-sys` crates link: ALSA for the
+/// engine's sounds).
 const BUILD: &[&str] = &[
     "build-essential",
     "pkg-config",
@@ -22,10 +23,13 @@ const BUILD: &[&str] = &[
     "libayatana-appindicator3-dev",
     "librsvg2-dev",
     "libxdo-dev",
+    "libasound2-dev",
 ];
 
 /// To run the tests: a private D-Bus, a virtual display, WebDriver for WebKitGTK, a real Secret
-/// Service, screenshots, and a browser for the footprint comparison.
+/// Service, a private PulseAudio server that records what is played (`pacat`/`parec`; ALSA's
+/// `default` reaches it through the pulse plugin pulseaudio depends on; `aplay` to check by hand),
+/// screenshots, and a browser for the footprint comparison.
 const TEST: &[&str] = &[
     "dbus",
     "dbus-daemon",
@@ -38,6 +42,9 @@ const TEST: &[&str] = &[
     "librsvg2-bin",
     "at-spi2-core",
     "chromium",
+    "pulseaudio",
+    "pulseaudio-utils",
+    "alsa-utils",
 ];
 
 /// To build and inspect the .deb; the Tauri CLI itself is a prebuilt binary in its npm package.

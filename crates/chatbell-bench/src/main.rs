@@ -11,6 +11,7 @@ mod procfs;
 mod recovery;
 mod reminders;
 mod report;
+mod sounds;
 mod stats;
 mod store;
 
@@ -18,7 +19,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
-use chatbell_testkit::PrivateBus;
+use chatbell_testkit::{PrivateBus, PulseServer};
 
 use crate::report::Figure;
 
@@ -40,6 +41,21 @@ pub fn bin(name: &str) -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("target/release"));
     dir.join(name)
+}
+
+/// `chatbell-cli listen --json` against the simulator at `url`, with `extra` flags, in a home
+/// of its own (the folder lives as long as the returned guard).
+pub fn listen(url: &str, extra: &[&str]) -> Result<(chatbell_testkit::Spawned, tempfile::TempDir)> {
+    let home = tempfile::tempdir()?;
+    let mut c = Command::new(bin("chatbell-cli"));
+    c.env("HOME", home.path())
+        .env("XDG_RUNTIME_DIR", home.path())
+        .env("CHATBELL_DATA_DIR", home.path().join("data"))
+        .env("CHATBELL_CONFIG_DIR", home.path().join("config"))
+        .env("LANG", "en_US.UTF-8")
+        .args(["listen", "--json", "--url", url])
+        .args(extra);
+    Ok((chatbell_testkit::Spawned::spawn(c), home))
 }
 
 /// An engine with its database in `dir`, connected to the simulator at `url` without a token.
@@ -93,18 +109,20 @@ fn main() -> Result<()> {
         .position(|a| a == "--only")
         .and_then(|i| args.get(i + 1))
         .cloned();
-    // The notification figures need a session bus with a notification server on it, and a
-    // process can only be given one through its environment: start a private bus and run
-    // again inside it.
+    // The notification figures need a session bus with a notification server on it, the
+    // sound figures a sound server, and a process can only be given them through its
+    // environment: start a private bus and a PulseAudio of the run's own, and run again inside.
     if std::env::var_os("CHATBELL_BENCH_INSIDE").is_none() {
         let bus = PrivateBus::start();
+        let pulse = PulseServer::start();
         let status = Command::new(std::env::current_exe()?)
             .args(&args)
             .env("CHATBELL_BENCH_INSIDE", "1")
             .env("DBUS_SESSION_BUS_ADDRESS", bus.address())
+            .envs(pulse.env())
             .status()
             .context("running the benchmarks inside a private D-Bus session")?;
-        drop(bus);
+        drop((bus, pulse));
         if !status.success() {
             bail!("benchmarks failed ({status})");
         }
@@ -165,5 +183,6 @@ fn sections() -> Vec<(&'static str, Section)> {
         ("6. recovery", |s| Box::pin(recovery::run(s))),
         ("7. simulator fan-out", |s| Box::pin(fanout::run(s))),
         ("8. reminders", |s| Box::pin(reminders::run(s))),
+        ("9. sounds", |s| Box::pin(sounds::run(s))),
     ]
 }

@@ -17,13 +17,13 @@ use chatbell_engine::notifier::{DesktopNotifier, NotifierConfig};
 use chatbell_engine::settings::{Ladder, NotificationSettings};
 use chatbell_engine::{Engine, EngineConfig};
 use chatbell_sim::{SimConfig, SimHandle};
-use chatbell_testkit::{NotificationServer, NotifyCall, Spawned};
+use chatbell_testkit::{NotificationServer, NotifyCall};
 use chrono::{NaiveTime, Utc};
 use tokio::sync::broadcast;
 
+use crate::Scale;
 use crate::report::{Figure, Goal};
 use crate::stats::Samples;
-use crate::{Scale, bin};
 
 const SECTION: &str = "8. Reminders while a customer waits";
 
@@ -167,15 +167,7 @@ async fn real_clock(server: &NotificationServer, n: usize) -> Result<Samples> {
 /// chats waiting (their reminders included: the span covers the first step of the ladder).
 async fn wakeups(span: Duration) -> Result<(f64, f64)> {
     let sim = sim().await?;
-    let home = tempfile::tempdir()?;
-    let mut c = std::process::Command::new(bin("chatbell-cli"));
-    c.env("HOME", home.path())
-        .env("XDG_RUNTIME_DIR", home.path())
-        .env("CHATBELL_DATA_DIR", home.path().join("data"))
-        .env("CHATBELL_CONFIG_DIR", home.path().join("config"))
-        .env("LANG", "en_US.UTF-8")
-        .args(["listen", "--json", "--url", &sim.ws_url()]);
-    let cli = Spawned::spawn(c);
+    let (cli, _home) = crate::listen(&sim.ws_url(), &[])?;
     cli.stdout
         .wait_json(Duration::from_secs(10), |v| v["state"] == "online")
         .await

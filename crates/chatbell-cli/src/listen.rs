@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chatbell_engine::keychain::Keychain;
-use chatbell_engine::model::{AlertLevel, ConnState, Delivery, Diagnostic, EngineEvent, Outcome};
+use chatbell_engine::model::{
+    AlertLevel, ConnState, Delivery, Diagnostic, EngineEvent, Outcome, SoundEvent, SoundOutcome,
+};
 use chatbell_engine::notifier::text::{Lang, wait_text};
 use chatbell_engine::notifier::{DesktopNotifier, Notifier, NotifierConfig};
 use chatbell_engine::settings::{Settings, check_url};
@@ -39,6 +41,9 @@ pub struct ListenArgs {
     /// Store and print, but raise no desktop notifications.
     #[arg(long)]
     no_notify: bool,
+    /// Play no sounds: neither Chatbell's own nor the notification server's.
+    #[arg(long)]
+    no_sound: bool,
     /// One JSON object per line for each state change, stored batch and notification decision.
     #[arg(long)]
     json: bool,
@@ -92,6 +97,10 @@ pub async fn run(db: &Path, args: ListenArgs) -> anyhow::Result<ExitCode> {
     config.server = Some(server);
     config.subscriptions = subscriptions;
     config.notifications = settings.notifications.clone();
+    if args.no_sound {
+        config.notifications.sound = false;
+    }
+    config.audio = !args.no_sound;
     config.lang = notification_lang(settings.ui.language);
     config.retention_days = settings.store.retention_days;
     // Checked when saved; a file edited by hand may still hold a bad one.
@@ -291,6 +300,27 @@ fn print_human(event: &EngineEvent, names: &mut HashMap<i64, String>) {
                 None => outln!("{} is no longer snoozed", terminal_safe(&name)),
             }
         }
+        EngineEvent::Sound(SoundEvent {
+            kind,
+            tone,
+            outcome,
+        }) => {
+            let (kind, tone) = (key(kind), key(tone));
+            match outcome {
+                SoundOutcome::Played(report) => outln!(
+                    "sound: {kind} {tone} played on {} (first sample after {:.0} ms)",
+                    terminal_safe(&report.device),
+                    report.first_sample_ms
+                ),
+                SoundOutcome::Failed { error } => outln!(
+                    "sound: failed: {}; notifications still show, with the notification server's sound",
+                    terminal_safe(error)
+                ),
+            }
+        }
+        EngineEvent::SettingsRequested { .. } => {
+            outln!("to update the token: `chatbell-cli token set`, then start listen again")
+        }
         EngineEvent::ChatRead { user_id, .. } => {
             if let Some(name) = names.get(user_id) {
                 outln!("marked read: {}", terminal_safe(name));
@@ -298,4 +328,12 @@ fn print_human(event: &EngineEvent, names: &mut HashMap<i64, String>) {
         }
         _ => {}
     }
+}
+
+/// The stable key a value has in settings and JSON ("new_chat", "chime").
+fn key(value: &impl serde::Serialize) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }

@@ -297,8 +297,20 @@ async fn doctor_checks_every_dependency() {
     let _server =
         chatbell_testkit::NotificationServer::start(&desk.bus, &["body", "actions"]).await;
     let _keyring = SecretService::start(&desk.bus, desk.home.path()).await;
+    // A sound server too (without one, `audio` fails: tests/sounds.rs).
+    let pulse = chatbell_testkit::PulseServer::start();
     desk.write_settings(serde_json::json!({"server": {"url": desk.sim.ws_url()}}));
-    let (ok, out, err) = desk.run(&["doctor", "--json"]);
+    let run = desk
+        .cli()
+        .envs(pulse.env())
+        .args(["doctor", "--json"])
+        .output()
+        .unwrap();
+    let (ok, out, err) = (
+        run.status.success(),
+        String::from_utf8_lossy(&run.stdout).to_string(),
+        String::from_utf8_lossy(&run.stderr).to_string(),
+    );
     let checks: Vec<serde_json::Value> = out
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -306,7 +318,13 @@ async fn doctor_checks_every_dependency() {
     let names: Vec<&str> = checks.iter().map(|c| c["name"].as_str().unwrap()).collect();
     assert_eq!(
         names,
-        ["notification daemon", "keychain", "store", "server"]
+        [
+            "notification daemon",
+            "audio",
+            "keychain",
+            "store",
+            "server"
+        ]
     );
     assert!(ok, "{out}{err}");
     assert!(

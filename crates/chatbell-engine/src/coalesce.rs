@@ -5,7 +5,9 @@
 //!   (replaces-id) when the window ends, with a count: one live notification per chat.
 //! - When more than `digest_chats` chats fire within `digest_window`, per-chat notifications
 //!   give way to one digest ("12 messages in 5 chats") until the flood stops.
-//! - Sound is rate-limited on its own: at most one per `sound_interval`.
+//! - Sound is rate-limited on its own: a message sounds at most once per `sound_interval`
+//!   after any sound; a new chat only after another new chat's sound that recent, so a
+//!   message's sound just before never swallows a new chat's.
 //!
 //! Pure: time is an argument, so floods and quiet spells are tested without sleeping.
 
@@ -15,6 +17,7 @@ use std::time::{Duration, Instant};
 use chatbell_protocol::UserId;
 
 use crate::model::{NotifyKind, Slot};
+use crate::sound::SoundKind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CoalesceConfig {
@@ -74,7 +77,8 @@ pub enum Command {
     Show {
         slot: Slot,
         content: Content,
-        sound: bool,
+        /// The sound to play with it, if any.
+        sound: Option<SoundKind>,
     },
     Close {
         slot: Slot,
@@ -105,6 +109,7 @@ pub struct Coalescer {
     recent: VecDeque<(Instant, UserId, String)>,
     digest: Option<Digest>,
     last_sound: Option<Instant>,
+    last_new_chat_sound: Option<Instant>,
 }
 
 const DIGEST_NAMES: usize = 3;
@@ -117,18 +122,27 @@ impl Coalescer {
             recent: VecDeque::new(),
             digest: None,
             last_sound: None,
+            last_new_chat_sound: None,
         }
     }
 
-    fn sound(&mut self, wanted: bool, now: Instant) -> bool {
-        let allowed = wanted
-            && self
-                .last_sound
-                .is_none_or(|t| now.duration_since(t) >= self.config.sound_interval);
-        if allowed {
-            self.last_sound = Some(now);
+    fn sound(&mut self, wanted: bool, new_chat: bool, now: Instant) -> Option<SoundKind> {
+        let last = match new_chat {
+            true => self.last_new_chat_sound,
+            false => self.last_sound,
+        };
+        let allowed =
+            wanted && last.is_none_or(|t| now.duration_since(t) >= self.config.sound_interval);
+        if !allowed {
+            return None;
         }
-        allowed
+        self.last_sound = Some(now);
+        if new_chat {
+            self.last_new_chat_sound = Some(now);
+            Some(SoundKind::NewChat)
+        } else {
+            Some(SoundKind::NewMessage)
+        }
     }
 
     fn digest_active(&self, now: Instant) -> bool {
@@ -139,6 +153,7 @@ impl Coalescer {
 
     /// An allowed notification arrives; returns what to do now.
     pub fn push(&mut self, incoming: Incoming, sound_wanted: bool, now: Instant) -> Vec<Command> {
+        let new_chat = incoming.kind == NotifyKind::NewChat;
         let window = self.config.digest_window;
         while self
             .recent
@@ -199,7 +214,7 @@ impl Coalescer {
                     .is_none_or(|t| now.duration_since(t) >= self.config.chat_window)
             });
             if due {
-                commands.extend(self.show_digest(sound_wanted, now));
+                commands.extend(self.show_digest(sound_wanted, new_chat, now));
             }
             return commands;
         }
@@ -221,7 +236,7 @@ impl Coalescer {
                 }
                 live.dirty = true;
                 if now.duration_since(live.shown_at) >= self.config.chat_window {
-                    commands.extend(self.show_chat(incoming.user_id, sound_wanted, now));
+                    commands.extend(self.show_chat(incoming.user_id, sound_wanted, new_chat, now));
                 }
             }
             None => {
@@ -251,14 +266,20 @@ impl Coalescer {
                         dirty: true,
                     },
                 );
-                commands.extend(self.show_chat(incoming.user_id, sound_wanted, now));
+                commands.extend(self.show_chat(incoming.user_id, sound_wanted, new_chat, now));
             }
         }
         commands
     }
 
-    fn show_chat(&mut self, user_id: UserId, sound_wanted: bool, now: Instant) -> Option<Command> {
-        let sound = self.sound(sound_wanted, now);
+    fn show_chat(
+        &mut self,
+        user_id: UserId,
+        sound_wanted: bool,
+        new_chat: bool,
+        now: Instant,
+    ) -> Option<Command> {
+        let sound = self.sound(sound_wanted, new_chat, now);
         let live = self.live.get_mut(&user_id)?;
         live.shown_at = now;
         live.dirty = false;
@@ -269,8 +290,8 @@ impl Coalescer {
         })
     }
 
-    fn show_digest(&mut self, sound_wanted: bool, now: Instant) -> Option<Command> {
-        let sound = self.sound(sound_wanted, now);
+    fn show_digest(&mut self, sound_wanted: bool, new_chat: bool, now: Instant) -> Option<Command> {
+        let sound = self.sound(sound_wanted, new_chat, now);
         let d = self.digest.as_mut()?;
         d.shown_at = Some(now);
         d.dirty = false;
@@ -299,14 +320,14 @@ impl Coalescer {
         // Updates of a burst already announced: no new sound.
         let mut commands: Vec<Command> = due
             .into_iter()
-            .filter_map(|u| self.show_chat(u, false, now))
+            .filter_map(|u| self.show_chat(u, false, false, now))
             .collect();
         let digest_due = self
             .digest
             .as_ref()
             .is_some_and(|d| d.dirty && d.shown_at.is_none_or(|t| now.duration_since(t) >= window));
         if digest_due {
-            commands.extend(self.show_digest(false, now));
+            commands.extend(self.show_digest(false, false, now));
         }
         commands
     }
@@ -346,8 +367,8 @@ impl Coalescer {
                     d.shown_at = None;
                 }
             }
-            // The reminders' digest is the notifier's, not the coalescer's.
-            Slot::Waiting => {}
+            // The reminders' digest and the connection's warning are the notifier's.
+            Slot::Waiting | Slot::Connection => {}
         }
     }
 }
@@ -373,12 +394,12 @@ mod tests {
                     slot,
                     content: Content::Chat { count, .. },
                     sound,
-                } => Some((*slot, *count, *sound)),
+                } => Some((*slot, *count, sound.is_some())),
                 Command::Show {
                     slot,
                     content: Content::Digest { messages, .. },
                     sound,
-                } => Some((*slot, *messages, *sound)),
+                } => Some((*slot, *messages, sound.is_some())),
                 Command::Close { .. } => None,
             })
             .collect()
@@ -500,6 +521,38 @@ mod tests {
             shows(&c.push(msg(9, "x"), false, t0 + s(30))),
             [(Slot::Chat(9), 1, false)],
             "sound off"
+        );
+    }
+
+    #[test]
+    fn a_new_chat_sounds_even_right_after_a_message_but_not_after_another_new_chat() {
+        let t0 = Instant::now();
+        let s = Duration::from_secs;
+        let new_chat = |user_id| Incoming {
+            kind: NotifyKind::NewChat,
+            ..msg(user_id, "hi")
+        };
+        let sound = |cmds: &[Command]| match cmds {
+            [Command::Show { sound, .. }] => *sound,
+            other => panic!("{other:?}"),
+        };
+        let mut c = Coalescer::new(CoalesceConfig {
+            digest_chats: 100,
+            ..CoalesceConfig::default()
+        });
+        assert_eq!(
+            sound(&c.push(msg(1, "x"), true, t0)),
+            Some(SoundKind::NewMessage)
+        );
+        assert_eq!(
+            sound(&c.push(new_chat(2), true, t0 + s(1))),
+            Some(SoundKind::NewChat)
+        );
+        assert_eq!(sound(&c.push(new_chat(3), true, t0 + s(2))), None);
+        assert_eq!(sound(&c.push(msg(4, "x"), true, t0 + s(5))), None);
+        assert_eq!(
+            sound(&c.push(new_chat(5), true, t0 + s(11))),
+            Some(SoundKind::NewChat)
         );
     }
 

@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 use crate::backoff::{Backoff, BackoffPolicy};
 use crate::clock::Clock;
 use crate::liveness::{Heartbeat, Liveness, SleepDetector};
-use crate::model::ConnState;
+use crate::model::{ConnState, OfflineCause};
 use crate::outgoing::{Outgoing, Stopped};
 use crate::secret::Secret;
 use crate::settings::AuthMode;
@@ -94,7 +94,16 @@ type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 #[derive(Debug)]
 enum ConnectError {
     Unauthorized(u16),
-    Other(String),
+    Other { reason: String, cause: OfflineCause },
+}
+
+impl ConnectError {
+    fn other(reason: String) -> Self {
+        ConnectError::Other {
+            reason,
+            cause: OfflineCause::ServerUnreachable,
+        }
+    }
 }
 
 /// Why a live session ended.
@@ -169,8 +178,12 @@ impl Connection {
             self.clock.mono(),
             self.clock.system(),
         );
+        // Since when nothing has been heard: from a session's end (or the first failed attempt)
+        // across the failed attempts after it; each session's end sets it anew.
+        let mut down_since: Option<DateTime<Utc>> = None;
         loop {
             let Some(server) = self.server.clone() else {
+                down_since = None;
                 self.set_state(ConnState::NotConfigured);
                 tokio::select! {
                     _ = self.cancel.cancelled() => break,
@@ -187,7 +200,7 @@ impl Connection {
                 _ = self.cancel.cancelled() => break,
                 r = tokio::time::timeout(self.tuning.connect_timeout, connect(&server)) => match r {
                     Ok(r) => r,
-                    Err(_) => Err(ConnectError::Other(format!("no answer within {:?}", self.tuning.connect_timeout))),
+                    Err(_) => Err(ConnectError::other(format!("no answer within {:?}", self.tuning.connect_timeout))),
                 },
             };
             let delay = match connected {
@@ -210,6 +223,7 @@ impl Connection {
                     if !self.forward(Inbound::Disconnected { at: down_at }).await {
                         break;
                     }
+                    down_since = Some(down_at);
                     backoff.connection_ended(self.clock.mono().saturating_duration_since(up));
                     match end {
                         End::Cancelled => break,
@@ -225,6 +239,8 @@ impl Connection {
                                 attempt: backoff.attempt(),
                                 retry_at: self.retry_at(delay),
                                 reason,
+                                cause: OfflineCause::ServerUnreachable,
+                                since: down_at,
                             });
                             delay
                         }
@@ -233,19 +249,24 @@ impl Connection {
                 Err(ConnectError::Unauthorized(status)) => {
                     let delay = backoff.unauthorized_delay();
                     tracing::warn!(status, "the server refused the token");
+                    let since = *down_since.get_or_insert_with(|| self.clock.utc());
                     self.set_state(ConnState::Unauthorized {
                         status,
                         retry_at: self.retry_at(delay),
+                        since,
                     });
                     delay
                 }
-                Err(ConnectError::Other(reason)) => {
+                Err(ConnectError::Other { reason, cause }) => {
                     let delay = backoff.next_delay();
                     tracing::info!(%reason, ?delay, "cannot connect");
+                    let since = *down_since.get_or_insert_with(|| self.clock.utc());
                     self.set_state(ConnState::Offline {
                         attempt: backoff.attempt(),
                         retry_at: self.retry_at(delay),
                         reason,
+                        cause,
+                        since,
                     });
                     delay
                 }
@@ -399,6 +420,23 @@ fn describe(e: &WsError) -> String {
     }
 }
 
+/// No route, or no name lookup: the trouble is on this side. Anything else (refused, reset,
+/// TLS, HTTP) means a network that works and a server that does not answer as it should.
+fn cause_of(e: &WsError) -> OfflineCause {
+    use std::io::ErrorKind;
+    match e {
+        WsError::Io(io)
+            if matches!(
+                io.kind(),
+                ErrorKind::NetworkUnreachable | ErrorKind::NetworkDown | ErrorKind::HostUnreachable
+            ) || io.to_string().contains("failed to lookup address") =>
+        {
+            OfflineCause::NoNetwork
+        }
+        _ => OfflineCause::ServerUnreachable,
+    }
+}
+
 /// TLS with the Mozilla root store; built once.
 fn connector() -> Connector {
     static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
@@ -447,11 +485,11 @@ async fn connect(server: &ServerConfig) -> Result<Ws, ConnectError> {
     };
     let mut request = url
         .into_client_request()
-        .map_err(|e| ConnectError::Other(format!("invalid server URL: {e}")))?;
+        .map_err(|e| ConnectError::other(format!("invalid server URL: {e}")))?;
     let headers = request.headers_mut();
     if let (Some(token), AuthMode::Header) = (&server.token, server.auth) {
         let value = format!("Bearer {}", token.expose()).parse().map_err(|_| {
-            ConnectError::Other("the token contains characters not allowed in a header".into())
+            ConnectError::other("the token contains characters not allowed in a header".into())
         })?;
         headers.insert("Authorization", value);
     }
@@ -482,12 +520,15 @@ async fn connect(server: &ServerConfig) -> Result<Ws, ConnectError> {
             if status == 401 || status == 403 {
                 Err(ConnectError::Unauthorized(status))
             } else {
-                Err(ConnectError::Other(format!(
+                Err(ConnectError::other(format!(
                     "the server answered HTTP {status} instead of a WebSocket"
                 )))
             }
         }
-        Err(e) => Err(ConnectError::Other(describe(&e))),
+        Err(e) => Err(ConnectError::Other {
+            reason: describe(&e),
+            cause: cause_of(&e),
+        }),
     }
 }
 
@@ -498,7 +539,7 @@ pub async fn probe(server: &ServerConfig, timeout: Duration) -> Result<(), Strin
         Ok(Err(ConnectError::Unauthorized(status))) => {
             Err(format!("the server refused the token (HTTP {status})"))
         }
-        Ok(Err(ConnectError::Other(reason))) => Err(reason),
+        Ok(Err(ConnectError::Other { reason, .. })) => Err(reason),
         Ok(Ok(mut ws)) => {
             let _ = ws.close(None).await;
             Ok(())

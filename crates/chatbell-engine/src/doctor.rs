@@ -61,6 +61,19 @@ pub async fn run(
                 .map_err(|e| e.to_string()),
         },
     ));
+    // Opening the audio device can hang on a broken sound server: bounded like the keychain.
+    let audio = match tokio::time::timeout(
+        Duration::from_secs(5),
+        tokio::task::spawn_blocking(crate::sound::probe_device),
+    )
+    .await
+    {
+        Err(_) => Err("the audio system did not answer within 5 s".to_string()),
+        Ok(joined) => joined
+            .map_err(|e| e.to_string())
+            .and_then(|r| r.map_err(|e| e.to_string())),
+    };
+    checks.push(check("audio", audio));
     let kc = keychain.clone();
     let keychain_result = match tokio::time::timeout(
         Duration::from_secs(5),

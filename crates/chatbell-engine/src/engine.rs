@@ -13,19 +13,23 @@ use tokio_util::sync::CancellationToken;
 
 use chrono::{DateTime, Utc};
 
+use crate::alert_test::{AlertTest, NotificationCheck, SoundCheck};
 use crate::clock::{Clock, SystemClock};
 use crate::coalesce::{CoalesceConfig, Coalescer};
 use crate::connection::{ConnCmd, Connection, ConnectionTuning, Inbound, ServerConfig};
 use crate::escalation::Escalator;
 use crate::model::{
-    ChatOrder, ChatSummary, ConnState, EngineEvent, Focus, HistoryPage, Outcome, SearchHit, Seq,
-    SuppressReason, WaitingSummary,
+    ChatOrder, ChatSummary, ConnState, EngineEvent, Focus, HistoryPage, SearchHit, Seq,
+    WaitingSummary,
 };
 use crate::notifier::text::Lang;
-use crate::notifier::{Action, Notifier, NotifyError, NotifyService, ServiceMsg};
+use crate::notifier::{
+    Action, Notifier, NotifyError, NotifyService, ServiceMsg, SoundSetup, TestShown,
+};
+use crate::outage;
 use crate::outbox::Outbox;
-use crate::policy::About;
-use crate::settings::NotificationSettings;
+use crate::settings::{NotificationSettings, SoundSettings};
+use crate::sound::{AudioStatus, PlayReport, Player, SoundError, Tone};
 use crate::store::{EngineLock, Reader, Removed, StoreCounts, StoreError};
 use crate::typing::Typing;
 use crate::web_panel::{ChatFields, WebPanel};
@@ -43,6 +47,9 @@ pub struct EngineConfig {
     pub coalesce: CoalesceConfig,
     /// The service's web panel, for the notifications' "Open in web panel".
     pub web_panel: Option<WebPanel>,
+    /// Play Chatbell's own sounds on the audio device (else the notification server is asked
+    /// for its sound). Off unless asked for: tests and tools leave the audio device alone.
+    pub audio: bool,
 }
 
 impl EngineConfig {
@@ -57,9 +64,13 @@ impl EngineConfig {
             tuning: ConnectionTuning::default(),
             coalesce: CoalesceConfig::default(),
             web_panel: None,
+            audio: false,
         }
     }
 }
+
+/// How long the start waits for the audio device to say whether it is there.
+const PROBE_WITHIN: Duration = Duration::from_millis(500);
 
 /// Frames (and commands) queued for the writer before the connection stops reading.
 pub const WRITER_QUEUE: usize = 8192;
@@ -94,21 +105,14 @@ pub enum EngineError {
     NoSuchChat(UserId),
     #[error(transparent)]
     Notify(#[from] NotifyError),
-}
-
-/// What the test-notification button learns.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct TestReport {
-    /// Whether the notification server accepted the sample.
-    pub shown: bool,
-    pub error: Option<String>,
-    /// Settings that would hold back real notifications right now.
-    pub held_back_by: Vec<SuppressReason>,
+    #[error(transparent)]
+    Sound(#[from] SoundError),
 }
 
 pub struct Engine {
     db_path: PathBuf,
     ops: Ops,
+    player: Option<Player>,
     state: watch::Receiver<ConnState>,
     waiting: watch::Receiver<WaitingSummary>,
     conn_tx: mpsc::Sender<ConnCmd>,
@@ -137,6 +141,17 @@ impl Engine {
         clock: Arc<dyn Clock>,
     ) -> Result<Engine, EngineError> {
         let lock = EngineLock::acquire(&config.db_path)?;
+        // Started first: the device is asked whether it is there while the store opens.
+        let (player, probed) = match config.audio {
+            true => match Player::start(clock.clone()) {
+                Ok((player, probed)) => (Some(player), Some(probed)),
+                Err(e) => {
+                    tracing::warn!(error = %e, "no thread for sounds: the notification server's sound is used");
+                    (None, None)
+                }
+            },
+            false => (None, None),
+        };
         let db_path = config.db_path.clone();
         let (writer, reader) = {
             let path = db_path.clone();
@@ -148,6 +163,11 @@ impl Engine {
             .await
             .map_err(|_| EngineError::Stopped)??
         };
+        if let Some(probed) = probed {
+            // So the first alert knows whether our sound or the server's plays; a sound server
+            // that hangs costs the start this much at most (sounds then count as not working).
+            let _ = tokio::time::timeout(PROBE_WITHIN, probed).await;
+        }
         let outbox = Outbox::new();
         let cancel = CancellationToken::new();
         let typing = Arc::new(Mutex::new(Typing::default()));
@@ -177,6 +197,11 @@ impl Engine {
                 actions_tx,
             );
             service.set_web_panel(config.web_panel.is_some());
+            service.set_sounds(SoundSetup {
+                player: player.clone(),
+                sound: config.notifications.sound,
+                sounds: config.notifications.sounds,
+            });
             tasks.push(tokio::spawn(service.run(rx)));
             tx
         });
@@ -217,6 +242,23 @@ impl Engine {
             cancel.clone(),
         )));
         tasks.push(tokio::spawn(forward_state(state.clone(), outbox.clone())));
+        let outage_tx = notify_tx.clone();
+        tasks.push(tokio::spawn(outage::run(
+            state.clone(),
+            settings_rx.clone(),
+            clock.clone(),
+            move |notice| {
+                if let Some(tx) = &outage_tx
+                    && tx.try_send(ServiceMsg::Outage(notice)).is_err()
+                {
+                    tracing::warn!(
+                        ?notice,
+                        "the connection warning was dropped: the notifier is busy"
+                    );
+                }
+            },
+            cancel.clone(),
+        )));
         let (summary_tx, waiting) = watch::channel(WaitingSummary::default());
         let escalator = Escalator {
             reader,
@@ -246,6 +288,7 @@ impl Engine {
         let engine = Engine {
             db_path,
             ops,
+            player,
             state,
             waiting,
             conn_tx,
@@ -419,6 +462,8 @@ impl Engine {
                 .send(ServiceMsg::Prefs {
                     lang,
                     privacy: settings.privacy,
+                    sound: settings.sound,
+                    sounds: settings.sounds,
                 })
                 .await;
         }
@@ -436,58 +481,78 @@ impl Engine {
         Ok(answer.await.map_err(|_| EngineError::Stopped)??)
     }
 
-    /// Shows a sample notification and says what, if anything, holds real ones back.
-    pub async fn test_notification(&self) -> TestReport {
+    /// Plays a tone now, at `volume`, and answers once it has played (Settings' preview).
+    pub async fn preview_sound(&self, tone: Tone, volume: u8) -> Result<PlayReport, EngineError> {
+        let player = self.player.as_ref().ok_or(SoundError::Off)?;
+        Ok(player.play_now(tone, volume).await?)
+    }
+
+    /// Whether sounds reach the audio device, as the last sound found.
+    pub fn audio_status(&self) -> AudioStatus {
+        self.player
+            .as_ref()
+            .map_or(AudioStatus::Unknown, Player::status)
+    }
+
+    /// "Test my alerts": plays the new-chat sound, shows a sample notification, and lists
+    /// what would keep a real alert from the agent right now.
+    pub async fn test_alerts(&self) -> AlertTest {
         let settings = self.ops.settings.borrow().clone();
-        let kind = crate::model::NotifyKind::NewMessage;
-        let about = About {
-            user_id: 0,
-            duplicate: false,
-            snoozed_until: None,
+        let tone = settings.sounds.new_chat.unwrap_or(Tone::Chime);
+        let volume = match settings.sounds.volume {
+            0 => SoundSettings::default().volume,
+            v => v,
         };
-        let outcome = crate::policy::decide(
-            kind,
-            about,
+        let sound = match self.preview_sound(tone, volume).await {
+            Ok(report) => SoundCheck {
+                played: true,
+                report: Some(report),
+                error: None,
+            },
+            Err(e) => SoundCheck {
+                played: false,
+                report: None,
+                error: Some(e.to_string()),
+            },
+        };
+        let notification = self.test_notification().await;
+        let blockers = crate::alert_test::blockers(
+            &sound,
+            &notification,
             &settings,
-            Focus::default(),
-            self.ops.clock.utc(),
             self.ops.clock.local_time(),
         );
-        let held_back_by = match outcome {
-            Outcome::Suppressed { reason } => vec![reason],
-            Outcome::Allowed => Vec::new(),
+        AlertTest {
+            sound,
+            notification,
+            blockers,
+        }
+    }
+
+    async fn test_notification(&self) -> NotificationCheck {
+        let failed = |error: &str| NotificationCheck {
+            shown: false,
+            error: Some(error.into()),
+            server: None,
         };
         let Some(tx) = &self.ops.notify_tx else {
-            return TestReport {
-                shown: false,
-                error: Some("notifications are not available in this process".into()),
-                held_back_by,
-            };
+            return failed("notifications are not available in this process");
         };
         let (reply, answer) = oneshot::channel();
         if tx.send(ServiceMsg::Test { reply }).await.is_err() {
-            return TestReport {
-                shown: false,
-                error: Some("the notifier has stopped".into()),
-                held_back_by,
-            };
+            return failed("the notifier has stopped");
         }
         match answer.await {
-            Ok(Ok(())) => TestReport {
+            Ok(TestShown {
+                result: Ok(()),
+                server,
+            }) => NotificationCheck {
                 shown: true,
                 error: None,
-                held_back_by,
+                server,
             },
-            Ok(Err(e)) => TestReport {
-                shown: false,
-                error: Some(e.to_string()),
-                held_back_by,
-            },
-            Err(_) => TestReport {
-                shown: false,
-                error: Some("the notifier has stopped".into()),
-                held_back_by,
-            },
+            Ok(TestShown { result: Err(e), .. }) => failed(&e.to_string()),
+            Err(_) => failed("the notifier has stopped"),
         }
     }
 
@@ -685,6 +750,12 @@ async fn run_actions(ops: Ops, mut actions: mpsc::Receiver<(UserId, Action)>) {
         let done = match action {
             Action::Read => ops.mark_read(user_id).await.map(|_| ()),
             Action::Snooze => ops.snooze(user_id, None).await.map(|_| ()),
+            Action::Settings => {
+                ops.outbox.send(EngineEvent::SettingsRequested {
+                    section: crate::model::SettingsSection::Server,
+                });
+                Ok(())
+            }
             Action::WebPanel => match ops.web_panel_url(user_id).await {
                 Ok(Some(url)) => {
                     ops.outbox

@@ -8,6 +8,7 @@
 //! - [`policy`] and [`coalesce`]: pure decisions about notifications; [`notifier`] shows them.
 //! - [`Engine`]: the handle that wires them and that shells hold.
 
+pub mod alert_test;
 pub mod backoff;
 pub mod clock;
 pub mod coalesce;
@@ -19,6 +20,7 @@ pub mod keychain;
 pub mod liveness;
 pub mod model;
 pub mod notifier;
+pub mod outage;
 mod outbox;
 mod outgoing;
 pub mod paths;
@@ -26,15 +28,14 @@ pub mod policy;
 pub mod private;
 pub mod secret;
 pub mod settings;
+pub mod sound;
 pub mod store;
 pub mod typing;
 pub mod web_panel;
 mod writer;
 
 pub use connection::{ConnectionTuning, ServerConfig};
-pub use engine::{
-    Engine, EngineConfig, EngineError, STOP_WITHIN, ShutdownReport, TestReport, WRITER_QUEUE,
-};
+pub use engine::{Engine, EngineConfig, EngineError, STOP_WITHIN, ShutdownReport, WRITER_QUEUE};
 pub use outbox::{DIAGNOSTIC_MEMORY, EVENT_BUFFER};
 pub use secret::Secret;
 pub use writer::MAX_BATCH;

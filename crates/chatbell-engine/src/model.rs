@@ -5,6 +5,8 @@ use chatbell_protocol::{MessageId, TimestampQuality, UserId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::sound::{PlayReport, SoundKind, Tone};
+
 /// A message's local sequence number: its row in the store, increasing in receive order.
 /// Timelines are ordered and paged by it.
 pub type Seq = i64;
@@ -132,13 +134,28 @@ pub enum ConnState {
         attempt: u32,
         retry_at: DateTime<Utc>,
         reason: String,
+        /// What kind of trouble `reason` is.
+        cause: OfflineCause,
+        /// Since when nothing has been heard: the start of the gap the timeline records.
+        since: DateTime<Utc>,
     },
     /// The server refused the token (HTTP 401/403). Retried rarely; fix the token in settings.
     Unauthorized {
         status: u16,
         retry_at: DateTime<Utc>,
+        since: DateTime<Utc>,
     },
     Stopped,
+}
+
+/// Why the connection is down, in the terms an agent can act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OfflineCause {
+    /// The network is there, the server is not (refused, timed out, closed on us).
+    ServerUnreachable,
+    /// This computer has no route to the network, or names cannot be looked up.
+    NoNetwork,
 }
 
 /// What one committed write batch changed.
@@ -229,6 +246,8 @@ pub enum Slot {
     Digest,
     /// The reminder about several waiting chats at once.
     Waiting,
+    /// Chatbell's own connection: offline, back online, or the token refused.
+    Connection,
 }
 
 /// What the notifier did.
@@ -283,6 +302,13 @@ pub enum EngineEvent {
         user_id: UserId,
         url: String,
     },
+    /// A sound played (when the device took its first samples), or sounds started failing
+    /// (once, not for every sound while they fail).
+    Sound(SoundEvent),
+    /// The agent asked, on a notification, to fix something in Settings.
+    SettingsRequested {
+        section: SettingsSection,
+    },
     /// The agent read a chat (here or in another view); its unread count is now 0.
     ChatRead {
         user_id: UserId,
@@ -298,6 +324,28 @@ pub enum EngineEvent {
     Failed {
         error: String,
     },
+}
+
+/// A sound Chatbell played, or failed to play.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SoundEvent {
+    pub kind: SoundKind,
+    pub tone: Tone,
+    pub outcome: SoundOutcome,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum SoundOutcome {
+    Played(PlayReport),
+    Failed { error: String },
+}
+
+/// A part of Settings a notification can send the agent to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SettingsSection {
+    Server,
 }
 
 /// One line of the notification diagnostics: a decision or what the notifier did.

@@ -75,6 +75,21 @@ pub fn hold(
     if let Some(until) = snoozed_until.filter(|t| *t > now) {
         return Some((Snoozed, Some(until)));
     }
+    hold_all(new_chat, settings, now, local)
+}
+
+/// What holds every alert, whatever it is about: notifications off, do-not-disturb, quiet
+/// hours (which let a new chat through when so set); and until when, as in [`hold`].
+pub fn hold_all(
+    new_chat: bool,
+    settings: &NotificationSettings,
+    now: DateTime<Utc>,
+    local: NaiveTime,
+) -> Option<(SuppressReason, Option<DateTime<Utc>>)> {
+    use SuppressReason::*;
+    if !settings.enabled {
+        return Some((NotificationsOff, None));
+    }
     if settings.do_not_disturb {
         return Some((DoNotDisturb, None));
     }

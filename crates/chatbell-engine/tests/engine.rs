@@ -360,7 +360,10 @@ async fn a_refused_token_is_unauthorized_until_fixed() {
         matches!(s, ConnState::Unauthorized { .. })
     })
     .await;
-    let ConnState::Unauthorized { status, retry_at } = state else {
+    let ConnState::Unauthorized {
+        status, retry_at, ..
+    } = state
+    else {
         unreachable!()
     };
     assert_eq!(status, 401);

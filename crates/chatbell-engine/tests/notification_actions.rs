@@ -17,32 +17,10 @@ use chatbell_engine::notifier::{DesktopNotifier, NotifierConfig};
 use chatbell_engine::settings::NotificationSettings;
 use chatbell_engine::web_panel::WebPanel;
 use chatbell_sim::{SimConfig, SimHandle};
-use chatbell_testkit::{HintValue, NotificationServer, NotifyCall, PrivateBus};
-use common::WITHIN;
+use chatbell_testkit::{HintValue, NotificationServer, NotifyCall};
+use common::{WITHIN, in_private_desktop};
 use serde_json::json;
 use tokio::sync::broadcast;
-const CHILD: &str = "CHATBELL_TEST_IN_PRIVATE_DESKTOP";
-
-/// Runs the test named `name` again in a child process on a private session bus. Returns
-/// true in that child (run the test), false in the parent (done: the child passed).
-fn in_private_desktop(name: &str) -> bool {
-    if std::env::var_os(CHILD).is_some() {
-        return true;
-    }
-    let bus = PrivateBus::start();
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([name, "--exact", "--nocapture", "--test-threads=1"])
-        .env(CHILD, "1")
-        .env("DBUS_SESSION_BUS_ADDRESS", bus.address())
-        .output()
-        .unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{text}");
-    assert!(text.contains("1 passed"), "the child ran no test:\n{text}");
-    false
-}
-
 struct Desk {
     sim: SimHandle,
     server: NotificationServer,

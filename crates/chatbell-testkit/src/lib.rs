@@ -8,6 +8,7 @@
 //! and a minimal WebDriver client drive the desktop app in a real window. A hostile WebSocket
 //! server plays the faults a well-behaved one never would.
 
+mod audio;
 mod bus;
 mod display;
 mod hostile;
@@ -17,6 +18,7 @@ mod process;
 mod tray;
 pub mod webdriver;
 
+pub use audio::{Burst, Pcm, PulseServer, Recording};
 pub use bus::PrivateBus;
 pub use display::VirtualDisplay;
 pub use hostile::{HostileServer, Misbehaviour, OVERSIZE};

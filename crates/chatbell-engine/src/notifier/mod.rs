@@ -22,7 +22,7 @@ use tokio::sync::mpsc;
 pub use freedesktop::Freedesktop as DesktopNotifier;
 #[cfg(any(target_os = "macos", target_os = "windows"))]
 pub use native::Native as DesktopNotifier;
-pub(crate) use service::{NotifyService, ServiceMsg};
+pub(crate) use service::{NotifyService, ServiceMsg, SoundSetup, TestShown};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -37,6 +37,8 @@ pub struct Request {
     pub actions: Vec<(Action, &'static str)>,
     /// Critical notifications stay until acted on, on servers that honour it.
     pub critical: bool,
+    /// Ask the server to play its sound; otherwise ask it for silence (Chatbell plays its
+    /// own, or none is wanted): never two sounds for one alert.
     pub sound: bool,
     /// The server's id of a notification to update in place.
     pub replaces: Option<u32>,
@@ -52,16 +54,26 @@ pub enum Action {
     Snooze,
     /// `web-panel`: open the chat in the service's web panel.
     WebPanel,
+    /// `settings`: open Settings → Server (on the "token refused" warning).
+    Settings,
 }
 
 impl Action {
-    pub const ALL: [Action; 3] = [Action::Read, Action::Snooze, Action::WebPanel];
+    pub const ALL: [Action; 4] = [
+        Action::Read,
+        Action::Snooze,
+        Action::WebPanel,
+        Action::Settings,
+    ];
+    /// The buttons of a chat's notification.
+    pub const CHAT: [Action; 3] = [Action::Read, Action::Snooze, Action::WebPanel];
 
     pub fn key(self) -> &'static str {
         match self {
             Action::Read => "read",
             Action::Snooze => "snooze",
             Action::WebPanel => "web-panel",
+            Action::Settings => "settings",
         }
     }
 
@@ -78,7 +90,7 @@ pub enum Response {
 }
 
 /// The notification server, for diagnostics.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ServerInfo {
     pub name: String,
     pub vendor: String,

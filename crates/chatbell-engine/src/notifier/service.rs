@@ -9,13 +9,18 @@ use chatbell_protocol::UserId;
 use tokio::sync::{mpsc, oneshot};
 
 use super::health::{Change, DaemonHealth, daemon_backoff};
-use super::text::{Lang, action_label, open_label, reminder_words, words};
-use super::{Action, Notifier, NotifyError, Request, Response};
+use super::text::{Lang, action_label, open_label, outage_words, reminder_words, words};
+use super::{Action, Notifier, NotifyError, Request, Response, ServerInfo};
 use crate::clock::Clock;
 use crate::coalesce::{Coalescer, Command, Content, Incoming};
 use crate::escalation::Alert;
-use crate::model::{AlertLevel, Delivery, EngineEvent, Slot};
+use crate::model::{
+    AlertLevel, Delivery, EngineEvent, NotifyKind, SettingsSection, Slot, SoundEvent, SoundOutcome,
+};
+use crate::outage::{Notice, OutageCause};
 use crate::outbox::Outbox;
+use crate::settings::SoundSettings;
+use crate::sound::{Ended, PlayReport, Player, SoundKind};
 
 pub(crate) enum ServiceMsg {
     Notify {
@@ -27,6 +32,8 @@ pub(crate) enum ServiceMsg {
         alerts: Vec<Alert>,
         sound: bool,
     },
+    /// The connection's warning: offline, back online, or withdrawn.
+    Outage(Notice),
     /// The agent opened this chat: close its notification.
     Dismiss(UserId),
     /// Whether a web panel link is configured (then chat notifications offer it).
@@ -34,11 +41,28 @@ pub(crate) enum ServiceMsg {
     Prefs {
         lang: Lang,
         privacy: bool,
+        /// Sounds at all (the master switch), and which tone for what.
+        sound: bool,
+        sounds: SoundSettings,
     },
     /// Show a sample notification now, past the coalescer; answer whether it was shown.
     Test {
-        reply: oneshot::Sender<Result<(), NotifyError>>,
+        reply: oneshot::Sender<TestShown>,
     },
+}
+
+/// How the sample notification went, and what the server that showed it can do.
+pub(crate) struct TestShown {
+    pub result: Result<(), NotifyError>,
+    pub server: Option<ServerInfo>,
+}
+
+/// How the service plays sounds.
+pub(crate) struct SoundSetup {
+    /// Chatbell's own player; `None`: the notification server is asked for its sound.
+    pub player: Option<Player>,
+    pub sound: bool,
+    pub sounds: SoundSettings,
 }
 
 pub(crate) struct NotifyService {
@@ -55,6 +79,9 @@ pub(crate) struct NotifyService {
     /// The chats the live reminder digest is about, the longest wait first.
     waiting: Vec<UserId>,
     health: DaemonHealth,
+    player: Option<Player>,
+    sound: bool,
+    sounds: SoundSettings,
 }
 
 impl NotifyService {
@@ -79,7 +106,16 @@ impl NotifyService {
             ids: HashMap::new(),
             waiting: Vec::new(),
             health: DaemonHealth::new(),
+            player: None,
+            sound: true,
+            sounds: SoundSettings::default(),
         }
+    }
+
+    pub fn set_sounds(&mut self, setup: SoundSetup) {
+        self.player = setup.player;
+        self.sound = setup.sound;
+        self.sounds = setup.sounds;
     }
 
     pub fn set_web_panel(&mut self, configured: bool) {
@@ -112,6 +148,12 @@ impl NotifyService {
     async fn handle(&mut self, msg: ServiceMsg) {
         match msg {
             ServiceMsg::Notify { incoming, sound } => {
+                // A kind whose tone is off wants no sound, and uses up no sound limit.
+                let kind = match incoming.kind {
+                    NotifyKind::NewChat => SoundKind::NewChat,
+                    NotifyKind::NewMessage => SoundKind::NewMessage,
+                };
+                let sound = sound && self.sounds.tone(kind).is_some();
                 let commands = self.coalescer.push(incoming, sound, self.clock.mono());
                 self.execute(commands).await;
             }
@@ -133,10 +175,18 @@ impl NotifyService {
                 }
                 self.execute(commands).await;
             }
+            ServiceMsg::Outage(notice) => self.outage(notice).await,
             ServiceMsg::WebPanel(configured) => self.web_panel = configured,
-            ServiceMsg::Prefs { lang, privacy } => {
+            ServiceMsg::Prefs {
+                lang,
+                privacy,
+                sound,
+                sounds,
+            } => {
                 self.lang = lang;
                 self.privacy = privacy;
+                self.sound = sound;
+                self.sounds = sounds;
             }
             ServiceMsg::Test { reply } => {
                 let (summary, body) = match self.lang {
@@ -155,13 +205,18 @@ impl NotifyService {
                     open_label: open_label(self.lang),
                     actions: Vec::new(),
                     critical: false,
-                    sound: true,
+                    // The self-test plays Chatbell's own sound.
+                    sound: self.player.is_none(),
                     replaces: None,
                 };
                 // The agent asked for it: a real call even while the daemon is known down.
                 let result = self.notifier.show(request).await.map(|_| ());
                 self.note(result.as_ref().copied());
-                let _ = reply.send(result);
+                let server = match result {
+                    Ok(()) => self.notifier.server_info().await.ok(),
+                    Err(_) => None,
+                };
+                let _ = reply.send(TestShown { result, server });
             }
         }
     }
@@ -180,13 +235,14 @@ impl NotifyService {
                         Content::Chat { count, .. } => *count,
                         Content::Digest { messages, .. } => *messages,
                     };
+                    let server_sound = sound.is_some_and(|kind| self.play(kind));
                     let request = Request {
                         summary: w.summary.clone(),
                         body: w.body,
                         open_label: w.open_label,
                         actions: self.chat_actions(slot),
                         critical: false,
-                        sound,
+                        sound: server_sound,
                         replaces,
                     };
                     match self.show(request).await {
@@ -196,7 +252,7 @@ impl NotifyService {
                                 slot,
                                 replaced: replaces.is_some(),
                                 count,
-                                sound,
+                                sound: sound.is_some(),
                                 summary: w.summary,
                             };
                             self.outbox.send(EngineEvent::Delivery(shown));
@@ -238,13 +294,115 @@ impl NotifyService {
     /// (when configured); a digest only opens.
     fn chat_actions(&self, slot: Slot) -> Vec<(Action, &'static str)> {
         match slot {
-            Slot::Chat(_) => Action::ALL
+            Slot::Chat(_) => Action::CHAT
                 .into_iter()
                 .filter(|a| *a != Action::WebPanel || self.web_panel)
                 .map(|a| (a, action_label(a, self.lang)))
                 .collect(),
-            Slot::Digest | Slot::Waiting => Vec::new(),
+            Slot::Digest | Slot::Waiting | Slot::Connection => Vec::new(),
         }
+    }
+
+    /// Plays the sound of `kind` with Chatbell's player; returns whether the notification
+    /// server should play its own instead (no player here, or ours failing or busy).
+    fn play(&self, kind: SoundKind) -> bool {
+        let Some(tone) = self.sounds.tone(kind) else {
+            return false;
+        };
+        let Some(player) = &self.player else {
+            return true;
+        };
+        // While ours fail (or are not known to work yet), the server's sound too: a sound
+        // twice beats none.
+        let unsure = !player.working();
+        let first = self.outbox.clone();
+        let end = self.outbox.clone();
+        let on_first = Box::new(move |report: &PlayReport| {
+            first.send(EngineEvent::Sound(SoundEvent {
+                kind,
+                tone,
+                outcome: SoundOutcome::Played(report.clone()),
+            }));
+        });
+        let on_end = Box::new(move |ended: Ended| {
+            if let (Err(e), true) = (ended.result, ended.newly_failing) {
+                end.send(EngineEvent::Sound(SoundEvent {
+                    kind,
+                    tone,
+                    outcome: SoundOutcome::Failed {
+                        error: e.to_string(),
+                    },
+                }));
+            }
+        });
+        match player.play(tone, self.sounds.volume, Some(on_first), on_end) {
+            Ok(()) => unsure,
+            Err(e) => {
+                tracing::debug!(error = %e, ?kind, "a sound was not queued");
+                true
+            }
+        }
+    }
+
+    /// The connection's warning: shown at once, in place of the previous one; a reminder is a
+    /// fresh notification (an updated one often stays silent) and the old one is closed.
+    async fn outage(&mut self, notice: Notice) {
+        let slot = Slot::Connection;
+        let (critical, sound, actions, fresh) = match notice {
+            Notice::Withdrawn => {
+                self.execute(vec![Command::Close { slot }]).await;
+                return;
+            }
+            Notice::Offline {
+                cause, reminder, ..
+            } => {
+                let actions = match cause {
+                    OutageCause::TokenRefused => {
+                        vec![(Action::Settings, action_label(Action::Settings, self.lang))]
+                    }
+                    _ => Vec::new(),
+                };
+                let sound = self.sound && self.sounds.tone(SoundKind::Escalation).is_some();
+                (true, sound && !reminder, actions, reminder)
+            }
+            Notice::Back { .. } => (false, false, Vec::new(), false),
+        };
+        let w = outage_words(&notice, self.lang);
+        let server_sound = sound && self.play(SoundKind::Escalation);
+        let old = if fresh { self.ids.remove(&slot) } else { None };
+        let replaces = self.ids.get(&slot).copied();
+        let request = Request {
+            summary: w.summary.clone(),
+            body: w.body,
+            open_label: w.open_label,
+            actions,
+            critical,
+            sound: server_sound,
+            replaces,
+        };
+        let delivery = match self.show(request).await {
+            Ok(id) => {
+                self.ids.insert(slot, id);
+                Delivery::Shown {
+                    slot,
+                    replaced: replaces.is_some(),
+                    count: 1,
+                    sound,
+                    summary: w.summary,
+                }
+            }
+            Err(e) => Delivery::Failed {
+                slot,
+                error: e.to_string(),
+            },
+        };
+        if let Some(old) = old
+            && self.health.admit(self.clock.mono()).is_ok()
+            && let Err(e) = self.notifier.close(old).await
+        {
+            tracing::debug!(error = %e, "closing the warning a reminder stands for");
+        }
+        self.outbox.send(EngineEvent::Delivery(delivery));
     }
 
     /// Shows a reminder as a fresh notification (a replaced one is often updated silently),
@@ -260,13 +418,15 @@ impl NotifyService {
             _ => Slot::Waiting,
         };
         let critical = alerts.iter().any(|a| a.level == AlertLevel::Urgent);
+        let sound = sound && self.sounds.tone(SoundKind::Escalation).is_some();
+        let server_sound = sound && self.play(SoundKind::Escalation);
         let request = Request {
             summary: w.summary.clone(),
             body: w.body,
             open_label: w.open_label,
             actions: self.chat_actions(slot),
             critical,
-            sound,
+            sound: server_sound,
             replaces: None,
         };
         let mut stale: Vec<Slot> = vec![slot];
@@ -348,11 +508,16 @@ impl NotifyService {
                 tracing::info!(?slot, action, "notification clicked");
                 let user_id = match slot {
                     Slot::Chat(user) => Some(user),
-                    Slot::Digest => None,
+                    Slot::Digest | Slot::Connection => None,
                     // The reminder digest opens the chat that has waited longest.
                     Slot::Waiting => self.waiting.first().copied(),
                 };
                 match (Action::from_key(&action), user_id) {
+                    (Some(Action::Settings), _) => {
+                        self.outbox.send(EngineEvent::SettingsRequested {
+                            section: SettingsSection::Server,
+                        })
+                    }
                     (Some(action), Some(user_id)) => {
                         if self.actions.try_send((user_id, action)).is_err() {
                             tracing::warn!(
@@ -392,7 +557,6 @@ mod tests {
     use super::*;
     use crate::clock::ManualClock;
     use crate::coalesce::CoalesceConfig;
-    use crate::model::NotifyKind;
     use crate::notifier::{BoxFuture, ServerInfo};
 
     fn secs(s: f64) -> Duration {
@@ -517,7 +681,7 @@ mod tests {
         for _ in 0..2 {
             let (reply, answer) = oneshot::channel();
             service.handle(ServiceMsg::Test { reply }).await;
-            assert!(answer.await.unwrap().is_err());
+            assert!(answer.await.unwrap().result.is_err());
         }
         assert_eq!(calls.load(Ordering::SeqCst), 6);
     }

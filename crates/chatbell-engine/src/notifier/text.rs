@@ -2,10 +2,13 @@
 
 use std::time::Duration;
 
+use chrono::NaiveTime;
+
 use super::Action;
 use crate::coalesce::Content;
 use crate::escalation::Alert;
 use crate::model::{AlertLevel, NotifyKind};
+use crate::outage::{Notice, OutageCause};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
@@ -70,6 +73,77 @@ pub fn action_label(action: Action, lang: Lang) -> &'static str {
         (Action::Snooze, Lang::Ru) => "Отложить",
         (Action::WebPanel, Lang::En) => "Open in web panel",
         (Action::WebPanel, Lang::Ru) => "Открыть в веб-панели",
+        (Action::Settings, Lang::En) => "Open Settings",
+        (Action::Settings, Lang::Ru) => "Открыть настройки",
+    }
+}
+
+/// The alarm when Chatbell cannot hear the service, and its end.
+pub fn outage_words(notice: &Notice, lang: Lang) -> Words {
+    let hhmm = |t: &NaiveTime| t.format("%H:%M").to_string();
+    let (summary, body) = match (notice, lang) {
+        (
+            Notice::Offline {
+                cause: OutageCause::TokenRefused,
+                ..
+            },
+            Lang::En,
+        ) => (
+            "The server refused the token".to_string(),
+            "New chats are not reaching you. Update the token in Settings.".to_string(),
+        ),
+        (
+            Notice::Offline {
+                cause: OutageCause::TokenRefused,
+                ..
+            },
+            Lang::Ru,
+        ) => (
+            "Сервер не принял токен".to_string(),
+            "Новые чаты до вас не доходят. Обновите токен в настройках.".to_string(),
+        ),
+        (Notice::Offline { since, cause, .. }, Lang::En) => (
+            format!("Chatbell is offline since {}", hhmm(since)),
+            format!(
+                "New chats are not reaching you: {}.",
+                match cause {
+                    OutageCause::NoNetwork => "this computer has no network",
+                    _ => "the server cannot be reached",
+                }
+            ),
+        ),
+        (Notice::Offline { since, cause, .. }, Lang::Ru) => (
+            format!("Chatbell не на связи с {}", hhmm(since)),
+            format!(
+                "Новые чаты до вас не доходят: {}.",
+                match cause {
+                    OutageCause::NoNetwork => "у компьютера нет сети",
+                    _ => "сервер недоступен",
+                }
+            ),
+        ),
+        (Notice::Back { from, to }, Lang::En) => (
+            "Back online".to_string(),
+            format!(
+                "{}–{} not covered: chats written then did not arrive live.",
+                hhmm(from),
+                hhmm(to)
+            ),
+        ),
+        (Notice::Back { from, to }, Lang::Ru) => (
+            "Снова на связи".to_string(),
+            format!(
+                "{}–{} без связи: чаты за это время не пришли вовремя.",
+                hhmm(from),
+                hhmm(to)
+            ),
+        ),
+        (Notice::Withdrawn, _) => (String::new(), String::new()),
+    };
+    Words {
+        summary,
+        body,
+        open_label: open_label(lang),
     }
 }
 

@@ -13,6 +13,8 @@ use chatbell_protocol::UserId;
 use chrono::{DateTime, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::sound::{SoundKind, Tone};
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(default)]
 pub struct Settings {
@@ -95,6 +97,11 @@ pub struct NotificationSettings {
     pub escalation: EscalationSettings,
     /// How long "Snooze" puts a chat aside ([`SNOOZE_MINUTES`]).
     pub snooze_minutes: u32,
+    /// The sounds Chatbell plays itself (when `sound` is on).
+    pub sounds: SoundSettings,
+    /// Warn when the connection has been down this many seconds ([`OFFLINE_ALERT_SECS`]);
+    /// `None`: never.
+    pub offline_alert_secs: Option<u32>,
 }
 
 impl Default for NotificationSettings {
@@ -109,6 +116,8 @@ impl Default for NotificationSettings {
             mutes: BTreeMap::new(),
             escalation: EscalationSettings::default(),
             snooze_minutes: 10,
+            sounds: SoundSettings::default(),
+            offline_alert_secs: Some(60),
         }
     }
 }
@@ -121,6 +130,38 @@ impl NotificationSettings {
     }
 }
 
+/// The tone of each kind of sound (`None`: that kind is silent) and their loudness.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SoundSettings {
+    pub new_chat: Option<Tone>,
+    pub new_message: Option<Tone>,
+    pub escalation: Option<Tone>,
+    /// 0–100 ([`VOLUME`]).
+    pub volume: u8,
+}
+
+impl Default for SoundSettings {
+    fn default() -> Self {
+        SoundSettings {
+            new_chat: Some(Tone::Chime),
+            new_message: Some(Tone::Pop),
+            escalation: Some(Tone::Alarm),
+            volume: 80,
+        }
+    }
+}
+
+impl SoundSettings {
+    pub fn tone(&self, kind: SoundKind) -> Option<Tone> {
+        match kind {
+            SoundKind::NewChat => self.new_chat,
+            SoundKind::NewMessage => self.new_message,
+            SoundKind::Escalation => self.escalation,
+        }
+    }
+}
+
 /// Days of history one may keep: a day to a hundred years. Further back than that is past
 /// what date arithmetic can take (a cutoff 97 million days ago is no date at all).
 pub const RETENTION_DAYS: RangeInclusive<u32> = 1..=36_500;
@@ -130,6 +171,10 @@ pub const MAX_SUBSCRIPTIONS: usize = 1000;
 pub const MAX_MUTES: usize = 10_000;
 /// Minutes a snooze may last: a minute to a day.
 pub const SNOOZE_MINUTES: RangeInclusive<u32> = 1..=1440;
+/// Sound volume, in percent.
+pub const VOLUME: RangeInclusive<u8> = 0..=100;
+/// Seconds the connection may be down before Chatbell warns: ten seconds to an hour.
+pub const OFFLINE_ALERT_SECS: RangeInclusive<u32> = 10..=3600;
 /// Length of the query parameter's name that carries the token (`server.query_param`).
 pub const QUERY_PARAM_LEN: RangeInclusive<usize> = 1..=64;
 /// The largest settings file read: ours are a few KiB, so anything bigger is not settings.
@@ -265,6 +310,24 @@ impl Settings {
                     "must be from {} to {} minutes",
                     SNOOZE_MINUTES.start(),
                     SNOOZE_MINUTES.end()
+                ),
+            );
+        }
+        if !VOLUME.contains(&self.notifications.sounds.volume) {
+            return invalid(
+                "notifications.sounds.volume",
+                format!("must be from {} to {}", VOLUME.start(), VOLUME.end()),
+            );
+        }
+        if let Some(secs) = self.notifications.offline_alert_secs
+            && !OFFLINE_ALERT_SECS.contains(&secs)
+        {
+            return invalid(
+                "notifications.offline_alert_secs",
+                format!(
+                    "must be from {} to {} seconds (or empty for never)",
+                    OFFLINE_ALERT_SECS.start(),
+                    OFFLINE_ALERT_SECS.end()
                 ),
             );
         }

@@ -1,0 +1,189 @@
+//! "Test my alerts": what the shift-start self-test found, and what would keep an alert from
+//! the agent right now. The checks themselves run in the engine (a sound, a notification);
+//! turning their results and the settings into that list is pure and lives here.
+
+use chrono::NaiveTime;
+use serde::{Deserialize, Serialize};
+
+use crate::notifier::ServerInfo;
+use crate::settings::NotificationSettings;
+use crate::sound::PlayReport;
+
+/// What the self-test found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertTest {
+    pub sound: SoundCheck,
+    pub notification: NotificationCheck,
+    /// What would keep an alert from the agent; empty when nothing would.
+    pub blockers: Vec<Blocker>,
+}
+
+/// The new-chat sound, played on the audio device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SoundCheck {
+    /// The device opened and the whole sound ran through it.
+    pub played: bool,
+    pub report: Option<PlayReport>,
+    pub error: Option<String>,
+}
+
+/// The sample notification.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NotificationCheck {
+    pub shown: bool,
+    pub error: Option<String>,
+    /// The server that showed it.
+    pub server: Option<ServerInfo>,
+}
+
+/// One thing that would keep an alert from the agent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Blocker {
+    NoAudio {
+        error: String,
+    },
+    NoNotificationServer {
+        error: String,
+    },
+    NotificationsOff,
+    SoundsOff,
+    DoNotDisturb,
+    /// Quiet hours now, until `until` (local, "HH:MM").
+    QuietHours {
+        until: String,
+    },
+    /// The server shows no buttons (mark read, snooze, open settings).
+    NoActions,
+    /// The server does not keep notifications: one missed while away is gone.
+    NoPersistence,
+    /// No tray to live in (the shell finds this out; the engine has no tray).
+    NoTrayHost,
+}
+
+/// What would keep an alert from the agent, given what the checks found and the settings now.
+pub fn blockers(
+    sound: &SoundCheck,
+    notification: &NotificationCheck,
+    settings: &NotificationSettings,
+    local: NaiveTime,
+) -> Vec<Blocker> {
+    let mut out = Vec::new();
+    if let (false, Some(error)) = (sound.played, &sound.error) {
+        out.push(Blocker::NoAudio {
+            error: error.clone(),
+        });
+    }
+    if let (false, Some(error)) = (notification.shown, &notification.error) {
+        out.push(Blocker::NoNotificationServer {
+            error: error.clone(),
+        });
+    }
+    if !settings.enabled {
+        out.push(Blocker::NotificationsOff);
+    }
+    if !settings.sound || settings.sounds.new_chat.is_none() || settings.sounds.volume == 0 {
+        out.push(Blocker::SoundsOff);
+    }
+    if settings.do_not_disturb {
+        out.push(Blocker::DoNotDisturb);
+    }
+    if let Some(quiet) = settings.quiet_hours
+        && quiet.contains(local)
+    {
+        out.push(Blocker::QuietHours {
+            until: quiet.end.format("%H:%M").to_string(),
+        });
+    }
+    if let Some(server) = &notification.server {
+        let has = |cap: &str| server.capabilities.iter().any(|c| c == cap);
+        if !has("actions") {
+            out.push(Blocker::NoActions);
+        }
+        if !has("persistence") {
+            out.push(Blocker::NoPersistence);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::QuietHours;
+
+    fn at(h: u32, m: u32) -> NaiveTime {
+        NaiveTime::from_hms_opt(h, m, 0).unwrap()
+    }
+
+    fn server(caps: &[&str]) -> Option<ServerInfo> {
+        Some(ServerInfo {
+            name: "n".into(),
+            vendor: "v".into(),
+            version: "1".into(),
+            capabilities: caps.iter().map(|c| c.to_string()).collect(),
+        })
+    }
+
+    #[test]
+    fn every_blocker_is_named_and_a_good_setup_has_none() {
+        let played = SoundCheck {
+            played: true,
+            report: None,
+            error: None,
+        };
+        let shown = NotificationCheck {
+            shown: true,
+            error: None,
+            server: server(&["actions", "persistence", "body"]),
+        };
+        let good = NotificationSettings::default();
+        assert_eq!(blockers(&played, &shown, &good, at(12, 0)), []);
+
+        let silent = SoundCheck {
+            played: false,
+            report: None,
+            error: Some("no audio device: gone".into()),
+        };
+        let failed = NotificationCheck {
+            shown: false,
+            error: Some("no notification server".into()),
+            server: None,
+        };
+        let mut bad = NotificationSettings {
+            enabled: false,
+            do_not_disturb: true,
+            quiet_hours: Some(QuietHours {
+                start: at(22, 0),
+                end: at(8, 0),
+            }),
+            ..NotificationSettings::default()
+        };
+        bad.sounds.new_chat = None;
+        assert_eq!(
+            blockers(&silent, &failed, &bad, at(23, 0)),
+            [
+                Blocker::NoAudio {
+                    error: "no audio device: gone".into()
+                },
+                Blocker::NoNotificationServer {
+                    error: "no notification server".into()
+                },
+                Blocker::NotificationsOff,
+                Blocker::SoundsOff,
+                Blocker::DoNotDisturb,
+                Blocker::QuietHours {
+                    until: "08:00".into()
+                },
+            ]
+        );
+        let bare = NotificationCheck {
+            server: server(&["body"]),
+            ..shown
+        };
+        assert_eq!(
+            blockers(&played, &bare, &good, at(12, 0)),
+            [Blocker::NoActions, Blocker::NoPersistence]
+        );
+    }
+}
