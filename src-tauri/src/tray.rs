@@ -9,7 +9,8 @@
 
 use std::sync::{Mutex, OnceLock};
 
-use chatbell_engine::settings::Language;
+use chatbell_engine::notification_lang;
+use chatbell_engine::notifier::text::tray_words;
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuEvent, MenuItem, PredefinedMenuItem};
 use tauri::tray::{MouseButton, MouseButtonState, TrayIcon, TrayIconBuilder, TrayIconEvent};
@@ -71,43 +72,10 @@ fn base(connected: bool) -> &'static Canvas {
     }
 }
 
-/// The few words the tray needs, in the UI language.
-struct Words {
-    open: &'static str,
-    pause: &'static str,
-    resume: &'static str,
-    quit: &'static str,
-}
-
-fn words(language: Language) -> Words {
-    let russian = match language {
-        Language::Ru => true,
-        Language::En => false,
-        Language::System => {
-            sys_locale::get_locale().is_some_and(|l| l.to_lowercase().starts_with("ru"))
-        }
-    };
-    if russian {
-        Words {
-            open: "Открыть Chatbell",
-            pause: "Приостановить уведомления",
-            resume: "Возобновить уведомления",
-            quit: "Выйти",
-        }
-    } else {
-        Words {
-            open: "Open Chatbell",
-            pause: "Pause notifications",
-            resume: "Resume notifications",
-            quit: "Quit",
-        }
-    }
-}
-
 /// Builds the tray; `waiting_line` is the menu's first line to start with.
 pub fn create(app: &AppHandle, waiting_line: &str) -> tauri::Result<()> {
     let settings = app.state::<AppState>().settings();
-    let w = words(settings.ui.language);
+    let w = tray_words(notification_lang(settings.ui.language));
     let dnd_text = if settings.notifications.do_not_disturb {
         w.resume
     } else {
@@ -259,7 +227,7 @@ pub fn refresh_menu(app: &AppHandle) {
         return;
     };
     let settings = app.state::<AppState>().settings();
-    let w = words(settings.ui.language);
+    let w = tray_words(notification_lang(settings.ui.language));
     let _ = tray.open.set_text(w.open);
     let _ = tray.dnd.set_text(if settings.notifications.do_not_disturb {
         w.resume

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use chatbell_engine::model::WaitingSummary;
 use chatbell_engine::notification_lang;
-use chatbell_engine::notifier::text::{Lang, wait_text};
+use chatbell_engine::notifier::text::{Lang, waiting_line, window_title};
 use chrono::{DateTime, TimeDelta, Utc};
 use tauri::{AppHandle, Manager};
 use tokio::sync::watch;
@@ -98,27 +98,10 @@ async fn run(app: AppHandle, mut changes: watch::Receiver<WaitingSummary>) {
 
 /// The tray menu's first line: "3 waiting · longest 7 min", or "Nobody waiting".
 pub fn tray_line(summary: &WaitingSummary, now: DateTime<Utc>, lang: Lang) -> String {
-    let n = summary.chats;
     let longest = summary
         .longest_since
-        .map(|since| wait_text((now - since).to_std().unwrap_or_default(), lang));
-    match (lang, n, longest) {
-        (Lang::En, 0, _) => "Nobody waiting".into(),
-        (Lang::Ru, 0, _) => "Никто не ждёт".into(),
-        (Lang::En, n, Some(w)) => format!("{n} waiting · longest {w}"),
-        (Lang::Ru, n, Some(w)) => format!("Ждут: {n} · дольше всех {w}"),
-        (Lang::En, n, None) => format!("{n} waiting"),
-        (Lang::Ru, n, None) => format!("Ждут: {n}"),
-    }
-}
-
-/// The window's title: "Chatbell — 3 waiting", plain "Chatbell" when nobody waits.
-pub fn window_title(chats: u32, lang: Lang) -> String {
-    match (lang, chats) {
-        (_, 0) => "Chatbell".into(),
-        (Lang::En, n) => format!("Chatbell — {n} waiting"),
-        (Lang::Ru, n) => format!("Chatbell — ждут: {n}"),
-    }
+        .map(|since| (now - since).to_std().unwrap_or_default());
+    waiting_line(summary.chats, longest, lang)
 }
 
 /// Time until a wait that began at `since` next reads differently: the next whole minute of
@@ -138,6 +121,7 @@ pub fn until_next_change(since: DateTime<Utc>, now: DateTime<Utc>) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chatbell_engine::notifier::text::wait_text;
 
     fn at(secs: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_767_000_000 + secs, 0).unwrap()

@@ -197,12 +197,7 @@ impl Desktop {
                 l.contains("WebKit") || l.contains("chatbell") || l.contains("tauri-driver")
             })
             .collect();
-        let logs: String = std::fs::read_dir(self.home.path().join("data/logs"))
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|f| std::fs::read_to_string(f.path()).ok())
-            .collect();
+        let logs = self.app_log();
         panic!(
             "{error}\napp: {app}\n{}\n--- tauri-driver and app output ---\n{}\n{}\n--- app log ---\n{logs}",
             ps.join("\n"),
@@ -217,6 +212,27 @@ impl Desktop {
         let png = tokio::task::block_in_place(|| self.driver.screenshot())
             .unwrap_or_else(|e| self.fail(e));
         std::fs::write(&path, png).unwrap();
+    }
+
+    /// The app's log so far (every file of `data/logs`).
+    fn app_log(&self) -> String {
+        std::fs::read_dir(self.home.path().join("data/logs"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|f| std::fs::read_to_string(f.path()).ok())
+            .collect()
+    }
+
+    /// Waits until the app's log has a line containing `text`.
+    async fn logged(&self, text: &str) {
+        let deadline = std::time::Instant::now() + WAIT;
+        while !self.app_log().contains(text) {
+            if std::time::Instant::now() > deadline {
+                self.fail(format!("the app never logged {text:?}"));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     fn tray(&self) -> &TrayWatcher {
@@ -338,11 +354,34 @@ fn has_badge(png_path: &std::path::Path) -> bool {
         ])
         .output()
         .unwrap();
-    let share: f64 = String::from_utf8_lossy(&out.stdout)
+    // An icon that is missing or unreadable fails here, rather than reading as "no badge".
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "convert {png_path:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let share: f64 = text
         .trim()
         .parse()
-        .unwrap_or(0.0);
+        .unwrap_or_else(|_| panic!("convert {png_path:?} printed {text:?}"));
     share > 0.05
+}
+
+/// The tray item's icon, once `badge` (shown or not) is what it shows.
+async fn until_badge(d: &Desktop, item: &TrayItem, badge: bool) {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let now = d.tray().read(&item.service, &item.path).await.unwrap();
+        if has_badge(&icon_file(&now)) == badge {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the badge never became {badge}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -386,13 +425,15 @@ async fn an_agent_day_in_a_real_window() {
     tokio::task::block_in_place(|| d.driver.click(&row)).unwrap();
     d.until("const b = document.querySelector('[data-chat-id=\"1001\"] .unread-badge'); return !b || b.offsetParent === null || b.textContent.trim() === ''");
     d.until("return document.querySelector('#chat-title') && document.querySelector('#chat-title').textContent.includes('Иван Петров')");
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(
-        d.notifications.closed_by_client().contains(&calls[0].id),
-        "reading the chat closed its notification"
-    );
-    let item = d.tray().read(&item.service, &item.path).await.unwrap();
-    assert!(!has_badge(&icon_file(&item)), "no badge at 0");
+    let deadline = std::time::Instant::now() + WAIT;
+    while !d.notifications.closed_by_client().contains(&calls[0].id) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "reading the chat closed its notification"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    until_badge(&d, &item, false).await;
     d.shot("chat-open");
 
     // Typing shows.
@@ -409,14 +450,8 @@ async fn an_agent_day_in_a_real_window() {
         serde_json::to_string(xss).unwrap()
     ));
     assert_eq!(shown, json!(xss));
-    assert_eq!(d.js("return document.querySelectorAll('#chat-view img, #chat-view script, #chat-view b').length"), json!(0));
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(
-        !d.js("return document.title")
-            .as_str()
-            .unwrap()
-            .contains("pwned")
-    );
+    // Nowhere on the page: not in the chat, not in the list's preview.
+    assert_eq!(d.js("return document.querySelectorAll('[onerror], #chat-view img, #chat-view b, body script').length"), json!(0));
     d.shot("xss-as-text");
 
     // A read receipt from the widget user.
@@ -425,6 +460,13 @@ async fn an_agent_day_in_a_real_window() {
     )
     .await;
     d.until("return document.querySelector('#chat-view .receipt') !== null");
+    // The page has handled a later event: had the hostile text run, the title would say so.
+    assert!(
+        !d.js("return document.title")
+            .as_str()
+            .unwrap()
+            .contains("pwned")
+    );
 
     // Search finds Cyrillic text.
     let search = tokio::task::block_in_place(|| d.driver.find("#search-input")).unwrap();
@@ -440,20 +482,7 @@ async fn an_agent_day_in_a_real_window() {
         d.display.close_window("Chatbell").unwrap(),
         "a Chatbell window to close"
     );
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    assert!(
-        std::path::Path::new(&format!("/proc/{pid}")).exists(),
-        "closing the window did not quit the app"
-    );
-    let before = d.notifications.calls().len();
-    d.send(message(502, 2002, "Maria", "Are you there?")).await;
-    let calls = d.notifications.wait_calls(before + 1, WAIT).await;
-    assert_eq!(calls.last().unwrap().summary, "Maria");
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let item = d.tray().read(&item.service, &item.path).await.unwrap();
-    assert!(has_badge(&icon_file(&item)), "badge while hidden");
-    d.display
-        .screenshot(&artifacts().join("day-hidden-screen.png"));
+    // The window is gone once its web process is; the app lives on.
     let deadline = std::time::Instant::now() + WAIT;
     while d.has_web_process(pid) {
         assert!(
@@ -462,6 +491,17 @@ async fn an_agent_day_in_a_real_window() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    assert!(
+        std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "closing the window did not quit the app"
+    );
+    let before = d.notifications.calls().len();
+    d.send(message(502, 2002, "Maria", "Are you there?")).await;
+    let calls = d.notifications.wait_calls(before + 1, WAIT).await;
+    assert_eq!(calls.last().unwrap().summary, "Maria");
+    until_badge(&d, &item, true).await;
+    d.display
+        .screenshot(&artifacts().join("day-hidden-screen.png"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -636,7 +676,8 @@ async fn without_a_tray_host_closing_minimizes_and_the_ui_says_how_to_get_a_tray
 
     let pid = d.app_pid().expect("the app runs");
     assert!(d.display.close_window("Chatbell").unwrap());
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // The app has handled the close (and minimized, not closed): the window lives on.
+    d.logged("window close requested tray=false").await;
     assert!(
         d.has_web_process(pid),
         "with nowhere to live but the taskbar, closing keeps the window"

@@ -1,7 +1,9 @@
 //! Figure 2 — Latency at a steady 200 events/s: from the simulator handing a frame to the socket to
 //! (a) the engine's UI event for it (read, parsed, committed, published) and (b) its
 //! `Notify` call arriving at a notification server on D-Bus. The coalescing window is turned
-//! off here (each message is a fresh notification) and reported on its own line.
+//! off here (each message is a fresh notification): it is a setting, not a measurement, and
+//! `docs/benchmarks-method.md` states it. Every sample is waited for (within a deadline);
+//! fewer than 99 % timed fails the run, so the slowest cannot drop out of p99 and max.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -67,23 +69,31 @@ pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
     let stored: Arc<Mutex<Vec<Duration>>> = Arc::default();
     let mut events = engine.events();
     let (sent_r, stored_w) = (sent.clone(), stored.clone());
+    let total = n as usize;
     let collector = tokio::spawn(async move {
-        while let Ok(event) = events.recv().await {
-            if let EngineEvent::Stored(update) = event {
-                let now = Instant::now();
-                let sent = sent_r.lock().unwrap();
-                for m in update.messages {
-                    if let Some(t) = m.message_id.and_then(|id| sent.get(&id)) {
-                        stored_w.lock().unwrap().push(now - *t);
+        // Until every message is timed; a lagging receiver skips some, which the count shows.
+        while stored_w.lock().unwrap().len() < total {
+            match events.recv().await {
+                Ok(EngineEvent::Stored(update)) => {
+                    let now = Instant::now();
+                    let sent = sent_r.lock().unwrap();
+                    for m in update.messages {
+                        if let Some(t) = m.message_id.and_then(|id| sent.get(&id)) {
+                            stored_w.lock().unwrap().push(now - *t);
+                        }
                     }
                 }
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
             }
         }
     });
     let (sent_raw, raw_lat): (_, Arc<Mutex<Vec<Duration>>>) = (sent.clone(), Arc::default());
     let raw_w = raw_lat.clone();
     let raw_task = tokio::spawn(async move {
-        while let Some(Ok(msg)) = raw.next().await {
+        while raw_w.lock().unwrap().len() < total
+            && let Some(Ok(msg)) = raw.next().await
+        {
             if let Message::Text(text) = msg {
                 let now = Instant::now();
                 let id = text
@@ -106,9 +116,13 @@ pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
         sent.lock().unwrap().insert(id, Instant::now());
         sim.hub().deliver(text.into(), Some(1_000 + id % 40));
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    collector.abort();
-    raw_task.abort();
+    // Every sample, or as many as arrive within the deadline (then the count below fails).
+    let deadline = Duration::from_secs(10);
+    let (_, _, _) = tokio::join!(
+        tokio::time::timeout(deadline, collector),
+        tokio::time::timeout(deadline, raw_task),
+        server.wait_calls(total, deadline),
+    );
 
     let sent = sent.lock().unwrap().clone();
     let notified: Vec<Duration> = server
@@ -131,30 +145,63 @@ pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
     let raw = Samples::from_durations(&raw_lat.lock().unwrap());
     engine.shutdown().await;
     sim.shutdown().await;
-    if stored.len() < (n as usize) * 9 / 10 || notified.len() < (n as usize) * 9 / 10 {
+    let enough = total * 99 / 100;
+    if stored.len() < enough || notified.len() < enough || raw.len() < enough {
         bail!(
-            "only {} of {n} stored and {} notified were timed",
+            "only {} of {n} stored, {} notified and {} raw were timed within {deadline:?}",
             stored.len(),
-            notified.len()
+            notified.len(),
+            raw.len()
         );
     }
     let note = format!(
         "{n} messages over {seconds} s in 40 chats; raw = a bare WebSocket client on the same stream"
     );
-    let coalesce = CoalesceConfig::default();
     Ok(vec![
-        Figure::new(SECTION, "frame → committed → UI event, p50", stored.median(), "ms").baseline("raw p50", raw.median()),
-        Figure::new(SECTION, "frame → committed → UI event, p99", stored.percentile(99.0), "ms")
-            .baseline("raw p99", raw.percentile(99.0))
-            .goal(Goal::AtMost(5.0))
-            .note(note),
-        Figure::new(SECTION, "frame → committed → UI event, max", stored.max(), "ms").baseline("raw max", raw.max()),
-        Figure::new(SECTION, "frame → Notify on D-Bus, p50", notified.median(), "ms").baseline("raw p50", raw.median()),
-        Figure::new(SECTION, "frame → Notify on D-Bus, p99", notified.percentile(99.0), "ms")
-            .baseline("raw p99", raw.percentile(99.0))
-            .goal(Goal::AtMost(5.0)),
-        Figure::new(SECTION, "frame → Notify on D-Bus, max", notified.max(), "ms").baseline("raw max", raw.max()),
-        Figure::new(SECTION, "deliberate coalescing window (per chat; digest after 3 chats in 10 s)", coalesce.chat_window.as_secs_f64() * 1000.0, "ms")
-            .note("the first message of a chat is shown at once; later ones within the window update it in place"),
+        Figure::new(
+            SECTION,
+            "frame → committed → UI event, p50",
+            stored.median(),
+            "ms",
+        )
+        .baseline("raw p50", raw.median()),
+        Figure::new(
+            SECTION,
+            "frame → committed → UI event, p99",
+            stored.percentile(99.0),
+            "ms",
+        )
+        .baseline("raw p99", raw.percentile(99.0))
+        .goal(Goal::AtMost(5.0))
+        .note(note),
+        Figure::new(
+            SECTION,
+            "frame → committed → UI event, max",
+            stored.max(),
+            "ms",
+        )
+        .baseline("raw max", raw.max()),
+        Figure::new(
+            SECTION,
+            "frame → Notify on D-Bus, p50",
+            notified.median(),
+            "ms",
+        )
+        .baseline("raw p50", raw.median()),
+        Figure::new(
+            SECTION,
+            "frame → Notify on D-Bus, p99",
+            notified.percentile(99.0),
+            "ms",
+        )
+        .baseline("raw p99", raw.percentile(99.0))
+        .goal(Goal::AtMost(5.0)),
+        Figure::new(
+            SECTION,
+            "frame → Notify on D-Bus, max",
+            notified.max(),
+            "ms",
+        )
+        .baseline("raw max", raw.max()),
     ])
 }

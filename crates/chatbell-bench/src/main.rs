@@ -96,19 +96,25 @@ fn machine() -> String {
     format!("{cpus} × {model}, {mem} RAM, Linux")
 }
 
+/// Chatbell's benchmarks: each figure beside a baseline measured in the same run.
+#[derive(clap::Parser, Debug)]
+#[command(version)]
+struct Args {
+    /// A short run that proves the code still works (the test suite's); figures are rough.
+    #[arg(long)]
+    quick: bool,
+    /// Write the report as Markdown to this file (docs/BENCHMARKS.md).
+    #[arg(long, value_name = "PATH")]
+    write: Option<PathBuf>,
+    /// Run only the sections whose name contains this (e.g. `store`, `sounds`).
+    #[arg(long, value_name = "WORDS")]
+    only: Option<String>,
+}
+
 fn main() -> Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let quick = args.iter().any(|a| a == "--quick");
-    let write = args
-        .iter()
-        .position(|a| a == "--write")
-        .and_then(|i| args.get(i + 1))
-        .map(PathBuf::from);
-    let only = args
-        .iter()
-        .position(|a| a == "--only")
-        .and_then(|i| args.get(i + 1))
-        .cloned();
+    let raw: Vec<String> = std::env::args().skip(1).collect();
+    // A mistyped flag is refused with clap's message, not ignored.
+    let Args { quick, write, only } = clap::Parser::parse();
     // The notification figures need a session bus with a notification server on it, the
     // sound figures a sound server, and a process can only be given them through its
     // environment: start a private bus and a PulseAudio of the run's own, and run again inside.
@@ -116,7 +122,7 @@ fn main() -> Result<()> {
         let bus = PrivateBus::start();
         let pulse = PulseServer::start();
         let status = Command::new(std::env::current_exe()?)
-            .args(&args)
+            .args(&raw)
             .env("CHATBELL_BENCH_INSIDE", "1")
             .env("DBUS_SESSION_BUS_ADDRESS", bus.address())
             .envs(pulse.env())

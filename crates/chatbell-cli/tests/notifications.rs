@@ -61,11 +61,16 @@ async fn a_new_chat_raises_one_escaped_notification_then_updates_it_in_place() {
             .await
             .unwrap();
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(server.calls().len(), 1, "held within the coalescing window");
     let calls = server.wait_calls(2, Duration::from_secs(6)).await;
     assert_eq!(calls.len(), 2);
     let update = &calls[1];
+    // Held until the chat's window (3 s from the first) ended: nothing reached the server
+    // in between, since this is the second call of all.
+    assert!(
+        update.arrived.duration_since(first.arrived) >= Duration::from_millis(2900),
+        "held within the coalescing window: updated after {:?}",
+        update.arrived.duration_since(first.arrived)
+    );
     assert_eq!(update.replaces_id, first.id, "updated in place");
     assert_eq!(update.summary, "Иван Петров · 4 new messages");
     assert_eq!(update.body, "message 3");
@@ -156,7 +161,7 @@ async fn clicking_a_notification_reports_the_chat_to_open() {
 async fn a_flood_across_many_chats_becomes_one_digest() {
     let desk = Desk::new().await;
     let server = NotificationServer::start(&desk.bus, CAPS).await;
-    let _listener = desk.listen(&[]).await;
+    let listener = desk.listen(&[]).await;
     let frames: Vec<_> = (1..=40)
         .map(|i| message(i, i % 8, &format!("User {}", i % 8), "flood"))
         .collect();
@@ -165,8 +170,15 @@ async fn a_flood_across_many_chats_becomes_one_digest() {
         .post_events(&serde_json::json!(frames))
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_secs(4)).await;
-    let calls = server.calls();
+    // The digest as it ends, once its window has passed: every call before it is in.
+    listener
+        .stdout
+        .wait_json(Duration::from_secs(10), |v| {
+            v["type"] == "delivery" && v["summary"] == "40 new messages in 8 chats"
+        })
+        .await
+        .expect("the digest of all 40");
+    let calls = server.wait_calls(1, Duration::from_secs(1)).await;
     assert!(
         calls.len() <= 6,
         "a flood of 40 messages in 8 chats made {} notifications",
@@ -247,7 +259,7 @@ async fn a_muted_chat_is_held_back_and_the_reason_recorded() {
 async fn do_not_disturb_holds_everything_back_and_says_so() {
     let desk = Desk::new().await;
     desk.write_settings(serde_json::json!({"notifications": {"do_not_disturb": true}}));
-    let server = NotificationServer::start(&desk.bus, CAPS).await;
+    let _server = NotificationServer::start(&desk.bus, CAPS).await;
     let listener = desk.listen(&[]).await;
     desk.sim
         .control()
@@ -259,7 +271,7 @@ async fn do_not_disturb_holds_everything_back_and_says_so() {
         .wait_json(Duration::from_secs(5), |v| v["type"] == "decision")
         .await
         .unwrap();
+    // That nothing reaches the server is the engine's test (`tests/notification_actions.rs`),
+    // where a barrier through the notifier's queue proves it; here, the reason is told.
     assert_eq!(decision["reason"], "do_not_disturb");
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(server.calls().is_empty());
 }

@@ -4,10 +4,11 @@
 //! Writes go through [`crate::outgoing`], so reading never waits for the server to read.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use chatbell_protocol::{ClientAction, Envelope, ParseError, UserId, parse_frame};
+use chatbell_protocol::{ClientAction, UserId, parse_frame};
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use tokio::net::TcpStream;
@@ -26,6 +27,7 @@ use crate::model::{ConnState, OfflineCause};
 use crate::outgoing::{Outgoing, Stopped};
 use crate::secret::Secret;
 use crate::settings::AuthMode;
+use crate::writer::{Inbound, WriterMsg};
 
 /// Where to connect and how to present the token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,23 +74,6 @@ pub(crate) enum ConnCmd {
     ReconnectNow,
 }
 
-/// What the connection hands to the writer, in order.
-#[derive(Debug)]
-pub(crate) enum Inbound {
-    /// Parsed here, on the reading task, so the writer's thread only writes.
-    Frame {
-        text: Utf8Bytes,
-        received_at: DateTime<Utc>,
-        parsed: Option<Result<Envelope, ParseError>>,
-    },
-    Connected {
-        at: DateTime<Utc>,
-    },
-    Disconnected {
-        at: DateTime<Utc>,
-    },
-}
-
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 #[derive(Debug)]
@@ -127,9 +112,11 @@ pub(crate) struct Connection {
     pub tuning: ConnectionTuning,
     pub clock: Arc<dyn Clock>,
     pub cmds: mpsc::Receiver<ConnCmd>,
-    pub inbound: mpsc::Sender<crate::engine::WriterMsg>,
+    pub inbound: mpsc::Sender<WriterMsg>,
     pub state: watch::Sender<ConnState>,
     pub cancel: CancellationToken,
+    /// Frames handed to the writer so far (read, not yet necessarily stored).
+    pub received: Arc<AtomicU64>,
 }
 
 impl Connection {
@@ -138,10 +125,12 @@ impl Connection {
     }
 
     async fn forward(&self, inbound: Inbound) -> bool {
-        self.inbound
-            .send(crate::engine::WriterMsg::Inbound(inbound))
-            .await
-            .is_ok()
+        let frame = matches!(inbound, Inbound::Frame { .. });
+        let sent = self.inbound.send(WriterMsg::Inbound(inbound)).await.is_ok();
+        if sent && frame {
+            self.received.fetch_add(1, Ordering::Relaxed);
+        }
+        sent
     }
 
     fn retry_at(&self, delay: Duration) -> DateTime<Utc> {
@@ -455,31 +444,27 @@ fn connector() -> Connector {
     Connector::Rustls(config.clone())
 }
 
-/// Adds `name=value` to a URL's query, percent-encoding the value.
-fn with_query(url: &str, name: &str, value: &str) -> String {
-    let (base, fragment) = url
-        .split_once('#')
-        .map_or((url, None), |(b, f)| (b, Some(f)));
-    let sep = if base.contains('?') { '&' } else { '?' };
-    let mut out = format!("{base}{sep}{name}=");
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    if let Some(f) = fragment {
-        out.push('#');
-        out.push_str(f);
-    }
-    out
+/// Adds `name=value` to a URL's query, the value percent-encoded (all but RFC 3986's
+/// unreserved characters: a space is `%20`, never `+`, which not every server decodes).
+fn with_query(url: &str, name: &str, value: &str) -> Result<String, url::ParseError> {
+    let mut url = url::Url::parse(url)?;
+    let pair = format!(
+        "{name}={}",
+        percent_encoding::utf8_percent_encode(value, crate::web_panel::VALUE)
+    );
+    let query = match url.query().filter(|q| !q.is_empty()) {
+        Some(q) => format!("{q}&{pair}"),
+        None => pair,
+    };
+    url.set_query(Some(&query));
+    Ok(url.into())
 }
 
 async fn connect(server: &ServerConfig) -> Result<Ws, ConnectError> {
     let url = match (&server.token, server.auth) {
         (Some(token), AuthMode::Query) => {
             with_query(&server.url, &server.query_param, token.expose())
+                .map_err(|e| ConnectError::other(format!("invalid server URL: {e}")))?
         }
         _ => server.url.clone(),
     };
@@ -553,14 +538,17 @@ mod tests {
 
     #[test]
     fn token_goes_into_the_query_encoded() {
+        let q = |url, name, value| with_query(url, name, value).unwrap();
         assert_eq!(
-            with_query("ws://h/ws", "token", "a b&c"),
+            q("ws://h/ws", "token", "a b&c"),
             "ws://h/ws?token=a%20b%26c"
         );
+        assert_eq!(q("ws://h/ws?org=1", "key", "x"), "ws://h/ws?org=1&key=x");
+        assert_eq!(q("ws://h/ws#f", "t", "é"), "ws://h/ws?t=%C3%A9#f");
         assert_eq!(
-            with_query("ws://h/ws?org=1", "key", "x"),
-            "ws://h/ws?org=1&key=x"
+            q("wss://h:8443/a/b?", "t", "+=/?#%"),
+            "wss://h:8443/a/b?t=%2B%3D%2F%3F%23%25"
         );
-        assert_eq!(with_query("ws://h/ws#f", "t", "é"), "ws://h/ws?t=%C3%A9#f");
+        assert!(with_query("not a url", "t", "x").is_err());
     }
 }

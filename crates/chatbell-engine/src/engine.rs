@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,7 +17,7 @@ use chrono::{DateTime, Utc};
 use crate::alert_test::{AlertTest, NotificationCheck, SoundCheck};
 use crate::clock::{Clock, SystemClock};
 use crate::coalesce::{CoalesceConfig, Coalescer};
-use crate::connection::{ConnCmd, Connection, ConnectionTuning, Inbound, ServerConfig};
+use crate::connection::{ConnCmd, Connection, ConnectionTuning, ServerConfig};
 use crate::escalation::Escalator;
 use crate::model::{
     ChatOrder, ChatSummary, ConnState, EngineEvent, Focus, HistoryPage, SearchHit, Seq,
@@ -33,7 +34,7 @@ use crate::sound::{AudioStatus, PlayReport, Player, SoundError, Tone};
 use crate::store::{EngineLock, Reader, Removed, StoreCounts, StoreError};
 use crate::typing::Typing;
 use crate::web_panel::{ChatFields, WebPanel};
-use crate::writer::{WriterExit, WriterLoop, WriterShared, supervised};
+use crate::writer::{WriterExit, WriterLoop, WriterMsg, WriterShared, supervised};
 
 /// Everything the engine needs to start.
 pub struct EngineConfig {
@@ -75,26 +76,6 @@ const PROBE_WITHIN: Duration = Duration::from_millis(500);
 /// Frames (and commands) queued for the writer before the connection stops reading.
 pub const WRITER_QUEUE: usize = 8192;
 
-pub(crate) enum WriterMsg {
-    Inbound(Inbound),
-    MarkRead {
-        user_id: UserId,
-        reply: oneshot::Sender<Result<u64, StoreError>>,
-    },
-    Focus(Focus),
-    Policy(NotificationSettings),
-    Snooze {
-        user_id: UserId,
-        until: Option<DateTime<Utc>>,
-        reply: oneshot::Sender<Result<bool, StoreError>>,
-    },
-    Retention {
-        days: u32,
-        reply: oneshot::Sender<Result<Removed, StoreError>>,
-    },
-    Shutdown,
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
     #[error(transparent)]
@@ -113,6 +94,7 @@ pub struct Engine {
     db_path: PathBuf,
     ops: Ops,
     player: Option<Player>,
+    received: Arc<AtomicU64>,
     state: watch::Receiver<ConnState>,
     waiting: watch::Receiver<WaitingSummary>,
     conn_tx: mpsc::Sender<ConnCmd>,
@@ -272,6 +254,7 @@ impl Engine {
         };
         tasks.push(tokio::spawn(escalator.run()));
 
+        let received = Arc::new(AtomicU64::new(0));
         let connection = Connection {
             server: config.server,
             subscriptions: config.subscriptions.into_iter().collect::<BTreeSet<_>>(),
@@ -281,6 +264,7 @@ impl Engine {
             inbound: writer_tx,
             state: state_tx,
             cancel: cancel.clone(),
+            received: received.clone(),
         };
         // Last: closing waits for it to hand its final disconnect to the writer.
         tasks.push(tokio::spawn(connection.run()));
@@ -289,6 +273,7 @@ impl Engine {
             db_path,
             ops,
             player,
+            received,
             state,
             waiting,
             conn_tx,
@@ -391,6 +376,12 @@ impl Engine {
     /// Row counts (scans every table: for diagnostics, not for polling).
     pub async fn counts(&self) -> Result<StoreCounts, EngineError> {
         self.ops.read(|r| r.counts()).await
+    }
+
+    /// Frames read from the server and handed to the store's writer since the start (stored
+    /// or about to be: `shutdown` writes them all).
+    pub fn frames_received(&self) -> u64 {
+        self.received.load(Ordering::Relaxed)
     }
 
     /// How many frames the raw log holds, cheaply (the newest row id).
@@ -791,7 +782,7 @@ async fn expire_typing(
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = changed.notified() => continue,
-            _ = async { match next { Some(t) => tokio::time::sleep_until(tokio::time::Instant::from_std(t)).await, None => std::future::pending().await } } => {}
+            _ = async { match next { Some(t) => clock.sleep_until(t).await, None => std::future::pending().await } } => {}
         }
         let expired = typing
             .lock()

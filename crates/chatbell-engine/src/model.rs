@@ -1,6 +1,8 @@
 //! The engine's outward types: what the UI, the CLI and the app shell receive. Each is serde
 //! with snake_case fields, documented once here.
 
+use std::time::Duration;
+
 use chatbell_protocol::{MessageId, TimestampQuality, UserId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -146,6 +148,18 @@ pub enum ConnState {
         since: DateTime<Utc>,
     },
     Stopped,
+}
+
+/// A reminder to show: one chat, or with others in a digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alert {
+    pub user_id: UserId,
+    pub name: String,
+    pub new_chat: bool,
+    pub waited: Duration,
+    pub level: AlertLevel,
+    pub text: Option<String>,
+    pub file_path: Option<String>,
 }
 
 /// Why the connection is down, in the terms an agent can act on.

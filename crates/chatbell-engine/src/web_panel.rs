@@ -8,7 +8,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 /// Everything but RFC 3986's unreserved characters is encoded, `/`, `?`, `&`, `#` and `%`
 /// included: a value cannot add a path segment, a parameter or a fragment.
-const VALUE: &AsciiSet = &NON_ALPHANUMERIC
+pub(crate) const VALUE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'.')
     .remove(b'_')

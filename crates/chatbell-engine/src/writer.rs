@@ -6,22 +6,21 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chatbell_protocol::UserId;
+use chatbell_protocol::{Envelope, ParseError, UserId};
 use chrono::{DateTime, Utc};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, mpsc, oneshot};
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
 
 use crate::backoff::{Backoff, BackoffPolicy};
 use crate::clock::Clock;
 use crate::coalesce::Incoming;
-use crate::connection::Inbound;
-use crate::engine::WriterMsg;
 use crate::model::{Decision, EngineEvent, Focus, Outcome, StoreUpdate};
 use crate::notifier::ServiceMsg;
 use crate::outbox::Outbox;
 use crate::policy;
 use crate::settings::NotificationSettings;
-use crate::store::{Applied, Input, StoreError, Writer, retention_cutoff};
+use crate::store::{Applied, Input, Removed, StoreError, Writer, retention_cutoff};
 use crate::typing::Typing;
 
 /// Frames committed in one transaction at most. Large enough that a burst pays the per-batch
@@ -47,19 +46,62 @@ pub struct WriterExit {
     pub error: Option<String>,
 }
 
-fn input(inbound: &mut Inbound, take_parsed: bool) -> Input<'_> {
-    match inbound {
-        Inbound::Frame {
-            text,
-            received_at,
-            parsed,
-        } => Input::Frame {
-            text: text.as_str(),
-            received_at: *received_at,
-            parsed: if take_parsed { parsed.take() } else { None },
-        },
-        Inbound::Connected { at } => Input::Connected { at: *at },
-        Inbound::Disconnected { at } => Input::Disconnected { at: *at },
+/// The writer's inbox: what the connection received, and the engine's requests, in order.
+pub(crate) enum WriterMsg {
+    Inbound(Inbound),
+    MarkRead {
+        user_id: UserId,
+        reply: oneshot::Sender<Result<u64, StoreError>>,
+    },
+    Focus(Focus),
+    Policy(NotificationSettings),
+    Snooze {
+        user_id: UserId,
+        until: Option<DateTime<Utc>>,
+        reply: oneshot::Sender<Result<bool, StoreError>>,
+    },
+    Retention {
+        days: u32,
+        reply: oneshot::Sender<Result<Removed, StoreError>>,
+    },
+    Shutdown,
+}
+
+/// What the connection hands to the writer, in order.
+#[derive(Debug)]
+pub(crate) enum Inbound {
+    /// Parsed here, on the reading task, so the writer's thread only writes.
+    Frame {
+        text: Utf8Bytes,
+        received_at: DateTime<Utc>,
+        parsed: Option<Result<Envelope, ParseError>>,
+    },
+    Connected {
+        at: DateTime<Utc>,
+    },
+    Disconnected {
+        at: DateTime<Utc>,
+    },
+}
+
+impl Inbound {
+    /// The store's view of it, borrowing the text: the owned frame stays here until its batch
+    /// is committed (a refused batch is retried). `take_parsed` hands over what the
+    /// connection parsed; a retry parses again.
+    fn as_input(&mut self, take_parsed: bool) -> Input<'_> {
+        match self {
+            Inbound::Frame {
+                text,
+                received_at,
+                parsed,
+            } => Input::Frame {
+                text: text.as_str(),
+                received_at: *received_at,
+                parsed: if take_parsed { parsed.take() } else { None },
+            },
+            Inbound::Connected { at } => Input::Connected { at: *at },
+            Inbound::Disconnected { at } => Input::Disconnected { at: *at },
+        }
     }
 }
 
@@ -196,7 +238,7 @@ impl WriterLoop {
     /// disk cannot keep the process from exiting.
     fn commit(&mut self, batch: &mut Vec<Inbound>) {
         // The first attempt takes the frames as the reader parsed them; a retry parses again.
-        let mut inputs: Vec<Input<'_>> = batch.iter_mut().map(|i| input(i, true)).collect();
+        let mut inputs: Vec<Input<'_>> = batch.iter_mut().map(|i| i.as_input(true)).collect();
         let mut retry = Backoff::new(WRITE_RETRY, fastrand::Rng::new());
         let applied = loop {
             let focus = self.focus;
@@ -219,7 +261,7 @@ impl WriterLoop {
                         return;
                     }
                     self.pause(retry.next_delay());
-                    inputs = batch.iter_mut().map(|i| input(i, false)).collect();
+                    inputs = batch.iter_mut().map(|i| i.as_input(false)).collect();
                 }
             }
         };

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use chatbell_engine::Engine;
 use chatbell_engine::clock::{Clock, ManualClock};
-use chatbell_engine::model::{Delivery, EngineEvent, Slot};
+use chatbell_engine::model::{Delivery, EngineEvent, Outcome, Slot, SuppressReason};
 use chatbell_engine::notifier::{DesktopNotifier, NotifierConfig};
 use chatbell_engine::settings::NotificationSettings;
 use chatbell_engine::web_panel::WebPanel;
@@ -309,5 +309,41 @@ async fn without_the_actions_capability_only_the_click_is_offered() {
         })
         .await;
     assert_eq!(opened, Some(1));
+    desk.engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn do_not_disturb_sends_nothing_to_the_server() {
+    if !in_private_desktop("do_not_disturb_sends_nothing_to_the_server") {
+        return;
+    }
+    let mut desk = desk(&["body", "actions"]).await;
+    let settings = NotificationSettings {
+        do_not_disturb: true,
+        ..NotificationSettings::default()
+    };
+    desk.engine
+        .set_notifications(settings, chatbell_engine::notifier::text::Lang::En)
+        .await;
+    desk.new_chat(1, "Ann", "ann").await;
+    let reason = desk
+        .event(|e| match e {
+            EngineEvent::Decisions { decisions } => decisions.first().map(|d| match &d.outcome {
+                Outcome::Suppressed { reason } => *reason,
+                Outcome::Allowed => panic!("allowed under do-not-disturb: {d:?}"),
+            }),
+            _ => None,
+        })
+        .await;
+    assert_eq!(reason, SuppressReason::DoNotDisturb);
+    // The barrier: the self-test's notification goes through the notifier's queue after
+    // anything the decision could have sent, so once it is shown, that is all there was.
+    let test = desk.engine.test_alerts().await;
+    assert!(test.notification.shown, "{test:?}");
+    let calls = desk.server.calls();
+    assert_eq!(
+        calls.iter().map(|c| c.summary.as_str()).collect::<Vec<_>>(),
+        ["Chatbell test notification"]
+    );
     desk.engine.shutdown().await;
 }

@@ -170,10 +170,13 @@ async fn inject(
         Fault::Stall { ms } => {
             // Neither reading nor writing: pings go unanswered and events queue (then drop)
             // exactly as behind a dead NAT mapping.
-            tokio::select! {
+            stats.stalled.store(true, Ordering::Relaxed);
+            let end = tokio::select! {
                 _ = tokio::time::sleep(Duration::from_millis(ms)) => None,
                 _ = cancel.cancelled() => Some("server shutdown"),
-            }
+            };
+            stats.stalled.store(false, Ordering::Relaxed);
+            end
         }
         Fault::Malformed { count } => {
             for i in 0..count as usize {

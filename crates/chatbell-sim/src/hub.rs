@@ -1,7 +1,7 @@
 //! Who is connected, what each one asked for, and delivery to them.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chatbell_protocol::{ClientAction, UserId};
@@ -53,12 +53,16 @@ pub struct ClientInfo {
     pub sent: u64,
     /// Events not queued because this client's queue was full (a stalled or slow client).
     pub dropped: u64,
+    /// In a `stall` fault right now: neither reading nor writing.
+    #[serde(default)]
+    pub stalled: bool,
 }
 
 #[derive(Debug, Default)]
 pub(crate) struct ClientStats {
     pub sent: AtomicU64,
     pub dropped: AtomicU64,
+    pub stalled: AtomicBool,
 }
 
 struct Entry {
@@ -201,6 +205,7 @@ impl Hub {
                 filters: e.filters.iter().copied().collect(),
                 sent: e.stats.sent.load(Ordering::Relaxed),
                 dropped: e.stats.dropped.load(Ordering::Relaxed),
+                stalled: e.stats.stalled.load(Ordering::Relaxed),
             })
             .collect();
         list.sort_by_key(|c| c.id);

@@ -330,14 +330,29 @@ async fn fault_stall_stops_answering_pings_then_resumes() {
     };
     assert!(pong_within(&mut ws, 2000).await, "answers pings normally");
     control.fault(&Fault::Stall { ms: 800 }).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    control.send_event(&message(1, 1)).await.unwrap();
-    assert!(!pong_within(&mut ws, 400).await, "no pong while stalled");
-    // After the stall, the queued pong and the event arrive.
-    let frame = next_text(&mut ws, Duration::from_secs(3))
+    control
+        .wait_clients(Duration::from_secs(2), |c| c[0].stalled)
         .await
-        .expect("event after the stall");
-    assert_eq!(frame, message(1, 1).to_string());
+        .expect("the stall began");
+    control.send_event(&message(1, 1)).await.unwrap();
+    ws.send(Message::Ping("p".into())).await.unwrap();
+    // The pong and the queued event come, and only once the stall is over.
+    let (mut pong, mut event) = (false, None);
+    tokio::time::timeout(Duration::from_secs(3), async {
+        while !pong || event.is_none() {
+            match ws.next().await {
+                Some(Ok(Message::Pong(_))) => pong = true,
+                Some(Ok(Message::Text(text))) => event = Some(text.to_string()),
+                Some(Ok(_)) => {}
+                other => panic!("the connection ended: {other:?}"),
+            }
+            let clients = control.clients().await.unwrap();
+            assert!(!clients[0].stalled, "answered while stalled");
+        }
+    })
+    .await
+    .expect("a pong and the event after the stall");
+    assert_eq!(event.unwrap(), message(1, 1).to_string());
     sim.shutdown().await;
 }
 

@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
 use crate::model::{
-    AlertLevel, Decision, EngineEvent, Escalation, NotifyKind, Outcome, SuppressReason,
+    Alert, AlertLevel, Decision, EngineEvent, Escalation, NotifyKind, Outcome, SuppressReason,
     WaitingSummary,
 };
 use crate::notifier::ServiceMsg;
@@ -31,18 +31,6 @@ use crate::store::{Reader, StoreError, WaitingChat};
 /// Chats whose next reminder falls this close after one being shown now are reminded in the
 /// same notification: a few chats arriving together become one digest, not a stack.
 pub const GROUP_WITHIN: Duration = Duration::from_secs(30);
-
-/// A reminder to show: one chat, or with others in a digest.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Alert {
-    pub user_id: UserId,
-    pub name: String,
-    pub new_chat: bool,
-    pub waited: Duration,
-    pub level: AlertLevel,
-    pub text: Option<String>,
-    pub file_path: Option<String>,
-}
 
 #[derive(Debug)]
 struct Track {

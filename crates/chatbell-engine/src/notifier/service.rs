@@ -9,13 +9,13 @@ use chatbell_protocol::UserId;
 use tokio::sync::{mpsc, oneshot};
 
 use super::health::{Change, DaemonHealth, daemon_backoff};
-use super::text::{Lang, action_label, open_label, outage_words, reminder_words, words};
+use super::text::{Lang, action_label, outage_words, reminder_words, test_words, words};
 use super::{Action, Notifier, NotifyError, Request, Response, ServerInfo};
 use crate::clock::Clock;
 use crate::coalesce::{Coalescer, Command, Content, Incoming};
-use crate::escalation::Alert;
 use crate::model::{
-    AlertLevel, Delivery, EngineEvent, NotifyKind, SettingsSection, Slot, SoundEvent, SoundOutcome,
+    Alert, AlertLevel, Delivery, EngineEvent, NotifyKind, SettingsSection, Slot, SoundEvent,
+    SoundOutcome,
 };
 use crate::outage::{Notice, OutageCause};
 use crate::outbox::Outbox;
@@ -125,10 +125,11 @@ impl NotifyService {
     pub async fn run(mut self, mut rx: mpsc::Receiver<ServiceMsg>) {
         let mut responses = self.notifier.take_responses();
         loop {
+            // On the engine's clock: a test that moves time by hand moves the windows too.
             let deadline = self
                 .coalescer
                 .next_deadline()
-                .map(tokio::time::Instant::from_std);
+                .map(|d| self.clock.sleep_until(d));
             tokio::select! {
                 msg = rx.recv() => match msg {
                     Some(msg) => self.handle(msg).await,
@@ -137,7 +138,7 @@ impl NotifyService {
                 Some(response) = async { match responses.as_mut() { Some(r) => r.recv().await, None => None } } => {
                     self.response(response);
                 }
-                _ = async { match deadline { Some(d) => tokio::time::sleep_until(d).await, None => std::future::pending().await } } => {
+                _ = async { match deadline { Some(d) => d.await, None => std::future::pending().await } } => {
                     let commands = self.coalescer.tick(self.clock.mono());
                     self.execute(commands).await;
                 }
@@ -189,20 +190,11 @@ impl NotifyService {
                 self.sounds = sounds;
             }
             ServiceMsg::Test { reply } => {
-                let (summary, body) = match self.lang {
-                    Lang::En => (
-                        "Chatbell test notification",
-                        "Notifications work. New chats and messages will look like this.",
-                    ),
-                    Lang::Ru => (
-                        "Проверка уведомлений Chatbell",
-                        "Уведомления работают. Так будут выглядеть новые чаты и сообщения.",
-                    ),
-                };
+                let w = test_words(self.lang);
                 let request = Request {
-                    summary: summary.into(),
-                    body: body.into(),
-                    open_label: open_label(self.lang),
+                    summary: w.summary,
+                    body: w.body,
+                    open_label: w.open_label,
                     actions: Vec::new(),
                     critical: false,
                     // The self-test plays Chatbell's own sound.

@@ -6,8 +6,7 @@ use chrono::NaiveTime;
 
 use super::Action;
 use crate::coalesce::Content;
-use crate::escalation::Alert;
-use crate::model::{AlertLevel, NotifyKind};
+use crate::model::{Alert, AlertLevel, NotifyKind};
 use crate::outage::{Notice, OutageCause};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +74,73 @@ pub fn action_label(action: Action, lang: Lang) -> &'static str {
         (Action::WebPanel, Lang::Ru) => "Открыть в веб-панели",
         (Action::Settings, Lang::En) => "Open Settings",
         (Action::Settings, Lang::Ru) => "Открыть настройки",
+    }
+}
+
+/// Who waits, in a line (the tray menu's first): "3 waiting · longest 7 min", or "Nobody
+/// waiting".
+pub fn waiting_line(chats: u32, longest: Option<Duration>, lang: Lang) -> String {
+    let longest = longest.map(|w| wait_text(w, lang));
+    match (lang, chats, longest) {
+        (Lang::En, 0, _) => "Nobody waiting".into(),
+        (Lang::Ru, 0, _) => "Никто не ждёт".into(),
+        (Lang::En, n, Some(w)) => format!("{n} waiting · longest {w}"),
+        (Lang::Ru, n, Some(w)) => format!("Ждут: {n} · дольше всех {w}"),
+        (Lang::En, n, None) => format!("{n} waiting"),
+        (Lang::Ru, n, None) => format!("Ждут: {n}"),
+    }
+}
+
+/// The window's title: "Chatbell — 3 waiting", plain "Chatbell" when nobody waits.
+pub fn window_title(chats: u32, lang: Lang) -> String {
+    match (lang, chats) {
+        (_, 0) => "Chatbell".into(),
+        (Lang::En, n) => format!("Chatbell — {n} waiting"),
+        (Lang::Ru, n) => format!("Chatbell — ждут: {n}"),
+    }
+}
+
+/// The tray menu's items.
+pub struct TrayWords {
+    pub open: &'static str,
+    pub pause: &'static str,
+    pub resume: &'static str,
+    pub quit: &'static str,
+}
+
+pub fn tray_words(lang: Lang) -> TrayWords {
+    match lang {
+        Lang::En => TrayWords {
+            open: "Open Chatbell",
+            pause: "Pause notifications",
+            resume: "Resume notifications",
+            quit: "Quit",
+        },
+        Lang::Ru => TrayWords {
+            open: "Открыть Chatbell",
+            pause: "Приостановить уведомления",
+            resume: "Возобновить уведомления",
+            quit: "Выйти",
+        },
+    }
+}
+
+/// The sample notification of "Test my alerts".
+pub fn test_words(lang: Lang) -> Words {
+    let (summary, body) = match lang {
+        Lang::En => (
+            "Chatbell test notification",
+            "Notifications work. New chats and messages will look like this.",
+        ),
+        Lang::Ru => (
+            "Проверка уведомлений Chatbell",
+            "Уведомления работают. Так будут выглядеть новые чаты и сообщения.",
+        ),
+    };
+    Words {
+        summary: summary.into(),
+        body: body.into(),
+        open_label: open_label(lang),
     }
 }
 

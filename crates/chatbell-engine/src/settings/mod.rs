@@ -350,19 +350,25 @@ impl Settings {
 /// A server URL must be `ws://` or `wss://` with a host; it carries no token (that belongs in
 /// the keychain). The problem does not quote the URL: it may hold a token after all.
 pub fn check_url(url: &str) -> Result<(), String> {
-    let rest = url
-        .strip_prefix("wss://")
-        .or_else(|| url.strip_prefix("ws://"))
-        .ok_or_else(|| "must start with ws:// or wss://".to_string())?;
-    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-    if host.is_empty() {
-        return Err("has no host: expected ws://host/path or wss://host/path".into());
-    }
-    if host.contains('@') {
-        return Err("put the token in the token field, not in the URL".into());
-    }
+    // Before parsing: the URL parser drops tabs and newlines silently.
     if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err("contains spaces or control characters".into());
+    }
+    let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
+    if !matches!(scheme.as_deref(), Some("ws" | "wss")) {
+        return Err("must start with ws:// or wss://".into());
+    }
+    let no_host = || "has no host: expected ws://host/path or wss://host/path".to_string();
+    // The parser's messages quote nothing of the URL.
+    let parsed = url::Url::parse(url).map_err(|e| match e {
+        url::ParseError::EmptyHost => no_host(),
+        e => format!("is not a valid address ({e}): expected ws://host/path"),
+    })?;
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(no_host());
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err("put the token in the token field, not in the URL".into());
     }
     Ok(())
 }

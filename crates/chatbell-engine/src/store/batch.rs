@@ -9,9 +9,63 @@ use chatbell_protocol::{
 use chrono::{DateTime, Utc};
 use rusqlite::{CachedStatement, Connection, OptionalExtension, params};
 
-use super::write::{Applied, Candidate, Input};
 use super::{from_ms, to_ms};
 use crate::model::{Focus, Gap, Message, NotifyKind, display_name};
+
+/// What the writer is given, in the order it happened.
+#[derive(Debug, Clone)]
+pub enum Input<'a> {
+    /// A frame as received; `parsed` when the reader already parsed it (off the writer's
+    /// thread), else the writer parses it.
+    Frame {
+        text: &'a str,
+        received_at: DateTime<Utc>,
+        parsed: Option<Result<Envelope, ParseError>>,
+    },
+    Connected {
+        at: DateTime<Utc>,
+    },
+    Disconnected {
+        at: DateTime<Utc>,
+    },
+}
+
+/// A new chat or message that may deserve a notification.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    pub kind: NotifyKind,
+    pub user_id: UserId,
+    pub message_id: Option<MessageId>,
+    pub name: String,
+    pub text: Option<String>,
+    pub file_path: Option<String>,
+    /// Already stored before: shown (or not) the first time, never again.
+    pub duplicate: bool,
+}
+
+/// What one batch changed, for the engine to publish after the commit.
+#[derive(Debug, Default)]
+pub struct Applied {
+    pub messages: Vec<Message>,
+    /// Chats whose summary changed, in the order first touched.
+    pub changed_chats: Vec<UserId>,
+    pub candidates: Vec<Candidate>,
+    /// Typing started (`true`, from `user_typing`) or ended (`false`: the user's message
+    /// arrived), in the order the events came.
+    pub typing: Vec<(UserId, bool)>,
+    pub frames: u32,
+    pub malformed: u32,
+    pub duplicates: u32,
+    pub gap: Option<Gap>,
+}
+
+impl Applied {
+    fn touch(&mut self, user_id: UserId) {
+        if !self.changed_chats.contains(&user_id) {
+            self.changed_chats.push(user_id);
+        }
+    }
+}
 
 /// What is known of a chat between batches.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,6 +94,15 @@ pub(super) fn quality_code(q: TimestampQuality) -> i64 {
         TimestampQuality::Given => 0,
         TimestampQuality::Missing => 1,
         TimestampQuality::Invalid => 2,
+    }
+}
+
+/// The inverse of [`quality_code`].
+pub(crate) fn quality_from(code: i64) -> TimestampQuality {
+    match code {
+        1 => TimestampQuality::Missing,
+        2 => TimestampQuality::Invalid,
+        _ => TimestampQuality::Given,
     }
 }
 
@@ -139,9 +202,10 @@ impl<'w> Batch<'w> {
                         self.conn
                             .prepare_cached("INSERT INTO gaps (from_at, to_at) VALUES (?1, ?2)")?
                             .execute(params![from, to])?;
+                        // As stored (milliseconds): what is told now is what is read later.
                         self.applied.gap = Some(Gap {
                             from: from_ms(from),
-                            to: at,
+                            to: from_ms(to),
                         });
                     }
                     self.conn
@@ -162,7 +226,7 @@ impl<'w> Batch<'w> {
             update.execute(params![user_id, last_seq, new])?;
         }
         for user_id in std::mem::take(&mut self.watched) {
-            super::write::mark_read_on(self.conn, user_id)?;
+            mark_read_on(self.conn, user_id)?;
         }
         Ok(self.applied)
     }
@@ -467,4 +531,15 @@ pub(super) fn mark_offline(
         )?;
     }
     Ok(())
+}
+
+/// The agent has seen everything in this chat. Returns whether anything changed.
+pub(super) fn mark_read_on(conn: &Connection, user_id: UserId) -> rusqlite::Result<bool> {
+    let changed = conn
+        .prepare_cached(
+            "UPDATE chats SET read_seq = last_seq, unread = 0, snoozed_until = NULL
+             WHERE user_id = ?1 AND (unread != 0 OR read_seq != last_seq OR snoozed_until IS NOT NULL)",
+        )?
+        .execute([user_id])?;
+    Ok(changed > 0)
 }

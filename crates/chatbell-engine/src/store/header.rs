@@ -72,12 +72,7 @@ pub(crate) fn identify(path: &Path) -> Result<Identity, StoreError> {
     let word = |at: usize| u32::from_be_bytes(header[at..at + 4].try_into().expect("4 bytes"));
     let version = word(USER_VERSION_AT) as usize;
     match word(APPLICATION_ID_AT) {
-        APPLICATION_ID if version > schema::VERSION => Err(StoreError::TooNew {
-            path: path.to_path_buf(),
-            found: version,
-            known: schema::VERSION,
-        }),
-        APPLICATION_ID => Ok(Identity::Chatbell),
+        APPLICATION_ID => super::known_version(version, path).map(|_| Identity::Chatbell),
         0 if (1..=schema::VERSION).contains(&version) && has_chatbell_tables(path)? => {
             Ok(Identity::Unstamped)
         }

@@ -18,11 +18,12 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OpenFlags};
 
+pub use batch::{Applied, Candidate, Input};
 pub use header::APPLICATION_ID;
 pub use lock::EngineLock;
 pub use read::{Reader, StoreCounts, WaitingChat};
 pub use schema::VERSION as SCHEMA_VERSION;
-pub use write::{Applied, Candidate, Input, Removed, Writer, mark_read, retention_cutoff};
+pub use write::{Removed, Writer, mark_read, retention_cutoff};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -186,14 +187,19 @@ fn schema_version(conn: &Connection, path: &Path) -> Result<usize, StoreError> {
     let version = conn
         .pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))
         .map_err(|e| StoreError::from_sql(path, e))? as usize;
-    if version > schema::VERSION {
+    known_version(version, path)
+}
+
+/// `found` if this build knows that schema version; a newer file is refused, never opened.
+fn known_version(found: usize, path: &Path) -> Result<usize, StoreError> {
+    if found > schema::VERSION {
         return Err(StoreError::TooNew {
             path: path.to_path_buf(),
-            found: version,
+            found,
             known: schema::VERSION,
         });
     }
-    Ok(version)
+    Ok(found)
 }
 
 fn migrate(conn: &Connection, path: &Path) -> Result<(), StoreError> {

@@ -6,8 +6,7 @@ use chatbell_protocol::UserId;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::batch::fold_for_index;
-use super::write::quality_from;
+use super::batch::{fold_for_index, quality_from};
 use super::{StoreError, from_ms, open_ro};
 use crate::model::{
     ChatOrder, ChatSummary, Gap, HistoryPage, Message, SearchHit, Segment, Seq, TimelineItem,
@@ -127,8 +126,11 @@ impl Reader {
         typing: &dyn Fn(UserId) -> bool,
     ) -> Result<Vec<ChatSummary>, StoreError> {
         let order = match order {
-            ChatOrder::Activity => "c.last_seq DESC",
-            ChatOrder::Waiting => "waiting_since IS NULL, waiting_since, c.last_seq DESC",
+            // The user id last: chats alike in the rest keep one order from page to page.
+            ChatOrder::Activity => "c.last_seq DESC, c.user_id",
+            ChatOrder::Waiting => {
+                "waiting_since IS NULL, waiting_since, c.last_seq DESC, c.user_id"
+            }
         };
         let sql = format!("{SUMMARY_SELECT} ORDER BY {order} LIMIT +?1 OFFSET +?2");
         let run = || -> rusqlite::Result<Vec<ChatSummary>> {

@@ -2,81 +2,18 @@
 
 use std::path::{Path, PathBuf};
 
-use chatbell_protocol::{Envelope, MessageId, ParseError, TimestampQuality, UserId};
+use chatbell_protocol::UserId;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension};
 
-use super::batch::{Batch, WriterState, mark_offline};
+use super::batch::{Applied, Batch, Input, WriterState, mark_offline, mark_read_on};
 use super::{StoreError, open_rw, to_ms};
-use crate::model::{Focus, Gap, Message, NotifyKind};
-
-/// What the writer is given, in the order it happened.
-#[derive(Debug, Clone)]
-pub enum Input<'a> {
-    /// A frame as received; `parsed` when the reader already parsed it (off the writer's
-    /// thread), else the writer parses it.
-    Frame {
-        text: &'a str,
-        received_at: DateTime<Utc>,
-        parsed: Option<Result<Envelope, ParseError>>,
-    },
-    Connected {
-        at: DateTime<Utc>,
-    },
-    Disconnected {
-        at: DateTime<Utc>,
-    },
-}
-
-/// A new chat or message that may deserve a notification.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Candidate {
-    pub kind: NotifyKind,
-    pub user_id: UserId,
-    pub message_id: Option<MessageId>,
-    pub name: String,
-    pub text: Option<String>,
-    pub file_path: Option<String>,
-    /// Already stored before: shown (or not) the first time, never again.
-    pub duplicate: bool,
-}
-
-/// What one batch changed, for the engine to publish after the commit.
-#[derive(Debug, Default)]
-pub struct Applied {
-    pub messages: Vec<Message>,
-    /// Chats whose summary changed, in the order first touched.
-    pub changed_chats: Vec<UserId>,
-    pub candidates: Vec<Candidate>,
-    /// Typing started (`true`, from `user_typing`) or ended (`false`: the user's message
-    /// arrived), in the order the events came.
-    pub typing: Vec<(UserId, bool)>,
-    pub frames: u32,
-    pub malformed: u32,
-    pub duplicates: u32,
-    pub gap: Option<Gap>,
-}
-
-impl Applied {
-    pub(super) fn touch(&mut self, user_id: UserId) {
-        if !self.changed_chats.contains(&user_id) {
-            self.changed_chats.push(user_id);
-        }
-    }
-}
+use crate::model::Focus;
 
 pub struct Writer {
     conn: Connection,
     path: PathBuf,
     state: WriterState,
-}
-
-pub(crate) fn quality_from(code: i64) -> TimestampQuality {
-    match code {
-        1 => TimestampQuality::Missing,
-        2 => TimestampQuality::Invalid,
-        _ => TimestampQuality::Given,
-    }
 }
 
 impl Writer {
@@ -252,17 +189,6 @@ pub fn retention_cutoff(now: DateTime<Utc>, days: u32) -> DateTime<Utc> {
     chrono::TimeDelta::try_days(days.into())
         .and_then(|span| now.checked_sub_signed(span))
         .unwrap_or(DateTime::<Utc>::MIN_UTC)
-}
-
-/// The agent has seen everything in this chat. Returns whether anything changed.
-pub(super) fn mark_read_on(conn: &Connection, user_id: UserId) -> rusqlite::Result<bool> {
-    let changed = conn
-        .prepare_cached(
-            "UPDATE chats SET read_seq = last_seq, unread = 0, snoozed_until = NULL
-             WHERE user_id = ?1 AND (unread != 0 OR read_seq != last_seq OR snoozed_until IS NOT NULL)",
-        )?
-        .execute([user_id])?;
-    Ok(changed > 0)
 }
 
 /// Marks a chat read from outside the engine (`chatbell-cli read`, also while the app runs:

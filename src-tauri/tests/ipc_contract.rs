@@ -1,0 +1,93 @@
+//! One contract, five places that must agree: the commands the shell registers (`lib.rs`),
+//! the permissions generated for them (`build.rs`), the ones the window is granted
+//! (`capabilities/main.json`), the ones the page calls (`ui/js/api.js`) and the table in
+//! `docs/ipc.md`; and the event names in `models.rs`, `api.js` and `docs/ipc.md`. Read as text:
+//! a command added in one place and forgotten in another fails here, not in the agent's hands.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+fn read(path: &str) -> String {
+    let full = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()))
+}
+
+/// Every name that follows `marker` up to the first of `end` (e.g. `commands::` up to `,`).
+fn after(text: &str, marker: &str, end: &[char]) -> BTreeSet<String> {
+    text.match_indices(marker)
+        .map(|(at, _)| {
+            let rest = &text[at + marker.len()..];
+            rest[..rest.find(end).unwrap_or(rest.len())].to_string()
+        })
+        .filter(|name| !name.is_empty())
+        .collect()
+}
+
+/// The part of `text` between `start` and the next `end`.
+fn section<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
+    let from = text.find(start).unwrap_or_else(|| panic!("no {start:?}")) + start.len();
+    let rest = &text[from..];
+    &rest[..rest.find(end).unwrap_or(rest.len())]
+}
+
+fn commands_registered() -> BTreeSet<String> {
+    let lib = read("src/lib.rs");
+    after(
+        section(&lib, "generate_handler![", "]"),
+        "commands::",
+        &[',', '\n'],
+    )
+}
+
+#[test]
+fn every_command_is_registered_permitted_granted_called_and_documented() {
+    let registered = commands_registered();
+    assert!(registered.len() > 20, "read only {registered:?}");
+
+    let build = read("build.rs");
+    let permitted: BTreeSet<String> = section(&build, "COMMANDS: &[&str] = &[", "];")
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .map(String::from)
+        .collect();
+    assert_eq!(permitted, registered, "build.rs COMMANDS");
+
+    let capabilities: serde_json::Value =
+        serde_json::from_str(&read("capabilities/main.json")).unwrap();
+    let granted: BTreeSet<String> = capabilities["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p.as_str()?.strip_prefix("allow-"))
+        .map(|p| p.replace('-', "_"))
+        .collect();
+    assert_eq!(granted, registered, "capabilities/main.json grants");
+
+    let api = read("../ui/js/api.js");
+    let called = after(&api, "call(\"", &['"']);
+    assert_eq!(called, registered, "ui/js/api.js calls");
+
+    let ipc = read("../docs/ipc.md");
+    let documented = after(section(&ipc, "## Commands", "\n## "), "\n| `", &['`']);
+    assert_eq!(documented, registered, "docs/ipc.md's commands table");
+}
+
+#[test]
+fn every_event_has_one_name_everywhere() {
+    let models = read("src/models.rs");
+    let shell: BTreeSet<String> = after(section(&models, "pub mod event {", "}"), "= \"", &['"']);
+    assert!(shell.len() > 5, "read only {shell:?}");
+
+    let api = read("../ui/js/api.js");
+    let page = after(
+        section(&api, "EVENTS = Object.freeze({", "});"),
+        ": \"",
+        &['"'],
+    );
+    assert_eq!(page, shell, "ui/js/api.js EVENTS");
+
+    let ipc = read("../docs/ipc.md");
+    let documented = after(section(&ipc, "## Events", "\n## "), "\n| `", &['`']);
+    assert_eq!(documented, shell, "docs/ipc.md's events table");
+}
