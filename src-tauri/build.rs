@@ -22,6 +22,7 @@ const COMMANDS: &[&str] = &[
     "test_alerts",
     "recent_decisions",
     "start_demo",
+    "retry_start",
     "reconnect_now",
 ];
 

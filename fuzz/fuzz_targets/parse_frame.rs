@@ -1,73 +1,10 @@
-//! Frame parsing on arbitrary text: never a panic, the fast path and the checked path agree,
-//! tighter limits only ever reject more, and every frame accepted is written back as a frame
-//! that reads to the same event. Client actions get the same treatment.
+//! libFuzzer's entry to `fuzz/checks/parse_frame.rs`, which says what it feeds and what must hold.
+//! The same check replays the committed corpus in the normal test build
+//! (`crates/chatbell-engine/tests/fuzz_corpus.rs`).
 
 #![no_main]
 
-use chatbell_protocol::{
-    Limits, TimestampQuality, parse_action, parse_frame, parse_frame_checked_for_tests,
-    parse_frame_with,
-};
-use chrono::{DateTime, Utc};
-use libfuzzer_sys::fuzz_target;
+#[path = "../checks/parse_frame.rs"]
+mod check;
 
-/// Small enough that the fuzzer reaches every bound with short inputs.
-const TIGHT: Limits = Limits {
-    max_frame_bytes: 512,
-    max_depth: 3,
-    max_text_bytes: 24,
-    max_name_bytes: 12,
-    max_path_bytes: 16,
-};
-
-fn received_at() -> DateTime<Utc> {
-    DateTime::from_timestamp(1_893_456_000, 0).expect("a valid time")
-}
-
-fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    let at = received_at();
-    let parsed = parse_frame(text, at);
-
-    // The fast path may only decline a frame, never read it differently.
-    let checked = parse_frame_checked_for_tests(text, at);
-    assert_eq!(parsed, checked, "fast and checked paths differ on {text:?}");
-
-    // Tighter limits reject more, and what they accept reads the same.
-    if let Ok(tight) = parse_frame_with(text, at, &TIGHT) {
-        assert_eq!(
-            Ok(&tight),
-            parsed.as_ref(),
-            "accepted under tight limits only: {text:?}"
-        );
-    }
-
-    if let Ok(envelope) = &parsed {
-        let written = envelope.to_json();
-        assert_eq!(
-            serde_json::from_str::<serde_json::Value>(&written).ok(),
-            Some(envelope.to_value()),
-            "to_json and to_value differ for {text:?}"
-        );
-        let again = parse_frame(&written, at)
-            .unwrap_or_else(|e| panic!("{text:?} was written as {written:?}, which fails: {e}"));
-        assert_eq!(again.event, envelope.event, "{text:?} -> {written:?}");
-        // A missing or invalid timestamp is written as the receive time, which then counts
-        // as given.
-        assert_eq!(
-            again.timestamp.utc, envelope.timestamp.utc,
-            "{text:?} -> {written:?}"
-        );
-        assert_eq!(
-            again.timestamp.quality,
-            TimestampQuality::Given,
-            "{written:?}"
-        );
-    }
-
-    if let Ok(action) = parse_action(text) {
-        assert_eq!(parse_action(&action.to_json()), Ok(action), "{text:?}");
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| check::check(data));

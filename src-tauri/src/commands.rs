@@ -261,6 +261,15 @@ pub async fn start_demo(app: AppHandle) -> CommandResult<AppInfo> {
     info(&app, &app.state::<AppState>()).await
 }
 
+/// "Try again" after the session could not start (its database in use, locked, damaged…):
+/// starts it again in the mode it was asked for; rejects with the same reason while the cause
+/// remains.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn retry_start(app: AppHandle) -> CommandResult<AppInfo> {
+    session::retry(&app).await?;
+    info(&app, &app.state::<AppState>()).await
+}
+
 #[tauri::command(rename_all = "snake_case")]
 pub async fn reconnect_now(state: State<'_, AppState>) -> CommandResult<()> {
     state.session()?.engine.reconnect_now().await;

@@ -66,6 +66,7 @@ pub fn run(options: Options) {
             commands::test_alerts,
             commands::recent_decisions,
             commands::start_demo,
+            commands::retry_start,
             commands::reconnect_now,
         ])
         .on_window_event(window::on_window_event)
@@ -76,6 +77,7 @@ pub fn run(options: Options) {
             state.set_tray_available(
                 tauri::async_runtime::block_on(platform::tray_host_present()).unwrap_or(false),
             );
+            quit_on_signals(&handle);
             tray::create(&handle, &waiting::line_now(&handle))?;
             waiting::start(&handle);
             let settings = state.settings();
@@ -115,4 +117,32 @@ pub fn run(options: Options) {
         }
         _ => {}
     });
+}
+
+/// A session ending, `systemctl` or `kill` stops the app with SIGTERM, a terminal with Ctrl+C:
+/// both quit as the tray's Quit does, so everything received is written and the stop time
+/// recorded (without this, the signal's default action would end the process mid-write).
+fn quit_on_signals(app: &tauri::AppHandle) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let app = app.clone();
+        tauri::async_runtime::spawn(async move {
+            let (Ok(mut term), Ok(mut int)) = (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) else {
+                tracing::warn!("cannot listen for SIGTERM: a signal will end the app abruptly");
+                return;
+            };
+            let name = tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = int.recv() => "SIGINT",
+            };
+            tracing::info!(signal = name, "asked to quit");
+            app.exit(0);
+        });
+    }
+    #[cfg(not(unix))]
+    let _ = app;
 }

@@ -11,13 +11,13 @@ use chatbell_engine::{
     Engine, EngineConfig, Secret, ServerConfig, notification_lang, paths, server_config,
 };
 use chatbell_sim::{SimConfig, SimHandle};
-use tauri::AppHandle;
-use tauri::Manager;
 use tauri::async_runtime::JoinHandle;
+use tauri::{AppHandle, Emitter, Manager};
 
 use crate::error::{CommandError, CommandResult};
-use crate::models::Mode;
-use crate::state::AppState;
+use crate::models::{Mode, event};
+use crate::state::{AppState, StartFailure};
+use crate::window;
 
 pub struct Session {
     pub engine: Engine,
@@ -173,7 +173,9 @@ pub async fn restart_failed(app: &AppHandle) {
     }
 }
 
-/// Replaces the running session with one in `mode`, then stops the old one.
+/// Replaces the running session with one in `mode`, then stops the old one. If it cannot start,
+/// the failure is kept in `AppState` (every command answers with it while no session runs, and
+/// `retry_start` tries the same mode again) and a window that is open is told to reload.
 pub async fn switch(app: &AppHandle, mode: Mode) -> CommandResult<()> {
     let state = app.state::<AppState>();
     let settings = state.settings();
@@ -184,15 +186,49 @@ pub async fn switch(app: &AppHandle, mode: Mode) -> CommandResult<()> {
     match Session::start(app, mode, &settings).await {
         Ok(session) => {
             state.replace_session(Some(session));
+            state.set_start_failure(None);
             Ok(())
         }
         Err(e) => {
-            // Keep the app usable: fall back to the store without a connection.
             tracing::error!(error = %e, ?mode, "cannot start the session");
-            if let Ok(fallback) = Session::start(app, Mode::Unconfigured, &settings).await {
+            state.set_start_failure(Some(StartFailure {
+                mode,
+                error: e.clone(),
+            }));
+            // Keep the app usable: fall back to the main store without a connection, unless that
+            // is the store that just failed (it would fail the same way; a locked one only after
+            // another busy wait, with the window not yet shown at launch).
+            let same_store = mode != Mode::Demo && matches!(e, CommandError::Store { .. });
+            if mode != Mode::Unconfigured
+                && !same_store
+                && let Ok(fallback) = Session::start(app, Mode::Unconfigured, &settings).await
+            {
                 state.replace_session(Some(fallback));
+                if app.get_webview_window(window::MAIN).is_none() {
+                    // Nobody asked and heard the error (the start, a restart after a failure).
+                    let what = match mode {
+                        Mode::Demo => "the demo",
+                        _ => "the connection",
+                    };
+                    state.set_notice(format!(
+                        "Chatbell could not start {what} ({e}); it shows its database without a connection."
+                    ));
+                }
+            }
+            // A window showing the old session reloads, and so hears why there is no new one.
+            if app.get_webview_window(window::MAIN).is_some() {
+                let _ = app.emit_to(window::MAIN, event::RESYNC, ());
             }
             Err(e)
         }
+    }
+}
+
+/// The window's "Try again": starts the session that could not start, in the mode it was asked
+/// for. Nothing failed: the running session stays.
+pub async fn retry(app: &AppHandle) -> CommandResult<()> {
+    match app.state::<AppState>().start_failure() {
+        Some(failure) => switch(app, failure.mode).await,
+        None => Ok(()),
     }
 }

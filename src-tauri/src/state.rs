@@ -1,6 +1,6 @@
-//! What the shell keeps between commands: the running session, the settings, and what the
-//! window shows. Locks here are std mutexes held for a copy or an assignment, never across
-//! an `.await`.
+//! What the shell keeps between commands: the running session (or why it could not start), the
+//! settings, and what the window shows. Locks here are std mutexes held for a copy or an
+//! assignment, never across an `.await`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -10,6 +10,7 @@ use chatbell_engine::settings::Settings;
 use chatbell_protocol::UserId;
 
 use crate::error::{CommandError, CommandResult};
+use crate::models::Mode;
 use crate::session::Session;
 
 /// How the app was started.
@@ -33,10 +34,21 @@ pub struct View {
     pub pending_settings: Option<SettingsSection>,
 }
 
+/// A session that could not start: the mode it was asked for, and why.
+#[derive(Debug, Clone)]
+pub struct StartFailure {
+    pub mode: Mode,
+    pub error: CommandError,
+}
+
 pub struct AppState {
     pub options: Options,
     tray_available: AtomicBool,
     session: Mutex<Option<Arc<Session>>>,
+    /// Why the last session asked for did not start; cleared when one starts. Kept so the
+    /// window can say why (every command answers with it while there is no session) and try
+    /// again in the same mode.
+    start_failure: Mutex<Option<StartFailure>>,
     settings: Mutex<Settings>,
     view: Mutex<View>,
     notice: Mutex<Option<String>>,
@@ -55,6 +67,7 @@ impl AppState {
             options,
             tray_available: AtomicBool::new(true),
             session: Mutex::new(None),
+            start_failure: Mutex::new(None),
             settings: Mutex::new(settings),
             view: Mutex::new(View::default()),
             notice: Mutex::new(notice),
@@ -70,10 +83,24 @@ impl AppState {
         *lock(&self.title) = Some(title.to_string());
     }
 
+    /// The running session; without one, why it could not start (a store error keeps its
+    /// reason, so the window can say what to do).
     pub fn session(&self) -> CommandResult<Arc<Session>> {
-        lock(&self.session)
-            .clone()
-            .ok_or_else(|| CommandError::Engine("Chatbell is still starting".into()))
+        if let Some(session) = lock(&self.session).clone() {
+            return Ok(session);
+        }
+        Err(lock(&self.start_failure)
+            .as_ref()
+            .map(|f| f.error.clone())
+            .unwrap_or_else(|| CommandError::Engine("Chatbell is still starting".into())))
+    }
+
+    pub fn start_failure(&self) -> Option<StartFailure> {
+        lock(&self.start_failure).clone()
+    }
+
+    pub fn set_start_failure(&self, failure: Option<StartFailure>) {
+        *lock(&self.start_failure) = failure;
     }
 
     /// Installs a new session; returns the one it replaces (for the caller to stop).
@@ -108,6 +135,11 @@ impl AppState {
 
     pub fn take_notice(&self) -> Option<String> {
         lock(&self.notice).take()
+    }
+
+    /// Something to say once, at the window's next look (replacing one not yet said).
+    pub fn set_notice(&self, notice: String) {
+        *lock(&self.notice) = Some(notice);
     }
 
     pub fn tray_available(&self) -> bool {

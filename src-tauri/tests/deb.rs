@@ -150,8 +150,21 @@ async fn the_installed_app_starts_in_demo_mode_and_is_removed_cleanly() {
     assert_eq!(calls[0].app_name, "Chatbell");
     display.screenshot(&PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("deb-installed-demo.png"));
 
+    // Stopped as a session ends: the app quits cleanly, its store closed.
     app.signal("TERM");
-    app.wait(Duration::from_secs(10));
+    let status = app.wait(Duration::from_secs(10));
+    let logs = std::fs::read_dir(home.path().join(".local/state/chatbell/logs"))
+        .map(|dir| {
+            dir.flatten()
+                .filter_map(|f| std::fs::read_to_string(f.path()).ok())
+                .collect::<String>()
+        })
+        .unwrap_or_default();
+    assert!(
+        status.success() && logs.contains("asked to quit") && logs.contains("bye"),
+        "SIGTERM: {status}; log:\n{logs}\nstderr:\n{}",
+        app.stderr.text()
+    );
     drop(installed);
     let status = Command::new("dpkg-query")
         .args(["-W", "-f=${Status}", PACKAGE])

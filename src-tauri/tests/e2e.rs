@@ -984,3 +984,43 @@ async fn docs_screenshots() {
     let png = tokio::task::block_in_place(|| d.driver.screenshot()).unwrap();
     std::fs::write(docs.join("screenshot-waiting.png"), png).unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_in_use_at_launch_is_explained_and_try_again_opens_it() {
+    // Another Chatbell engine (this test process) holds the database when the app starts: the
+    // window says so, in words, instead of an empty app; once it lets go, "Try again" starts.
+    let data = tempfile::tempdir().unwrap();
+    let held = chatbell_engine::store::EngineLock::acquire(&data.path().join("chatbell.db"))
+        .expect("the test holds the database");
+    let mut d = Desktop::start_with(
+        "database-in-use",
+        SimConfig::default(),
+        Some(json!({})),
+        true,
+        &[("CHATBELL_DATA_DIR", data.path().display().to_string())],
+    )
+    .await;
+    d.until("return !document.querySelector('#store-problem').hidden");
+    assert_eq!(
+        d.js("return document.querySelector('#store-problem-what').textContent"),
+        json!("Another Chatbell is using this database.")
+    );
+    let detail = d.js("return document.querySelector('#store-problem-detail').textContent");
+    assert!(
+        detail.as_str().is_some_and(|t| t.contains("chatbell.db")),
+        "the file is named: {detail}"
+    );
+    assert_eq!(
+        d.js("return document.querySelector('#status-bar').dataset.state"),
+        json!("stopped")
+    );
+    d.shot("database-in-use");
+
+    drop(held);
+    d.click("#store-problem-retry");
+    d.until("return document.querySelector('#store-problem').hidden");
+    d.until("return document.querySelector('#status-bar').dataset.state === 'online'");
+    d.send(new_chat(77, "Ivan", "Hello after the retry")).await;
+    d.until("return !!document.querySelector('#chat-list [data-chat-id=\"77\"]')");
+    d.shot("database-opened");
+}

@@ -1,8 +1,9 @@
 //! One contract, five places that must agree: the commands the shell registers (`lib.rs`),
 //! the permissions generated for them (`build.rs`), the ones the window is granted
 //! (`capabilities/main.json`), the ones the page calls (`ui/js/api.js`) and the table in
-//! `docs/ipc.md`; and the event names in `models.rs`, `api.js` and `docs/ipc.md`. Read as text:
-//! a command added in one place and forgotten in another fails here, not in the agent's hands.
+//! `docs/ipc.md`; the event names in `models.rs`, `api.js` and `docs/ipc.md`; and the reasons a
+//! store error gives, in the engine, `docs/ipc.md` and the page's words. Read as text: a
+//! command added in one place and forgotten in another fails here, not in the agent's hands.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -90,4 +91,48 @@ fn every_event_has_one_name_everywhere() {
     let ipc = read("../docs/ipc.md");
     let documented = after(section(&ipc, "## Events", "\n## "), "\n| `", &['`']);
     assert_eq!(documented, shell, "docs/ipc.md's events table");
+}
+
+/// The reasons a store error gives (`CommandError.reason`): the engine's `StoreReason::ALL`, as
+/// serialized, is the list `docs/ipc.md` gives and the list the page has words for.
+#[test]
+fn every_store_reason_is_documented_and_worded() {
+    let engine: Vec<String> = chatbell_engine::store::StoreReason::ALL
+        .iter()
+        .map(|r| {
+            serde_json::to_value(r)
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert!(engine.len() > 5, "read only {engine:?}");
+
+    let ipc = read("../docs/ipc.md");
+    let line = section(&ipc, "\nStoreReason ", "\n");
+    let documented: Vec<String> = line
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .map(String::from)
+        .collect();
+    assert_eq!(documented, engine, "docs/ipc.md's StoreReason");
+    // Each is explained there too, on a line of its own.
+    let explained = section(&ipc, "\nStoreReason ", "\n```");
+    for reason in &engine {
+        assert!(
+            explained.contains(&format!("\n             {reason} ")),
+            "docs/ipc.md explains no {reason}"
+        );
+    }
+
+    let banners = read("../ui/js/banners.js");
+    let worded: Vec<String> = section(&banners, "const STORE_REASONS = [", "];")
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .map(String::from)
+        .collect();
+    assert_eq!(worded, engine, "ui/js/banners.js STORE_REASONS");
 }

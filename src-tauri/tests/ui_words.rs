@@ -120,6 +120,11 @@ fn every_word_the_page_names_exists() {
             .iter()
             .map(|kind| format!("blocker.{kind}")),
     );
+    // The store problem's words, two per reason it knows (banners.js).
+    for reason in js_list(&read("js/banners.js"), "STORE_REASONS") {
+        named.insert(format!("store_problem.{reason}.what"));
+        named.insert(format!("store_problem.{reason}.todo"));
+    }
     assert!(named.len() > 200, "found only {named:?}");
     let missing: Vec<_> = named.iter().filter(|k| !en.contains_key(*k)).collect();
     assert!(missing.is_empty(), "no words for {missing:?}");

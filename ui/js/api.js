@@ -2,10 +2,12 @@
 // `on` for events. Keys stay snake_case, exactly as the shell expects them.
 
 export class ApiError extends Error {
-  constructor(kind, message) {
+  /** reason: a store error's StoreReason ("in_use", "corrupt"…), else null. */
+  constructor(kind, message, reason = null) {
     super(message);
     this.name = "ApiError";
     this.kind = kind;
+    this.reason = reason;
     // Validation errors start with the field they are about ("server.url: ...").
     const match = /^([a-z_]+(?:\.[a-z_]+)*):\s*/.exec(message);
     this.field = match ? match[1] : null;
@@ -27,7 +29,9 @@ export function isAvailable() {
 
 function toError(e) {
   if (e instanceof ApiError) return e;
-  if (e && typeof e === "object" && typeof e.message === "string") return new ApiError(e.kind || "engine", e.message);
+  if (e && typeof e === "object" && typeof e.message === "string") {
+    return new ApiError(e.kind || "engine", e.message, typeof e.reason === "string" ? e.reason : null);
+  }
   return new ApiError("engine", String(e));
 }
 
@@ -66,6 +70,8 @@ export const previewSound = (tone, volume) => call("preview_sound", { tone, volu
 export const testAlerts = () => call("test_alerts");
 export const recentDecisions = () => call("recent_decisions");
 export const startDemo = () => call("start_demo");
+/** Starts again the session that could not start (a store problem's "Try again"): AppInfo. */
+export const retryStart = () => call("retry_start");
 export const reconnectNow = () => call("reconnect_now");
 
 export const EVENTS = Object.freeze({

@@ -16,7 +16,7 @@ import { initStatusBar } from "./status-bar.js";
 import { closeSettings, initSettings, isSettingsOpen, openServerSettings, openSettings } from "./settings.js";
 import { initWelcome, isWelcomeOpen } from "./welcome.js";
 import { initKeyboard, isNarrow } from "./keyboard.js";
-import { initBanners, showToast } from "./banners.js";
+import { initBanners, setStoreProblem, showToast } from "./banners.js";
 
 /* ---- appearance ---- */
 
@@ -83,9 +83,46 @@ async function afterModeChange() {
 async function startDemo() {
   try {
     setInfo(await api.startDemo());
+    setStoreProblem(null);
   } catch (e) {
-    showToast(t("errors.command", { error: e.message }));
+    // The demo's own database could not be used: the banner says why, and "Try again" retries.
+    if (e.kind === "store") setStoreProblem(e);
+    else showToast(t("errors.command", { error: e.message }));
   }
+}
+
+/**
+ * No session runs because it could not start: every command answers with why. A store error
+ * gets the banner with its reason and "Try again"; nothing is connected meanwhile.
+ */
+function showStartFailure(e) {
+  if (e.kind !== "store") return false;
+  setStoreProblem(e);
+  setConnection({ state: "stopped" });
+  return true;
+}
+
+/** "Try again" on the store problem: the shell starts the session again, then all reloads. */
+async function retryStart() {
+  let info;
+  try {
+    info = await api.retryStart();
+  } catch (e) {
+    if (e.kind === "store") {
+      setStoreProblem(e);
+      showToast(t("store_problem.retry_failed"));
+    } else {
+      showToast(t("errors.command", { error: e.message }));
+    }
+    return;
+  }
+  setStoreProblem(null);
+  const before = state.info ? state.info.mode : null;
+  setInfo(info);
+  applyUi(info.settings.ui);
+  if (info.notice) setBanner("notice", info.notice);
+  // setInfo reloads after a change of mode; a start that failed had no mode to change from.
+  if (before === null || before === info.mode) await afterModeChange();
 }
 
 /**
@@ -141,7 +178,7 @@ function registerListeners() {
     api.on(E.resync, () => {
       reloadChats();
       reloadOpenChat();
-      refreshInfo().catch(() => {});
+      refreshInfo().catch(showStartFailure);
     }),
     api.on(E.storeFailed, (p) => setBanner("storeError", (p && p.error) || t("store_error.unknown"))),
     api.on(E.waiting, (summary) => setWaiting(summary)),
@@ -177,7 +214,7 @@ async function main() {
     return;
   }
 
-  initBanners();
+  initBanners({ retryStart });
   // The status bar's "Set up" and "Open settings" (token refused) want the server's fields.
   initStatusBar({ openSettings: (tab) => (tab === "connection" ? openServerSettings() : openSettings(tab)), startDemo });
   initChatList({ openChat });
@@ -214,7 +251,7 @@ async function main() {
     applyUi(info.settings.ui);
     if (info.notice) setBanner("notice", info.notice);
   } catch (e) {
-    setBanner("notice", t("errors.app_info", { error: e.message }));
+    if (!showStartFailure(e)) setBanner("notice", t("errors.app_info", { error: e.message }));
   }
 
   await loadMoreChats();

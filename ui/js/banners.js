@@ -1,5 +1,6 @@
-// Non-blocking messages: the one-time tray hint, the shell's notice, disk write failures and
-// short toasts for failed commands. None of them steals focus.
+// Non-blocking messages: the one-time tray hint, the shell's notice, disk write failures, a
+// session that could not start because of its database, and short toasts for failed commands.
+// None of them steals focus.
 
 import * as api from "./api.js";
 import { byId, setHidden, setText } from "./dom.js";
@@ -10,12 +11,40 @@ const TOAST_MS = 5000;
 let toastEl;
 let toastTimer = 0;
 
-export function initBanners() {
+// Every StoreReason of docs/ipc.md; each has words "store_problem.<reason>.what" (what
+// happened) and ".todo" (what to do). The contract tests compare this line with the shell's.
+const STORE_REASONS = ["in_use", "locked", "corrupt", "too_new", "foreign", "missing", "folder", "disk_full", "sql"];
+
+/**
+ * The words for a store error: { what, todo } by its reason; a reason this page does not know
+ * (a newer shell) gets the generic ones.
+ */
+function storeProblemWords(reason) {
+  const known = STORE_REASONS.includes(reason) ? reason : "sql";
+  return { what: t(`store_problem.${known}.what`), todo: t(`store_problem.${known}.todo`) };
+}
+
+/** Shows why the session could not start (an ApiError of kind "store"); null hides it. */
+export function setStoreProblem(error) {
+  setBanner("storeProblem", error ? { reason: error.reason, message: error.message } : null);
+}
+
+export function initBanners({ retryStart = async () => {} } = {}) {
   toastEl = byId("toast");
+  const retry = byId("store-problem-retry");
+  retry.addEventListener("click", async () => {
+    retry.disabled = true;
+    try {
+      await retryStart();
+    } finally {
+      retry.disabled = false;
+    }
+  });
   byId("tray-hint-dismiss").addEventListener("click", dismissTrayHint);
   byId("notice-dismiss").addEventListener("click", () => setBanner("notice", null));
   byId("store-error-dismiss").addEventListener("click", () => setBanner("storeError", null));
   subscribe("banners", renderBanners);
+  subscribe("lang", renderBanners);
   subscribe("info", (s) => {
     const info = s.info;
     if (!info) return;
@@ -30,6 +59,12 @@ export function renderBanners(s) {
   setText(byId("notice-text"), s.banners.notice || "");
   setHidden(byId("store-error"), !s.banners.storeError);
   setText(byId("store-error-text"), s.banners.storeError || "");
+  const problem = s.banners.storeProblem;
+  setHidden(byId("store-problem"), !problem);
+  const words = problem ? storeProblemWords(problem.reason) : { what: "", todo: "" };
+  setText(byId("store-problem-what"), words.what);
+  setText(byId("store-problem-todo"), words.todo);
+  setText(byId("store-problem-detail"), problem ? t("store_problem.detail", { message: problem.message }) : "");
 }
 
 async function dismissTrayHint() {

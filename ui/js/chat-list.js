@@ -162,7 +162,7 @@ function sourceLabel(chat) {
 export function previewText(message) {
   if (!message) return "";
   if (message.text != null && message.text !== "") return message.text;
-  if (message.file_path) return `📎 ${fileName(message.file_path)}`;
+  if (message.file_path) return fileName(message.file_path);
   return t("message.empty");
 }
 
@@ -219,6 +219,7 @@ function updateRow(row, chat, now) {
   setHidden(row.preview, chat.typing);
   setText(row.preview, previewText(last));
   toggleClass(row.preview, "is-empty", !last || (!last.text && !last.file_path));
+  toggleClass(row.preview, "with-attachment", !!last && !last.text && !!last.file_path);
 
   const unread = chat.unread || 0;
   setHidden(row.badge, unread === 0);

@@ -299,7 +299,7 @@ function announce(messages) {
   const chat = state.chats.get(state.openChatId);
   const name = chat ? chat.name : "";
   const last = messages[messages.length - 1];
-  const text = last.text || (last.file_path ? `📎 ${fileName(last.file_path)}` : "");
+  const text = last.text || (last.file_path ? `${fileName(last.file_path)} ${t("message.attachment_sr")}` : "");
   setText(announcerEl, messages.length === 1
     ? t("chat.announce_one", { name, text })
     : t("chat.announce_many", { name, count: messages.length }));

@@ -170,7 +170,8 @@ function hitOption(hit) {
   if (segments.length) {
     for (const seg of segments) snippet.append(seg.hit ? el("mark", { text: seg.text }) : document.createTextNode(seg.text));
   } else {
-    snippet.append(document.createTextNode(m.text || (m.file_path ? `📎 ${fileName(m.file_path)}` : "")));
+    snippet.append(document.createTextNode(m.text || (m.file_path ? fileName(m.file_path) : "")));
+    snippet.classList.toggle("with-attachment", !m.text && !!m.file_path);
   }
   const sent = parseTime(m.sent_at);
   return el("li", { class: "search-hit", data: { seq: m.seq, userId: m.user_id }, attrs: { role: "option", tabindex: "-1", "aria-selected": "false" } }, [

@@ -17,7 +17,8 @@ export const state = {
   timeline: null,
   search: { query: "", results: [], chatMatches: [], loading: false, error: null, active: false },
   language: "en",
-  banners: { storeError: null, notice: null, trayHint: false, fatal: null },
+  // storeProblem: { reason, message } while the session could not start because of its database.
+  banners: { storeError: null, notice: null, trayHint: false, fatal: null, storeProblem: null },
 };
 
 const listeners = new Map();

@@ -17,7 +17,8 @@ cargo xtask <task>
                  settings_load), 60 s each by default
   bundle         build the .deb (Tauri CLI from npm), install it, start it, remove it
   icons          regenerate every icon PNG from icons/*.svg
-  setup [--for demo|test|bundle]  only install what the task needs (apt, tauri-driver, cargo-fuzz)
+  setup [--for demo|test|bundle|fuzz]  only install what the task needs (apt, tauri-driver,
+                 cargo-fuzz for fuzz)
 ";
 
 fn main() -> Result<()> {
@@ -42,8 +43,9 @@ fn main() -> Result<()> {
             {
                 Some("demo") => setup::Need::Demo,
                 Some("bundle") => setup::Need::Bundle,
+                Some("fuzz") => setup::Need::Fuzz,
                 Some("test") | None => setup::Need::Test,
-                Some(other) => bail!("setup --for {other}: expected demo, test or bundle"),
+                Some(other) => bail!("setup --for {other}: expected demo, test, bundle or fuzz"),
             };
             setup::run(need)
         }

@@ -161,8 +161,7 @@ pub fn run(need: Need) -> Result<()> {
         }
         Need::Test => {
             apt(&[BUILD, TEST].concat())?;
-            tauri_driver()?;
-            cargo_fuzz()
+            tauri_driver()
         }
         Need::Bundle => {
             apt(&[BUILD, TEST, BUNDLE].concat())?;
@@ -171,8 +170,7 @@ pub fn run(need: Need) -> Result<()> {
             if !on_path("npm") {
                 apt(&["nodejs", "npm"])?;
             }
-            tauri_driver()?;
-            cargo_fuzz()
+            tauri_driver()
         }
     }
 }

@@ -46,12 +46,27 @@ pub fn test() -> Result<()> {
         "-D",
         "warnings",
     ])?;
-    // One profile for everything: the end-to-end tests drive the release binary, and the
-    // unit tests reuse the same compiled dependencies.
+    build_release()?;
     cargo(&["test", "--workspace", "--release", "--no-fail-fast"])?;
-    run_fuzz(&[], 30)?;
     run_bench(true)?;
-    build_and_check_deb()
+    bundle_and_check_deb()
+}
+
+/// One release build of every package and target: the tests, the benchmarks and the `.deb`
+/// all use these binaries, so the app that is tested is the app that ships, and nothing
+/// compiles twice. Building the tests in the same invocation matters: cargo enables a crate's
+/// features for the whole build, and a build without the test targets (`cargo build -p`, the
+/// Tauri CLI's `tauri build`) would pick a different set and recompile the engine and
+/// everything under it.
+fn build_release() -> Result<()> {
+    cargo(&["build", "--workspace", "--all-targets", "--release"])
+}
+
+/// A binary of that build, where cargo put it.
+fn release_binary(name: &str) -> PathBuf {
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
+    target.join("release").join(name)
 }
 
 /// The fuzz targets (`fuzz/fuzz_targets/`), each with the dictionary of tokens its inputs are
@@ -176,34 +191,37 @@ pub fn bench(quick: bool) -> Result<()> {
 }
 
 fn run_bench(quick: bool) -> Result<()> {
-    let mut args = vec!["run", "--release", "--package", "chatbell-bench", "--"];
+    build_release()?;
+    let bench = release_binary("chatbell-bench");
+    let bench = bench
+        .to_str()
+        .context("the target folder's path is not UTF-8")?;
     if quick {
-        args.push("--quick");
+        run(bench, &["--quick"])
     } else {
-        args.extend(["--write", "docs/BENCHMARKS.md"]);
+        run(bench, &["--write", "docs/BENCHMARKS.md"])
     }
-    cargo(&args)
 }
 
 pub fn bundle() -> Result<()> {
     setup::run(Need::Bundle)?;
-    build_and_check_deb()
+    bundle_and_check_deb()
 }
 
-/// Builds the .deb (the same release binaries the tests used, so nothing recompiles), checks
-/// what it contains, and, as root, installs it, starts it and removes it again.
-fn build_and_check_deb() -> Result<()> {
-    cargo(&["build", "--release", "--package", "chatbell-cli"])?;
+/// Packs the release build's binaries into the .deb (`tauri bundle`, which compiles nothing),
+/// checks what it contains, and, as root, installs it, starts it and removes it again.
+fn bundle_and_check_deb() -> Result<()> {
+    build_release()?;
     run("npm", &["ci", "--no-audit", "--no-fund"])?;
     run(
         "npx",
-        &["--no-install", "tauri", "build", "--bundles", "deb"],
+        &["--no-install", "tauri", "bundle", "--bundles", "deb"],
     )?;
+    // `--workspace` keeps the features of the build above (one package alone would differ).
     let mut args = vec![
         "test",
+        "--workspace",
         "--release",
-        "--package",
-        "chatbell",
         "--test",
         "deb",
         "--",

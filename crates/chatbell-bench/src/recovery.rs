@@ -1,6 +1,7 @@
 //! Figure 6 — Recovery: (a) the simulator restarts — how long until the engine is back online with
-//! its subscriptions sent again; (b) the connection stalls (TCP open, nothing moves) — how
-//! long until the engine declares it dead.
+//! its subscriptions sent again, against a bare client connecting and subscribing; (b) the
+//! connection stalls (TCP open, nothing moves) — how long until the engine declares it dead,
+//! against the same engine noticing a server that closes the connection (timed in (a)).
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -45,11 +46,11 @@ async fn subscribed(sim: &SimHandle, within: Duration) -> Result<()> {
         w.sort();
         w
     };
-    let clients = sim
-        .control()
-        .wait_clients(within, |c| c.iter().any(|c| c.filters == want))
-        .await?;
-    if !clients.iter().any(|c| c.filters == want) {
+    // A stalled connection the engine has already given up on stays listed until its stall
+    // ends: only a live one counts.
+    let live = |c: &[chatbell_sim::ClientInfo]| c.iter().any(|c| c.filters == want && !c.stalled);
+    let clients = sim.control().wait_clients(within, live).await?;
+    if !live(&clients) {
         bail!("no client with the subscriptions after {within:?}");
     }
     Ok(())
@@ -77,11 +78,14 @@ pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
     let mut sim = chatbell_sim::start(SimConfig::quiet()).await?;
     let addr = sim.addr();
 
-    // Baseline: a fresh client connecting and subscribing to a running server.
+    // Baseline of (a): a bare WebSocket client connecting and subscribing to a running server.
     let mut fresh = Vec::new();
     for _ in 0..runs {
         let t = Instant::now();
-        let (mut ws, _) = tokio_tungstenite::connect_async(sim.ws_url()).await?;
+        // Nagle off, as the engine has it: otherwise the second subscription waits for the
+        // first one's delayed ACK (40 ms on Linux) and the baseline measures that instead.
+        let (mut ws, _) =
+            tokio_tungstenite::connect_async_with_config(sim.ws_url(), None, true).await?;
         for user_id in SUBSCRIPTIONS {
             ws.send(Message::text(ClientAction::Subscribe { user_id }.to_json()))
                 .await?;
@@ -101,12 +105,19 @@ pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
     .await?;
     subscribed(&sim, Duration::from_secs(10)).await?;
     let mut restart = Vec::new();
+    // Baseline of (b): shutting down sends every client a close frame ("going away"); the time
+    // until the engine leaves Online is how fast it notices a server that says goodbye.
+    let mut closed = Vec::new();
     for _ in 0..runs {
-        sim.shutdown().await;
-        engine
-            .state()
-            .wait_for(|s| !matches!(s, ConnState::Online { .. }))
-            .await?;
+        let t = Instant::now();
+        let mut state = engine.state();
+        let ((), noticed) = tokio::join!(sim.shutdown(), async {
+            state
+                .wait_for(|s| !matches!(s, ConnState::Online { .. }))
+                .await
+                .map(|_| t.elapsed())
+        });
+        closed.push(noticed?);
         sim = sim_at(addr).await?;
         let t = Instant::now();
         subscribed(&sim, Duration::from_secs(40)).await?;
@@ -146,12 +157,14 @@ pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
     engine.shutdown().await;
     sim.shutdown().await;
 
-    let (fresh, restart, stall) = (
+    let (fresh, restart, closed, stall) = (
         Samples::from_durations(&fresh),
         Samples::from_durations(&restart),
+        Samples::from_durations(&closed),
         Samples::from_durations(&stall),
     );
-    let timeout_ms = heartbeat.dead_after.as_secs_f64() * 1000.0;
+    // A goal, not a result: detection within a second of the configured silence.
+    let goal_ms = heartbeat.dead_after.as_secs_f64() * 1000.0 + 1000.0;
     Ok(vec![
         Figure::new(
             SECTION,
@@ -159,7 +172,7 @@ pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
             restart.median(),
             "ms",
         )
-        .baseline("fresh connect + subscribe", fresh.median())
+        .baseline("bare client: connect + subscribe", fresh.median())
         .goal(Goal::AtMost(1500.0))
         .note(format!(
             "{runs} restarts, each after a healthy connection; first retry after a full-jitter delay in [0, 1 s]"
@@ -170,7 +183,7 @@ pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
             restart.max(),
             "ms",
         )
-        .baseline("fresh connect + subscribe", fresh.max())
+        .baseline("bare client: connect + subscribe", fresh.max())
         .goal(Goal::AtMost(1500.0)),
         Figure::new(
             SECTION,
@@ -178,11 +191,19 @@ pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
             stall.median(),
             "ms",
         )
-        .baseline("configured dead-after", timeout_ms)
-        .goal(Goal::AtMost(timeout_ms + 1000.0))
+        .baseline("server closes → noticed", closed.median())
+        .goal(Goal::AtMost(goal_ms))
         .note(format!(
-            "ping every {:?}, dead after {:?} of silence",
-            heartbeat.ping_interval, heartbeat.dead_after
+            "{} stall(s); configured: ping every {:?}, dead after {:?} of silence{}; baseline: \
+             the {runs} closes of the restarts",
+            stall.len(),
+            heartbeat.ping_interval,
+            heartbeat.dead_after,
+            if scale.quick {
+                " (shortened from the product's 15 s / 30 s)"
+            } else {
+                " (the product's)"
+            }
         )),
     ])
 }

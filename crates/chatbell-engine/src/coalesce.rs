@@ -359,8 +359,12 @@ impl Coalescer {
     /// next message starts a new one instead of updating a notification that is gone.
     pub fn closed(&mut self, slot: Slot) {
         match slot {
+            // A message still waiting for the chat's window is not dropped with the notification:
+            // the window's end shows it, as a new one.
             Slot::Chat(user) => {
-                self.live.remove(&user);
+                if self.live.get(&user).is_none_or(|l| !l.dirty) {
+                    self.live.remove(&user);
+                }
             }
             Slot::Digest => {
                 if let Some(d) = &mut self.digest {

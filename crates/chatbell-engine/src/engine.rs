@@ -206,6 +206,7 @@ impl Engine {
             typing_changed: typing_changed.clone(),
             notify: notify_tx.clone(),
             clock: clock.clone(),
+            runtime: tokio::runtime::Handle::current(),
             stopping: cancel.clone(),
             waiting_changed: waiting_changed.clone(),
         };

@@ -103,7 +103,8 @@ pub fn hold_all(
         } else {
             left
         };
-        return Some((QuietHours, Some(now + left)));
+        // At the end of the calendar the end has no date: held, with no end to show.
+        return Some((QuietHours, now.checked_add_signed(left)));
     }
     None
 }

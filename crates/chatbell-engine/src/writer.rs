@@ -111,6 +111,8 @@ pub(crate) struct WriterShared {
     pub typing_changed: Arc<Notify>,
     pub notify: Option<mpsc::Sender<ServiceMsg>>,
     pub clock: Arc<dyn Clock>,
+    /// The engine's runtime: the writer's own thread waits on the clock's timers through it.
+    pub runtime: tokio::runtime::Handle,
     /// Cancelled when the engine stops: from then on a refused batch is not retried.
     pub stopping: CancellationToken,
     /// Told after every change of who waits (new messages, read, snoozed, removed).
@@ -274,17 +276,18 @@ impl WriterLoop {
         }
     }
 
-    /// Waits before a retry, but not past the engine starting to stop.
+    /// Waits before a retry, on the engine's clock, but not past the engine starting to stop.
     fn pause(&self, delay: Duration) {
-        const SLICE: Duration = Duration::from_millis(50);
-        let until = std::time::Instant::now() + delay;
-        while !self.shared.stopping.is_cancelled() {
-            let left = until.saturating_duration_since(std::time::Instant::now());
-            if left.is_zero() {
-                return;
+        let clock = self.shared.clock.clone();
+        let stopping = self.shared.stopping.clone();
+        // This thread is not one of the runtime's, so blocking it on the runtime is allowed;
+        // the timer is made inside, where the runtime's time driver is found.
+        self.shared.runtime.block_on(async move {
+            tokio::select! {
+                () = clock.sleep_until(clock.mono() + delay) => {}
+                () = stopping.cancelled() => {}
             }
-            std::thread::sleep(left.min(SLICE));
-        }
+        });
     }
 
     /// Tells everyone what the committed batch changed: typing, the store update, then the

@@ -583,6 +583,53 @@ async fn shutdown_keeps_everything_and_a_restart_marks_the_time_away() {
 }
 
 #[tokio::test]
+async fn a_store_locked_by_another_program_holds_the_frames_and_retries_on_the_engines_clock() {
+    let rig = rig(SimConfig::default()).await;
+    let clock = chatbell_engine::clock::ManualClock::new(
+        chrono::Utc::now(),
+        chrono::NaiveTime::from_hms_opt(12, 0, 0).unwrap(),
+    );
+    let engine =
+        Engine::start_with_clock(rig.config(vec![]), None, std::sync::Arc::new(clock.clone()))
+            .await
+            .unwrap();
+    online(&engine).await;
+    let mut events = engine.events();
+
+    // Another program takes the write lock: the writer's commit waits it out, then fails.
+    let other = rusqlite::Connection::open(&rig.db).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    rig.post(&[message(1, 7, "held while the store is locked")])
+        .await;
+    wait_event(
+        &mut events,
+        Duration::from_secs(15),
+        |e| matches!(e, EngineEvent::StoreFailed { error } if error.contains("busy")),
+    )
+    .await;
+    other.execute_batch("ROLLBACK").unwrap();
+
+    // The retry waits on the engine's clock: time moved by hand brings it, and the frame that
+    // was held is stored. (Moved in steps, until then: the writer sets its deadline after
+    // publishing the failure.)
+    let stored = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            clock.advance(Duration::from_secs(1));
+            if let Ok(Ok(EngineEvent::Stored(update))) =
+                tokio::time::timeout(Duration::from_millis(20), events.recv()).await
+                && update.messages.iter().any(|m| m.message_id == Some(1))
+            {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(stored.is_ok(), "the held frame was never stored");
+    assert_eq!(engine.counts().await.unwrap().messages, 1);
+    assert!(engine.shutdown().await.is_clean());
+}
+
+#[tokio::test]
 async fn a_retention_beyond_the_calendar_keeps_everything_and_storing_goes_on() {
     let rig = rig(SimConfig::default()).await;
     let mut config = rig.config(vec![]);

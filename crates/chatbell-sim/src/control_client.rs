@@ -1,12 +1,15 @@
 //! A client for the control API, for tests and tools that drive a simulator.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use ureq::http;
 
 use crate::hub::{ClientInfo, Fault};
+
+/// A stuck simulator fails a test instead of hanging it; a large `POST /events` still fits.
+const TIMEOUT: Duration = Duration::from_secs(60);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ControlError {
@@ -21,7 +24,7 @@ pub enum ControlError {
     Garbled(String),
 }
 
-/// Talks to a simulator's control API over plain HTTP/1.1.
+/// Talks to a simulator's control API over HTTP/1.1.
 #[derive(Debug, Clone, Copy)]
 pub struct ControlClient {
     addr: SocketAddr,
@@ -39,32 +42,17 @@ impl ControlClient {
         path: &str,
         body: Option<&Value>,
     ) -> Result<(u16, Value), ControlError> {
-        let io = |source| ControlError::Io {
-            addr: self.addr,
-            source,
-        };
-        let mut stream = TcpStream::connect(self.addr).await.map_err(io)?;
+        let addr = self.addr;
+        let (method, path) = (method.to_string(), path.to_string());
         let body = body.map(Value::to_string).unwrap_or_default();
-        let request = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            self.addr,
-            body.len()
-        );
-        stream.write_all(request.as_bytes()).await.map_err(io)?;
-        let mut response = Vec::new();
-        stream.read_to_end(&mut response).await.map_err(io)?;
-        let text = String::from_utf8_lossy(&response);
-        let (head, body) = text
-            .split_once("\r\n\r\n")
-            .ok_or_else(|| ControlError::Garbled(text.to_string()))?;
-        let status = head
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| ControlError::Garbled(head.to_string()))?;
-        let json =
-            serde_json::from_str(body).map_err(|_| ControlError::Garbled(body.to_string()))?;
-        Ok((status, json))
+        // ureq blocks; on a runtime thread it would stall the simulator serving this very
+        // request when both share a current-thread runtime (as `#[tokio::test]`s do).
+        tokio::task::spawn_blocking(move || request_blocking(addr, &method, &path, body))
+            .await
+            .map_err(|e| ControlError::Io {
+                addr,
+                source: std::io::Error::other(e),
+            })?
     }
 
     async fn ok(
@@ -130,4 +118,37 @@ impl ControlClient {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
     }
+}
+
+fn request_blocking(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: String,
+) -> Result<(u16, Value), ControlError> {
+    let fail = |e: ureq::Error| match e {
+        ureq::Error::Protocol(_) => ControlError::Garbled(e.to_string()),
+        e => ControlError::Io {
+            addr,
+            source: e.into_io(),
+        },
+    };
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(TIMEOUT))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    // An empty body is still sent (as `Content-Length: 0`): the simulator reads no chunked
+    // bodies, and a body-less POST would go out chunked.
+    let request = http::Request::builder()
+        .method(method)
+        .uri(format!("http://{addr}{path}"))
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(body)
+        .map_err(|e| fail(e.into()))?;
+    let mut response = agent.run(request).map_err(fail)?;
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string().map_err(fail)?;
+    let json = serde_json::from_str(&text).map_err(|_| ControlError::Garbled(text))?;
+    Ok((status, json))
 }

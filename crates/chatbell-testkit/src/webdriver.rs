@@ -1,13 +1,19 @@
-//! A minimal W3C WebDriver client over plain HTTP/1.1: what the end-to-end tests need
-//! (sessions, elements, clicks, keys, text, scripts, screenshots) and nothing more.
+//! A minimal W3C WebDriver client: what the end-to-end tests need (sessions, elements,
+//! clicks, keys, text, scripts, screenshots) and nothing more.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::io;
 use std::time::{Duration, Instant};
 
+use base64::Engine;
 use serde_json::{Value, json};
+use ureq::http;
 
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// Long enough for a slow script or a screenshot on a loaded CI machine.
+const TIMEOUT: Duration = Duration::from_secs(120);
+/// ureq's default body limit (10 MB) could cut off the screenshot of a large window.
+const MAX_BODY_BYTES: u64 = 64 * 1024 * 1024;
 
 #[derive(Debug)]
 pub struct WebDriverError(pub String);
@@ -18,19 +24,37 @@ impl std::fmt::Display for WebDriverError {
     }
 }
 
+/// Why one command failed; the first two mean it never ran, so it may be sent again.
+enum Failure {
+    /// Nothing listens on the port (yet).
+    Refused(WebDriverError),
+    /// The driver closed the connection without answering.
+    Unanswered(WebDriverError),
+    Failed(WebDriverError),
+}
+
+impl From<Failure> for WebDriverError {
+    fn from(failure: Failure) -> Self {
+        match failure {
+            Failure::Refused(e) | Failure::Unanswered(e) | Failure::Failed(e) => e,
+        }
+    }
+}
+
 /// One command. tauri-driver sometimes forwards a command over a pooled connection that
 /// WebKitWebDriver has already closed; it then answers nothing and the command never reached
 /// the browser, so it is sent again (a few times, briefly apart).
 fn http(
+    agent: &ureq::Agent,
     port: u16,
     method: &str,
     path: &str,
     body: Option<&Value>,
-) -> Result<Value, WebDriverError> {
+) -> Result<Value, Failure> {
     let mut attempt = 0;
     loop {
-        match http_once(port, method, path, body) {
-            Err(e) if e.0.contains("no HTTP response") && attempt < 5 => {
+        match http_once(agent, port, method, path, body) {
+            Err(Failure::Unanswered(_)) if attempt < 5 => {
                 attempt += 1;
                 std::thread::sleep(Duration::from_millis(100));
             }
@@ -40,64 +64,63 @@ fn http(
 }
 
 fn http_once(
+    agent: &ureq::Agent,
     port: u16,
     method: &str,
     path: &str,
     body: Option<&Value>,
-) -> Result<Value, WebDriverError> {
-    let err = |e: std::io::Error| WebDriverError(format!("{method} {path}: {e}"));
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(err)?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(120)))
-        .map_err(err)?;
-    let body = body.map(Value::to_string).unwrap_or_default();
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).map_err(err)?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).map_err(err)?;
-    let text = String::from_utf8_lossy(&response);
-    let (head, rest) = text
-        .split_once("\r\n\r\n")
-        .ok_or_else(|| WebDriverError(format!("no HTTP response: {text}")))?;
-    let body = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(rest)
-    } else {
-        rest.to_string()
-    };
-    let json: Value = serde_json::from_str(&body)
-        .map_err(|e| WebDriverError(format!("{method} {path}: {e}: {body}")))?;
+) -> Result<Value, Failure> {
+    let error = |e: &dyn std::fmt::Display| WebDriverError(format!("{method} {path}: {e}"));
+    let failed = |e: &dyn std::fmt::Display| Failure::Failed(error(e));
+    let request = http::Request::builder()
+        .method(method)
+        .uri(format!("http://127.0.0.1:{port}{path}"))
+        .header(
+            http::header::CONTENT_TYPE,
+            "application/json; charset=utf-8",
+        )
+        .body(body.map(Value::to_string).unwrap_or_default())
+        .map_err(|e| failed(&e))?;
+    let mut response = agent.run(request).map_err(|e| match &e {
+        ureq::Error::Io(io) => match io.kind() {
+            io::ErrorKind::ConnectionRefused => Failure::Refused(error(&e)),
+            io::ErrorKind::UnexpectedEof
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted => {
+                Failure::Unanswered(error(&format_args!("no HTTP response: {e}")))
+            }
+            _ => failed(&e),
+        },
+        _ => failed(&e),
+    })?;
+    let status = response.status();
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(MAX_BODY_BYTES)
+        .read_to_vec()
+        .map_err(|e| failed(&e))?;
+    answer(status, &body).map_err(|e| failed(&e))
+}
+
+/// The `value` of a command's answer, or why the command failed.
+fn answer(status: http::StatusCode, body: &[u8]) -> Result<Value, String> {
+    let json: Value = serde_json::from_slice(body)
+        .map_err(|e| format!("{status}: {e}: {}", String::from_utf8_lossy(body)))?;
+    // The spec's error answer: `{"value": {"error": code, "message": text, ...}}`.
     if let Some(error) = json["value"]["error"].as_str() {
-        return Err(WebDriverError(format!(
-            "{method} {path}: {error}: {}",
-            json["value"]["message"]
-        )));
+        let message = json["value"]["message"].as_str().unwrap_or_default();
+        return Err(format!("{error}: {message}"));
+    }
+    if !status.is_success() {
+        return Err(format!("{status}: {json}"));
     }
     Ok(json["value"].clone())
 }
 
-fn dechunk(mut rest: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, tail)) = rest.split_once("\r\n") {
-        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
-            break;
-        };
-        if n == 0 || tail.len() < n {
-            break;
-        }
-        out.push_str(&tail[..n]);
-        rest = tail[n..].trim_start_matches("\r\n");
-    }
-    out
-}
-
 /// One WebDriver session.
 pub struct WebDriver {
+    agent: ureq::Agent,
     port: u16,
     session: String,
 }
@@ -113,9 +136,16 @@ impl WebDriver {
         capabilities: Value,
         timeout: Duration,
     ) -> Result<WebDriver, WebDriverError> {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(TIMEOUT))
+            // WebDriver errors come as JSON with any status; they are read, not thrown away.
+            .http_status_as_error(false)
+            .build()
+            .into();
         let deadline = Instant::now() + timeout;
         loop {
             match http(
+                &agent,
                 port,
                 "POST",
                 "/session",
@@ -126,14 +156,15 @@ impl WebDriver {
                         .as_str()
                         .ok_or_else(|| WebDriverError(format!("no session id: {v}")))?;
                     return Ok(WebDriver {
+                        agent,
                         port,
                         session: session.to_string(),
                     });
                 }
-                Err(e) if Instant::now() < deadline && e.0.contains("Connection refused") => {
+                Err(Failure::Refused(_)) if Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(100));
                 }
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.into()),
             }
         }
     }
@@ -145,11 +176,13 @@ impl WebDriver {
         body: Option<&Value>,
     ) -> Result<Value, WebDriverError> {
         http(
+            &self.agent,
             self.port,
             method,
             &format!("/session/{}{path}", self.session),
             body,
         )
+        .map_err(WebDriverError::from)
     }
 
     pub fn find(&self, css: &str) -> Result<Element, WebDriverError> {
@@ -240,8 +273,9 @@ impl WebDriver {
     /// A PNG of the page.
     pub fn screenshot(&self) -> Result<Vec<u8>, WebDriverError> {
         let b64 = self.call("GET", "/screenshot", None)?;
-        decode_base64(b64.as_str().unwrap_or_default())
-            .ok_or_else(|| WebDriverError("bad screenshot data".into()))
+        base64::engine::general_purpose::STANDARD
+            .decode(b64.as_str().unwrap_or_default())
+            .map_err(|e| WebDriverError(format!("bad screenshot data: {e}")))
     }
 
     /// Closes the current window.
@@ -267,6 +301,7 @@ impl WebDriver {
 
     pub fn quit(self) {
         let _ = http(
+            &self.agent,
             self.port,
             "DELETE",
             &format!("/session/{}", self.session),
@@ -275,51 +310,51 @@ impl WebDriver {
     }
 }
 
-fn decode_base64(s: &str) -> Option<Vec<u8>> {
-    let value = |c: u8| -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        } as u32)
-    };
-    let bytes: Vec<u8> = s
-        .bytes()
-        .filter(|c| !c.is_ascii_whitespace() && *c != b'=')
-        .collect();
-    let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
-    for chunk in bytes.chunks(4) {
-        let mut acc = 0u32;
-        for (i, c) in chunk.iter().enumerate() {
-            acc |= value(*c)? << (18 - 6 * i);
-        }
-        let n = chunk.len();
-        out.push((acc >> 16) as u8);
-        if n > 2 {
-            out.push((acc >> 8) as u8);
-        }
-        if n > 3 {
-            out.push(acc as u8);
-        }
-    }
-    Some(out)
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{dechunk, decode_base64};
+    use serde_json::json;
+    use ureq::http::StatusCode;
+
+    use super::answer;
 
     #[test]
-    fn decodes_base64_and_chunked_bodies() {
-        assert_eq!(decode_base64("aGVsbG8=").unwrap(), b"hello");
-        assert_eq!(decode_base64("aGk=").unwrap(), b"hi");
-        assert_eq!(decode_base64("YWJj").unwrap(), b"abc");
-        assert_eq!(
-            dechunk("5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"),
-            "hello world"
-        );
+    fn answers_give_their_value_or_the_drivers_error() {
+        let ok = StatusCode::OK;
+        let not_found = StatusCode::NOT_FOUND;
+        let cases: &[(StatusCode, &str, Result<serde_json::Value, &str>)] = &[
+            (ok, r#"{"value": "Chatbell"}"#, Ok(json!("Chatbell"))),
+            (ok, r#"{"value": null}"#, Ok(json!(null))),
+            (
+                ok,
+                r#"{"value": {"text": "Иван"}}"#,
+                Ok(json!({"text": "Иван"})),
+            ),
+            (
+                not_found,
+                r#"{"value": {"error": "no such element", "message": "no match for #x", "stacktrace": ""}}"#,
+                Err("no such element: no match for #x"),
+            ),
+            // Some drivers answer an error with 200.
+            (
+                ok,
+                r#"{"value": {"error": "javascript error", "message": "boom"}}"#,
+                Err("javascript error: boom"),
+            ),
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                r#"{"value": "odd"}"#,
+                Err(r#"500 Internal Server Error: {"value":"odd"}"#),
+            ),
+            (
+                StatusCode::BAD_GATEWAY,
+                "upstream gone",
+                Err("502 Bad Gateway: expected value at line 1 column 1: upstream gone"),
+            ),
+        ];
+        for (status, body, want) in cases {
+            let got = answer(*status, body.as_bytes());
+            let want = want.clone().map_err(str::to_string);
+            assert_eq!(got, want, "{status} {body}");
+        }
     }
 }

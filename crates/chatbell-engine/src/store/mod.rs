@@ -9,6 +9,7 @@ mod batch;
 mod header;
 mod lock;
 mod read;
+mod reason;
 mod schema;
 mod write;
 
@@ -22,9 +23,12 @@ pub use batch::{Applied, Candidate, Input};
 pub use header::APPLICATION_ID;
 pub use lock::EngineLock;
 pub use read::{Reader, StoreCounts, WaitingChat};
+pub use reason::StoreReason;
 pub use schema::VERSION as SCHEMA_VERSION;
 pub use write::{Removed, Writer, mark_read, retention_cutoff};
 
+/// What went wrong with the store; [`StoreError::reason`] says which kind of trouble it is, as
+/// one word to branch on.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("cannot create the data folder {path}: {source}")]
