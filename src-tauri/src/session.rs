@@ -5,6 +5,7 @@
 use std::sync::{Arc, Mutex};
 
 use chatbell_engine::keychain::Keychain;
+use chatbell_engine::notifier::text::fallback_notice;
 use chatbell_engine::notifier::{DesktopNotifier, NotifierConfig};
 use chatbell_engine::settings::{AuthMode, Settings};
 use chatbell_engine::{
@@ -206,12 +207,10 @@ pub async fn switch(app: &AppHandle, mode: Mode) -> CommandResult<()> {
                 state.replace_session(Some(fallback));
                 if app.get_webview_window(window::MAIN).is_none() {
                     // Nobody asked and heard the error (the start, a restart after a failure).
-                    let what = match mode {
-                        Mode::Demo => "the demo",
-                        _ => "the connection",
-                    };
-                    state.set_notice(format!(
-                        "Chatbell could not start {what} ({e}); it shows its database without a connection."
+                    state.set_notice(fallback_notice(
+                        mode == Mode::Demo,
+                        &e.to_string(),
+                        notification_lang(settings.ui.language),
                     ));
                 }
             }

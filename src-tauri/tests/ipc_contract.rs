@@ -24,6 +24,15 @@ fn after(text: &str, marker: &str, end: &[char]) -> BTreeSet<String> {
         .collect()
 }
 
+/// The strings in double quotes in `text`, in order (`"a", "b"` gives a and b).
+fn quoted<T: FromIterator<String>>(text: &str) -> T {
+    text.split('"')
+        .skip(1)
+        .step_by(2)
+        .map(String::from)
+        .collect()
+}
+
 /// The part of `text` between `start` and the next `end`.
 fn section<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
     let from = text.find(start).unwrap_or_else(|| panic!("no {start:?}")) + start.len();
@@ -46,12 +55,7 @@ fn every_command_is_registered_permitted_granted_called_and_documented() {
     assert!(registered.len() > 20, "read only {registered:?}");
 
     let build = read("build.rs");
-    let permitted: BTreeSet<String> = section(&build, "COMMANDS: &[&str] = &[", "];")
-        .split('"')
-        .skip(1)
-        .step_by(2)
-        .map(String::from)
-        .collect();
+    let permitted: BTreeSet<String> = quoted(section(&build, "COMMANDS: &[&str] = &[", "];"));
     assert_eq!(permitted, registered, "build.rs COMMANDS");
 
     let capabilities: serde_json::Value =
@@ -111,12 +115,7 @@ fn every_store_reason_is_documented_and_worded() {
 
     let ipc = read("../docs/ipc.md");
     let line = section(&ipc, "\nStoreReason ", "\n");
-    let documented: Vec<String> = line
-        .split('"')
-        .skip(1)
-        .step_by(2)
-        .map(String::from)
-        .collect();
+    let documented: Vec<String> = quoted(line);
     assert_eq!(documented, engine, "docs/ipc.md's StoreReason");
     // Each is explained there too, on a line of its own.
     let explained = section(&ipc, "\nStoreReason ", "\n```");
@@ -128,11 +127,6 @@ fn every_store_reason_is_documented_and_worded() {
     }
 
     let banners = read("../ui/js/banners.js");
-    let worded: Vec<String> = section(&banners, "const STORE_REASONS = [", "];")
-        .split('"')
-        .skip(1)
-        .step_by(2)
-        .map(String::from)
-        .collect();
+    let worded: Vec<String> = quoted(section(&banners, "const STORE_REASONS = [", "];"));
     assert_eq!(worded, engine, "ui/js/banners.js STORE_REASONS");
 }

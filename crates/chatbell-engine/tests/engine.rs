@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use chatbell_engine::clock::Clock;
+use chatbell_engine::clock::{Clock, ManualClock};
 use chatbell_engine::connection::ConnectionTuning;
 use chatbell_engine::liveness::Heartbeat;
 use chatbell_engine::model::{
@@ -75,6 +75,17 @@ impl Rig {
         config
     }
 
+    /// An engine on a clock moved by hand (not yet online).
+    async fn engine_on(&self, clock: &ManualClock) -> Engine {
+        Engine::start_with_clock(
+            self.config(vec![]),
+            None,
+            std::sync::Arc::new(clock.clone()),
+        )
+        .await
+        .unwrap()
+    }
+
     async fn engine(&self, subscriptions: Vec<i64>) -> Engine {
         let engine = Engine::start(self.config(subscriptions), None)
             .await
@@ -95,6 +106,14 @@ impl Rig {
             "nobody got {frames:?}"
         );
     }
+}
+
+/// A clock moved by hand, starting now at noon local time.
+fn manual_clock() -> ManualClock {
+    ManualClock::new(
+        chrono::Utc::now(),
+        chrono::NaiveTime::from_hms_opt(12, 0, 0).unwrap(),
+    )
 }
 
 async fn wait_state(
@@ -530,15 +549,9 @@ async fn one_database_one_engine() {
 async fn shutdown_keeps_everything_and_a_restart_marks_the_time_away() {
     let rig = rig(SimConfig::default()).await;
     // Time moved by hand: the gap the restart records is exactly the time away.
-    let clock = chatbell_engine::clock::ManualClock::new(
-        chrono::Utc::now(),
-        chrono::NaiveTime::from_hms_opt(12, 0, 0).unwrap(),
-    );
+    let clock = manual_clock();
     let closed_at = clock.utc();
-    let start = |clock: &chatbell_engine::clock::ManualClock| {
-        Engine::start_with_clock(rig.config(vec![]), None, std::sync::Arc::new(clock.clone()))
-    };
-    let engine = start(&clock).await.unwrap();
+    let engine = rig.engine_on(&clock).await;
     online(&engine).await;
     rig.post(
         &(1..=200)
@@ -560,7 +573,7 @@ async fn shutdown_keeps_everything_and_a_restart_marks_the_time_away() {
     engine.shutdown().await;
 
     clock.advance(Duration::from_secs(3600));
-    let engine = start(&clock).await.unwrap();
+    let engine = rig.engine_on(&clock).await;
     let mut events = engine.events();
     assert_eq!(engine.counts().await.unwrap().messages, 200);
     let gap = wait_event(
@@ -585,14 +598,8 @@ async fn shutdown_keeps_everything_and_a_restart_marks_the_time_away() {
 #[tokio::test]
 async fn a_store_locked_by_another_program_holds_the_frames_and_retries_on_the_engines_clock() {
     let rig = rig(SimConfig::default()).await;
-    let clock = chatbell_engine::clock::ManualClock::new(
-        chrono::Utc::now(),
-        chrono::NaiveTime::from_hms_opt(12, 0, 0).unwrap(),
-    );
-    let engine =
-        Engine::start_with_clock(rig.config(vec![]), None, std::sync::Arc::new(clock.clone()))
-            .await
-            .unwrap();
+    let clock = manual_clock();
+    let engine = rig.engine_on(&clock).await;
     online(&engine).await;
     let mut events = engine.events();
 

@@ -144,6 +144,25 @@ pub fn test_words(lang: Lang) -> Words {
     }
 }
 
+/// What the desktop app says once it shows its database without a connection, because the demo
+/// (`demo`) or the connection could not start for `error`.
+pub fn fallback_notice(demo: bool, error: &str, lang: Lang) -> String {
+    match (lang, demo) {
+        (Lang::En, true) => format!(
+            "Chatbell could not start the demo ({error}); it shows its database without a connection."
+        ),
+        (Lang::En, false) => format!(
+            "Chatbell could not start the connection ({error}); it shows its database without a connection."
+        ),
+        (Lang::Ru, true) => {
+            format!("Chatbell не смог запустить демо ({error}); показана его база без подключения.")
+        }
+        (Lang::Ru, false) => {
+            format!("Chatbell не смог подключиться ({error}); показана его база без подключения.")
+        }
+    }
+}
+
 /// The alarm when Chatbell cannot hear the service, and its end.
 pub fn outage_words(notice: &Notice, lang: Lang) -> Words {
     let hhmm = |t: &NaiveTime| t.format("%H:%M").to_string();
