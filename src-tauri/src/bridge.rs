@@ -153,6 +153,19 @@ fn emit<P: serde::Serialize + Clone>(app: &AppHandle, name: &str, payload: P) {
     }
 }
 
+/// Tells the window of every change of the settings, wherever it came from (the window itself,
+/// the tray's do-not-disturb).
+pub fn follow_settings(app: &AppHandle) {
+    let mut settings = app.state::<AppState>().settings_owner().subscribe();
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        while settings.changed().await.is_ok() {
+            let now = settings.borrow_and_update().clone();
+            emit(&app, event::SETTINGS, now);
+        }
+    });
+}
+
 /// What the tray and the title show, read from the engine: before a new engine's events flow,
 /// and after events were missed.
 pub async fn sync(app: &AppHandle, engine: &Engine) {

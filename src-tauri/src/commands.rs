@@ -12,7 +12,7 @@ use tauri::{AppHandle, Manager, State};
 use crate::error::{CommandError, CommandResult};
 use crate::models::{AppInfo, Mode, Snoozed, WebPanelPreview};
 use crate::state::AppState;
-use crate::{platform, prefs, session, web_panel, window};
+use crate::{platform, prefs, session, token, web_panel, window};
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn app_info(app: AppHandle, state: State<'_, AppState>) -> CommandResult<AppInfo> {
@@ -27,7 +27,7 @@ async fn info(app: &AppHandle, state: &AppState) -> CommandResult<AppInfo> {
         version: env!("CARGO_PKG_VERSION"),
         mode,
         server_url: settings.server.url.clone().filter(|_| mode == Mode::Server),
-        has_token: prefs::has_token().await,
+        has_token: token::has_token().await,
         tray_available: state.tray_available(),
         pending_open_chat: state.update_view(|v| v.pending_open.take()),
         unread_total: session.engine.unread_total().await?,
@@ -113,44 +113,39 @@ pub async fn save_settings(
     state: State<'_, AppState>,
     settings: Settings,
 ) -> CommandResult<AppInfo> {
-    prefs::apply(&app, settings).await?;
+    prefs::update(&app, move |s| *s = settings).await?;
     info(&app, &state).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn set_token(app: AppHandle, token: String) -> CommandResult<()> {
-    prefs::set_token(&app, Some(token)).await
+    token::set_token(&app, Some(token)).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn clear_token(app: AppHandle) -> CommandResult<()> {
-    prefs::set_token(&app, None).await
+    token::set_token(&app, None).await
 }
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn mute_chat(
     app: AppHandle,
-    state: State<'_, AppState>,
     user_id: UserId,
     minutes: Option<u32>,
 ) -> CommandResult<Settings> {
-    let mut settings = state.settings();
     let until = minutes.map(|m| chrono::Utc::now() + chrono::Duration::minutes(m.into()));
-    settings.notifications.mutes.insert(user_id, until);
-    prefs::apply(&app, settings.clone()).await?;
-    Ok(settings)
+    prefs::update(&app, move |s| {
+        s.notifications.mutes.insert(user_id, until);
+    })
+    .await
 }
 
 #[tauri::command(rename_all = "snake_case")]
-pub async fn unmute_chat(
-    app: AppHandle,
-    state: State<'_, AppState>,
-    user_id: UserId,
-) -> CommandResult<Settings> {
-    let mut settings = state.settings();
-    settings.notifications.mutes.remove(&user_id);
-    prefs::apply(&app, settings.clone()).await?;
-    Ok(settings)
+pub async fn unmute_chat(app: AppHandle, user_id: UserId) -> CommandResult<Settings> {
+    prefs::update(&app, move |s| {
+        s.notifications.mutes.remove(&user_id);
+    })
+    .await
 }
 
 /// `minutes: null` snoozes for the configured `notifications.snooze_minutes`.

@@ -11,6 +11,7 @@ mod platform;
 mod prefs;
 mod session;
 mod state;
+mod token;
 mod tray;
 mod waiting;
 mod web_panel;
@@ -43,7 +44,7 @@ pub fn run(options: Options) {
         )
         // For the web panel link, opened from Rust only: the UI is granted none of its commands.
         .plugin(tauri_plugin_opener::init())
-        .manage(AppState::new(options, settings, notice))
+        .manage(AppState::new(options, notice))
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
             commands::list_chats,
@@ -73,6 +74,7 @@ pub fn run(options: Options) {
         .setup(|app| {
             let handle = app.handle().clone();
             let state = app.state::<AppState>();
+            state.set_settings_owner(prefs::own(&handle, settings));
             // Unknown counts as no tray: closing then minimizes, which loses nothing.
             state.set_tray_available(
                 tauri::async_runtime::block_on(platform::tray_host_present()).unwrap_or(false),
@@ -80,6 +82,7 @@ pub fn run(options: Options) {
             quit_on_signals(&handle);
             tray::create(&handle, &waiting::line_now(&handle))?;
             waiting::start(&handle);
+            bridge::follow_settings(&handle);
             let settings = state.settings();
             let mode = if state.options.demo {
                 Mode::Demo

@@ -1,17 +1,19 @@
-//! Settings in the running app: load at start, and apply a change everywhere it matters
-//! (disk, engine, connection, web panel link, tray, autostart) in one place.
+//! Settings in the running app: loaded at start, then changed only through their one owner
+//! (`SettingsOwner`: one change at a time, each from the settings as they are), which saves
+//! them, publishes them (the tray, the waiting line and the window follow), and has them
+//! applied here to what they configure (autostart, the engine, the connection, the web panel
+//! link).
 
-use chatbell_engine::keychain::Keychain;
-use chatbell_engine::settings::{ServerSettings, Settings};
-use chatbell_engine::{Secret, notification_lang, paths, server_config};
-use tauri::{AppHandle, Emitter, Manager};
+use chatbell_engine::settings::{ChangeError, ServerSettings, Settings, SettingsOwner};
+use chatbell_engine::{notification_lang, paths, server_config};
+use tauri::{AppHandle, Manager};
 use tauri_plugin_autostart::ManagerExt;
 
 use crate::error::{CommandError, CommandResult};
-use crate::models::{Mode, event};
-use crate::session::{self, stored_token};
+use crate::models::Mode;
+use crate::session;
 use crate::state::AppState;
-use crate::{tray, waiting, web_panel, window};
+use crate::token::stored_token;
 
 /// The settings file, or defaults with a notice when it could not be read (the bad file is
 /// kept beside it, never overwritten).
@@ -23,11 +25,42 @@ pub fn load() -> (Settings, Option<String>) {
     (settings, error.map(|e| e.to_string()))
 }
 
-/// Validates, saves and applies new settings.
-pub async fn apply(app: &AppHandle, new: Settings) -> CommandResult<()> {
-    new.validate()?;
+/// Starts the owner of `settings` (kept in the settings file).
+pub fn own(app: &AppHandle, settings: Settings) -> SettingsOwner<CommandError> {
+    let app = app.clone();
+    let (owner, task) = SettingsOwner::new(
+        settings,
+        Some(paths::settings_path()),
+        Box::new(move |old, new| {
+            let app = app.clone();
+            Box::pin(async move { apply(&app, old, new).await })
+        }),
+    );
+    tauri::async_runtime::spawn(task);
+    owner
+}
+
+/// Changes the settings as they are when the change runs; answers with the result, applied.
+pub async fn update(
+    app: &AppHandle,
+    edit: impl FnOnce(&mut Settings) + Send + 'static,
+) -> CommandResult<Settings> {
+    let owner = app.state::<AppState>().settings_owner().clone();
+    owner.update(edit).await.map_err(|e| match e {
+        ChangeError::Refused(e) => e.into(),
+        ChangeError::Apply(e) => e,
+        e @ ChangeError::Stopped => CommandError::Engine(e.to_string()),
+    })
+}
+
+/// Pauses or resumes notifications (the tray menu and the UI).
+pub async fn set_dnd(app: &AppHandle, on: bool) -> CommandResult<Settings> {
+    update(app, move |s| s.notifications.do_not_disturb = on).await
+}
+
+/// Applies a saved change to what it configures.
+async fn apply(app: &AppHandle, old: Settings, new: Settings) -> CommandResult<()> {
     let state = app.state::<AppState>();
-    let old = state.settings();
     if new.ui.start_at_login != old.ui.start_at_login {
         let autostart = app.autolaunch();
         let result = if new.ui.start_at_login {
@@ -37,8 +70,6 @@ pub async fn apply(app: &AppHandle, new: Settings) -> CommandResult<()> {
         };
         result.map_err(|e| CommandError::Settings(format!("ui.start_at_login: {e}")))?;
     }
-    new.save(&paths::settings_path())?;
-    state.set_settings(new.clone());
 
     let session = state.session()?;
     let engine = &session.engine;
@@ -51,9 +82,7 @@ pub async fn apply(app: &AppHandle, new: Settings) -> CommandResult<()> {
             .await;
     }
     if new.server.web_panel != old.server.web_panel {
-        engine
-            .set_web_panel(web_panel::configured(&new.server))
-            .await;
+        engine.set_web_panel(new.server.web_panel()).await;
     }
     if new.store.retention_days != old.store.retention_days
         && let Some(days) = new.store.retention_days
@@ -100,67 +129,5 @@ pub async fn apply(app: &AppHandle, new: Settings) -> CommandResult<()> {
             }
         }
     }
-    tray::refresh_menu(app);
-    if new.ui.language != old.ui.language {
-        waiting::refresh(app);
-    }
-    let _ = app.emit_to(window::MAIN, event::SETTINGS, new);
     Ok(())
-}
-
-/// Pauses or resumes notifications (the tray menu and the UI).
-pub async fn set_dnd(app: &AppHandle, on: bool) -> CommandResult<Settings> {
-    let mut settings = app.state::<AppState>().settings();
-    settings.notifications.do_not_disturb = on;
-    apply(app, settings.clone()).await?;
-    Ok(settings)
-}
-
-/// Stores a new token in the keychain and reconnects with it.
-pub async fn set_token(app: &AppHandle, token: Option<String>) -> CommandResult<()> {
-    let keychain = Keychain::default();
-    let token = match token {
-        Some(token) => {
-            let token = token.trim().to_string();
-            if token.is_empty() || token.chars().any(char::is_control) || token.len() > 4096 {
-                return Err(CommandError::Invalid(
-                    "token: paste the API token (one line, no spaces around it)".into(),
-                ));
-            }
-            let secret = Secret::new(token);
-            let kc = keychain.clone();
-            let stored = secret.clone();
-            tauri::async_runtime::spawn_blocking(move || kc.set(&stored))
-                .await
-                .map_err(|e| CommandError::Keychain(e.to_string()))??;
-            Some(secret)
-        }
-        None => {
-            tauri::async_runtime::spawn_blocking(move || keychain.clear())
-                .await
-                .map_err(|e| CommandError::Keychain(e.to_string()))??;
-            None
-        }
-    };
-    let state = app.state::<AppState>();
-    let session = state.session()?;
-    if session.mode() == Mode::Server {
-        session
-            .engine
-            .set_server(server_config(&state.settings().server, token))
-            .await;
-    }
-    Ok(())
-}
-
-/// Whether a token is stored (never what it is).
-pub async fn has_token() -> bool {
-    tauri::async_runtime::spawn_blocking(|| {
-        Keychain::default()
-            .get()
-            .map(|t| t.is_some())
-            .unwrap_or(false)
-    })
-    .await
-    .unwrap_or(false)
 }

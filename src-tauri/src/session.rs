@@ -4,13 +4,10 @@
 
 use std::sync::{Arc, Mutex};
 
-use chatbell_engine::keychain::Keychain;
 use chatbell_engine::notifier::text::fallback_notice;
 use chatbell_engine::notifier::{DesktopNotifier, NotifierConfig};
 use chatbell_engine::settings::{AuthMode, Settings};
-use chatbell_engine::{
-    Engine, EngineConfig, Secret, ServerConfig, notification_lang, paths, server_config,
-};
+use chatbell_engine::{Engine, EngineConfig, ServerConfig, notification_lang, paths};
 use chatbell_sim::{SimConfig, SimHandle};
 use tauri::async_runtime::JoinHandle;
 use tauri::{AppHandle, Emitter, Manager};
@@ -18,6 +15,7 @@ use tauri::{AppHandle, Emitter, Manager};
 use crate::error::{CommandError, CommandResult};
 use crate::models::{Mode, event};
 use crate::state::{AppState, StartFailure};
+use crate::token::stored_token;
 use crate::window;
 
 pub struct Session {
@@ -25,18 +23,6 @@ pub struct Session {
     mode: Mutex<Mode>,
     sim: Mutex<Option<SimHandle>>,
     bridge: JoinHandle<()>,
-}
-
-/// The token from the keychain; a keychain that cannot be reached means no token (logged).
-pub async fn stored_token() -> Option<Secret> {
-    match tauri::async_runtime::spawn_blocking(|| Keychain::default().get()).await {
-        Ok(Ok(token)) => token,
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, "keychain unavailable; connecting without a token");
-            None
-        }
-        Err(_) => None,
-    }
 }
 
 /// The icon for notifications: the installed theme icon when the package put one in place,
@@ -81,36 +67,25 @@ impl Session {
         mode: Mode,
         settings: &Settings,
     ) -> CommandResult<Arc<Session>> {
-        let (db, server, sim) = match mode {
-            Mode::Demo => {
-                let sim = start_demo_sim().await?;
-                let server = ServerConfig {
-                    url: sim.ws_url(),
-                    token: None,
-                    auth: AuthMode::Header,
-                    query_param: "token".into(),
-                };
-                (paths::data_dir().join("demo.db"), Some(server), Some(sim))
-            }
-            Mode::Server => (
-                paths::default_db_path(),
-                server_config(&settings.server, stored_token().await),
+        let (db, token, sim) = match mode {
+            Mode::Demo => (
+                paths::data_dir().join("demo.db"),
                 None,
+                Some(start_demo_sim().await?),
             ),
+            Mode::Server => (paths::default_db_path(), stored_token().await, None),
             Mode::Unconfigured => (paths::default_db_path(), None, None),
         };
-        let mut config = EngineConfig::new(db);
-        config.server = server;
-        if mode == Mode::Server {
-            config.subscriptions = settings.server.subscriptions.clone();
+        let mut config = EngineConfig::from_settings(db, settings, token);
+        if mode != Mode::Server {
+            config.subscriptions.clear();
+            config.server = sim.as_ref().map(|sim| ServerConfig {
+                url: sim.ws_url(),
+                token: None,
+                auth: AuthMode::Header,
+                query_param: "token".into(),
+            });
         }
-        config.notifications = settings.notifications.clone();
-        config.lang = notification_lang(settings.ui.language);
-        config.retention_days = settings.store.retention_days;
-        config.web_panel = crate::web_panel::configured(&settings.server);
-        // Chatbell's own sounds, on the audio device: they play even where the notification
-        // server is silent.
-        config.audio = true;
         let notifier = DesktopNotifier::new(NotifierConfig {
             icon: notification_icon(),
             ..NotifierConfig::default()

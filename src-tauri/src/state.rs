@@ -3,10 +3,10 @@
 //! assignment, never across an `.await`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use chatbell_engine::model::{Focus, SettingsSection};
-use chatbell_engine::settings::Settings;
+use chatbell_engine::settings::{Settings, SettingsOwner};
 use chatbell_protocol::UserId;
 
 use crate::error::{CommandError, CommandResult};
@@ -49,7 +49,8 @@ pub struct AppState {
     /// window can say why (every command answers with it while there is no session) and try
     /// again in the same mode.
     start_failure: Mutex<Option<StartFailure>>,
-    settings: Mutex<Settings>,
+    /// Set once the app runs (its owner applies changes through the app).
+    settings: OnceLock<SettingsOwner<CommandError>>,
     view: Mutex<View>,
     notice: Mutex<Option<String>>,
     /// The window's title ("Chatbell — 3 waiting"), kept for when it is created again.
@@ -62,13 +63,13 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl AppState {
-    pub fn new(options: Options, settings: Settings, notice: Option<String>) -> Self {
+    pub fn new(options: Options, notice: Option<String>) -> Self {
         AppState {
             options,
             tray_available: AtomicBool::new(true),
             session: Mutex::new(None),
             start_failure: Mutex::new(None),
-            settings: Mutex::new(settings),
+            settings: OnceLock::new(),
             view: Mutex::new(View::default()),
             notice: Mutex::new(notice),
             title: Mutex::new(None),
@@ -108,12 +109,22 @@ impl AppState {
         std::mem::replace(&mut *lock(&self.session), session)
     }
 
-    pub fn settings(&self) -> Settings {
-        lock(&self.settings).clone()
+    /// The settings' one owner: change them through it (`prefs::update`).
+    pub fn settings_owner(&self) -> &SettingsOwner<CommandError> {
+        self.settings
+            .get()
+            .expect("the settings' owner starts before anything reads them")
     }
 
-    pub fn set_settings(&self, settings: Settings) {
-        *lock(&self.settings) = settings;
+    pub fn set_settings_owner(&self, owner: SettingsOwner<CommandError>) {
+        if self.settings.set(owner).is_err() {
+            tracing::error!("the settings' owner was started twice; the first one stays");
+        }
+    }
+
+    /// The settings as they are now.
+    pub fn settings(&self) -> Settings {
+        self.settings_owner().current()
     }
 
     pub fn view(&self) -> View {

@@ -11,6 +11,7 @@ use std::sync::{Mutex, OnceLock};
 
 use chatbell_engine::notification_lang;
 use chatbell_engine::notifier::text::tray_words;
+use chatbell_engine::settings::Settings;
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuEvent, MenuItem, PredefinedMenuItem};
 use tauri::tray::{MouseButton, MouseButtonState, TrayIcon, TrayIconBuilder, TrayIconEvent};
@@ -128,7 +129,21 @@ pub fn create(app: &AppHandle, waiting_line: &str) -> tauri::Result<()> {
         look: Mutex::new(Some(start)),
         pending: Mutex::new(start),
     });
+    follow_settings(app);
     Ok(())
+}
+
+/// Re-labels the menu whenever the settings change (language, do-not-disturb), wherever the
+/// change came from.
+fn follow_settings(app: &AppHandle) {
+    let mut settings = app.state::<AppState>().settings_owner().subscribe();
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        while settings.changed().await.is_ok() {
+            let now = settings.borrow_and_update().clone();
+            label_menu(&app, &now);
+        }
+    });
 }
 
 fn image(look: Look) -> Image<'static> {
@@ -148,12 +163,11 @@ fn on_menu(app: &AppHandle, event: MenuEvent) {
         "dnd" => {
             let app = app.clone();
             tauri::async_runtime::spawn(async move {
-                let on = !app
-                    .state::<AppState>()
-                    .settings()
-                    .notifications
-                    .do_not_disturb;
-                if let Err(e) = crate::prefs::set_dnd(&app, on).await {
+                // Toggled from the settings as they are when the change runs.
+                let toggled = crate::prefs::update(&app, |s| {
+                    s.notifications.do_not_disturb = !s.notifications.do_not_disturb
+                });
+                if let Err(e) = toggled.await {
                     tracing::error!(error = %e, "toggling do-not-disturb");
                 }
             });
@@ -221,12 +235,10 @@ fn update(app: &AppHandle, change: impl FnOnce(&mut Look)) {
     crate::platform::set_window_badge(app, next.unread);
 }
 
-/// Re-labels the menu after a language or do-not-disturb change.
-pub fn refresh_menu(app: &AppHandle) {
+fn label_menu(app: &AppHandle, settings: &Settings) {
     let Some(tray) = app.try_state::<Tray>() else {
         return;
     };
-    let settings = app.state::<AppState>().settings();
     let w = tray_words(notification_lang(settings.ui.language));
     let _ = tray.open.set_text(w.open);
     let _ = tray.dnd.set_text(if settings.notifications.do_not_disturb {

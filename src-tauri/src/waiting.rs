@@ -37,13 +37,6 @@ pub fn show(app: &AppHandle, summary: WaitingSummary) {
     }
 }
 
-/// Draws everything again (the language changed).
-pub fn refresh(app: &AppHandle) {
-    if let Some(w) = app.try_state::<Waiting>() {
-        w.latest.send_modify(|_| {});
-    }
-}
-
 /// What the desktop shows now.
 pub fn current(app: &AppHandle) -> WaitingSummary {
     app.try_state::<Waiting>()
@@ -61,6 +54,8 @@ fn lang(app: &AppHandle) -> Lang {
 }
 
 async fn run(app: AppHandle, mut changes: watch::Receiver<WaitingSummary>) {
+    // A change of settings may be one of language: the words are drawn again.
+    let mut settings = app.state::<AppState>().settings_owner().subscribe();
     loop {
         let summary = changes.borrow_and_update().clone();
         let lang = lang(&app);
@@ -79,6 +74,13 @@ async fn run(app: AppHandle, mut changes: watch::Receiver<WaitingSummary>) {
             tokio::select! {
                 changed = changes.changed() => match changed {
                     Ok(()) => break,
+                    Err(_) => return,
+                },
+                changed = settings.changed() => match changed {
+                    Ok(()) => {
+                        settings.borrow_and_update();
+                        break;
+                    }
                     Err(_) => return,
                 },
                 _ = async {

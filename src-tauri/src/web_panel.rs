@@ -1,20 +1,9 @@
-//! The service's web panel, where the agent answers: the configured link template handed to
-//! the engine, and a chat's link opened in the system's default browser (the opener plugin,
+//! The service's web panel, where the agent answers: a chat's link (filled by the engine from
+//! the configured template) opened in the system's default browser (the opener plugin,
 //! `xdg-open` on Linux). Only links filled from the template are ever opened.
 
-use chatbell_engine::settings::ServerSettings;
-use chatbell_engine::web_panel::WebPanel;
 use tauri::AppHandle;
 use tauri_plugin_opener::OpenerExt;
-
-/// The configured template, checked. Settings are validated before they are saved or used, so
-/// a template that does not parse here is logged and treated as none.
-pub fn configured(server: &ServerSettings) -> Option<WebPanel> {
-    let template = server.web_panel.as_deref()?;
-    WebPanel::parse(template)
-        .inspect_err(|e| tracing::warn!(error = %e, "server.web_panel ignored"))
-        .ok()
-}
 
 /// Opens a filled link in the default browser.
 pub async fn open(app: &AppHandle, url: String) -> Result<(), String> {

@@ -99,6 +99,7 @@ fn create(app: &AppHandle) -> tauri::Result<WebviewWindow> {
         builder = builder.inner_size(g.width, g.height).position(g.x, g.y);
     }
     let window = builder.build()?;
+    lighten(&window);
     if geometry.is_some_and(|g| g.maximized) {
         let _ = window.maximize();
     }
@@ -109,6 +110,35 @@ fn create(app: &AppHandle) -> tauri::Result<WebviewWindow> {
     });
     refocus_engine(app);
     Ok(window)
+}
+
+/// WebKitGTK's hardware acceleration policy "never" and caches sized for a document viewer: a
+/// chat list needs no GPU compositing, and compositing alone costs tens of MiB while the window
+/// is open (`docs/footprint.md`, `docs/BENCHMARKS.md`). Set through the webview's settings, so
+/// nothing else in the process is changed (as `WEBKIT_DISABLE_COMPOSITING_MODE` would).
+/// `CHATBELL_WEBVIEW_DEFAULTS` set leaves WebKit's defaults: the benchmark's same-run baseline.
+fn lighten(window: &WebviewWindow) {
+    if std::env::var_os("CHATBELL_WEBVIEW_DEFAULTS").is_some() {
+        return;
+    }
+    #[cfg(target_os = "linux")]
+    let lightened = window.with_webview(|webview| {
+        use webkit2gtk::{
+            CacheModel, HardwareAccelerationPolicy, SettingsExt, WebContextExt, WebViewExt,
+        };
+        let view = webview.inner();
+        if let Some(settings) = WebViewExt::settings(&view) {
+            settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
+        }
+        if let Some(context) = view.context() {
+            context.set_cache_model(CacheModel::DocumentViewer);
+        }
+    });
+    #[cfg(not(target_os = "linux"))]
+    let lightened: tauri::Result<()> = Ok(());
+    if let Err(e) = lightened {
+        tracing::warn!(error = %e, "cannot set the webview's settings");
+    }
 }
 
 pub fn on_window_event(window: &Window, event: &WindowEvent) {

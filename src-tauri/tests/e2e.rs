@@ -2,7 +2,8 @@
 //! notification server and a tray host (StatusNotifierWatcher), a real Secret Service, the
 //! simulator as the server — driven through tauri-driver and WebKitWebDriver.
 //!
-//! Screenshots of every step are written to `target/tmp/e2e/` (look at them).
+//! Screenshots of every step are written to `target/tmp/e2e/` (look at them). They are taken
+//! from the X server: WebKitWebDriver's own needs GPU compositing, which the window turns off.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -209,9 +210,15 @@ impl Desktop {
     fn shot(&mut self, step: &str) {
         self.shots += 1;
         let path = artifacts().join(format!("{}-{:02}-{step}.png", self.name, self.shots));
-        let png = tokio::task::block_in_place(|| self.driver.screenshot())
-            .unwrap_or_else(|e| self.fail(e));
+        let png = self.window_png();
         std::fs::write(&path, png).unwrap();
+    }
+
+    /// The window as the X server shows it.
+    fn window_png(&self) -> Vec<u8> {
+        self.display
+            .screenshot_window("Chatbell")
+            .unwrap_or_else(|e| self.fail(e))
     }
 
     /// The app's log so far (every file of `data/logs`).
@@ -961,7 +968,7 @@ async fn docs_screenshots() {
             "document.documentElement.dataset.theme = '{theme}'"
         ));
         tokio::time::sleep(Duration::from_millis(400)).await;
-        let png = tokio::task::block_in_place(|| d.driver.screenshot()).unwrap();
+        let png = d.window_png();
         std::fs::write(docs.join(format!("screenshot-{theme}.png")), png).unwrap();
     }
 
@@ -981,7 +988,7 @@ async fn docs_screenshots() {
     d.until("const r = document.querySelector('#chat-list [data-chat-id]'); return !!r && r.dataset.chatId !== '1001' && r.querySelector('.chat-waiting').textContent.includes('2 min')");
     d.until("const t = document.querySelector('#toast'); return !t || t.hidden || getComputedStyle(t).opacity === '0'");
     tokio::time::sleep(Duration::from_millis(400)).await;
-    let png = tokio::task::block_in_place(|| d.driver.screenshot()).unwrap();
+    let png = d.window_png();
     std::fs::write(docs.join("screenshot-waiting.png"), png).unwrap();
 }
 

@@ -146,8 +146,19 @@ pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
     let page = home.path().join("handle-event.html");
     std::fs::write(&page, include_str!("assets/handle-event.html"))?;
 
-    // The app with its window open, demo traffic flowing; then closed to the tray.
+    // The app with its window open, demo traffic flowing: first with WebKit's own defaults (GPU
+    // compositing on demand), the baseline of the webview settings the app makes; then as it
+    // ships, and closed to the tray.
     env.settings(None)?;
+    let mut app = Spawned::spawn({
+        let mut c = env.command(&bin("chatbell"));
+        c.arg("--demo").env("CHATBELL_WEBVIEW_DEFAULTS", "1");
+        c
+    });
+    tokio::time::sleep(warm).await;
+    alive(&mut app, "chatbell --demo with WebKit's defaults")?;
+    let webkit_defaults = sample(app.pid()).await;
+    drop(app);
     let mut app = Spawned::spawn({
         let mut c = env.command(&bin("chatbell"));
         c.arg("--demo");
@@ -248,6 +259,17 @@ pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
         .baseline("Chromium tab", browser.pss_mib)
         .goal(Goal::AtMost(browser.pss_mib / 2.0))
         .note(format!("{}; after {warm:?}", procs(&window))),
+        Figure::new(
+            MEMORY,
+            "app, window open, hardware acceleration policy \"never\"",
+            window.pss_mib,
+            "MiB",
+        )
+        .baseline("WebKit's defaults", webkit_defaults.pss_mib)
+        .note(format!(
+            "with WebKit's defaults: {}; set through the webview's settings",
+            procs(&webkit_defaults)
+        )),
         Figure::new(MEMORY, "app, hidden to the tray", hidden.pss_mib, "MiB")
             .baseline("Chromium tab", browser.pss_mib)
             .goal(Goal::AtMost(50.0))

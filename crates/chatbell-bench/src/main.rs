@@ -58,16 +58,17 @@ pub fn listen(url: &str, extra: &[&str]) -> Result<(chatbell_testkit::Spawned, t
     Ok((chatbell_testkit::Spawned::spawn(c), home))
 }
 
-/// An engine with its database in `dir`, connected to the simulator at `url` without a token.
+/// An engine with its database in `dir`, connected to the simulator at `url` without a token,
+/// as settings with that server and nothing else changed configure it. Its own sounds are off:
+/// only the sound benchmark plays on the audio device.
 pub fn engine_config(dir: &std::path::Path, url: String) -> chatbell_engine::EngineConfig {
-    let mut config = chatbell_engine::EngineConfig::new(dir.join("chatbell.db"));
-    config.server = Some(chatbell_engine::ServerConfig {
-        url,
-        token: None,
-        auth: chatbell_engine::settings::AuthMode::Header,
-        query_param: "token".into(),
-    });
-    config
+    let mut settings = chatbell_engine::settings::Settings::default();
+    settings.server.url = Some(url);
+    settings.ui.language = chatbell_engine::settings::Language::En;
+    chatbell_engine::EngineConfig {
+        audio: false,
+        ..chatbell_engine::EngineConfig::from_settings(dir.join("chatbell.db"), &settings, None)
+    }
 }
 
 fn machine() -> String {

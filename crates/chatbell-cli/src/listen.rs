@@ -13,8 +13,7 @@ use chatbell_engine::model::{
 use chatbell_engine::notifier::text::{Lang, wait_text};
 use chatbell_engine::notifier::{DesktopNotifier, Notifier, NotifierConfig};
 use chatbell_engine::settings::{Settings, check_url};
-use chatbell_engine::web_panel::WebPanel;
-use chatbell_engine::{Engine, EngineConfig, Secret, ServerConfig, notification_lang, paths};
+use chatbell_engine::{Engine, EngineConfig, Secret, ServerConfig, paths};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::AuthArg;
@@ -79,39 +78,20 @@ pub async fn run(db: &Path, args: ListenArgs) -> anyhow::Result<ExitCode> {
             }
         },
     };
-    let query_param = args
-        .query_param
-        .unwrap_or(settings.server.query_param.clone());
-    let server = ServerConfig {
+    let mut config = EngineConfig::from_settings(db, &settings, None);
+    config.server = Some(ServerConfig {
         url,
         token,
         auth: args.auth.map_or(settings.server.auth, Into::into),
-        query_param,
-    };
-    let subscriptions = if args.subscribe.is_empty() {
-        settings.server.subscriptions.clone()
-    } else {
-        args.subscribe
-    };
-    let mut config = EngineConfig::new(db);
-    config.server = Some(server);
-    config.subscriptions = subscriptions;
-    config.notifications = settings.notifications.clone();
+        query_param: args.query_param.unwrap_or(settings.server.query_param),
+    });
+    if !args.subscribe.is_empty() {
+        config.subscriptions = args.subscribe;
+    }
     if args.no_sound {
         config.notifications.sound = false;
+        config.audio = false;
     }
-    config.audio = !args.no_sound;
-    config.lang = notification_lang(settings.ui.language);
-    config.retention_days = settings.store.retention_days;
-    // Checked when saved; a file edited by hand may still hold a bad one.
-    config.web_panel = match settings.server.web_panel.as_deref().map(WebPanel::parse) {
-        Some(Ok(panel)) => Some(panel),
-        Some(Err(e)) => {
-            eprintln!("warning: settings: server.web_panel: {e}; the web panel button is off");
-            None
-        }
-        None => None,
-    };
     if let Some(ms) = args.ping_ms {
         config.tuning.heartbeat.ping_interval = Duration::from_millis(ms);
     }

@@ -145,7 +145,10 @@ fn main() -> std::process::ExitCode {
             Command::Search { text, limit, json } => store::search(&db, &text, limit, json),
             Command::Read { user_id } => store::read(&db, user_id),
             Command::Doctor { json } => store::doctor(&db, json).await,
-            Command::Token { action } => token::run(action),
+            // The keychain blocks on its own D-Bus calls: off the runtime's thread.
+            Command::Token { action } => {
+                tokio::task::spawn_blocking(move || token::run(action)).await?
+            }
             Command::Compact { older_than_days } => store::compact(&db, older_than_days),
         }
     });

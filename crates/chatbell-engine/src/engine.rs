@@ -29,7 +29,8 @@ use crate::notifier::{
 };
 use crate::outage;
 use crate::outbox::Outbox;
-use crate::settings::{NotificationSettings, SoundSettings};
+use crate::secret::Secret;
+use crate::settings::{NotificationSettings, Settings, SoundSettings};
 use crate::sound::{AudioStatus, PlayReport, Player, SoundError, Tone};
 use crate::store::{EngineLock, Reader, Removed, StoreCounts, StoreError};
 use crate::typing::Typing;
@@ -66,6 +67,29 @@ impl EngineConfig {
             coalesce: CoalesceConfig::default(),
             web_panel: None,
             audio: false,
+        }
+    }
+
+    /// The engine as the agent's settings describe it: the server (with `token`, which lives in
+    /// the keychain, not in the settings) and its subscriptions, notifications, language,
+    /// retention and the web panel link. The one mapping from settings to an engine: the app,
+    /// `chatbell-cli listen` and the benchmarks start from it and change only what they
+    /// override (a demo server, flags). Chatbell's own sounds are on: the settings say when
+    /// they play.
+    pub fn from_settings(
+        db_path: impl Into<PathBuf>,
+        settings: &Settings,
+        token: Option<Secret>,
+    ) -> Self {
+        EngineConfig {
+            server: crate::server_config(&settings.server, token),
+            subscriptions: settings.server.subscriptions.clone(),
+            notifications: settings.notifications.clone(),
+            lang: crate::notification_lang(settings.ui.language),
+            retention_days: settings.store.retention_days,
+            web_panel: settings.server.web_panel(),
+            audio: true,
+            ..EngineConfig::new(db_path)
         }
     }
 }
@@ -811,5 +835,56 @@ async fn forward_state(mut state: watch::Receiver<ConnState>, outbox: Outbox) {
         if state.changed().await.is_err() {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod config_tests {
+    use super::*;
+    use crate::settings::{AuthMode, Language};
+
+    #[test]
+    fn settings_configure_every_part_of_the_engine_they_name() {
+        let mut settings = Settings::default();
+        settings.server.url = Some("wss://support.example/ws".into());
+        settings.server.auth = AuthMode::Query;
+        settings.server.query_param = "key".into();
+        settings.server.subscriptions = vec![7, 9];
+        settings.server.web_panel = Some("https://panel.example/chat/{user_id}".into());
+        settings.notifications.do_not_disturb = true;
+        settings.ui.language = Language::Ru;
+        settings.store.retention_days = Some(30);
+        let config = EngineConfig::from_settings("/tmp/x.db", &settings, Some(Secret::new("t")));
+        assert_eq!(
+            config.server,
+            Some(ServerConfig {
+                url: "wss://support.example/ws".into(),
+                token: Some(Secret::new("t")),
+                auth: AuthMode::Query,
+                query_param: "key".into(),
+            })
+        );
+        assert_eq!(config.db_path, PathBuf::from("/tmp/x.db"));
+        assert_eq!(config.subscriptions, vec![7, 9]);
+        assert_eq!(config.notifications, settings.notifications);
+        assert_eq!(config.lang, Lang::Ru);
+        assert_eq!(config.retention_days, Some(30));
+        assert_eq!(
+            config.web_panel,
+            WebPanel::parse("https://panel.example/chat/{user_id}").ok()
+        );
+        assert!(config.audio, "the settings say when sounds play");
+    }
+
+    #[test]
+    fn no_server_and_a_bad_web_panel_link_still_make_an_engine() {
+        let mut settings = Settings::default();
+        settings.server.web_panel = Some("javascript:alert(1)".into());
+        let config = EngineConfig::from_settings("/tmp/x.db", &settings, Some(Secret::new("t")));
+        assert_eq!(
+            config.server, None,
+            "no URL, no connection, whatever the token"
+        );
+        assert_eq!(config.web_panel, None, "a bad link is left off, not fatal");
     }
 }

@@ -2,6 +2,11 @@
 //! Manager on Windows) — and nowhere else: not in settings, not in logs.
 //!
 //! Calls block (they talk to a daemon); call them off the async runtime.
+//!
+//! Each call opens the keychain and lets it go: on Linux an open Secret Service store keeps a
+//! D-Bus connection whose executor thread wakes the process for as long as it lives (most of
+//! an idle connected process's wakeups), and the token is needed only at a connect and when it
+//! changes.
 
 use crate::secret::Secret;
 
@@ -31,11 +36,13 @@ impl Default for Keychain {
     }
 }
 
-fn map(e: keyring::Error) -> KeychainError {
+use keyring_core::Error;
+
+fn map(e: Error) -> KeychainError {
     match e {
-        keyring::Error::NoStorageAccess(_)
-        | keyring::Error::PlatformFailure(_)
-        | keyring::Error::NoDefaultStore => KeychainError::Unavailable(e.to_string()),
+        Error::NoStorageAccess(_) | Error::PlatformFailure(_) | Error::NoDefaultStore => {
+            KeychainError::Unavailable(e.to_string())
+        }
         other => KeychainError::Failed(other.to_string()),
     }
 }
@@ -48,15 +55,28 @@ impl Keychain {
         }
     }
 
-    fn entry(&self) -> Result<keyring::Entry, KeychainError> {
-        keyring::Entry::new(&self.service, &self.account).map_err(map)
+    /// The entry, with the store (and its connection) that lives only as long as it does.
+    fn entry(&self) -> Result<keyring_core::Entry, KeychainError> {
+        #[cfg(all(unix, not(target_os = "macos")))]
+        {
+            use keyring_core::api::CredentialStoreApi;
+            zbus_secret_service_keyring_store::Store::new()
+                .and_then(|store| store.build(&self.service, &self.account, None))
+                .map_err(map)
+        }
+        #[cfg(not(all(unix, not(target_os = "macos"))))]
+        {
+            keyring::Entry::new(&self.service, &self.account)
+                .map(|e| e.inner)
+                .map_err(map)
+        }
     }
 
     /// The stored token, if any.
     pub fn get(&self) -> Result<Option<Secret>, KeychainError> {
         match self.entry()?.get_password() {
             Ok(token) => Ok(Some(Secret::new(token))),
-            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(Error::NoEntry) => Ok(None),
             Err(e) => Err(map(e)),
         }
     }
@@ -69,7 +89,7 @@ impl Keychain {
     pub fn clear(&self) -> Result<bool, KeychainError> {
         match self.entry()?.delete_credential() {
             Ok(()) => Ok(true),
-            Err(keyring::Error::NoEntry) => Ok(false),
+            Err(Error::NoEntry) => Ok(false),
             Err(e) => Err(map(e)),
         }
     }

@@ -48,3 +48,14 @@ pub fn default_db_path() -> PathBuf {
 pub fn settings_path() -> PathBuf {
     config_dir().join("settings.json")
 }
+
+/// Where the running app's local socket lives: `$XDG_RUNTIME_DIR/chatbell` on Linux (a tmpfs
+/// only the user can enter, emptied at logout); beside the data where there is none.
+/// `CHATBELL_RUNTIME_DIR` overrides it.
+pub fn runtime_dir() -> PathBuf {
+    from_env("CHATBELL_RUNTIME_DIR").unwrap_or_else(|| {
+        dirs::runtime_dir()
+            .map(|d| d.join(APP))
+            .unwrap_or_else(|| data_dir().join("run"))
+    })
+}

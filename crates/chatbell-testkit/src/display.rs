@@ -54,31 +54,31 @@ impl VirtualDisplay {
     }
 }
 
+fn atom(conn: &impl x11rb::connection::Connection, name: &str) -> Result<u32, String> {
+    use x11rb::protocol::xproto::ConnectionExt as _;
+    Ok(conn
+        .intern_atom(false, name.as_bytes())
+        .map_err(|e| e.to_string())?
+        .reply()
+        .map_err(|e| e.to_string())?
+        .atom)
+}
+
 impl VirtualDisplay {
-    /// Asks the windows whose title ends with `title` to close, the way a window manager does
-    /// when the user clicks a close button (a `WM_DELETE_WINDOW` client message). Every match
-    /// is asked: GTK may keep more than one X window with the app's title, and only the
-    /// toplevel acts on it. Returns whether any was found.
-    pub fn close_window(&self, title: &str) -> Result<bool, String> {
+    /// The X windows whose title (`_NET_WM_NAME` or `WM_NAME`) satisfies `titled`, with the
+    /// connection that found them.
+    fn windows(
+        &self,
+        titled: impl Fn(&[u8]) -> bool,
+    ) -> Result<(x11rb::rust_connection::RustConnection, Vec<u32>), String> {
         use x11rb::connection::Connection as _;
-        use x11rb::protocol::xproto::{
-            AtomEnum, ClientMessageEvent, ConnectionExt as _, EventMask,
-        };
+        use x11rb::protocol::xproto::{AtomEnum, ConnectionExt as _};
 
         let err = |e: &dyn std::fmt::Display| e.to_string();
         let (conn, screen) = x11rb::connect(Some(&self.display)).map_err(|e| err(&e))?;
         let root = conn.setup().roots[screen].root;
-        let atom = |name: &str| -> Result<u32, String> {
-            Ok(conn
-                .intern_atom(false, name.as_bytes())
-                .map_err(|e| err(&e))?
-                .reply()
-                .map_err(|e| err(&e))?
-                .atom)
-        };
-        let (net_wm_name, utf8) = (atom("_NET_WM_NAME")?, atom("UTF8_STRING")?);
-        let (protocols, delete) = (atom("WM_PROTOCOLS")?, atom("WM_DELETE_WINDOW")?);
-        let mut found = false;
+        let (net_wm_name, utf8) = (atom(&conn, "_NET_WM_NAME")?, atom(&conn, "UTF8_STRING")?);
+        let mut found = Vec::new();
         let mut queue = vec![root];
         while let Some(window) = queue.pop() {
             let name = |property: u32, kind: u32| -> Vec<u8> {
@@ -88,23 +88,14 @@ impl VirtualDisplay {
                     .map(|r| r.value)
                     .unwrap_or_default()
             };
-            let titled = [
+            if [
                 name(net_wm_name, utf8),
                 name(AtomEnum::WM_NAME.into(), AtomEnum::STRING.into()),
             ]
             .iter()
-            .any(|n| !n.is_empty() && n.ends_with(title.as_bytes()));
-            if titled {
-                let event = ClientMessageEvent::new(
-                    32,
-                    window,
-                    protocols,
-                    [delete, x11rb::CURRENT_TIME, 0, 0, 0],
-                );
-                conn.send_event(false, window, EventMask::NO_EVENT, event)
-                    .map_err(|e| err(&e))?;
-                conn.flush().map_err(|e| err(&e))?;
-                found = true;
+            .any(|n| !n.is_empty() && titled(n))
+            {
+                found.push(window);
             }
             if let Ok(tree) = conn
                 .query_tree(window)
@@ -114,7 +105,73 @@ impl VirtualDisplay {
                 queue.extend(tree.children);
             }
         }
-        Ok(found)
+        Ok((conn, found))
+    }
+
+    /// Asks the windows whose title ends with `title` to close, the way a window manager does
+    /// when the user clicks a close button (a `WM_DELETE_WINDOW` client message). Every match
+    /// is asked: GTK may keep more than one X window with the app's title, and only the
+    /// toplevel acts on it. Returns whether any was found.
+    pub fn close_window(&self, title: &str) -> Result<bool, String> {
+        use x11rb::connection::Connection as _;
+        use x11rb::protocol::xproto::{ClientMessageEvent, ConnectionExt as _, EventMask};
+
+        let err = |e: &dyn std::fmt::Display| e.to_string();
+        let (conn, windows) = self.windows(|name| name.ends_with(title.as_bytes()))?;
+        let (protocols, delete) = (
+            atom(&conn, "WM_PROTOCOLS")?,
+            atom(&conn, "WM_DELETE_WINDOW")?,
+        );
+        for &window in &windows {
+            let event = ClientMessageEvent::new(
+                32,
+                window,
+                protocols,
+                [delete, x11rb::CURRENT_TIME, 0, 0, 0],
+            );
+            conn.send_event(false, window, EventMask::NO_EVENT, event)
+                .map_err(|e| err(&e))?;
+            conn.flush().map_err(|e| err(&e))?;
+        }
+        Ok(!windows.is_empty())
+    }
+
+    /// A PNG of the largest shown window whose title starts with `title`, as the X server has
+    /// it: what the person sees, whatever the app's renderer (WebKitWebDriver's own screenshot
+    /// needs WebKit's GPU compositing, which Chatbell's window turns off).
+    pub fn screenshot_window(&self, title: &str) -> Result<Vec<u8>, String> {
+        use x11rb::protocol::xproto::{ConnectionExt as _, MapState};
+
+        let (conn, windows) = self.windows(|name| name.starts_with(title.as_bytes()))?;
+        let area = |window: u32| -> Option<u32> {
+            let shown = conn
+                .get_window_attributes(window)
+                .ok()?
+                .reply()
+                .ok()?
+                .map_state
+                == MapState::VIEWABLE;
+            let g = conn.get_geometry(window).ok()?.reply().ok()?;
+            shown.then_some(u32::from(g.width) * u32::from(g.height))
+        };
+        let window = windows
+            .iter()
+            .filter_map(|&w| Some((area(w)?, w)))
+            .max()
+            .map(|(_, w)| w)
+            .ok_or_else(|| format!("no shown window titled {title:?}"))?;
+        let out = Command::new("import")
+            .args(["-window", &format!("0x{window:x}"), "png:-"])
+            .env("DISPLAY", &self.display)
+            .output()
+            .map_err(|e| format!("import: {e}"))?;
+        if !out.status.success() || out.stdout.is_empty() {
+            return Err(format!(
+                "import: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(out.stdout)
     }
 }
 

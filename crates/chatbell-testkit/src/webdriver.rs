@@ -4,7 +4,6 @@
 use std::io;
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use serde_json::{Value, json};
 use ureq::http;
 
@@ -268,14 +267,6 @@ impl WebDriver {
             .as_str()
             .unwrap_or_default()
             .to_string())
-    }
-
-    /// A PNG of the page.
-    pub fn screenshot(&self) -> Result<Vec<u8>, WebDriverError> {
-        let b64 = self.call("GET", "/screenshot", None)?;
-        base64::engine::general_purpose::STANDARD
-            .decode(b64.as_str().unwrap_or_default())
-            .map_err(|e| WebDriverError(format!("bad screenshot data: {e}")))
     }
 
     /// Closes the current window.

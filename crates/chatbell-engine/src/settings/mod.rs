@@ -49,6 +49,20 @@ pub struct ServerSettings {
     pub web_panel: Option<String>,
 }
 
+impl ServerSettings {
+    /// The web panel link template, checked. Settings are validated before they are saved,
+    /// but a file edited by hand may still hold a bad one: it is logged and treated as none
+    /// (the notifications' web panel button is left off), never a reason not to start.
+    pub fn web_panel(&self) -> Option<crate::web_panel::WebPanel> {
+        let template = self.web_panel.as_deref()?;
+        crate::web_panel::WebPanel::parse(template)
+            .inspect_err(|e| {
+                tracing::warn!(error = %e, "settings: server.web_panel ignored; the web panel button is off")
+            })
+            .ok()
+    }
+}
+
 impl Default for ServerSettings {
     fn default() -> Self {
         ServerSettings {
@@ -375,10 +389,12 @@ pub fn check_url(url: &str) -> Result<(), String> {
 
 mod escalation;
 mod file;
+mod owner;
 
 pub use escalation::{
     EscalationSettings, LADDER_MINUTES, Ladder, MAX_SOURCES, SOURCE_LEN, SourceLadders,
 };
+pub use owner::{Apply, ChangeError, SettingsOwner};
 
 mod hhmm {
     use chrono::NaiveTime;
