@@ -14,9 +14,9 @@ use tauri::{AppHandle, Emitter, Manager};
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::Instant;
 
-use crate::models::{ChatRead, Snoozed, StoreFailed, Stored, Typing, event};
 use crate::state::AppState;
 use crate::{tray, waiting, web_panel, window};
+use chatbell_ipc::contract::{ChatRead, Snoozed, StoreFailed, Stored, Typing, UiEvent};
 
 /// The longest a store update waits to be merged with the next ones.
 const FLUSH: Duration = Duration::from_millis(100);
@@ -33,7 +33,7 @@ pub async fn run(app: AppHandle, mut events: broadcast::Receiver<EngineEvent>) {
                     // Fell behind the engine: the views reload from the store.
                     tracing::debug!(missed, "UI bridge lagged; asking for a resync");
                     pending = None;
-                    emit(&app, event::RESYNC, ());
+                    emit(&app, UiEvent::Resync);
                     resync_tray(&app).await;
                 }
                 Err(RecvError::Closed) => return,
@@ -43,7 +43,7 @@ pub async fn run(app: AppHandle, mut events: broadcast::Receiver<EngineEvent>) {
         if pending.is_some() && Instant::now() >= last_flush + FLUSH {
             if let Some(stored) = pending.take() {
                 tray::set_unread(&app, stored.unread_total);
-                emit(&app, event::STORED, stored);
+                emit(&app, UiEvent::Stored(stored));
             }
             last_flush = Instant::now();
         }
@@ -54,13 +54,13 @@ fn handle(app: &AppHandle, event: EngineEvent, pending: &mut Option<Stored>) {
     match event {
         EngineEvent::Connection(state) => {
             tray::set_connected(app, matches!(state, ConnState::Online { .. }));
-            emit(app, event::CONNECTION, state);
+            emit(app, UiEvent::Connection(state));
         }
         EngineEvent::Stored(update) => {
             merge(pending.get_or_insert_with(Stored::default), update, app)
         }
         EngineEvent::Typing { user_id, typing } => {
-            emit(app, event::TYPING, Typing { user_id, typing })
+            emit(app, UiEvent::Typing(Typing { user_id, typing }))
         }
         EngineEvent::ChatRead {
             user_id,
@@ -69,11 +69,10 @@ fn handle(app: &AppHandle, event: EngineEvent, pending: &mut Option<Stored>) {
             tray::set_unread(app, unread_total);
             emit(
                 app,
-                event::CHAT_READ,
-                ChatRead {
+                UiEvent::ChatRead(ChatRead {
                     user_id,
                     unread_total,
-                },
+                }),
             );
         }
         EngineEvent::NotificationOpened { user_id } => window::open_chat(app, user_id),
@@ -81,7 +80,7 @@ fn handle(app: &AppHandle, event: EngineEvent, pending: &mut Option<Stored>) {
         EngineEvent::SettingsRequested { section } => window::open_settings(app, section),
         EngineEvent::Waiting(summary) => show_waiting(app, summary),
         EngineEvent::Snoozed { user_id, until } => {
-            emit(app, event::SNOOZED, Snoozed { user_id, until })
+            emit(app, UiEvent::Snoozed(Snoozed { user_id, until }))
         }
         // "Open in web panel" on a notification: the engine filled the link from the template.
         EngineEvent::WebPanelRequested { user_id, url } => {
@@ -97,9 +96,11 @@ fn handle(app: &AppHandle, event: EngineEvent, pending: &mut Option<Stored>) {
                 window::ask_attention(app);
             }
         }
-        EngineEvent::StoreFailed { error } => emit(app, event::STORE_FAILED, StoreFailed { error }),
+        EngineEvent::StoreFailed { error } => {
+            emit(app, UiEvent::StoreFailed(StoreFailed { error }))
+        }
         EngineEvent::Failed { error } => {
-            emit(app, event::STORE_FAILED, StoreFailed { error });
+            emit(app, UiEvent::StoreFailed(StoreFailed { error }));
             let app = app.clone();
             tauri::async_runtime::spawn(async move { crate::session::restart_failed(&app).await });
         }
@@ -121,7 +122,7 @@ fn is_urgent_reminder(decision: &Decision) -> bool {
 
 fn show_waiting(app: &AppHandle, summary: WaitingSummary) {
     waiting::show(app, summary.clone());
-    emit(app, event::WAITING, summary);
+    emit(app, UiEvent::Waiting(summary));
 }
 
 fn merge(into: &mut Stored, update: StoreUpdate, app: &AppHandle) {
@@ -144,10 +145,12 @@ fn merge(into: &mut Stored, update: StoreUpdate, app: &AppHandle) {
     }
 }
 
-fn emit<P: serde::Serialize + Clone>(app: &AppHandle, name: &str, payload: P) {
-    // No window, no listener: the webview is rebuilt from the store when it opens.
+/// Tells the page, if there is a window. No window, no listener: the page is built from the
+/// store when it opens.
+pub fn emit(app: &AppHandle, event: UiEvent) {
+    let name = event.name();
     if app.get_webview_window(window::MAIN).is_some()
-        && let Err(e) = app.emit_to(window::MAIN, name, payload)
+        && let Err(e) = app.emit_to(window::MAIN, name, event.payload())
     {
         tracing::debug!(error = %e, name, "emit failed");
     }
@@ -161,7 +164,7 @@ pub fn follow_settings(app: &AppHandle) {
     tauri::async_runtime::spawn(async move {
         while settings.changed().await.is_ok() {
             let now = settings.borrow_and_update().clone();
-            emit(&app, event::SETTINGS, now);
+            emit(&app, UiEvent::Settings(Box::new(now)));
         }
     });
 }

@@ -9,10 +9,10 @@ use chatbell_engine::web_panel::WebPanel;
 use chatbell_protocol::UserId;
 use tauri::{AppHandle, Manager, State};
 
-use crate::error::{CommandError, CommandResult};
-use crate::models::{AppInfo, Mode, Snoozed, WebPanelPreview};
 use crate::state::AppState;
 use crate::{platform, prefs, session, token, web_panel, window};
+use chatbell_ipc::contract::{AppInfo, Mode, Snoozed, WebPanelPreview};
+use chatbell_ipc::contract::{CommandError, CommandResult};
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn app_info(app: AppHandle, state: State<'_, AppState>) -> CommandResult<AppInfo> {
@@ -24,7 +24,7 @@ async fn info(app: &AppHandle, state: &AppState) -> CommandResult<AppInfo> {
     let settings = state.settings();
     let mode = session.mode();
     Ok(AppInfo {
-        version: env!("CARGO_PKG_VERSION"),
+        version: env!("CARGO_PKG_VERSION").into(),
         mode,
         server_url: settings.server.url.clone().filter(|_| mode == Mode::Server),
         has_token: token::has_token().await,
@@ -85,9 +85,7 @@ pub async fn search_messages(
     limit: u32,
 ) -> CommandResult<Vec<SearchHit>> {
     if query.chars().count() > 200 {
-        return Err(CommandError::Invalid(
-            "search: at most 200 characters".into(),
-        ));
+        return Err(CommandError::invalid("search: at most 200 characters"));
     }
     Ok(state
         .session()?
@@ -158,7 +156,7 @@ pub async fn snooze_chat(
     if let Some(m) = minutes
         && !SNOOZE_MINUTES.contains(&m)
     {
-        return Err(CommandError::Invalid(format!(
+        return Err(CommandError::invalid(format!(
             "snooze: from {} to {} minutes",
             SNOOZE_MINUTES.start(),
             SNOOZE_MINUTES.end()
@@ -184,7 +182,7 @@ pub async fn open_web_panel(
     user_id: UserId,
 ) -> CommandResult<()> {
     let Some(url) = state.session()?.engine.web_panel_url(user_id).await? else {
-        return Err(CommandError::Invalid(
+        return Err(CommandError::invalid(
             if state.settings().server.web_panel.is_none() {
                 "no web panel link is set: add one in Settings → Connection".to_string()
             } else {
@@ -194,7 +192,7 @@ pub async fn open_web_panel(
     };
     web_panel::open(&app, url)
         .await
-        .map_err(|e| CommandError::Engine(format!("opening the web panel: {e}")))
+        .map_err(|e| CommandError::engine(format!("opening the web panel: {e}")))
 }
 
 /// The template filled for a sample chat, or why it cannot be used.
@@ -204,7 +202,7 @@ pub fn preview_web_panel(template: String) -> CommandResult<WebPanelPreview> {
         .map(|panel| WebPanelPreview {
             url: panel.preview(),
         })
-        .map_err(|e| CommandError::Invalid(e.to_string()))
+        .map_err(|e| CommandError::invalid(e.to_string()))
 }
 
 #[tauri::command(rename_all = "snake_case")]
@@ -221,7 +219,7 @@ pub async fn preview_sound(
     volume: u8,
 ) -> CommandResult<PlayReport> {
     if volume > 100 {
-        return Err(CommandError::Invalid(format!(
+        return Err(CommandError::invalid(format!(
             "volume: from 0 to 100, not {volume}"
         )));
     }

@@ -4,9 +4,7 @@
 mod badge;
 mod bridge;
 mod commands;
-mod error;
 mod logging;
-mod models;
 mod platform;
 mod prefs;
 mod session;
@@ -23,8 +21,8 @@ use tauri::{Manager, RunEvent};
 
 pub use state::Options;
 
-use crate::models::Mode;
 use crate::state::AppState;
+use chatbell_ipc::contract::Mode;
 
 /// Runs the app until the user quits from the tray.
 pub fn run(options: Options) {

@@ -9,11 +9,11 @@ use chatbell_engine::{notification_lang, paths, server_config};
 use tauri::{AppHandle, Manager};
 use tauri_plugin_autostart::ManagerExt;
 
-use crate::error::{CommandError, CommandResult};
-use crate::models::Mode;
 use crate::session;
 use crate::state::AppState;
 use crate::token::stored_token;
+use chatbell_ipc::contract::Mode;
+use chatbell_ipc::contract::{CommandError, CommandResult};
 
 /// The settings file, or defaults with a notice when it could not be read (the bad file is
 /// kept beside it, never overwritten).
@@ -49,7 +49,7 @@ pub async fn update(
     owner.update(edit).await.map_err(|e| match e {
         ChangeError::Refused(e) => e.into(),
         ChangeError::Apply(e) => e,
-        e @ ChangeError::Stopped => CommandError::Engine(e.to_string()),
+        e @ ChangeError::Stopped => CommandError::engine(e.to_string()),
     })
 }
 
@@ -68,7 +68,7 @@ async fn apply(app: &AppHandle, old: Settings, new: Settings) -> CommandResult<(
         } else {
             autostart.disable()
         };
-        result.map_err(|e| CommandError::Settings(format!("ui.start_at_login: {e}")))?;
+        result.map_err(|e| CommandError::settings(format!("ui.start_at_login: {e}")))?;
     }
 
     let session = state.session()?;

@@ -10,13 +10,13 @@ use chatbell_engine::settings::{AuthMode, Settings};
 use chatbell_engine::{Engine, EngineConfig, ServerConfig, notification_lang, paths};
 use chatbell_sim::{SimConfig, SimHandle};
 use tauri::async_runtime::JoinHandle;
-use tauri::{AppHandle, Emitter, Manager};
+use tauri::{AppHandle, Manager};
 
-use crate::error::{CommandError, CommandResult};
-use crate::models::{Mode, event};
 use crate::state::{AppState, StartFailure};
 use crate::token::stored_token;
 use crate::window;
+use chatbell_ipc::contract::{CommandError, CommandResult};
+use chatbell_ipc::contract::{Mode, UiEvent};
 
 pub struct Session {
     pub engine: Engine,
@@ -58,7 +58,7 @@ async fn start_demo_sim() -> CommandResult<SimHandle> {
     };
     chatbell_sim::start(config)
         .await
-        .map_err(|e| CommandError::Engine(format!("demo server: {e}")))
+        .map_err(|e| CommandError::engine(format!("demo server: {e}")))
 }
 
 impl Session {
@@ -191,7 +191,7 @@ pub async fn switch(app: &AppHandle, mode: Mode) -> CommandResult<()> {
             }
             // A window showing the old session reloads, and so hears why there is no new one.
             if app.get_webview_window(window::MAIN).is_some() {
-                let _ = app.emit_to(window::MAIN, event::RESYNC, ());
+                crate::bridge::emit(app, UiEvent::Resync);
             }
             Err(e)
         }

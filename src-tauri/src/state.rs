@@ -9,9 +9,9 @@ use chatbell_engine::model::{Focus, SettingsSection};
 use chatbell_engine::settings::{Settings, SettingsOwner};
 use chatbell_protocol::UserId;
 
-use crate::error::{CommandError, CommandResult};
-use crate::models::Mode;
 use crate::session::Session;
+use chatbell_ipc::contract::Mode;
+use chatbell_ipc::contract::{CommandError, CommandResult};
 
 /// How the app was started.
 #[derive(Debug, Clone, Copy, Default)]
@@ -93,7 +93,7 @@ impl AppState {
         Err(lock(&self.start_failure)
             .as_ref()
             .map(|f| f.error.clone())
-            .unwrap_or_else(|| CommandError::Engine("Chatbell is still starting".into())))
+            .unwrap_or_else(|| CommandError::engine("Chatbell is still starting")))
     }
 
     pub fn start_failure(&self) -> Option<StartFailure> {

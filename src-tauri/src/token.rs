@@ -5,9 +5,9 @@ use chatbell_engine::keychain::Keychain;
 use chatbell_engine::{Secret, server_config};
 use tauri::{AppHandle, Manager};
 
-use crate::error::{CommandError, CommandResult};
-use crate::models::Mode;
 use crate::state::AppState;
+use chatbell_ipc::contract::Mode;
+use chatbell_ipc::contract::{CommandError, CommandResult};
 
 /// The token from the keychain; a keychain that cannot be reached means no token (logged).
 pub async fn stored_token() -> Option<Secret> {
@@ -28,8 +28,8 @@ pub async fn set_token(app: &AppHandle, token: Option<String>) -> CommandResult<
         Some(token) => {
             let token = token.trim().to_string();
             if token.is_empty() || token.chars().any(char::is_control) || token.len() > 4096 {
-                return Err(CommandError::Invalid(
-                    "token: paste the API token (one line, no spaces around it)".into(),
+                return Err(CommandError::invalid(
+                    "token: paste the API token (one line, no spaces around it)",
                 ));
             }
             let secret = Secret::new(token);
@@ -37,13 +37,13 @@ pub async fn set_token(app: &AppHandle, token: Option<String>) -> CommandResult<
             let stored = secret.clone();
             tauri::async_runtime::spawn_blocking(move || kc.set(&stored))
                 .await
-                .map_err(|e| CommandError::Keychain(e.to_string()))??;
+                .map_err(|e| CommandError::keychain(e.to_string()))??;
             Some(secret)
         }
         None => {
             tauri::async_runtime::spawn_blocking(move || keychain.clear())
                 .await
-                .map_err(|e| CommandError::Keychain(e.to_string()))??;
+                .map_err(|e| CommandError::keychain(e.to_string()))??;
             None
         }
     };

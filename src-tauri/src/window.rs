@@ -5,14 +5,12 @@ use std::path::PathBuf;
 
 use chatbell_protocol::UserId;
 use serde::{Deserialize, Serialize};
-use tauri::{
-    AppHandle, Emitter, Manager, WebviewWindow, WebviewWindowBuilder, Window, WindowEvent,
-};
+use tauri::{AppHandle, Manager, WebviewWindow, WebviewWindowBuilder, Window, WindowEvent};
 
 use chatbell_engine::model::SettingsSection;
 
-use crate::models::{OpenChat, OpenSettings, event};
 use crate::state::AppState;
+use chatbell_ipc::contract::{OpenChat, OpenSettings, UiEvent};
 
 pub const MAIN: &str = "main";
 
@@ -44,7 +42,7 @@ pub fn show(app: &AppHandle) {
 pub fn open_chat(app: &AppHandle, user_id: Option<UserId>) {
     if app.get_webview_window(MAIN).is_some() {
         show(app);
-        let _ = app.emit_to(MAIN, event::OPEN_CHAT, OpenChat { user_id });
+        crate::bridge::emit(app, UiEvent::OpenChat(OpenChat { user_id }));
     } else {
         // The new page asks for it once it has loaded.
         app.state::<AppState>()
@@ -57,7 +55,7 @@ pub fn open_chat(app: &AppHandle, user_id: Option<UserId>) {
 pub fn open_settings(app: &AppHandle, section: SettingsSection) {
     if app.get_webview_window(MAIN).is_some() {
         show(app);
-        let _ = app.emit_to(MAIN, event::OPEN_SETTINGS, OpenSettings { section });
+        crate::bridge::emit(app, UiEvent::OpenSettings(OpenSettings { section }));
     } else {
         // The new page asks for it once it has loaded.
         app.state::<AppState>()

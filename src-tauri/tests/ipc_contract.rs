@@ -1,7 +1,9 @@
-//! One contract, five places that must agree: the commands the shell registers (`lib.rs`),
-//! the permissions generated for them (`build.rs`), the ones the window is granted
+//! One contract, six places that must agree: the commands of the IPC crate's contract
+//! (`chatbell-ipc`'s `Command` and `Read`), the ones the shell registers (`lib.rs`), the
+//! permissions generated for them (`build.rs`), the ones the window is granted
 //! (`capabilities/main.json`), the ones the page calls (`ui/js/api.js`) and the table in
-//! `docs/ipc.md`; the event names in `models.rs`, `api.js` and `docs/ipc.md`; and the reasons a
+//! `docs/ipc.md`; the event names in the contract (`UiEvent::name`), `api.js` and
+//! `docs/ipc.md`; and the reasons a
 //! store error gives, in the engine, `docs/ipc.md` and the page's words. Read as text: a
 //! command added in one place and forgotten in another fails here, not in the agent's hands.
 
@@ -40,6 +42,30 @@ fn section<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
     &rest[..rest.find(end).unwrap_or(rest.len())]
 }
 
+/// The variants of `pub enum name` in `text`, in snake_case (`MarkRead` gives mark_read).
+fn variants(text: &str, name: &str) -> BTreeSet<String> {
+    section(text, &format!("pub enum {name} {{"), "\n}\n")
+        .lines()
+        .filter_map(|l| l.strip_prefix("    "))
+        .filter(|l| l.starts_with(|c: char| c.is_ascii_uppercase()))
+        .map(|l| {
+            let ident: String = l.chars().take_while(|c| c.is_alphanumeric()).collect();
+            let mut snake = String::new();
+            for (i, c) in ident.chars().enumerate() {
+                if c.is_ascii_uppercase() {
+                    if i > 0 {
+                        snake.push('_');
+                    }
+                    snake.push(c.to_ascii_lowercase());
+                } else {
+                    snake.push(c);
+                }
+            }
+            snake
+        })
+        .collect()
+}
+
 fn commands_registered() -> BTreeSet<String> {
     let lib = read("src/lib.rs");
     after(
@@ -53,6 +79,13 @@ fn commands_registered() -> BTreeSet<String> {
 fn every_command_is_registered_permitted_granted_called_and_documented() {
     let registered = commands_registered();
     assert!(registered.len() > 20, "read only {registered:?}");
+
+    let wire = read("../crates/chatbell-ipc/src/wire.rs");
+    let contract: BTreeSet<String> = variants(&wire, "Command")
+        .into_iter()
+        .chain(variants(&wire, "Read"))
+        .collect();
+    assert_eq!(contract, registered, "chatbell-ipc's Command and Read");
 
     let build = read("build.rs");
     let permitted: BTreeSet<String> = quoted(section(&build, "COMMANDS: &[&str] = &[", "];"));
@@ -80,8 +113,12 @@ fn every_command_is_registered_permitted_granted_called_and_documented() {
 
 #[test]
 fn every_event_has_one_name_everywhere() {
-    let models = read("src/models.rs");
-    let shell: BTreeSet<String> = after(section(&models, "pub mod event {", "}"), "= \"", &['"']);
+    let contract = read("../crates/chatbell-ipc/src/contract.rs");
+    let shell: BTreeSet<String> = after(
+        section(&contract, "pub fn name(&self)", "\n    }\n"),
+        "=> \"",
+        &['"'],
+    );
     assert!(shell.len() > 5, "read only {shell:?}");
 
     let api = read("../ui/js/api.js");

@@ -29,7 +29,8 @@ const BUILD: &[&str] = &[
 /// To run the tests: a private D-Bus, a virtual display, WebDriver for WebKitGTK, a real Secret
 /// Service, a private PulseAudio server that records what is played (`pacat`/`parec`; ALSA's
 /// `default` reaches it through the pulse plugin pulseaudio depends on; `aplay` to check by hand),
-/// screenshots, and a browser for the footprint comparison.
+/// screenshots, a browser for the footprint comparison, and `setpriv` with a Python to play a
+/// process of another user at the local socket.
 const TEST: &[&str] = &[
     "dbus",
     "dbus-daemon",
@@ -45,6 +46,8 @@ const TEST: &[&str] = &[
     "pulseaudio",
     "pulseaudio-utils",
     "alsa-utils",
+    "util-linux",
+    "python3",
 ];
 
 /// To build and inspect the .deb; the Tauri CLI itself is a prebuilt binary in its npm package.

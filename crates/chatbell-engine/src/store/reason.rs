@@ -2,14 +2,14 @@
 //! app says per reason what happened and what to do, while the error's message keeps the
 //! details (the path, SQLite's words). The one place a store error becomes a reason.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::StoreError;
 
 /// Why the store could not be used. Serialized in `snake_case` (`"in_use"`); `docs/ipc.md`
 /// lists them, and the app's contract test checks that the list there and the UI's words
 /// follow [`StoreReason::ALL`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StoreReason {
     /// Another Chatbell engine (the app or `chatbell-cli listen`) has the file open.

@@ -1,0 +1,12 @@
+//! Chatbell's local IPC. The resident process (engine, store, notifier, tray) and the window
+//! process (the Tauri app, started on demand) talk over a private local socket: the typed
+//! commands and events of `docs/ipc.md` (`contract`), the messages and their versioned
+//! handshake (`wire`), and the socket itself (`socket`, Unix only).
+
+pub mod contract;
+#[cfg(unix)]
+pub mod socket;
+pub mod wire;
+
+pub use contract::{CommandError, CommandResult, Mode, UiEvent};
+pub use wire::{Command, PROTOCOL, Read, Role, ToResident, ToWindow, Welcome};

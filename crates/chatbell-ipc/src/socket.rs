@@ -1,0 +1,241 @@
+//! The private local socket between Chatbell's processes: `$XDG_RUNTIME_DIR/chatbell/
+//! chatbell.sock` on Linux (the folder 0700, the socket 0600, and every peer's uid checked
+//! against ours: a socket is the only door into the engine, and only its user may use it).
+//! Whoever binds it is the one resident process; a stale socket left by a killed one is
+//! replaced.
+
+use std::io;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use futures_util::{SinkExt, StreamExt};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{UnixListener, UnixStream};
+use tokio_util::codec::{FramedRead, FramedWrite, LinesCodec, LinesCodecError};
+
+use crate::wire::{Answer, Hello, MAX_LINE, PROTOCOL, Role, Welcome};
+
+/// Where the resident listens.
+pub fn socket_path() -> PathBuf {
+    chatbell_engine::paths::runtime_dir().join("chatbell.sock")
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BindError {
+    #[error("Chatbell is already running: its socket {} answers", path.display())]
+    AlreadyRunning { path: PathBuf },
+    #[error("cannot listen on {}: {source}", path.display())]
+    Io { path: PathBuf, source: io::Error },
+}
+
+/// Why a message could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum WireError {
+    #[error("the other side closed the connection")]
+    Closed,
+    #[error("a message longer than {MAX_LINE} bytes")]
+    TooLong,
+    #[error("reading the socket: {0}")]
+    Io(#[from] io::Error),
+    #[error("not a message of Chatbell's protocol {PROTOCOL}: {0}")]
+    Garbled(#[from] serde_json::Error),
+}
+
+/// Why connecting to the resident failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// Nobody listens (no resident runs).
+    #[error("Chatbell's background service is not running ({source})")]
+    NotRunning { source: io::Error },
+    /// It answered, and said no.
+    #[error("{0}")]
+    Refused(String),
+    #[error(transparent)]
+    Wire(#[from] WireError),
+}
+
+/// Reads messages of one kind, one per line.
+pub struct Receiver {
+    lines: FramedRead<OwnedReadHalf, LinesCodec>,
+}
+
+impl Receiver {
+    pub async fn recv<T: DeserializeOwned>(&mut self) -> Result<T, WireError> {
+        match self.lines.next().await {
+            None => Err(WireError::Closed),
+            Some(Err(LinesCodecError::MaxLineLengthExceeded)) => Err(WireError::TooLong),
+            Some(Err(LinesCodecError::Io(e))) => Err(WireError::Io(e)),
+            Some(Ok(line)) => Ok(serde_json::from_str(&line)?),
+        }
+    }
+}
+
+/// Writes messages, one per line.
+pub struct Sender {
+    lines: FramedWrite<OwnedWriteHalf, LinesCodec>,
+}
+
+impl Sender {
+    pub async fn send<T: Serialize>(&mut self, message: &T) -> Result<(), WireError> {
+        let line = serde_json::to_string(message)?;
+        self.lines.send(line).await.map_err(|e| match e {
+            LinesCodecError::MaxLineLengthExceeded => WireError::TooLong,
+            LinesCodecError::Io(e) => WireError::Io(e),
+        })
+    }
+}
+
+fn split(stream: UnixStream) -> (Receiver, Sender) {
+    let (read, write) = stream.into_split();
+    (
+        Receiver {
+            lines: FramedRead::new(read, LinesCodec::new_with_max_length(MAX_LINE)),
+        },
+        Sender {
+            lines: FramedWrite::new(write, LinesCodec::new_with_max_length(MAX_LINE)),
+        },
+    )
+}
+
+/// The resident's end: bound for as long as it lives; the socket file goes with it.
+pub struct Listener {
+    listener: UnixListener,
+    path: PathBuf,
+    uid: u32,
+}
+
+impl Listener {
+    /// Binds `path`, creating its folder 0700. A socket that answers belongs to a running
+    /// resident: `AlreadyRunning`. One that does not was left by a resident that died: replaced.
+    pub async fn bind(path: &Path) -> Result<Listener, BindError> {
+        let io = |source| BindError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let dir = path.parent().unwrap_or(Path::new("."));
+        chatbell_engine::private::dir(dir).map_err(io)?;
+        // The folder is ours (made or tightened by us above): its owner is who may connect.
+        let uid = std::fs::metadata(dir).map_err(io)?.uid();
+        let listener = match UnixListener::bind(path) {
+            Ok(listener) => listener,
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
+                if UnixStream::connect(path).await.is_ok() {
+                    return Err(BindError::AlreadyRunning {
+                        path: path.to_path_buf(),
+                    });
+                }
+                tracing::info!(path = %path.display(), "replacing a stale socket");
+                std::fs::remove_file(path).map_err(io)?;
+                UnixListener::bind(path).map_err(io)?
+            }
+            Err(e) => return Err(io(e)),
+        };
+        chatbell_engine::private::file(path).map_err(io)?;
+        Ok(Listener {
+            listener,
+            path: path.to_path_buf(),
+            uid,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The next connection from a process of this user. Others are closed unanswered and
+    /// logged; so is a peer whose credentials cannot be read.
+    pub async fn accept(&self) -> io::Result<Peer> {
+        loop {
+            let (stream, _) = self.listener.accept().await?;
+            match stream.peer_cred() {
+                Ok(cred) if cred.uid() == self.uid => return Ok(Peer { stream }),
+                Ok(cred) => tracing::warn!(
+                    uid = cred.uid(),
+                    pid = ?cred.pid(),
+                    "refused a connection from another user"
+                ),
+                Err(e) => tracing::warn!(error = %e, "refused a connection without credentials"),
+            }
+        }
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// An accepted connection, before its handshake.
+pub struct Peer {
+    stream: UnixStream,
+}
+
+impl Peer {
+    /// Reads the client's [`Hello`] and answers it: a client of another protocol, or one that
+    /// sends something else, is refused in words and the connection closed.
+    pub async fn greet(
+        self,
+        welcome: impl FnOnce(Role) -> Welcome,
+    ) -> Result<(Role, Receiver, Sender), String> {
+        let (mut receiver, mut sender) = split(self.stream);
+        let refusal = match receiver.recv::<Hello>().await {
+            Ok(hello) if hello.protocol == PROTOCOL => {
+                sender
+                    .send(&Answer::Welcome(welcome(hello.role)))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                return Ok((hello.role, receiver, sender));
+            }
+            Ok(hello) => mismatch(&hello),
+            Err(WireError::Closed) => return Err("the client left before saying hello".into()),
+            Err(e) => format!("not a Chatbell hello ({e})"),
+        };
+        let _ = sender
+            .send(&Answer::Refused {
+                reason: refusal.clone(),
+            })
+            .await;
+        Err(refusal)
+    }
+}
+
+/// What a client of another build hears.
+fn mismatch(hello: &Hello) -> String {
+    format!(
+        "This Chatbell {} (protocol {}) cannot talk to the Chatbell {} running in the background \
+         (protocol {PROTOCOL}): they are different versions. Quit Chatbell from its tray icon, \
+         then start it again.",
+        hello.version,
+        hello.protocol,
+        env!("CARGO_PKG_VERSION"),
+    )
+}
+
+/// Connects to the resident at `path` as `role` and says hello.
+pub async fn connect(path: &Path, role: Role) -> Result<(Welcome, Receiver, Sender), ConnectError> {
+    let hello = Hello {
+        protocol: PROTOCOL,
+        version: env!("CARGO_PKG_VERSION").into(),
+        role,
+    };
+    connect_with(path, &hello).await
+}
+
+/// The same with any hello (tests speak other protocols with it).
+pub async fn connect_with(
+    path: &Path,
+    hello: &Hello,
+) -> Result<(Welcome, Receiver, Sender), ConnectError> {
+    let stream = UnixStream::connect(path)
+        .await
+        .map_err(|source| ConnectError::NotRunning { source })?;
+    let (mut receiver, mut sender) = split(stream);
+    sender.send(hello).await?;
+    match receiver.recv::<Answer>().await? {
+        Answer::Welcome(welcome) => Ok((welcome, receiver, sender)),
+        Answer::Refused { reason } => Err(ConnectError::Refused(reason)),
+    }
+}
