@@ -10,13 +10,13 @@ use chatbell_engine::Engine;
 use chatbell_engine::model::{
     AlertLevel, ConnState, Decision, EngineEvent, Outcome, StoreUpdate, WaitingSummary,
 };
+use chatbell_ipc::contract::{ChatRead, Snoozed, StoreFailed, Stored, Typing, UiEvent};
 use tauri::{AppHandle, Emitter, Manager};
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::Instant;
 
 use crate::state::AppState;
 use crate::{tray, waiting, web_panel, window};
-use chatbell_ipc::contract::{ChatRead, Snoozed, StoreFailed, Stored, Typing, UiEvent};
 
 /// The longest a store update waits to be merged with the next ones.
 const FLUSH: Duration = Duration::from_millis(100);

@@ -6,13 +6,14 @@ use chatbell_engine::model::{ChatOrder, ChatSummary, Diagnostic, HistoryPage, Se
 use chatbell_engine::settings::{SNOOZE_MINUTES, Settings};
 use chatbell_engine::sound::{PlayReport, Tone};
 use chatbell_engine::web_panel::WebPanel;
+use chatbell_ipc::contract::{
+    AppInfo, CommandError, CommandResult, Mode, Snoozed, WebPanelPreview,
+};
 use chatbell_protocol::UserId;
 use tauri::{AppHandle, Manager, State};
 
 use crate::state::AppState;
 use crate::{platform, prefs, session, token, web_panel, window};
-use chatbell_ipc::contract::{AppInfo, Mode, Snoozed, WebPanelPreview};
-use chatbell_ipc::contract::{CommandError, CommandResult};
 
 #[tauri::command(rename_all = "snake_case")]
 pub async fn app_info(app: AppHandle, state: State<'_, AppState>) -> CommandResult<AppInfo> {

@@ -17,12 +17,12 @@ mod window;
 
 use std::time::Duration;
 
+use chatbell_ipc::contract::Mode;
 use tauri::{Manager, RunEvent};
 
 pub use state::Options;
 
 use crate::state::AppState;
-use chatbell_ipc::contract::Mode;
 
 /// Runs the app until the user quits from the tray.
 pub fn run(options: Options) {

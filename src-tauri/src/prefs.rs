@@ -6,14 +6,13 @@
 
 use chatbell_engine::settings::{ChangeError, ServerSettings, Settings, SettingsOwner};
 use chatbell_engine::{notification_lang, paths, server_config};
+use chatbell_ipc::contract::{CommandError, CommandResult, Mode};
 use tauri::{AppHandle, Manager};
 use tauri_plugin_autostart::ManagerExt;
 
 use crate::session;
 use crate::state::AppState;
 use crate::token::stored_token;
-use chatbell_ipc::contract::Mode;
-use chatbell_ipc::contract::{CommandError, CommandResult};
 
 /// The settings file, or defaults with a notice when it could not be read (the bad file is
 /// kept beside it, never overwritten).

@@ -8,6 +8,7 @@ use chatbell_engine::notifier::text::fallback_notice;
 use chatbell_engine::notifier::{DesktopNotifier, NotifierConfig};
 use chatbell_engine::settings::{AuthMode, Settings};
 use chatbell_engine::{Engine, EngineConfig, ServerConfig, notification_lang, paths};
+use chatbell_ipc::contract::{CommandError, CommandResult, Mode, UiEvent};
 use chatbell_sim::{SimConfig, SimHandle};
 use tauri::async_runtime::JoinHandle;
 use tauri::{AppHandle, Manager};
@@ -15,8 +16,6 @@ use tauri::{AppHandle, Manager};
 use crate::state::{AppState, StartFailure};
 use crate::token::stored_token;
 use crate::window;
-use chatbell_ipc::contract::{CommandError, CommandResult};
-use chatbell_ipc::contract::{Mode, UiEvent};
 
 pub struct Session {
     pub engine: Engine,

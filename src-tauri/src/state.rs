@@ -7,11 +7,10 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use chatbell_engine::model::{Focus, SettingsSection};
 use chatbell_engine::settings::{Settings, SettingsOwner};
+use chatbell_ipc::contract::{CommandError, CommandResult, Mode};
 use chatbell_protocol::UserId;
 
 use crate::session::Session;
-use chatbell_ipc::contract::Mode;
-use chatbell_ipc::contract::{CommandError, CommandResult};
 
 /// How the app was started.
 #[derive(Debug, Clone, Copy, Default)]

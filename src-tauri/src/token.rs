@@ -3,11 +3,10 @@
 
 use chatbell_engine::keychain::Keychain;
 use chatbell_engine::{Secret, server_config};
+use chatbell_ipc::contract::{CommandError, CommandResult, Mode};
 use tauri::{AppHandle, Manager};
 
 use crate::state::AppState;
-use chatbell_ipc::contract::Mode;
-use chatbell_ipc::contract::{CommandError, CommandResult};
 
 /// The token from the keychain; a keychain that cannot be reached means no token (logged).
 pub async fn stored_token() -> Option<Secret> {

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use chatbell_ipc::contract::{OpenChat, OpenSettings, UiEvent};
 use chatbell_protocol::UserId;
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Manager, WebviewWindow, WebviewWindowBuilder, Window, WindowEvent};
@@ -10,7 +11,6 @@ use tauri::{AppHandle, Manager, WebviewWindow, WebviewWindowBuilder, Window, Win
 use chatbell_engine::model::SettingsSection;
 
 use crate::state::AppState;
-use chatbell_ipc::contract::{OpenChat, OpenSettings, UiEvent};
 
 pub const MAIN: &str = "main";
 
