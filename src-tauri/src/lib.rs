@@ -26,7 +26,8 @@ use crate::state::AppState;
 
 /// Runs the app until the user quits from the tray.
 pub fn run(options: Options) {
-    let _log = logging::init();
+    // Dropped at exit, which flushes it: Tauri ends the process without returning from `run`.
+    let mut log = logging::init();
     tracing::info!(version = env!("CARGO_PKG_VERSION"), ?options, "starting");
     let (settings, notice) = prefs::load();
     let app = tauri::Builder::default()
@@ -99,7 +100,7 @@ pub fn run(options: Options) {
         })
         .build(tauri::generate_context!())
         .expect("the Tauri application builds");
-    app.run(|app, event| match event {
+    app.run(move |app, event| match event {
         // Closing the window must not end the app: it lives in the tray until Quit.
         RunEvent::ExitRequested {
             code: None, api, ..
@@ -115,6 +116,7 @@ pub fn run(options: Options) {
                 }
             }
             tracing::info!("bye");
+            drop(log.take());
         }
         _ => {}
     });
