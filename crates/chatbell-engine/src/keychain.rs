@@ -3,10 +3,13 @@
 //!
 //! Calls block (they talk to a daemon); call them off the async runtime.
 //!
-//! Each call opens the keychain and lets it go: on Linux an open Secret Service store keeps a
-//! D-Bus connection whose executor thread wakes the process for as long as it lives (most of
-//! an idle connected process's wakeups), and the token is needed only at a connect and when it
-//! changes.
+//! Each call opens the keychain and lets it go: the token is needed only at a connect and when
+//! it changes, and an open Secret Service store keeps a D-Bus connection for nothing. Its zbus
+//! runs on the caller's tokio runtime (see `Cargo.toml`): on async-io's pool instead, the
+//! pool's first thread woke the process twice a second for the rest of its life, most of an
+//! idle connected process's wakeups.
+
+use keyring_core::Error;
 
 use crate::secret::Secret;
 
@@ -35,8 +38,6 @@ impl Default for Keychain {
         }
     }
 }
-
-use keyring_core::Error;
 
 fn map(e: Error) -> KeychainError {
     match e {
