@@ -1,49 +1,34 @@
-//! The Chatbell desktop shell: wires the engine to Tauri — commands, events, the tray, the
-//! window, settings. The work itself lives in `chatbell-engine`.
+//! The Chatbell desktop shell: shows the resident (`chatbell-resident`: the session, the
+//! settings, the commands) through Tauri — its commands, the window, the tray. The work itself
+//! lives in `chatbell-engine`.
 
-mod badge;
-mod bridge;
 mod commands;
+mod desktop;
 mod logging;
 mod platform;
-mod prefs;
-mod session;
-mod state;
-mod token;
 mod tray;
-mod waiting;
-mod web_panel;
 mod window;
 
-use std::time::Duration;
+use std::sync::Arc;
 
-use chatbell_ipc::contract::Mode;
+use chatbell_resident::Resident;
 use tauri::{Manager, RunEvent};
 
-pub use state::Options;
+pub use chatbell_resident::Options;
 
-use crate::state::AppState;
+use crate::desktop::TauriDesktop;
 
 /// Runs the app until the user quits from the tray.
 pub fn run(options: Options) {
     // Dropped at exit, which flushes it: Tauri ends the process without returning from `run`.
     let mut log = logging::init();
     tracing::info!(version = env!("CARGO_PKG_VERSION"), ?options, "starting");
-    let (settings, notice) = prefs::load();
+    let (settings, notice) = chatbell_resident::load_settings();
     let app = tauri::Builder::default()
         // A second launch (the menu entry clicked again) brings up this one.
         .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
-            window::show(app)
+            app.state::<Resident>().show_window()
         }))
-        .plugin(
-            tauri_plugin_autostart::Builder::new()
-                .args(["--hidden"])
-                .app_name("Chatbell")
-                .build(),
-        )
-        // For the web panel link, opened from Rust only: the UI is granted none of its commands.
-        .plugin(tauri_plugin_opener::init())
-        .manage(AppState::new(options, notice))
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
             commands::list_chats,
@@ -70,31 +55,19 @@ pub fn run(options: Options) {
             commands::reconnect_now,
         ])
         .on_window_event(window::on_window_event)
-        .setup(|app| {
+        .setup(move |app| {
             let handle = app.handle().clone();
-            let state = app.state::<AppState>();
-            state.set_settings_owner(prefs::own(&handle, settings));
-            // Unknown counts as no tray: closing then minimizes, which loses nothing.
-            state.set_tray_available(
-                tauri::async_runtime::block_on(platform::tray_host_present()).unwrap_or(false),
-            );
+            let desktop = Arc::new(TauriDesktop(handle.clone()));
+            // On Tauri's runtime, where the resident's tasks run.
+            let resident = tauri::async_runtime::block_on(async move {
+                Resident::new(options, settings, notice, desktop)
+            });
+            app.manage(resident.clone());
             quit_on_signals(&handle);
-            tray::create(&handle, &waiting::line_now(&handle))?;
-            waiting::start(&handle);
-            bridge::follow_settings(&handle);
-            let settings = state.settings();
-            let mode = if state.options.demo {
-                Mode::Demo
-            } else if settings.server.url.is_some() {
-                Mode::Server
-            } else {
-                Mode::Unconfigured
-            };
-            if let Err(e) = tauri::async_runtime::block_on(session::switch(&handle, mode)) {
-                tracing::error!(error = %e, "starting the engine");
-            }
-            if !state.options.hidden {
-                window::show(&handle);
+            tray::create(&handle, &resident)?;
+            tauri::async_runtime::block_on(resident.start());
+            if !options.hidden {
+                resident.show_window();
             }
             Ok(())
         })
@@ -106,14 +79,9 @@ pub fn run(options: Options) {
             code: None, api, ..
         } => api.prevent_exit(),
         RunEvent::Exit => {
-            if let Some(session) = app.state::<AppState>().replace_session(None) {
-                // Everything received is written and the stop time recorded before exit.
-                let stopped = tauri::async_runtime::block_on(async {
-                    tokio::time::timeout(Duration::from_secs(5), session.stop()).await
-                });
-                if stopped.is_err() {
-                    tracing::warn!("the engine did not stop within 5 s");
-                }
+            // Everything received is written and the stop time recorded before exit.
+            if let Some(resident) = app.try_state::<Resident>() {
+                tauri::async_runtime::block_on(resident.shutdown());
             }
             tracing::info!("bye");
             drop(log.take());

@@ -3,30 +3,14 @@
 
 use std::path::PathBuf;
 
-use chatbell_ipc::contract::{OpenChat, OpenSettings, UiEvent};
-use chatbell_protocol::UserId;
+use chatbell_resident::Resident;
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Manager, WebviewWindow, WebviewWindowBuilder, Window, WindowEvent};
 
-use chatbell_engine::model::SettingsSection;
-
-use crate::state::AppState;
-
 pub const MAIN: &str = "main";
-
-/// Sets the window's title, now if it is open and whenever it is opened.
-pub fn set_title(app: &AppHandle, title: &str) {
-    app.state::<AppState>().set_title(title);
-    if let Some(window) = app.get_webview_window(MAIN)
-        && let Err(e) = window.set_title(title)
-    {
-        tracing::debug!(error = %e, "setting the window title");
-    }
-}
 
 /// Brings the window up, creating it if it was closed to the tray.
 pub fn show(app: &AppHandle) {
-    crate::platform::refresh_tray_host(app);
     if let Some(window) = app.get_webview_window(MAIN) {
         let _ = window.unminimize();
         let _ = window.show();
@@ -35,32 +19,6 @@ pub fn show(app: &AppHandle) {
     }
     if let Err(e) = create(app) {
         tracing::error!(error = %e, "cannot open the window");
-    }
-}
-
-/// A notification was clicked: show the window on that chat.
-pub fn open_chat(app: &AppHandle, user_id: Option<UserId>) {
-    if app.get_webview_window(MAIN).is_some() {
-        show(app);
-        crate::bridge::emit(app, UiEvent::OpenChat(OpenChat { user_id }));
-    } else {
-        // The new page asks for it once it has loaded.
-        app.state::<AppState>()
-            .update_view(|v| v.pending_open = user_id);
-        show(app);
-    }
-}
-
-/// A notification asked for Settings (the token was refused): show the window there.
-pub fn open_settings(app: &AppHandle, section: SettingsSection) {
-    if app.get_webview_window(MAIN).is_some() {
-        show(app);
-        crate::bridge::emit(app, UiEvent::OpenSettings(OpenSettings { section }));
-    } else {
-        // The new page asks for it once it has loaded.
-        app.state::<AppState>()
-            .update_view(|v| v.pending_settings = Some(section));
-        show(app);
     }
 }
 
@@ -89,7 +47,8 @@ fn create(app: &AppHandle) -> tauri::Result<WebviewWindow> {
         .cloned()
         .expect("tauri.conf.json defines the main window");
     let mut builder = WebviewWindowBuilder::from_config(app, &config)?;
-    if let Some(title) = app.state::<AppState>().title() {
+    let resident = app.state::<Resident>();
+    if let Some(title) = resident.title() {
         builder = builder.title(title);
     }
     let geometry = Geometry::load();
@@ -101,12 +60,7 @@ fn create(app: &AppHandle) -> tauri::Result<WebviewWindow> {
     if geometry.is_some_and(|g| g.maximized) {
         let _ = window.maximize();
     }
-    let state = app.state::<AppState>();
-    state.update_view(|v| {
-        v.window_alive = true;
-        v.focused = true;
-    });
-    refocus_engine(app);
+    resident.window_changed(true, true);
     Ok(window)
 }
 
@@ -144,37 +98,20 @@ pub fn on_window_event(window: &Window, event: &WindowEvent) {
         return;
     }
     let app = window.app_handle();
-    let state = app.state::<AppState>();
+    let resident = app.state::<Resident>();
     match event {
         WindowEvent::CloseRequested { api, .. } => {
-            tracing::info!(tray = state.tray_available(), "window close requested");
+            tracing::info!(tray = resident.tray_available(), "window close requested");
             Geometry::save(window);
-            if !state.tray_available() {
+            if !resident.tray_available() {
                 // Nowhere to live but the taskbar: minimize instead of vanishing.
                 api.prevent_close();
                 let _ = window.minimize();
             }
         }
-        WindowEvent::Destroyed => {
-            state.update_view(|v| {
-                v.window_alive = false;
-                v.focused = false;
-            });
-            refocus_engine(app);
-        }
-        WindowEvent::Focused(focused) => {
-            state.update_view(|v| v.focused = *focused);
-            refocus_engine(app);
-        }
+        WindowEvent::Destroyed => resident.window_changed(false, false),
+        WindowEvent::Focused(focused) => resident.window_changed(true, *focused),
         _ => {}
-    }
-}
-
-/// Tells the engine whether the open chat is being watched.
-pub fn refocus_engine(app: &AppHandle) {
-    let state = app.state::<AppState>();
-    if let Ok(session) = state.session() {
-        session.engine.set_focus(state.focus());
     }
 }
 

@@ -270,6 +270,12 @@ impl WebDriver {
     }
 
     /// Closes the current window.
+    /// Releases every key and button the session's input left pressed (WebDriver's "Release
+    /// Actions").
+    pub fn release_actions(&self) -> Result<(), WebDriverError> {
+        self.call("DELETE", "/actions", None).map(|_| ())
+    }
+
     pub fn close_window(&self) -> Result<(), WebDriverError> {
         self.call("DELETE", "/window", None).map(|_| ())
     }

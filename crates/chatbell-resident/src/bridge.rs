@@ -1,4 +1,4 @@
-//! Engine events to the window, the tray and the desktop.
+//! Engine events to the window, the tray and the desktop, through the shell's `Desktop`.
 //!
 //! Store updates are merged over `FLUSH` so that a burst of thousands of events reaches the
 //! webview as a few payloads per second, not thousands; everything else goes at once. The
@@ -11,17 +11,16 @@ use chatbell_engine::model::{
     AlertLevel, ConnState, Decision, EngineEvent, Outcome, StoreUpdate, WaitingSummary,
 };
 use chatbell_ipc::contract::{ChatRead, Snoozed, StoreFailed, Stored, Typing, UiEvent};
-use tauri::{AppHandle, Emitter, Manager};
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::Instant;
 
-use crate::state::AppState;
-use crate::{tray, waiting, web_panel, window};
+use crate::resident::Resident;
+use crate::{waiting, web_panel};
 
 /// The longest a store update waits to be merged with the next ones.
 const FLUSH: Duration = Duration::from_millis(100);
 
-pub async fn run(app: AppHandle, mut events: broadcast::Receiver<EngineEvent>) {
+pub(crate) async fn run(app: Resident, mut events: broadcast::Receiver<EngineEvent>) {
     let mut pending: Option<Stored> = None;
     let mut last_flush = Instant::now();
     loop {
@@ -33,7 +32,7 @@ pub async fn run(app: AppHandle, mut events: broadcast::Receiver<EngineEvent>) {
                     // Fell behind the engine: the views reload from the store.
                     tracing::debug!(missed, "UI bridge lagged; asking for a resync");
                     pending = None;
-                    emit(&app, UiEvent::Resync);
+                    app.desktop().emit(UiEvent::Resync);
                     resync_tray(&app).await;
                 }
                 Err(RecvError::Closed) => return,
@@ -42,67 +41,64 @@ pub async fn run(app: AppHandle, mut events: broadcast::Receiver<EngineEvent>) {
         }
         if pending.is_some() && Instant::now() >= last_flush + FLUSH {
             if let Some(stored) = pending.take() {
-                tray::set_unread(&app, stored.unread_total);
-                emit(&app, UiEvent::Stored(stored));
+                app.change_tray(|look| look.unread = stored.unread_total);
+                app.desktop().emit(UiEvent::Stored(stored));
             }
             last_flush = Instant::now();
         }
     }
 }
 
-fn handle(app: &AppHandle, event: EngineEvent, pending: &mut Option<Stored>) {
+fn handle(app: &Resident, event: EngineEvent, pending: &mut Option<Stored>) {
     match event {
         EngineEvent::Connection(state) => {
-            tray::set_connected(app, matches!(state, ConnState::Online { .. }));
-            emit(app, UiEvent::Connection(state));
+            app.change_tray(|look| look.connected = matches!(state, ConnState::Online { .. }));
+            app.desktop().emit(UiEvent::Connection(state));
         }
         EngineEvent::Stored(update) => {
             merge(pending.get_or_insert_with(Stored::default), update, app)
         }
-        EngineEvent::Typing { user_id, typing } => {
-            emit(app, UiEvent::Typing(Typing { user_id, typing }))
-        }
+        EngineEvent::Typing { user_id, typing } => app
+            .desktop()
+            .emit(UiEvent::Typing(Typing { user_id, typing })),
         EngineEvent::ChatRead {
             user_id,
             unread_total,
         } => {
-            tray::set_unread(app, unread_total);
-            emit(
-                app,
-                UiEvent::ChatRead(ChatRead {
-                    user_id,
-                    unread_total,
-                }),
-            );
+            app.change_tray(|look| look.unread = unread_total);
+            app.desktop().emit(UiEvent::ChatRead(ChatRead {
+                user_id,
+                unread_total,
+            }));
         }
-        EngineEvent::NotificationOpened { user_id } => window::open_chat(app, user_id),
+        EngineEvent::NotificationOpened { user_id } => app.open_chat(user_id),
         // "Open Settings" on the "token refused" notification.
-        EngineEvent::SettingsRequested { section } => window::open_settings(app, section),
+        EngineEvent::SettingsRequested { section } => app.open_settings(section),
         EngineEvent::Waiting(summary) => show_waiting(app, summary),
-        EngineEvent::Snoozed { user_id, until } => {
-            emit(app, UiEvent::Snoozed(Snoozed { user_id, until }))
-        }
+        EngineEvent::Snoozed { user_id, until } => app
+            .desktop()
+            .emit(UiEvent::Snoozed(Snoozed { user_id, until })),
         // "Open in web panel" on a notification: the engine filled the link from the template.
         EngineEvent::WebPanelRequested { user_id, url } => {
-            let app = app.clone();
-            tauri::async_runtime::spawn(async move {
-                if let Err(e) = web_panel::open(&app, url).await {
+            app.spawn(async move {
+                if let Err(e) = web_panel::open(url).await {
                     tracing::warn!(user_id, error = %e, "opening the web panel");
                 }
             });
         }
         EngineEvent::Decisions { decisions } => {
             if decisions.iter().any(is_urgent_reminder) {
-                window::ask_attention(app);
+                app.desktop().ask_attention();
             }
         }
-        EngineEvent::StoreFailed { error } => {
-            emit(app, UiEvent::StoreFailed(StoreFailed { error }))
-        }
+        EngineEvent::StoreFailed { error } => app
+            .desktop()
+            .emit(UiEvent::StoreFailed(StoreFailed { error })),
         EngineEvent::Failed { error } => {
-            emit(app, UiEvent::StoreFailed(StoreFailed { error }));
-            let app = app.clone();
-            tauri::async_runtime::spawn(async move { crate::session::restart_failed(&app).await });
+            app.desktop()
+                .emit(UiEvent::StoreFailed(StoreFailed { error }));
+            let me = app.clone();
+            app.spawn(async move { crate::session::restart_failed(&me).await });
         }
         // Kept by the engine for the diagnostics screen, which asks for them.
         EngineEvent::Delivery(_) => {}
@@ -120,13 +116,13 @@ fn is_urgent_reminder(decision: &Decision) -> bool {
             .is_some_and(|e| e.level == AlertLevel::Urgent)
 }
 
-fn show_waiting(app: &AppHandle, summary: WaitingSummary) {
+fn show_waiting(app: &Resident, summary: WaitingSummary) {
     waiting::show(app, summary.clone());
-    emit(app, UiEvent::Waiting(summary));
+    app.desktop().emit(UiEvent::Waiting(summary));
 }
 
-fn merge(into: &mut Stored, update: StoreUpdate, app: &AppHandle) {
-    let open = app.state::<AppState>().view().open_chat;
+fn merge(into: &mut Stored, update: StoreUpdate, app: &Resident) {
+    let open = app.view().open_chat;
     for chat in update.chats {
         match into.chats.iter_mut().find(|c| c.user_id == chat.user_id) {
             Some(existing) => *existing = chat,
@@ -145,35 +141,24 @@ fn merge(into: &mut Stored, update: StoreUpdate, app: &AppHandle) {
     }
 }
 
-/// Tells the page, if there is a window. No window, no listener: the page is built from the
-/// store when it opens.
-pub fn emit(app: &AppHandle, event: UiEvent) {
-    let name = event.name();
-    if app.get_webview_window(window::MAIN).is_some()
-        && let Err(e) = app.emit_to(window::MAIN, name, event.payload())
-    {
-        tracing::debug!(error = %e, name, "emit failed");
-    }
-}
-
 /// Tells the window of every change of the settings, wherever it came from (the window itself,
 /// the tray's do-not-disturb).
-pub fn follow_settings(app: &AppHandle) {
-    let mut settings = app.state::<AppState>().settings_owner().subscribe();
-    let app = app.clone();
-    tauri::async_runtime::spawn(async move {
+pub(crate) fn follow_settings(app: &Resident) {
+    let mut settings = app.settings_owner().subscribe();
+    let me = app.clone();
+    app.spawn(async move {
         while settings.changed().await.is_ok() {
             let now = settings.borrow_and_update().clone();
-            emit(&app, UiEvent::Settings(Box::new(now)));
+            me.desktop().emit(UiEvent::Settings(Box::new(now)));
         }
     });
 }
 
 /// What the tray and the title show, read from the engine: before a new engine's events flow,
 /// and after events were missed.
-pub async fn sync(app: &AppHandle, engine: &Engine) {
+pub(crate) async fn sync(app: &Resident, engine: &Engine) {
     if let Ok(total) = engine.unread_total().await {
-        tray::set_unread(app, total);
+        app.change_tray(|look| look.unread = total);
     }
     match engine.waiting().await {
         Ok(summary) => show_waiting(app, summary),
@@ -181,8 +166,8 @@ pub async fn sync(app: &AppHandle, engine: &Engine) {
     }
 }
 
-async fn resync_tray(app: &AppHandle) {
-    let Ok(session) = app.state::<AppState>().session() else {
+async fn resync_tray(app: &Resident) {
+    let Ok(session) = app.session() else {
         return;
     };
     sync(app, &session.engine).await;

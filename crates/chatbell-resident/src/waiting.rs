@@ -12,59 +12,48 @@ use chatbell_engine::model::WaitingSummary;
 use chatbell_engine::notification_lang;
 use chatbell_engine::notifier::text::{Lang, waiting_line, window_title};
 use chrono::{DateTime, TimeDelta, Utc};
-use tauri::{AppHandle, Manager};
 use tokio::sync::watch;
 
-use crate::state::AppState;
-use crate::{tray, window};
+use crate::resident::Resident;
+use crate::tray::Menu;
 
-/// The latest summary, handed to the display task.
-pub struct Waiting {
-    latest: watch::Sender<WaitingSummary>,
-}
-
-/// Starts the display task (after the tray exists, so its first drawing lands).
-pub fn start(app: &AppHandle) {
-    let (latest, changes) = watch::channel(WaitingSummary::default());
-    app.manage(Waiting { latest });
-    tauri::async_runtime::spawn(run(app.clone(), changes));
+/// Starts the display task (after the shell's tray exists, so its first drawing lands).
+pub(crate) fn start(resident: &Resident) {
+    let changes = resident.0.waiting.subscribe();
+    resident.spawn(run(resident.clone(), changes));
 }
 
 /// A new summary from the engine: shown at once, and the minute timer set for it.
-pub fn show(app: &AppHandle, summary: WaitingSummary) {
-    if let Some(w) = app.try_state::<Waiting>() {
-        w.latest.send_replace(summary);
-    }
-}
-
-/// What the desktop shows now.
-pub fn current(app: &AppHandle) -> WaitingSummary {
-    app.try_state::<Waiting>()
-        .map(|w| w.latest.borrow().clone())
-        .unwrap_or_default()
+pub(crate) fn show(resident: &Resident, summary: WaitingSummary) {
+    resident.0.waiting.send_replace(summary);
 }
 
 /// The tray menu's first line as it reads now.
-pub fn line_now(app: &AppHandle) -> String {
-    tray_line(&current(app), Utc::now(), lang(app))
+pub(crate) fn line_now(resident: &Resident) -> String {
+    let summary = resident.0.waiting.borrow().clone();
+    tray_line(&summary, Utc::now(), lang(resident))
 }
 
-fn lang(app: &AppHandle) -> Lang {
-    notification_lang(app.state::<AppState>().settings().ui.language)
+fn lang(resident: &Resident) -> Lang {
+    notification_lang(resident.settings().ui.language)
 }
 
-async fn run(app: AppHandle, mut changes: watch::Receiver<WaitingSummary>) {
-    // A change of settings may be one of language: the words are drawn again.
-    let mut settings = app.state::<AppState>().settings_owner().subscribe();
+/// The tray's first line and alert mark, and its menu's words in the settings' language.
+fn draw(resident: &Resident, summary: &WaitingSummary, lang: Lang) {
+    let dnd = resident.settings().notifications.do_not_disturb;
+    let line = tray_line(summary, Utc::now(), lang);
+    resident.relabel_tray(Menu::new(line, dnd, lang));
+    resident.change_tray(|look| look.alert = summary.urgent > 0);
+}
+
+async fn run(resident: Resident, mut changes: watch::Receiver<WaitingSummary>) {
+    // A change of settings may be one of language or do-not-disturb: the words are drawn again.
+    let mut settings = resident.settings_owner().subscribe();
     loop {
         let summary = changes.borrow_and_update().clone();
-        let lang = lang(&app);
-        tray::set_waiting(
-            &app,
-            &tray_line(&summary, Utc::now(), lang),
-            summary.urgent > 0,
-        );
-        window::set_title(&app, &window_title(summary.chats, lang));
+        let lang = lang(&resident);
+        draw(&resident, &summary, lang);
+        resident.set_title(&window_title(summary.chats, lang));
         // While someone waits: redraw the line when its wait next reads differently.
         loop {
             let next = summary
@@ -88,11 +77,7 @@ async fn run(app: AppHandle, mut changes: watch::Receiver<WaitingSummary>) {
                         Some(d) => tokio::time::sleep(d).await,
                         None => std::future::pending().await,
                     }
-                } => tray::set_waiting(
-                    &app,
-                    &tray_line(&summary, Utc::now(), lang),
-                    summary.urgent > 0,
-                ),
+                } => draw(&resident, &summary, lang),
             }
         }
     }

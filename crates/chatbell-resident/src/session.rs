@@ -10,12 +10,10 @@ use chatbell_engine::settings::{AuthMode, Settings};
 use chatbell_engine::{Engine, EngineConfig, ServerConfig, notification_lang, paths};
 use chatbell_ipc::contract::{CommandError, CommandResult, Mode, UiEvent};
 use chatbell_sim::{SimConfig, SimHandle};
-use tauri::async_runtime::JoinHandle;
-use tauri::{AppHandle, Manager};
+use tokio::task::JoinHandle;
 
-use crate::state::{AppState, StartFailure};
+use crate::resident::{Resident, StartFailure};
 use crate::token::stored_token;
-use crate::window;
 
 pub struct Session {
     pub engine: Engine,
@@ -37,7 +35,7 @@ fn notification_icon() -> String {
             .map(chatbell_engine::private::dir)
             .transpose()
             .and_then(|_| {
-                chatbell_engine::private::write(&path, include_bytes!("../../icons/128x128.png"))
+                chatbell_engine::private::write(&path, include_bytes!("../../../icons/128x128.png"))
             });
         if let Err(e) = written {
             tracing::warn!(error = %e, "cannot write the notification icon");
@@ -62,7 +60,7 @@ async fn start_demo_sim() -> CommandResult<SimHandle> {
 
 impl Session {
     pub async fn start(
-        app: &AppHandle,
+        app: &Resident,
         mode: Mode,
         settings: &Settings,
     ) -> CommandResult<Arc<Session>> {
@@ -90,11 +88,11 @@ impl Session {
             ..NotifierConfig::default()
         });
         let engine = Engine::start(config, Some(Box::new(notifier))).await?;
-        engine.set_focus(app.state::<AppState>().focus());
+        engine.set_focus(app.focus());
         // Subscribed before the first read, so no change falls between the two.
         let events = engine.events();
         crate::bridge::sync(app, &engine).await;
-        let bridge = tauri::async_runtime::spawn(crate::bridge::run(app.clone(), events));
+        let bridge = tokio::spawn(crate::bridge::run(app.clone(), events));
         tracing::info!(?mode, db = %engine.db_path().display(), "session started");
         Ok(Arc::new(Session {
             engine,
@@ -125,7 +123,7 @@ impl Session {
 
 /// Starts the engine again after it failed (its store writer died), in the same mode. At most
 /// once a minute, so a fault that comes back at every start does not spin.
-pub async fn restart_failed(app: &AppHandle) {
+pub(crate) async fn restart_failed(app: &Resident) {
     const AT_MOST_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
     static LAST: Mutex<Option<std::time::Instant>> = Mutex::new(None);
     let wait = {
@@ -138,7 +136,7 @@ pub async fn restart_failed(app: &AppHandle) {
         wait
     };
     tokio::time::sleep(wait).await;
-    let Ok(failed) = app.state::<AppState>().session() else {
+    let Ok(failed) = app.session() else {
         return;
     };
     let mode = failed.mode();
@@ -151,22 +149,21 @@ pub async fn restart_failed(app: &AppHandle) {
 /// Replaces the running session with one in `mode`, then stops the old one. If it cannot start,
 /// the failure is kept in `AppState` (every command answers with it while no session runs, and
 /// `retry_start` tries the same mode again) and a window that is open is told to reload.
-pub async fn switch(app: &AppHandle, mode: Mode) -> CommandResult<()> {
-    let state = app.state::<AppState>();
-    let settings = state.settings();
-    let old = state.replace_session(None);
+pub(crate) async fn switch(app: &Resident, mode: Mode) -> CommandResult<()> {
+    let settings = app.settings();
+    let old = app.replace_session(None);
     if let Some(old) = &old {
         old.stop().await;
     }
     match Session::start(app, mode, &settings).await {
         Ok(session) => {
-            state.replace_session(Some(session));
-            state.set_start_failure(None);
+            app.replace_session(Some(session));
+            app.set_start_failure(None);
             Ok(())
         }
         Err(e) => {
             tracing::error!(error = %e, ?mode, "cannot start the session");
-            state.set_start_failure(Some(StartFailure {
+            app.set_start_failure(Some(StartFailure {
                 mode,
                 error: e.clone(),
             }));
@@ -178,10 +175,10 @@ pub async fn switch(app: &AppHandle, mode: Mode) -> CommandResult<()> {
                 && !same_store
                 && let Ok(fallback) = Session::start(app, Mode::Unconfigured, &settings).await
             {
-                state.replace_session(Some(fallback));
-                if app.get_webview_window(window::MAIN).is_none() {
+                app.replace_session(Some(fallback));
+                if !app.desktop().window_open() {
                     // Nobody asked and heard the error (the start, a restart after a failure).
-                    state.set_notice(fallback_notice(
+                    app.set_notice(fallback_notice(
                         mode == Mode::Demo,
                         &e.to_string(),
                         notification_lang(settings.ui.language),
@@ -189,9 +186,7 @@ pub async fn switch(app: &AppHandle, mode: Mode) -> CommandResult<()> {
                 }
             }
             // A window showing the old session reloads, and so hears why there is no new one.
-            if app.get_webview_window(window::MAIN).is_some() {
-                crate::bridge::emit(app, UiEvent::Resync);
-            }
+            app.desktop().emit(UiEvent::Resync);
             Err(e)
         }
     }
@@ -199,8 +194,8 @@ pub async fn switch(app: &AppHandle, mode: Mode) -> CommandResult<()> {
 
 /// The window's "Try again": starts the session that could not start, in the mode it was asked
 /// for. Nothing failed: the running session stays.
-pub async fn retry(app: &AppHandle) -> CommandResult<()> {
-    match app.state::<AppState>().start_failure() {
+pub(crate) async fn retry(app: &Resident) -> CommandResult<()> {
+    match app.start_failure() {
         Some(failure) => switch(app, failure.mode).await,
         None => Ok(()),
     }

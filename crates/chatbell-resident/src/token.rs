@@ -4,13 +4,12 @@
 use chatbell_engine::keychain::Keychain;
 use chatbell_engine::{Secret, server_config};
 use chatbell_ipc::contract::{CommandError, CommandResult, Mode};
-use tauri::{AppHandle, Manager};
 
-use crate::state::AppState;
+use crate::resident::Resident;
 
 /// The token from the keychain; a keychain that cannot be reached means no token (logged).
 pub async fn stored_token() -> Option<Secret> {
-    match tauri::async_runtime::spawn_blocking(|| Keychain::default().get()).await {
+    match tokio::task::spawn_blocking(|| Keychain::default().get()).await {
         Ok(Ok(token)) => token,
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "keychain unavailable; connecting without a token");
@@ -21,7 +20,7 @@ pub async fn stored_token() -> Option<Secret> {
 }
 
 /// Stores a new token in the keychain and reconnects with it.
-pub async fn set_token(app: &AppHandle, token: Option<String>) -> CommandResult<()> {
+pub async fn set_token(resident: &Resident, token: Option<String>) -> CommandResult<()> {
     let keychain = Keychain::default();
     let token = match token {
         Some(token) => {
@@ -34,24 +33,23 @@ pub async fn set_token(app: &AppHandle, token: Option<String>) -> CommandResult<
             let secret = Secret::new(token);
             let kc = keychain.clone();
             let stored = secret.clone();
-            tauri::async_runtime::spawn_blocking(move || kc.set(&stored))
+            tokio::task::spawn_blocking(move || kc.set(&stored))
                 .await
                 .map_err(|e| CommandError::keychain(e.to_string()))??;
             Some(secret)
         }
         None => {
-            tauri::async_runtime::spawn_blocking(move || keychain.clear())
+            tokio::task::spawn_blocking(move || keychain.clear())
                 .await
                 .map_err(|e| CommandError::keychain(e.to_string()))??;
             None
         }
     };
-    let state = app.state::<AppState>();
-    let session = state.session()?;
+    let session = resident.session()?;
     if session.mode() == Mode::Server {
         session
             .engine
-            .set_server(server_config(&state.settings().server, token))
+            .set_server(server_config(&resident.settings().server, token))
             .await;
     }
     Ok(())
@@ -59,7 +57,7 @@ pub async fn set_token(app: &AppHandle, token: Option<String>) -> CommandResult<
 
 /// Whether a token is stored (never what it is).
 pub async fn has_token() -> bool {
-    tauri::async_runtime::spawn_blocking(|| {
+    tokio::task::spawn_blocking(|| {
         Keychain::default()
             .get()
             .map(|t| t.is_some())

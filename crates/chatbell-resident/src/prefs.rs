@@ -1,18 +1,16 @@
 //! Settings in the running app: loaded at start, then changed only through their one owner
 //! (`SettingsOwner`: one change at a time, each from the settings as they are), which saves
 //! them, publishes them (the tray, the waiting line and the window follow), and has them
-//! applied here to what they configure (autostart, the engine, the connection, the web panel
-//! link).
+//! applied here to what they configure (start at login, the engine, the connection, the web
+//! panel link).
 
 use chatbell_engine::settings::{ChangeError, ServerSettings, Settings, SettingsOwner};
 use chatbell_engine::{notification_lang, paths, server_config};
 use chatbell_ipc::contract::{CommandError, CommandResult, Mode};
-use tauri::{AppHandle, Manager};
-use tauri_plugin_autostart::ManagerExt;
 
-use crate::session;
-use crate::state::AppState;
+use crate::resident::Resident;
 use crate::token::stored_token;
+use crate::{autostart, session};
 
 /// The settings file, or defaults with a notice when it could not be read (the bad file is
 /// kept beside it, never overwritten).
@@ -24,27 +22,37 @@ pub fn load() -> (Settings, Option<String>) {
     (settings, error.map(|e| e.to_string()))
 }
 
-/// Starts the owner of `settings` (kept in the settings file).
-pub fn own(app: &AppHandle, settings: Settings) -> SettingsOwner<CommandError> {
-    let app = app.clone();
-    let (owner, task) = SettingsOwner::new(
+/// The owner of `settings` (kept in the settings file) and its task, for the caller to run.
+/// Changes are applied to the resident `resident` returns (none: it is gone, nothing to do).
+pub(crate) fn own(
+    settings: Settings,
+    resident: impl Fn() -> Option<Resident> + Send + Sync + 'static,
+) -> (
+    SettingsOwner<CommandError>,
+    impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    let resident = std::sync::Arc::new(resident);
+    SettingsOwner::new(
         settings,
         Some(paths::settings_path()),
         Box::new(move |old, new| {
-            let app = app.clone();
-            Box::pin(async move { apply(&app, old, new).await })
+            let resident = resident.clone();
+            Box::pin(async move {
+                match resident() {
+                    Some(r) => apply(&r, old, new).await,
+                    None => Ok(()),
+                }
+            })
         }),
-    );
-    tauri::async_runtime::spawn(task);
-    owner
+    )
 }
 
 /// Changes the settings as they are when the change runs; answers with the result, applied.
 pub async fn update(
-    app: &AppHandle,
+    resident: &Resident,
     edit: impl FnOnce(&mut Settings) + Send + 'static,
 ) -> CommandResult<Settings> {
-    let owner = app.state::<AppState>().settings_owner().clone();
+    let owner = resident.settings_owner().clone();
     owner.update(edit).await.map_err(|e| match e {
         ChangeError::Refused(e) => e.into(),
         ChangeError::Apply(e) => e,
@@ -53,24 +61,18 @@ pub async fn update(
 }
 
 /// Pauses or resumes notifications (the tray menu and the UI).
-pub async fn set_dnd(app: &AppHandle, on: bool) -> CommandResult<Settings> {
-    update(app, move |s| s.notifications.do_not_disturb = on).await
+pub async fn set_dnd(resident: &Resident, on: bool) -> CommandResult<Settings> {
+    update(resident, move |s| s.notifications.do_not_disturb = on).await
 }
 
 /// Applies a saved change to what it configures.
-async fn apply(app: &AppHandle, old: Settings, new: Settings) -> CommandResult<()> {
-    let state = app.state::<AppState>();
+async fn apply(resident: &Resident, old: Settings, new: Settings) -> CommandResult<()> {
     if new.ui.start_at_login != old.ui.start_at_login {
-        let autostart = app.autolaunch();
-        let result = if new.ui.start_at_login {
-            autostart.enable()
-        } else {
-            autostart.disable()
-        };
-        result.map_err(|e| CommandError::settings(format!("ui.start_at_login: {e}")))?;
+        autostart::set(new.ui.start_at_login)
+            .map_err(|e| CommandError::settings(format!("ui.start_at_login: {e}")))?;
     }
 
-    let session = state.session()?;
+    let session = resident.session()?;
     let engine = &session.engine;
     if new.notifications != old.notifications || new.ui.language != old.ui.language {
         engine
@@ -97,7 +99,7 @@ async fn apply(app: &AppHandle, old: Settings, new: Settings) -> CommandResult<(
     match session.mode() {
         // The demo keeps running until a real server is configured.
         Mode::Demo if reconnect && new.server.url.is_some() => {
-            session::switch(app, Mode::Server).await?
+            session::switch(resident, Mode::Server).await?
         }
         Mode::Demo => {}
         Mode::Server | Mode::Unconfigured => {

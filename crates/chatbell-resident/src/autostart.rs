@@ -1,0 +1,99 @@
+//! Start at login: Chatbell starts hidden in the tray when the agent logs in.
+//!
+//! Linux: the XDG autostart entry `$XDG_CONFIG_HOME/autostart/Chatbell.desktop` (the same file
+//! tauri-plugin-autostart wrote, so earlier installs' entries are the same one); elsewhere the
+//! `auto-launch` crate (a login item on macOS, the Run key on Windows).
+
+use std::io;
+use std::path::PathBuf;
+
+/// The program started at login, with `--hidden`: this program.
+fn program() -> io::Result<PathBuf> {
+    std::env::current_exe()
+}
+
+#[cfg(all(unix, not(target_os = "macos")))]
+pub fn set(on: bool) -> io::Result<()> {
+    let path = entry_path()?;
+    if !on {
+        return match std::fs::remove_file(&path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        };
+    }
+    let program = program()?;
+    let program = program
+        .to_str()
+        .ok_or_else(|| io::Error::other("the program's path is not UTF-8"))?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&path, entry(program))
+}
+
+/// `$XDG_CONFIG_HOME/autostart/Chatbell.desktop`, `~/.config/…` when it is unset or relative.
+#[cfg(all(unix, not(target_os = "macos")))]
+fn entry_path() -> io::Result<PathBuf> {
+    let config = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+        .ok_or_else(|| io::Error::other("neither XDG_CONFIG_HOME nor HOME is set"))?;
+    Ok(config.join("autostart/Chatbell.desktop"))
+}
+
+/// The entry's text. The path is quoted as the Desktop Entry specification's `Exec` asks.
+#[cfg(all(unix, not(target_os = "macos")))]
+fn entry(program: &str) -> String {
+    let mut quoted = String::with_capacity(program.len() + 2);
+    for c in program.chars() {
+        if matches!(c, '"' | '`' | '$' | '\\') {
+            quoted.push('\\');
+        }
+        quoted.push(c);
+    }
+    // `%` is a field code in Exec: doubled, then backslashes doubled again for the string.
+    let exec = format!("\"{}\" --hidden", quoted.replace('%', "%%")).replace('\\', "\\\\");
+    format!(
+        "[Desktop Entry]\nType=Application\nVersion=1.0\nName=Chatbell\n\
+         Comment=Chatbell starts hidden in the tray\nExec={exec}\nIcon=chatbell\n\
+         Terminal=false\nX-GNOME-Autostart-enabled=true\n"
+    )
+}
+
+#[cfg(not(all(unix, not(target_os = "macos"))))]
+pub fn set(on: bool) -> io::Result<()> {
+    let program = program()?;
+    let launcher = auto_launch::AutoLaunchBuilder::new()
+        .set_app_name("Chatbell")
+        .set_app_path(&program.to_string_lossy())
+        .set_args(&["--hidden"])
+        .build()
+        .map_err(io::Error::other)?;
+    if on {
+        launcher.enable()
+    } else {
+        launcher.disable()
+    }
+    .map_err(io::Error::other)
+}
+
+#[cfg(all(test, unix, not(target_os = "macos")))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_entry_starts_the_program_hidden_whatever_its_path() {
+        let plain = entry("/usr/bin/chatbell");
+        assert!(
+            plain.contains("\nExec=\"/usr/bin/chatbell\" --hidden\n"),
+            "{plain}"
+        );
+        let odd = entry("/opt/my apps/100%/\"chat\"bell$");
+        assert!(
+            odd.contains(r#"Exec="/opt/my apps/100%%/\\"chat\\"bell\\$" --hidden"#),
+            "{odd}"
+        );
+        assert!(!odd.contains("\n\n"));
+    }
+}

@@ -1,0 +1,227 @@
+//! What the page may ask (`docs/ipc.md`), carried out: typed, one method each.
+
+use chatbell_engine::alert_test::{AlertTest, Blocker};
+use chatbell_engine::model::{ChatOrder, ChatSummary, Diagnostic, HistoryPage, SearchHit, Seq};
+use chatbell_engine::settings::{SNOOZE_MINUTES, Settings};
+use chatbell_engine::sound::{PlayReport, Tone};
+use chatbell_engine::web_panel::WebPanel;
+use chatbell_ipc::contract::{
+    AppInfo, CommandError, CommandResult, Mode, Snoozed, WebPanelPreview,
+};
+use chatbell_protocol::UserId;
+
+use crate::resident::Resident;
+use crate::{prefs, session, token, tray_host, web_panel};
+
+impl Resident {
+    pub async fn app_info(&self) -> CommandResult<AppInfo> {
+        let session = self.session()?;
+        let settings = self.settings();
+        let mode = session.mode();
+        let info = AppInfo {
+            version: env!("CARGO_PKG_VERSION").into(),
+            mode,
+            server_url: settings.server.url.clone().filter(|_| mode == Mode::Server),
+            has_token: token::has_token().await,
+            tray_available: self.tray_available(),
+            pending_open_chat: self.update_view(|v| v.pending_open.take()),
+            unread_total: session.engine.unread_total().await?,
+            waiting: session.engine.waiting().await?,
+            connection: session.engine.state().borrow().clone(),
+            settings,
+            notice: self.take_notice(),
+            audio: session.engine.audio_status(),
+            pending_settings: self.update_view(|v| v.pending_settings.take()),
+        };
+        self.refocus_engine();
+        Ok(info)
+    }
+
+    /// `order` missing means by activity, as before there was a choice.
+    pub async fn list_chats(
+        &self,
+        limit: u32,
+        offset: u32,
+        order: Option<ChatOrder>,
+    ) -> CommandResult<Vec<ChatSummary>> {
+        Ok(self
+            .session()?
+            .engine
+            .chats_by(order.unwrap_or_default(), limit.clamp(1, 500), offset)
+            .await?)
+    }
+
+    pub async fn get_chat(&self, user_id: UserId) -> CommandResult<Option<ChatSummary>> {
+        Ok(self.session()?.engine.chat(user_id).await?)
+    }
+
+    pub async fn chat_history(
+        &self,
+        user_id: UserId,
+        before: Option<Seq>,
+        limit: u32,
+    ) -> CommandResult<HistoryPage> {
+        Ok(self
+            .session()?
+            .engine
+            .history(user_id, before, limit.clamp(1, 200))
+            .await?)
+    }
+
+    pub async fn search_messages(
+        &self,
+        query: String,
+        limit: u32,
+    ) -> CommandResult<Vec<SearchHit>> {
+        if query.chars().count() > 200 {
+            return Err(CommandError::invalid("search: at most 200 characters"));
+        }
+        Ok(self
+            .session()?
+            .engine
+            .search(query, limit.clamp(1, 200))
+            .await?)
+    }
+
+    pub async fn mark_read(&self, user_id: UserId) -> CommandResult<u64> {
+        Ok(self.session()?.engine.mark_read(user_id).await?)
+    }
+
+    pub fn set_open_chat(&self, user_id: Option<UserId>) {
+        self.update_view(|v| v.open_chat = user_id);
+        self.refocus_engine();
+    }
+
+    pub async fn save_settings(&self, settings: Settings) -> CommandResult<AppInfo> {
+        prefs::update(self, move |s| *s = settings).await?;
+        self.app_info().await
+    }
+
+    /// Stores a token (`None`: removes it) and reconnects with it.
+    pub async fn set_token(&self, token: Option<String>) -> CommandResult<()> {
+        token::set_token(self, token).await
+    }
+
+    pub async fn mute_chat(
+        &self,
+        user_id: UserId,
+        minutes: Option<u32>,
+    ) -> CommandResult<Settings> {
+        let until = minutes.map(|m| chrono::Utc::now() + chrono::Duration::minutes(m.into()));
+        prefs::update(self, move |s| {
+            s.notifications.mutes.insert(user_id, until);
+        })
+        .await
+    }
+
+    pub async fn unmute_chat(&self, user_id: UserId) -> CommandResult<Settings> {
+        prefs::update(self, move |s| {
+            s.notifications.mutes.remove(&user_id);
+        })
+        .await
+    }
+
+    /// `minutes: None` snoozes for the configured `notifications.snooze_minutes`.
+    pub async fn snooze_chat(
+        &self,
+        user_id: UserId,
+        minutes: Option<u32>,
+    ) -> CommandResult<Snoozed> {
+        if let Some(m) = minutes
+            && !SNOOZE_MINUTES.contains(&m)
+        {
+            return Err(CommandError::invalid(format!(
+                "snooze: from {} to {} minutes",
+                SNOOZE_MINUTES.start(),
+                SNOOZE_MINUTES.end()
+            )));
+        }
+        let until = self.session()?.engine.snooze(user_id, minutes).await?;
+        Ok(Snoozed {
+            user_id,
+            until: Some(until),
+        })
+    }
+
+    pub async fn unsnooze_chat(&self, user_id: UserId) -> CommandResult<()> {
+        Ok(self.session()?.engine.unsnooze(user_id).await?)
+    }
+
+    /// Opens the chat in the service's web panel, in the default browser.
+    pub async fn open_web_panel(&self, user_id: UserId) -> CommandResult<()> {
+        let Some(url) = self.session()?.engine.web_panel_url(user_id).await? else {
+            return Err(CommandError::invalid(
+                if self.settings().server.web_panel.is_none() {
+                    "no web panel link is set: add one in Settings → Connection".to_string()
+                } else {
+                    format!("there is no chat with user id {user_id}")
+                },
+            ));
+        };
+        web_panel::open(url)
+            .await
+            .map_err(|e| CommandError::engine(format!("opening the web panel: {e}")))
+    }
+
+    /// Pauses or resumes notifications.
+    pub async fn set_dnd(&self, on: bool) -> CommandResult<Settings> {
+        prefs::set_dnd(self, on).await
+    }
+
+    /// Plays `tone` now at `volume` (0–100), answering once the audio device has played it:
+    /// the settings screen's ▶, with the form's tone and volume before they are saved.
+    pub async fn preview_sound(&self, tone: Tone, volume: u8) -> CommandResult<PlayReport> {
+        if volume > 100 {
+            return Err(CommandError::invalid(format!(
+                "volume: from 0 to 100, not {volume}"
+            )));
+        }
+        Ok(self.session()?.engine.preview_sound(tone, volume).await?)
+    }
+
+    /// "Test my alerts": the engine plays a sound and shows a sample notification; the tray is
+    /// checked here. The bus is asked again (a tray extension may have been switched on since
+    /// the start); if it does not answer, the last answer stands.
+    pub async fn test_alerts(&self) -> CommandResult<AlertTest> {
+        let session = self.session()?;
+        let (mut test, tray) = tokio::join!(session.engine.test_alerts(), tray_host::present());
+        if let Some(present) = tray {
+            self.set_tray_available(present);
+        }
+        if !self.tray_available() {
+            test.blockers.push(Blocker::NoTrayHost);
+        }
+        Ok(test)
+    }
+
+    pub fn recent_decisions(&self) -> CommandResult<Vec<Diagnostic>> {
+        Ok(self.session()?.engine.recent_decisions())
+    }
+
+    pub async fn start_demo(&self) -> CommandResult<AppInfo> {
+        session::switch(self, Mode::Demo).await?;
+        self.app_info().await
+    }
+
+    /// "Try again" after the session could not start (its database in use, locked,
+    /// damaged…): starts it again in the mode it was asked for; rejects with the same reason
+    /// while the cause remains.
+    pub async fn retry_start(&self) -> CommandResult<AppInfo> {
+        session::retry(self).await?;
+        self.app_info().await
+    }
+
+    pub async fn reconnect_now(&self) -> CommandResult<()> {
+        self.session()?.engine.reconnect_now().await;
+        Ok(())
+    }
+}
+
+/// The template filled for a sample chat, or why it cannot be used.
+pub fn preview_web_panel(template: &str) -> CommandResult<WebPanelPreview> {
+    WebPanel::parse(template)
+        .map(|panel| WebPanelPreview {
+            url: panel.preview(),
+        })
+        .map_err(|e| CommandError::invalid(e.to_string()))
+}

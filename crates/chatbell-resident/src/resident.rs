@@ -1,0 +1,356 @@
+//! The resident: what Chatbell keeps while it lives in the tray — the running session (or why
+//! it could not start), the settings' owner, what the window shows, the tray's state — and the
+//! shell it shows them through (`Desktop`). Locks here are std mutexes held for a copy or an
+//! assignment, never across an `.await`.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+
+use chatbell_engine::model::{Focus, SettingsSection, WaitingSummary};
+use chatbell_engine::notification_lang;
+use chatbell_engine::settings::{Settings, SettingsOwner};
+use chatbell_ipc::contract::{CommandError, CommandResult, Mode};
+use chatbell_protocol::UserId;
+use tokio::runtime::Handle;
+use tokio::sync::watch;
+
+use crate::desktop::Desktop;
+use crate::session::Session;
+use crate::tray::{Action, Menu, Picture, Tray};
+use crate::{bridge, prefs, session, tray_host, waiting};
+
+/// How the app was started.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Start with the embedded simulator.
+    pub demo: bool,
+    /// Start in the tray, without a window (start at login).
+    pub hidden: bool,
+}
+
+/// The window, as far as the engine cares.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct View {
+    pub window_alive: bool,
+    pub focused: bool,
+    pub open_chat: Option<UserId>,
+    /// A chat to open once the UI has loaded (a notification clicked while hidden).
+    pub pending_open: Option<UserId>,
+    /// Settings to open once the UI has loaded (a notification's "Open Settings" while hidden).
+    pub pending_settings: Option<SettingsSection>,
+}
+
+/// A session that could not start: the mode it was asked for, and why.
+#[derive(Debug, Clone)]
+pub struct StartFailure {
+    pub mode: Mode,
+    pub error: CommandError,
+}
+
+/// A handle on the resident; clones share it.
+#[derive(Clone)]
+pub struct Resident(pub(crate) Arc<Inner>);
+
+pub(crate) struct Inner {
+    pub(crate) options: Options,
+    desktop: Arc<dyn Desktop>,
+    /// Where its tasks run: the shell may call in from a thread of its own (a toolkit's).
+    runtime: Handle,
+    settings: SettingsOwner<CommandError>,
+    tray: Tray,
+    tray_available: AtomicBool,
+    session: Mutex<Option<Arc<Session>>>,
+    /// Why the last session asked for did not start; cleared when one starts. Kept so the
+    /// window can say why (every command answers with it while there is no session) and try
+    /// again in the same mode.
+    start_failure: Mutex<Option<StartFailure>>,
+    view: Mutex<View>,
+    notice: Mutex<Option<String>>,
+    /// The window's title ("Chatbell — 3 waiting"), kept for when it is opened again.
+    title: Mutex<Option<String>>,
+    /// Who waits, as the engine last said: shown by `waiting`'s task.
+    pub(crate) waiting: watch::Sender<WaitingSummary>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Every critical section is a copy or an assignment: a poisoned value is still whole.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Resident {
+    /// The resident with its settings' owner running; `start` runs the rest. Called on the
+    /// tokio runtime its tasks are to run on. `notice` is said once, at the window's first look
+    /// (settings that could not be read).
+    pub fn new(
+        options: Options,
+        settings: Settings,
+        notice: Option<String>,
+        desktop: Arc<dyn Desktop>,
+    ) -> Resident {
+        let runtime = Handle::current();
+        let inner = Arc::new_cyclic(|me: &Weak<Inner>| {
+            let me = me.clone();
+            let (owner, task) = prefs::own(settings, move || me.upgrade().map(Resident));
+            runtime.spawn(task);
+            Inner {
+                options,
+                desktop,
+                runtime: runtime.clone(),
+                settings: owner,
+                tray: Tray::default(),
+                tray_available: AtomicBool::new(true),
+                session: Mutex::new(None),
+                start_failure: Mutex::new(None),
+                view: Mutex::new(View::default()),
+                notice: Mutex::new(notice),
+                title: Mutex::new(None),
+                waiting: watch::channel(WaitingSummary::default()).0,
+            }
+        });
+        Resident(inner)
+    }
+
+    /// Asks whether there is a tray host, starts the tasks that follow who waits and the
+    /// settings, and the session the options and settings ask for. Failing to start the
+    /// session is kept (`start_failure`) and said by the window, never fatal.
+    pub async fn start(&self) {
+        // Unknown counts as no tray: closing then minimizes, which loses nothing.
+        self.set_tray_available(tray_host::present().await.unwrap_or(false));
+        waiting::start(self);
+        bridge::follow_settings(self);
+        let settings = self.settings();
+        let mode = if self.0.options.demo {
+            Mode::Demo
+        } else if settings.server.url.is_some() {
+            Mode::Server
+        } else {
+            Mode::Unconfigured
+        };
+        if let Err(e) = session::switch(self, mode).await {
+            tracing::error!(error = %e, "starting the engine");
+        }
+    }
+
+    /// Stops the session: everything received is written and the stop time recorded. Gives up
+    /// after 5 s (logged).
+    pub async fn shutdown(&self) {
+        if let Some(session) = self.replace_session(None) {
+            let stopped = tokio::time::timeout(Duration::from_secs(5), session.stop()).await;
+            if stopped.is_err() {
+                tracing::warn!("the engine did not stop within 5 s");
+            }
+        }
+    }
+
+    pub fn options(&self) -> Options {
+        self.0.options
+    }
+
+    pub(crate) fn desktop(&self) -> &dyn Desktop {
+        &*self.0.desktop
+    }
+
+    pub(crate) fn spawn<F>(&self, task: F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.0.runtime.spawn(task);
+    }
+
+    pub fn title(&self) -> Option<String> {
+        lock(&self.0.title).clone()
+    }
+
+    /// Sets the window's title, now if it is open and whenever it is opened.
+    pub(crate) fn set_title(&self, title: &str) {
+        *lock(&self.0.title) = Some(title.to_string());
+        self.desktop().set_title(title);
+    }
+
+    /// The running session; without one, why it could not start (a store error keeps its
+    /// reason, so the window can say what to do).
+    pub fn session(&self) -> CommandResult<Arc<Session>> {
+        if let Some(session) = lock(&self.0.session).clone() {
+            return Ok(session);
+        }
+        Err(lock(&self.0.start_failure)
+            .as_ref()
+            .map(|f| f.error.clone())
+            .unwrap_or_else(|| CommandError::engine("Chatbell is still starting")))
+    }
+
+    pub(crate) fn start_failure(&self) -> Option<StartFailure> {
+        lock(&self.0.start_failure).clone()
+    }
+
+    pub(crate) fn set_start_failure(&self, failure: Option<StartFailure>) {
+        *lock(&self.0.start_failure) = failure;
+    }
+
+    /// Installs a new session; returns the one it replaces (for the caller to stop).
+    pub(crate) fn replace_session(&self, session: Option<Arc<Session>>) -> Option<Arc<Session>> {
+        std::mem::replace(&mut *lock(&self.0.session), session)
+    }
+
+    /// The settings' one owner: change them through it (`prefs::update`).
+    pub fn settings_owner(&self) -> &SettingsOwner<CommandError> {
+        &self.0.settings
+    }
+
+    /// The settings as they are now.
+    pub fn settings(&self) -> Settings {
+        self.0.settings.current()
+    }
+
+    pub fn view(&self) -> View {
+        *lock(&self.0.view)
+    }
+
+    pub(crate) fn update_view<T>(&self, f: impl FnOnce(&mut View) -> T) -> T {
+        f(&mut lock(&self.0.view))
+    }
+
+    /// The open chat counts as watched only while the window exists and has focus.
+    pub(crate) fn focus(&self) -> Focus {
+        let v = self.view();
+        Focus {
+            window_focused: v.window_alive && v.focused,
+            open_chat: v.open_chat,
+        }
+    }
+
+    /// Tells the engine whether the open chat is being watched.
+    pub(crate) fn refocus_engine(&self) {
+        if let Ok(session) = self.session() {
+            session.engine.set_focus(self.focus());
+        }
+    }
+
+    /// The window opened or closed, or gained or lost the keyboard focus.
+    pub fn window_changed(&self, alive: bool, focused: bool) {
+        self.update_view(|v| {
+            v.window_alive = alive;
+            v.focused = alive && focused;
+            if !alive {
+                v.open_chat = None;
+            }
+        });
+        self.refocus_engine();
+    }
+
+    pub(crate) fn take_notice(&self) -> Option<String> {
+        lock(&self.0.notice).take()
+    }
+
+    /// Something to say once, at the window's next look (replacing one not yet said).
+    pub(crate) fn set_notice(&self, notice: String) {
+        *lock(&self.0.notice) = Some(notice);
+    }
+
+    pub fn tray_available(&self) -> bool {
+        self.0.tray_available.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_tray_available(&self, available: bool) {
+        self.0.tray_available.store(available, Ordering::Relaxed);
+    }
+
+    /// Asks again in the background whether there is a tray, for the next close of the window
+    /// (a tray extension may have been switched on or off meanwhile). A close only reads the
+    /// answer: asking the bus there would block a toolkit's thread. A bus too busy to answer
+    /// changes nothing.
+    pub fn refresh_tray_host(&self) {
+        let me = self.clone();
+        self.spawn(async move {
+            if let Some(present) = tray_host::present().await {
+                me.set_tray_available(present);
+            }
+        });
+    }
+
+    /// The tray's picture as it is now, for a shell creating its tray.
+    pub fn tray_picture(&self) -> Picture {
+        self.0.tray.picture_now()
+    }
+
+    /// The tray menu's words as they are now.
+    pub fn tray_menu(&self) -> Menu {
+        self.0.tray.menu_now().unwrap_or_else(|| {
+            let settings = self.settings();
+            Menu::new(
+                waiting::line_now(self),
+                settings.notifications.do_not_disturb,
+                notification_lang(settings.ui.language),
+            )
+        })
+    }
+
+    /// Changes what the tray's icon shows; drawn only if the picture changes.
+    pub(crate) fn change_tray(&self, change: impl FnOnce(&mut crate::tray::Look)) {
+        if let Some(picture) = self.0.tray.change(change) {
+            self.desktop().draw_tray(&picture);
+        }
+    }
+
+    /// New words for the tray's menu; sent only if they change.
+    pub(crate) fn relabel_tray(&self, menu: Menu) {
+        if let Some(menu) = self.0.tray.relabel(menu) {
+            self.desktop().label_tray(&menu);
+        }
+    }
+
+    /// The agent chose something in the tray's menu (or clicked the icon: `Open`).
+    pub fn tray_action(&self, action: Action) {
+        match action {
+            Action::Open => self.show_window(),
+            Action::ToggleDnd => {
+                let me = self.clone();
+                self.spawn(async move {
+                    // Toggled from the settings as they are when the change runs.
+                    let toggled = prefs::update(&me, |s| {
+                        s.notifications.do_not_disturb = !s.notifications.do_not_disturb
+                    });
+                    if let Err(e) = toggled.await {
+                        tracing::error!(error = %e, "toggling do-not-disturb");
+                    }
+                });
+            }
+            Action::Quit => self.desktop().quit(),
+        }
+    }
+
+    /// Brings the window up (the tray's Open, a second launch).
+    pub fn show_window(&self) {
+        self.refresh_tray_host();
+        self.desktop().show_window();
+    }
+
+    /// A notification was clicked: show the window on that chat.
+    pub(crate) fn open_chat(&self, user_id: Option<UserId>) {
+        if self.desktop().window_open() {
+            self.show_window();
+            self.desktop().emit(chatbell_ipc::UiEvent::OpenChat(
+                chatbell_ipc::contract::OpenChat { user_id },
+            ));
+        } else {
+            // The new page asks for it once it has loaded.
+            self.update_view(|v| v.pending_open = user_id);
+            self.show_window();
+        }
+    }
+
+    /// A notification asked for Settings (the token was refused): show the window there.
+    pub(crate) fn open_settings(&self, section: SettingsSection) {
+        if self.desktop().window_open() {
+            self.show_window();
+            self.desktop().emit(chatbell_ipc::UiEvent::OpenSettings(
+                chatbell_ipc::contract::OpenSettings { section },
+            ));
+        } else {
+            // The new page asks for it once it has loaded.
+            self.update_view(|v| v.pending_settings = Some(section));
+            self.show_window();
+        }
+    }
+}
