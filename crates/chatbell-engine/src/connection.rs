@@ -44,8 +44,9 @@ pub struct ConnectionTuning {
     pub heartbeat: Heartbeat,
     pub backoff: BackoffPolicy,
     pub connect_timeout: Duration,
-    /// How often the clocks are compared to notice a suspend/resume.
-    pub sleep_check: Duration,
+    /// How far the wall clock may run ahead of the monotonic clock before it counts as a
+    /// suspend. The clocks are compared at every heartbeat (`heartbeat.ping_interval`), online
+    /// or waiting to retry: no timer of its own.
     pub sleep_threshold: Duration,
 }
 
@@ -55,7 +56,6 @@ impl Default for ConnectionTuning {
             heartbeat: Heartbeat::default(),
             backoff: BackoffPolicy::default(),
             connect_timeout: Duration::from_secs(15),
-            sleep_check: Duration::from_secs(5),
             sleep_threshold: Duration::from_secs(10),
         }
     }
@@ -271,7 +271,7 @@ impl Connection {
     /// from sleep. Returns false when the engine is stopping.
     async fn wait(&mut self, delay: Duration, sleep: &mut SleepDetector) -> bool {
         let until = tokio::time::Instant::now() + delay;
-        let mut check = tokio::time::interval(self.tuning.sleep_check);
+        let mut check = tokio::time::interval(self.tuning.heartbeat.ping_interval);
         check.tick().await;
         loop {
             tokio::select! {
@@ -302,16 +302,15 @@ impl Connection {
             .collect();
         // A send that does not complete within `dead_after` is a dead connection, as a
         // silence that long is.
-        let mut out = Outgoing::start(
-            sink,
-            subscriptions,
-            heartbeat.ping_interval,
-            heartbeat.dead_after,
-        );
+        let mut out = Outgoing::start(sink, subscriptions, heartbeat.dead_after);
         let mut liveness = Liveness::new(heartbeat, self.clock.mono());
         let mut last_heard = self.clock.utc();
-        let mut check = tokio::time::interval(self.tuning.sleep_check);
-        check.tick().await;
+        // One timer for the ping and the sleep check: an idle connection wakes once per
+        // heartbeat, not once for each.
+        let mut beat = tokio::time::interval(heartbeat.ping_interval);
+        // After a slow send, one ping is enough; a burst of the missed ones would only queue.
+        beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        beat.tick().await;
         let end = loop {
             let deadline = tokio::time::Instant::from_std(liveness.deadline());
             tokio::select! {
@@ -380,10 +379,14 @@ impl Connection {
                         break End::Lost(format!("no frame or pong for {:?}", heartbeat.dead_after));
                     }
                 }
-                _ = check.tick() => {
+                _ = beat.tick() => {
                     if let Some(slept) = sleep.sample(self.clock.mono(), self.clock.system()) {
                         tracing::info!(?slept, "woke from sleep");
                         break End::Immediate("woke from sleep");
+                    }
+                    // A full queue is a send still under way: its own timeout decides.
+                    if out.has_room() {
+                        out.queue(Message::Ping(Default::default()));
                     }
                 }
             }

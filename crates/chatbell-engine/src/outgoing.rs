@@ -38,19 +38,14 @@ pub(crate) struct Outgoing {
 }
 
 impl Outgoing {
-    /// Sends `first` (the subscriptions), then whatever is queued, and a ping every
-    /// `ping_interval`. Each send must complete within `timeout`.
-    pub fn start<S>(
-        sink: S,
-        first: Vec<Message>,
-        ping_interval: Duration,
-        timeout: Duration,
-    ) -> Self
+    /// Sends `first` (the subscriptions), then whatever is queued (actions, the connection's
+    /// pings). Each send must complete within `timeout`.
+    pub fn start<S>(sink: S, first: Vec<Message>, timeout: Duration) -> Self
     where
         S: Sink<Message, Error = WsError> + Unpin + Send + 'static,
     {
         let (tx, rx) = mpsc::channel(QUEUE);
-        let task = tokio::spawn(run(sink, first, rx, ping_interval, timeout));
+        let task = tokio::spawn(run(sink, first, rx, timeout));
         Outgoing { tx, task }
     }
 
@@ -92,7 +87,6 @@ async fn run<S>(
     mut sink: S,
     first: Vec<Message>,
     mut rx: mpsc::Receiver<Message>,
-    ping_interval: Duration,
     timeout: Duration,
 ) -> Result<(), Stopped>
 where
@@ -101,21 +95,10 @@ where
     for message in first {
         send(&mut sink, message, timeout).await?;
     }
-    let mut ping = tokio::time::interval(ping_interval);
-    // After a slow send, one ping is enough; a burst of the missed ones would only queue.
-    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    ping.tick().await;
-    loop {
-        let message = tokio::select! {
-            biased;
-            message = rx.recv() => match message {
-                Some(message) => message,
-                None => return Ok(()),
-            },
-            _ = ping.tick() => Message::Ping(Default::default()),
-        };
+    while let Some(message) = rx.recv().await {
         send(&mut sink, message, timeout).await?;
     }
+    Ok(())
 }
 
 async fn send<S>(sink: &mut S, message: Message, timeout: Duration) -> Result<(), Stopped>

@@ -656,3 +656,46 @@ async fn a_retention_beyond_the_calendar_keeps_everything_and_storing_goes_on() 
     assert_eq!(engine.counts().await.unwrap().messages, 100);
     assert!(engine.shutdown().await.is_clean());
 }
+
+/// A machine that slept: the wall clock jumps ahead while the monotonic clock (and the
+/// runtime's timers with it) went on as if nothing happened.
+#[derive(Default)]
+struct Slept {
+    ahead: std::sync::Mutex<Duration>,
+}
+
+impl Clock for Slept {
+    fn mono(&self) -> Instant {
+        Instant::now()
+    }
+    fn utc(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now() + *self.ahead.lock().unwrap()
+    }
+    fn local_time(&self) -> chrono::NaiveTime {
+        self.utc().time()
+    }
+}
+
+#[tokio::test]
+async fn after_a_sleep_the_connection_is_made_again_at_the_next_heartbeat() {
+    let rig = rig(SimConfig::default()).await;
+    let clock = std::sync::Arc::new(Slept::default());
+    let engine = Engine::start_with_clock(rig.config(vec![]), None, clock.clone())
+        .await
+        .unwrap();
+    let ConnState::Online { since: first } = wait_state(&engine, Duration::from_secs(5), |s| {
+        matches!(s, ConnState::Online { .. })
+    })
+    .await
+    else {
+        unreachable!()
+    };
+    // An hour asleep. The server still answers every ping, so only the clocks can tell.
+    *clock.ahead.lock().unwrap() = Duration::from_secs(3600);
+    let again = wait_state(&engine, Duration::from_secs(5), |s| {
+        matches!(s, ConnState::Online { since } if *since > first + chrono::Duration::minutes(30))
+    })
+    .await;
+    assert!(matches!(again, ConnState::Online { .. }));
+    engine.close().await;
+}
