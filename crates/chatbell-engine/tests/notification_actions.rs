@@ -17,8 +17,9 @@ use chatbell_engine::notifier::{DesktopNotifier, NotifierConfig};
 use chatbell_engine::settings::NotificationSettings;
 use chatbell_engine::web_panel::WebPanel;
 use chatbell_sim::{SimConfig, SimHandle};
+use chatbell_testkit::in_private_desktop;
 use chatbell_testkit::{HintValue, NotificationServer, NotifyCall};
-use common::{WITHIN, in_private_desktop};
+use common::WITHIN;
 use serde_json::json;
 use tokio::sync::broadcast;
 struct Desk {

@@ -14,8 +14,9 @@ use chatbell_engine::notifier::{DesktopNotifier, NotifierConfig};
 use chatbell_engine::settings::NotificationSettings;
 use chatbell_engine::{EngineConfig, Secret, ServerConfig};
 use chatbell_sim::{SimConfig, SimHandle};
+use chatbell_testkit::in_private_desktop;
 use chatbell_testkit::{HintValue, NotificationServer, NotifyCall};
-use common::{WITHIN, in_private_desktop};
+use common::WITHIN;
 use tokio::sync::broadcast;
 
 const CAPS: &[&str] = &["body", "actions", "persistence"];

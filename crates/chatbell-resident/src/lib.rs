@@ -11,6 +11,8 @@ pub mod desktop;
 mod prefs;
 mod resident;
 mod session;
+#[cfg(all(unix, not(target_os = "macos")))]
+pub mod sni;
 mod token;
 pub mod tray;
 mod tray_host;

@@ -43,3 +43,29 @@ impl Drop for PrivateBus {
         let _ = self.child.wait();
     }
 }
+
+const CHILD: &str = "CHATBELL_TEST_IN_PRIVATE_DESKTOP";
+
+/// Runs the test named `name` again in a child process of the test binary on a private session
+/// bus. Returns true in that child (run the test), false in the parent (done: the child
+/// passed).
+///
+/// What talks to the session bus named by `DBUS_SESSION_BUS_ADDRESS` (the notifier, the tray)
+/// cannot be pointed elsewhere by a test: the tests of a binary share one environment.
+pub fn in_private_desktop(name: &str) -> bool {
+    if std::env::var_os(CHILD).is_some() {
+        return true;
+    }
+    let bus = PrivateBus::start();
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD, "1")
+        .env("DBUS_SESSION_BUS_ADDRESS", bus.address())
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("1 passed"), "the child ran no test:\n{text}");
+    false
+}

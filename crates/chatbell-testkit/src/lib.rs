@@ -19,7 +19,7 @@ mod tray;
 pub mod webdriver;
 
 pub use audio::{Burst, Pcm, PulseServer, Recording};
-pub use bus::PrivateBus;
+pub use bus::{PrivateBus, in_private_desktop};
 pub use display::VirtualDisplay;
 pub use hostile::{HostileServer, Misbehaviour, OVERSIZE};
 pub use keyring::SecretService;

@@ -80,6 +80,11 @@ pub struct TrayItem {
     /// On Linux (libayatana-appindicator) a PNG file name in `icon_theme_path`.
     pub icon_name: String,
     pub icon_theme_path: String,
+    /// The icon passed as pixels (StatusNotifierItem's `IconPixmap`): (width, height, ARGB32
+    /// in network byte order) for each size offered.
+    pub icon_pixmap: Vec<(i32, i32, Vec<u8>)>,
+    /// The tooltip's title.
+    pub tool_tip: String,
 }
 
 impl TrayWatcher {
@@ -130,6 +135,29 @@ impl TrayWatcher {
     /// The tray menu's top-level items as a tray host reads them: the `com.canonical.dbusmenu`
     /// layout at the item's `Menu` path. Each is (label, enabled); separators have no label.
     pub async fn menu(&self, item: &TrayItem) -> Vec<(String, bool)> {
+        let (_, items) = self.layout(item).await;
+        items
+            .into_iter()
+            .map(|(_, label, enabled)| (label, enabled))
+            .collect()
+    }
+
+    /// Chooses the top-level menu item labelled `label` as a tray host does when it is
+    /// clicked (dbusmenu's `Event` "clicked"); false if there is no such item.
+    pub async fn click(&self, item: &TrayItem, label: &str) -> bool {
+        let (dbusmenu, items) = self.layout(item).await;
+        let Some((id, _, _)) = items.into_iter().find(|(_, l, _)| l == label) else {
+            return false;
+        };
+        let data = zbus::Variant::from(0i32);
+        dbusmenu
+            .call::<_, _, ()>("Event", &(id, "clicked", data, 0u32))
+            .await
+            .is_ok()
+    }
+
+    /// The menu's proxy and its top-level items: (id, label, enabled).
+    async fn layout(&self, item: &TrayItem) -> (zbus::Proxy<'static>, Vec<(i32, String, bool)>) {
         use std::collections::HashMap;
         use zbus::{OwnedObjectPath, OwnedVariant, Variant};
 
@@ -162,11 +190,15 @@ impl TrayWatcher {
                 v => v,
             }
         }
-        children
+        let items = children
             .iter()
             .filter_map(|child| {
                 let Variant::Structure(item) = unwrap(child) else {
                     return None;
+                };
+                let id = match item.fields().first().map(unwrap) {
+                    Some(Variant::I32(id)) => *id,
+                    _ => return None,
                 };
                 let Variant::Dict(props) = item.fields().get(1)? else {
                     return None;
@@ -183,9 +215,10 @@ impl TrayWatcher {
                 };
                 // Left out when it has its default, true.
                 let enabled = !matches!(prop("enabled"), Some(Variant::Bool(false)));
-                Some((label, enabled))
+                Some((id, label, enabled))
             })
-            .collect()
+            .collect();
+        (dbusmenu, items)
     }
 
     /// Reads an item's current properties (they change as the app updates its icon).
@@ -210,6 +243,12 @@ impl TrayWatcher {
             status: get("Status").await,
             icon_name: get("IconName").await,
             icon_theme_path: get("IconThemePath").await,
+            icon_pixmap: proxy.get_property("IconPixmap").await.unwrap_or_default(),
+            tool_tip: proxy
+                .get_property::<(String, Vec<(i32, i32, Vec<u8>)>, String, String)>("ToolTip")
+                .await
+                .map(|(_, _, title, _)| title)
+                .unwrap_or_default(),
         })
     }
 }

@@ -64,29 +64,3 @@ pub async fn start(
     .expect("online");
     engine
 }
-
-const CHILD: &str = "CHATBELL_TEST_IN_PRIVATE_DESKTOP";
-
-/// Runs the test named `name` again in a child process on a private session bus. Returns
-/// true in that child (run the test), false in the parent (done: the child passed).
-///
-/// The notifier talks to the session bus named by `DBUS_SESSION_BUS_ADDRESS`. A test cannot
-/// set that for itself (the tests of a binary share one environment).
-#[allow(dead_code)] // Only the tests on a desktop use it.
-pub fn in_private_desktop(name: &str) -> bool {
-    if std::env::var_os(CHILD).is_some() {
-        return true;
-    }
-    let bus = chatbell_testkit::PrivateBus::start();
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([name, "--exact", "--nocapture", "--test-threads=1"])
-        .env(CHILD, "1")
-        .env("DBUS_SESSION_BUS_ADDRESS", bus.address())
-        .output()
-        .unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{text}");
-    assert!(text.contains("1 passed"), "the child ran no test:\n{text}");
-    false
-}
