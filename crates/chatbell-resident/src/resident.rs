@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use chatbell_engine::model::{Focus, SettingsSection, WaitingSummary};
-use chatbell_engine::notification_lang;
 use chatbell_engine::settings::{Settings, SettingsOwner};
 use chatbell_ipc::contract::{CommandError, CommandResult, Mode};
 use chatbell_protocol::UserId;
@@ -143,10 +142,6 @@ impl Resident {
         }
     }
 
-    pub fn options(&self) -> Options {
-        self.0.options
-    }
-
     pub(crate) fn desktop(&self) -> &dyn Desktop {
         &*self.0.desktop
     }
@@ -276,14 +271,10 @@ impl Resident {
 
     /// The tray menu's words as they are now.
     pub fn tray_menu(&self) -> Menu {
-        self.0.tray.menu_now().unwrap_or_else(|| {
-            let settings = self.settings();
-            Menu::new(
-                waiting::line_now(self),
-                settings.notifications.do_not_disturb,
-                notification_lang(settings.ui.language),
-            )
-        })
+        self.0
+            .tray
+            .menu_now()
+            .unwrap_or_else(|| waiting::menu_now(self))
     }
 
     /// Changes what the tray's icon shows; drawn only if the picture changes.

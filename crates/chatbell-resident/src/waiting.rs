@@ -28,21 +28,25 @@ pub(crate) fn show(resident: &Resident, summary: WaitingSummary) {
     resident.0.waiting.send_replace(summary);
 }
 
-/// The tray menu's first line as it reads now.
-pub(crate) fn line_now(resident: &Resident) -> String {
+/// The tray menu's words as they read now.
+pub(crate) fn menu_now(resident: &Resident) -> Menu {
     let summary = resident.0.waiting.borrow().clone();
-    tray_line(&summary, Utc::now(), lang(resident))
+    menu(resident, &summary, lang(resident))
 }
 
 fn lang(resident: &Resident) -> Lang {
     notification_lang(resident.settings().ui.language)
 }
 
+/// The menu's words in `lang`: who waits first, then the settings' do-not-disturb.
+fn menu(resident: &Resident, summary: &WaitingSummary, lang: Lang) -> Menu {
+    let dnd = resident.settings().notifications.do_not_disturb;
+    Menu::new(tray_line(summary, Utc::now(), lang), dnd, lang)
+}
+
 /// The tray's first line and alert mark, and its menu's words in the settings' language.
 fn draw(resident: &Resident, summary: &WaitingSummary, lang: Lang) {
-    let dnd = resident.settings().notifications.do_not_disturb;
-    let line = tray_line(summary, Utc::now(), lang);
-    resident.relabel_tray(Menu::new(line, dnd, lang));
+    resident.relabel_tray(menu(resident, summary, lang));
     resident.change_tray(|look| look.alert = summary.urgent > 0);
 }
 
