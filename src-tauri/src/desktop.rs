@@ -28,11 +28,7 @@ impl Desktop for TauriDesktop {
     }
 
     fn set_title(&self, title: &str) {
-        if let Some(window) = self.0.get_webview_window(window::MAIN)
-            && let Err(e) = window.set_title(title)
-        {
-            tracing::debug!(error = %e, "setting the window title");
-        }
+        window::set_title(&self.0, title);
     }
 
     fn ask_attention(&self) {

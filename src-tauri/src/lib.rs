@@ -1,83 +1,74 @@
-//! The Chatbell desktop shell: shows the resident (`chatbell-resident`: the session, the
-//! settings, the commands) through Tauri — its commands, the window, the tray. The work itself
-//! lives in `chatbell-engine`.
+//! Chatbell's window: the page (`ui/`) in a webview, its commands and the resident's events.
+//! On Linux it is a process of its own, started by the tray-resident `chatbell` when the window
+//! is wanted and gone when the window closes, so every byte of WebKit goes with it (`remote`).
+//! On macOS and Windows, and with `--single-process` on Linux, it is the whole app in one
+//! process: the resident (`chatbell-resident`) runs here and Tauri draws its tray.
 
+mod backend;
 mod commands;
 mod desktop;
-mod logging;
 mod platform;
+#[cfg(all(unix, not(target_os = "macos")))]
+mod remote;
 mod tray;
 mod window;
 
 use std::sync::Arc;
 
 use chatbell_resident::Resident;
-use tauri::{Manager, RunEvent};
+use tauri::{App, Manager, RunEvent, Wry};
 
-pub use chatbell_resident::Options;
-
+use crate::backend::Backend;
 use crate::desktop::TauriDesktop;
 
-/// Runs the app until the user quits from the tray.
+/// How the window was started.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// Start with the embedded simulator.
+    pub demo: bool,
+    /// The whole app in this process, without a window at start (start at login).
+    pub hidden: bool,
+    /// The whole app in this process, as on macOS and Windows (on Linux: the benchmarks'
+    /// baseline, and a way out should the split misbehave).
+    pub single_process: bool,
+}
+
+/// Runs the window (or the whole app) until it ends.
 pub fn run(options: Options) {
+    let single = options.single_process || cfg!(not(all(unix, not(target_os = "macos"))));
     // Dropped at exit, which flushes it: Tauri ends the process without returning from `run`.
-    let mut log = logging::init();
+    let mut log = chatbell_resident::logging::init(if single {
+        "chatbell-app"
+    } else {
+        "chatbell-window"
+    });
     tracing::info!(version = env!("CARGO_PKG_VERSION"), ?options, "starting");
-    let (settings, notice) = chatbell_resident::load_settings();
-    let app = tauri::Builder::default()
-        // A second launch (the menu entry clicked again) brings up this one.
-        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+    let mut builder = tauri::Builder::default();
+    if single {
+        // A second launch (the menu entry clicked again) brings up this one. In the split the
+        // resident keeps the one instance.
+        builder = builder.plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
             app.state::<Resident>().show_window()
-        }))
-        .invoke_handler(tauri::generate_handler![
-            commands::app_info,
-            commands::list_chats,
-            commands::get_chat,
-            commands::chat_history,
-            commands::search_messages,
-            commands::mark_read,
-            commands::set_open_chat,
-            commands::save_settings,
-            commands::set_token,
-            commands::clear_token,
-            commands::mute_chat,
-            commands::unmute_chat,
-            commands::snooze_chat,
-            commands::unsnooze_chat,
-            commands::open_web_panel,
-            commands::preview_web_panel,
-            commands::set_dnd,
-            commands::preview_sound,
-            commands::test_alerts,
-            commands::recent_decisions,
-            commands::start_demo,
-            commands::retry_start,
-            commands::reconnect_now,
-        ])
+        }));
+    }
+    let app = builder
+        .invoke_handler(commands::dispatch)
         .on_window_event(window::on_window_event)
         .setup(move |app| {
-            let handle = app.handle().clone();
-            let desktop = Arc::new(TauriDesktop(handle.clone()));
-            // On Tauri's runtime, where the resident's tasks run.
-            let resident = tauri::async_runtime::block_on(async move {
-                Resident::new(options, settings, notice, desktop)
-            });
-            app.manage(resident.clone());
-            quit_on_signals(&handle);
-            tray::create(&handle, &resident)?;
-            tauri::async_runtime::block_on(resident.start());
-            if !options.hidden {
-                resident.show_window();
+            if single {
+                set_up_single(app, options)
+            } else {
+                set_up_window(app, options)
             }
-            Ok(())
         })
         .build(tauri::generate_context!())
         .expect("the Tauri application builds");
     app.run(move |app, event| match event {
-        // Closing the window must not end the app: it lives in the tray until Quit.
+        // Closing the window must not end the whole app: it lives in the tray until Quit. The
+        // window alone ends with its window.
         RunEvent::ExitRequested {
             code: None, api, ..
-        } => api.prevent_exit(),
+        } if single => api.prevent_exit(),
         RunEvent::Exit => {
             // Everything received is written and the stop time recorded before exit.
             if let Some(resident) = app.try_state::<Resident>() {
@@ -88,6 +79,47 @@ pub fn run(options: Options) {
         }
         _ => {}
     });
+}
+
+/// The whole app here: the resident, Tauri's tray, and the window unless hidden.
+fn set_up_single(app: &mut App<Wry>, options: Options) -> Result<(), Box<dyn std::error::Error>> {
+    let handle = app.handle().clone();
+    let desktop = Arc::new(TauriDesktop(handle.clone()));
+    let (settings, notice) = chatbell_resident::load_settings();
+    let resident_options = chatbell_resident::Options {
+        demo: options.demo,
+        hidden: options.hidden,
+    };
+    // On Tauri's runtime, where the resident's tasks run.
+    let resident = tauri::async_runtime::block_on(async move {
+        Resident::new(resident_options, settings, notice, desktop)
+    });
+    app.manage(resident.clone());
+    app.manage(Backend::Here(resident.clone()));
+    quit_on_signals(&handle);
+    tray::create(&handle, &resident)?;
+    tauri::async_runtime::block_on(resident.start());
+    if !options.hidden {
+        resident.show_window();
+    }
+    Ok(())
+}
+
+/// The window only: connected to the resident (started if need be), then shown.
+#[cfg(all(unix, not(target_os = "macos")))]
+fn set_up_window(app: &mut App<Wry>, options: Options) -> Result<(), Box<dyn std::error::Error>> {
+    let handle = app.handle().clone();
+    quit_on_signals(&handle);
+    let remote =
+        tauri::async_runtime::block_on(remote::Remote::start(handle.clone(), options.demo));
+    app.manage(Backend::Remote(remote));
+    window::show(&handle);
+    Ok(())
+}
+
+#[cfg(not(all(unix, not(target_os = "macos"))))]
+fn set_up_window(app: &mut App<Wry>, options: Options) -> Result<(), Box<dyn std::error::Error>> {
+    set_up_single(app, options)
 }
 
 /// A session ending, `systemctl` or `kill` stops the app with SIGTERM, a terminal with Ctrl+C:

@@ -3,9 +3,10 @@
 
 use std::path::PathBuf;
 
-use chatbell_resident::Resident;
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Manager, WebviewWindow, WebviewWindowBuilder, Window, WindowEvent};
+
+use crate::backend::Backend;
 
 pub const MAIN: &str = "main";
 
@@ -19,6 +20,15 @@ pub fn show(app: &AppHandle) {
     }
     if let Err(e) = create(app) {
         tracing::error!(error = %e, "cannot open the window");
+    }
+}
+
+/// The window's title, if it is open.
+pub fn set_title(app: &AppHandle, title: &str) {
+    if let Some(window) = app.get_webview_window(MAIN)
+        && let Err(e) = window.set_title(title)
+    {
+        tracing::debug!(error = %e, "setting the window title");
     }
 }
 
@@ -47,8 +57,8 @@ fn create(app: &AppHandle) -> tauri::Result<WebviewWindow> {
         .cloned()
         .expect("tauri.conf.json defines the main window");
     let mut builder = WebviewWindowBuilder::from_config(app, &config)?;
-    let resident = app.state::<Resident>();
-    if let Some(title) = resident.title() {
+    let backend = app.state::<Backend>();
+    if let Some(title) = backend.title() {
         builder = builder.title(title);
     }
     let geometry = Geometry::load();
@@ -60,7 +70,7 @@ fn create(app: &AppHandle) -> tauri::Result<WebviewWindow> {
     if geometry.is_some_and(|g| g.maximized) {
         let _ = window.maximize();
     }
-    resident.window_changed(true, true);
+    backend.window_changed(true, true);
     Ok(window)
 }
 
@@ -98,19 +108,19 @@ pub fn on_window_event(window: &Window, event: &WindowEvent) {
         return;
     }
     let app = window.app_handle();
-    let resident = app.state::<Resident>();
+    let backend = app.state::<Backend>();
     match event {
         WindowEvent::CloseRequested { api, .. } => {
-            tracing::info!(tray = resident.tray_available(), "window close requested");
+            tracing::info!(tray = backend.tray_available(), "window close requested");
             Geometry::save(window);
-            if !resident.tray_available() {
+            if !backend.tray_available() {
                 // Nowhere to live but the taskbar: minimize instead of vanishing.
                 api.prevent_close();
                 let _ = window.minimize();
             }
         }
-        WindowEvent::Destroyed => resident.window_changed(false, false),
-        WindowEvent::Focused(focused) => resident.window_changed(true, *focused),
+        WindowEvent::Destroyed => backend.window_changed(false, false),
+        WindowEvent::Focused(focused) => backend.window_changed(true, *focused),
         _ => {}
     }
 }

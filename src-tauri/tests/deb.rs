@@ -1,6 +1,7 @@
 //! The built `.deb`, installed for real: `dpkg -i`, the installed `chatbell --demo` started
-//! under Xvfb in a private D-Bus session (it must register its tray item and raise
-//! notifications for the demo's chats), then `dpkg -r`.
+//! under Xvfb in a private D-Bus session (the resident must register its tray item, raise
+//! notifications for the demo's chats and open its window in a process of its own), then
+//! `dpkg -r`.
 //!
 //! Ignored by default: it needs the package from `cargo xtask bundle` and root (dpkg). The
 //! bundle task runs it with `--include-ignored`.
@@ -60,9 +61,36 @@ impl Drop for Installed {
     }
 }
 
+/// The installed window process of the desktop whose home is `home`, once it runs.
+async fn until_window(home: &Path) -> u32 {
+    let ours = format!("HOME={}", home.display());
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let found = std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+            .find(|pid| {
+                std::fs::read_link(format!("/proc/{pid}/exe"))
+                    .is_ok_and(|e| e == Path::new("/usr/bin/chatbell-window"))
+                    && std::fs::read(format!("/proc/{pid}/environ"))
+                        .is_ok_and(|env| env.split(|b| *b == 0).any(|v| v == ours.as_bytes()))
+            });
+        if let Some(pid) = found {
+            return pid;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the installed resident opened no window"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[test]
 #[ignore = "needs `cargo xtask bundle`"]
-fn the_package_declares_what_it_needs_and_ships_both_programs() {
+fn the_package_declares_what_it_needs_and_ships_its_three_programs() {
     let deb = built_deb();
     let deb = deb.to_str().unwrap();
     let depends = text(&run("dpkg-deb", &["-f", deb, "Depends"]));
@@ -84,6 +112,7 @@ fn the_package_declares_what_it_needs_and_ships_both_programs() {
         .collect();
     for file in [
         "usr/bin/chatbell",
+        "usr/bin/chatbell-window",
         "usr/bin/chatbell-cli",
         "usr/share/applications/Chatbell.desktop",
     ] {
@@ -111,7 +140,8 @@ async fn the_installed_app_starts_in_demo_mode_and_is_removed_cleanly() {
     );
     run("/usr/bin/chatbell-cli", &["--version"]);
     let entry = std::fs::read_to_string("/usr/share/applications/Chatbell.desktop").unwrap();
-    assert!(entry.contains("Exec=chatbell"), "{entry}");
+    // The menu entry starts the resident, which opens the window.
+    assert!(entry.lines().any(|l| l == "Exec=chatbell"), "{entry}");
     assert!(entry.contains("Icon=chatbell"), "{entry}");
 
     let display = VirtualDisplay::start();
@@ -148,6 +178,14 @@ async fn the_installed_app_starts_in_demo_mode_and_is_removed_cleanly() {
         app.stderr.text()
     );
     assert_eq!(calls[0].app_name, "Chatbell");
+    // Not started hidden: the resident opened its window, in a process of its own.
+    let window = until_window(home.path()).await;
+    assert!(
+        !std::fs::read_to_string(format!("/proc/{}/maps", app.pid()))
+            .unwrap()
+            .contains("libwebkit2gtk"),
+        "the resident maps no WebKit"
+    );
     display.screenshot(&PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("deb-installed-demo.png"));
 
     // Stopped as a session ends: the app quits cleanly, its store closed.
@@ -165,6 +203,15 @@ async fn the_installed_app_starts_in_demo_mode_and_is_removed_cleanly() {
         "SIGTERM: {status}; log:\n{logs}\nstderr:\n{}",
         app.stderr.text()
     );
+    // The window went with it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while Path::new(&format!("/proc/{window}/exe")).exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the window outlived the resident"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     drop(installed);
     let status = Command::new("dpkg-query")
         .args(["-W", "-f=${Status}", PACKAGE])
@@ -175,5 +222,6 @@ async fn the_installed_app_starts_in_demo_mode_and_is_removed_cleanly() {
         "the package is removed"
     );
     assert!(!Path::new("/usr/bin/chatbell").exists());
+    assert!(!Path::new("/usr/bin/chatbell-window").exists());
     assert!(!Path::new("/usr/bin/chatbell-cli").exists());
 }

@@ -1,6 +1,9 @@
 //! The release app in a real window: a virtual display, a private D-Bus with a recording
 //! notification server and a tray host (StatusNotifierWatcher), a real Secret Service, the
-//! simulator as the server — driven through tauri-driver and WebKitWebDriver.
+//! simulator as the server — driven through tauri-driver and WebKitWebDriver. The driver
+//! starts the window process (`chatbell-window`), which starts the tray-resident `chatbell`
+//! beside it, as a click on the menu entry's window would; a window the resident opens later
+//! (a notification clicked, the tray's Open) is seen through its processes and the screen.
 //!
 //! Screenshots of every step are written to `target/tmp/e2e/` (look at them). They are taken
 //! from the X server: WebKitWebDriver's own needs GPU compositing, which the window turns off.
@@ -17,7 +20,7 @@ use chatbell_testkit::{
 };
 use serde_json::{Value, json};
 
-const APP: &str = env!("CARGO_BIN_EXE_chatbell");
+const APP: &str = env!("CARGO_BIN_EXE_chatbell-window");
 const WAIT: Duration = Duration::from_secs(15);
 
 fn artifacts() -> PathBuf {
@@ -248,12 +251,7 @@ impl Desktop {
 
     /// The app's log so far (every file of `data/logs`).
     fn app_log(&self) -> String {
-        std::fs::read_dir(self.home.path().join("data/logs"))
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|f| std::fs::read_to_string(f.path()).ok())
-            .collect()
+        chatbell_testkit::logs_in(&self.home.path().join("data/logs"))
     }
 
     /// Waits until the app's log has a line containing `text`.
@@ -315,36 +313,77 @@ impl Desktop {
         assert_eq!(delivered, 1, "the app is connected");
     }
 
-    /// The app process this desktop's tauri-driver started (a grandchild of it).
-    fn app_pid(&self) -> Option<u32> {
-        let app = std::fs::canonicalize(APP).ok()?;
-        let parent = |pid: u32| -> Option<u32> {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-            stat.rsplit_once(')')?
-                .1
-                .split_whitespace()
-                .nth(1)?
-                .parse()
-                .ok()
+    /// This desktop's processes running `exe` (found by the data folder in their
+    /// environment: the resident and the windows it starts are no children of the driver).
+    fn processes(&self, exe: &std::path::Path) -> Vec<u32> {
+        let Ok(exe) = std::fs::canonicalize(exe) else {
+            return Vec::new();
         };
+        let ours = format!(
+            "CHATBELL_DATA_DIR={}",
+            self.home.path().join("data").display()
+        );
         std::fs::read_dir("/proc")
-            .ok()?
+            .into_iter()
+            .flatten()
             .flatten()
             .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-            .find(|pid| {
-                let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
-                let mut ancestor = Some(*pid);
-                let mut ours = false;
-                while let Some(p) = ancestor.filter(|p| *p > 1) {
-                    if p == self._tauri_driver.pid() {
-                        ours = true;
-                        break;
-                    }
-                    ancestor = parent(p);
-                }
-                ours && exe.as_deref() == Some(app.as_path())
+            .filter(|pid| {
+                std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|e| e == exe)
+                    && std::fs::read(format!("/proc/{pid}/environ"))
+                        .is_ok_and(|env| env.split(|b| *b == 0).any(|v| v == ours.as_bytes()))
             })
+            .collect()
     }
+
+    /// The window process (the one the driver started, or one the resident started later).
+    fn app_pid(&self) -> Option<u32> {
+        self.processes(APP.as_ref()).first().copied()
+    }
+
+    /// The tray-resident `chatbell` the window started.
+    fn resident_pid(&self) -> Option<u32> {
+        self.processes(&resident_exe()).first().copied()
+    }
+
+    /// Waits for a window process (other than `not`) with a live web process.
+    async fn until_window(&self, not: Option<u32>) -> u32 {
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            if let Some(pid) = self
+                .processes(APP.as_ref())
+                .into_iter()
+                .find(|p| Some(*p) != not && self.has_web_process(*p))
+            {
+                return pid;
+            }
+            if std::time::Instant::now() >= deadline {
+                self.fail("no window came up");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+impl Drop for Desktop {
+    /// The resident outlives the driver and its window, as it does on a desktop: ended here,
+    /// with any window it started.
+    fn drop(&mut self) {
+        for pid in self
+            .processes(&resident_exe())
+            .into_iter()
+            .chain(self.processes(APP.as_ref()))
+        {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+        }
+    }
+}
+
+/// The tray-resident program beside the window's.
+fn resident_exe() -> PathBuf {
+    std::path::Path::new(APP).with_file_name("chatbell")
 }
 
 fn new_chat(user: i64, name: &str, first: &str) -> Value {
@@ -355,49 +394,26 @@ fn message(id: i64, user: i64, name: &str, text: &str) -> Value {
     json!({"event": "new_message", "data": {"message_id": id, "user_id": user, "user_name": name, "text": text, "file_path": null, "source": "telegram"}, "timestamp": "2026-01-10T15:31:00Z"})
 }
 
-/// The PNG file a tray item shows (libayatana-appindicator names it in `IconName`, with or
-/// without the extension, inside `IconThemePath`).
-fn icon_file(item: &TrayItem) -> PathBuf {
-    let name = if item.icon_name.ends_with(".png") {
-        item.icon_name.clone()
-    } else {
-        format!("{}.png", item.icon_name)
-    };
-    PathBuf::from(&item.icon_theme_path).join(name)
-}
-
-/// The red of the tray badge, somewhere in the icon's top-right quarter.
-fn has_badge(png_path: &std::path::Path) -> bool {
-    let out = Command::new("convert")
-        .arg(png_path)
-        .args([
-            "-crop",
-            "50%x50%+32+0",
-            "+repage",
-            "-fuzz",
-            "12%",
-            "-fill",
-            "white",
-            "+opaque",
-            "#E53935",
-            "-format",
-            "%[fx:1-mean]",
-            "info:",
-        ])
-        .output()
-        .unwrap();
-    // An icon that is missing or unreadable fails here, rather than reading as "no badge".
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "convert {png_path:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let share: f64 = text
-        .trim()
-        .parse()
-        .unwrap_or_else(|_| panic!("convert {png_path:?} printed {text:?}"));
-    share > 0.05
+/// The red of the tray badge (#E53935), somewhere in the top-right quarter of the pixels the
+/// tray item shows (`IconPixmap`, ARGB32). An item without a whole picture fails here, rather
+/// than reading as "no badge".
+fn has_badge(item: &TrayItem) -> bool {
+    let (w, h, argb) = item
+        .icon_pixmap
+        .first()
+        .unwrap_or_else(|| panic!("the tray item shows no pixels: {item:?}"));
+    let (w, h) = (*w as usize, *h as usize);
+    assert_eq!(argb.len(), w * h * 4, "a whole picture");
+    let near = |a: u8, b: u8| a.abs_diff(b) <= 31;
+    let quarter: Vec<&[u8]> = (0..h / 2)
+        .flat_map(|y| (w / 2..w).map(move |x| (y * w + x) * 4))
+        .map(|at| &argb[at..at + 4])
+        .collect();
+    let red = quarter
+        .iter()
+        .filter(|p| p[0] > 128 && near(p[1], 0xE5) && near(p[2], 0x39) && near(p[3], 0x35))
+        .count();
+    red * 20 > quarter.len()
 }
 
 /// The tray item's icon, once `badge` (shown or not) is what it shows.
@@ -405,7 +421,7 @@ async fn until_badge(d: &Desktop, item: &TrayItem, badge: bool) {
     let deadline = std::time::Instant::now() + WAIT;
     loop {
         let now = d.tray().read(&item.service, &item.path).await.unwrap();
-        if has_badge(&icon_file(&now)) == badge {
+        if has_badge(&now) == badge {
             return;
         }
         assert!(
@@ -448,9 +464,7 @@ async fn an_agent_day_in_a_real_window() {
         .wait_item(WAIT)
         .await
         .expect("the tray item registered with the watcher");
-    let icon = icon_file(&item);
-    assert!(icon.exists(), "{icon:?}");
-    assert!(has_badge(&icon), "a badge for 1 unread");
+    assert!(has_badge(&item), "a badge for 1 unread");
 
     // Opening the chat clears its unread and closes its notification.
     let row = tokio::task::block_in_place(|| d.driver.find("[data-chat-id=\"1001\"]")).unwrap();
@@ -506,23 +520,25 @@ async fn an_agent_day_in_a_real_window() {
     d.until("return document.querySelectorAll('#search-results [data-seq]').length > 0");
     d.shot("search");
 
-    // Closing the window keeps the app, its notifications and its badge alive.
-    let pid = d.app_pid().expect("the app runs");
+    // Closing the window ends the window's process, WebKit with it; the resident `chatbell`
+    // lives on with its notifications and its badge.
+    let pid = d.app_pid().expect("the window runs");
+    let resident = d.resident_pid().expect("the resident runs");
     assert!(
         d.close("Chatbell", |d| !d.has_web_process(pid)).await,
         "a Chatbell window to close"
     );
-    // The window is gone once its web process is; the app lives on.
     let deadline = std::time::Instant::now() + WAIT;
-    while d.has_web_process(pid) {
+    while d.app_pid() == Some(pid) && !exited(pid) {
         assert!(
             std::time::Instant::now() < deadline,
-            "the web process exits with the window"
+            "the window's process ends with the window"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(
-        std::path::Path::new(&format!("/proc/{pid}")).exists(),
+    assert_eq!(
+        d.resident_pid(),
+        Some(resident),
         "closing the window did not quit the app"
     );
     let before = d.notifications.calls().len();
@@ -532,6 +548,87 @@ async fn an_agent_day_in_a_real_window() {
     until_badge(&d, &item, true).await;
     d.display
         .screenshot(&artifacts().join("day-hidden-screen.png"));
+
+    // The tray's Open brings a new window.
+    assert!(
+        d.tray().click(&item, "Open Chatbell").await,
+        "the tray has Open"
+    );
+    let window = d.until_window(Some(pid)).await;
+    // For the picture only: the new page is given time to paint.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    d.display
+        .screenshot(&artifacts().join("day-reopened-screen.png"));
+    // Killed, the window is noticed gone; nothing else is: notifications and the badge go on,
+    // and the next Open works.
+    Command::new("kill")
+        .args(["-KILL", &window.to_string()])
+        .status()
+        .unwrap();
+    d.logged("window gone").await;
+    let before = d.notifications.calls().len();
+    d.send(message(503, 2002, "Maria", "Hello?")).await;
+    d.notifications.wait_calls(before + 1, WAIT).await;
+    assert!(d.tray().click(&item, "Open Chatbell").await);
+    d.until_window(Some(window)).await;
+    assert_eq!(d.resident_pid(), Some(resident));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_resident_is_started_again_by_the_open_window_and_nothing_is_lost() {
+    let mut d = Desktop::start(
+        "resident-killed",
+        SimConfig::default(),
+        Some(json!({})),
+        true,
+    )
+    .await;
+    d.until("return document.querySelector('#status-bar').dataset.state === 'online'");
+    d.send(new_chat(7001, "Анна", "Первый вопрос")).await;
+    d.until("const b = document.querySelector('[data-chat-id=\"7001\"] .unread-badge'); return b && b.textContent.trim() === '1'");
+    // The banner is up only while the resident is away: the page records that it showed.
+    d.js("const b = document.querySelector('#service-lost'); window.lostShown = false; new MutationObserver(() => { if (!b.hidden) window.lostShown = true; }).observe(b, { attributes: true }); return true");
+
+    let resident = d.resident_pid().expect("the resident runs");
+    Command::new("kill")
+        .args(["-KILL", &resident.to_string()])
+        .status()
+        .unwrap();
+    d.until("return window.lostShown === true");
+    d.logged("the resident went away; starting it again").await;
+    let deadline = std::time::Instant::now() + WAIT;
+    let restarted = loop {
+        if let Some(pid) = d.resident_pid().filter(|p| *p != resident && !exited(*p)) {
+            break pid;
+        }
+        if std::time::Instant::now() >= deadline {
+            d.fail("the window did not start the resident again");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    d.until("return document.querySelector('#service-lost').hidden && document.querySelector('#status-bar').dataset.state === 'online'");
+    d.shot("resident-restarted");
+
+    // Nothing was lost, and the new resident carries on where the old one stopped.
+    let db = d.home.path().join("data/chatbell.db");
+    assert_eq!(
+        chatbell_engine::store::integrity_check(&db).unwrap(),
+        Vec::<String>::new()
+    );
+    let before = d.notifications.calls().len();
+    d.send(message(7002, 7001, "Анна", "Второй вопрос")).await;
+    d.until("const b = document.querySelector('[data-chat-id=\"7001\"] .unread-badge'); return b && b.textContent.trim() === '2'");
+    let calls = d.notifications.wait_calls(before + 1, WAIT).await;
+    assert_eq!(calls.last().unwrap().body, "Второй вопрос");
+    assert_eq!(d.resident_pid(), Some(restarted));
+}
+
+/// Whether a process has ended (gone, or a zombie its parent has not reaped yet).
+fn exited(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| {
+        stat.rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -666,7 +763,7 @@ async fn first_run_settings_diagnostics_and_notification_clicks() {
     d.until("const b = document.querySelector('[data-chat-id=\"3003\"] .unread-badge'); return !b || b.hidden || b.textContent.trim() === ''");
     d.shot("opened-from-notification");
 
-    // Closed to the tray, a click on a notification brings the window back.
+    // Closed to the tray, a click on a notification brings the window back (a new process).
     let pid = d.app_pid().expect("the app runs");
     assert!(d.close("Chatbell", |d| !d.has_web_process(pid)).await);
     let deadline = std::time::Instant::now() + WAIT;
@@ -690,7 +787,9 @@ async fn first_run_settings_diagnostics_and_notification_clicks() {
     let calls = d.notifications.wait_calls(before + 1, WAIT).await;
     // A click on it reopens the window.
     d.press(calls.last().unwrap().id, "default", |d| {
-        d.has_web_process(pid)
+        d.processes(APP.as_ref())
+            .into_iter()
+            .any(|p| p != pid && d.has_web_process(p))
     })
     .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -939,7 +1038,7 @@ async fn who_waits_shows_in_the_list_and_the_tray_and_the_web_panel_opens_in_the
     }
 }
 
-/// The README's pictures: `cargo test --release -p chatbell --test e2e -- --ignored
+/// The README's pictures: `cargo test --release -p chatbell-window --test e2e -- --ignored
 /// docs_screenshots` rewrites `docs/screenshot-light.png`, `docs/screenshot-dark.png` and
 /// `docs/screenshot-waiting.png` (this one takes two minutes: the waits are real).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

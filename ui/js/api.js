@@ -86,6 +86,7 @@ export const EVENTS = Object.freeze({
   waiting: "chatbell:waiting",
   snoozed: "chatbell:snoozed",
   openSettings: "chatbell:open-settings",
+  service: "chatbell:service",
 });
 
 /** Subscribes to a shell event; the handler gets the payload. Resolves to an unlisten function. */

@@ -186,6 +186,8 @@ function registerListeners() {
       if (p && state.chats.has(p.user_id)) patchChat(p.user_id, { snoozed_until: p.until ?? null });
     }),
     api.on(E.openSettings, (p) => openSettingsSection(p ? p.section : null)),
+    // The window's background service went away and is being restarted (a resync follows).
+    api.on(E.service, (p) => setBanner("serviceLost", !(p && p.running))),
   ]);
 }
 

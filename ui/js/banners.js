@@ -55,6 +55,7 @@ export function initBanners({ retryStart = async () => {} } = {}) {
 
 export function renderBanners(s) {
   setHidden(byId("tray-hint"), !s.banners.trayHint);
+  setHidden(byId("service-lost"), !s.banners.serviceLost);
   setHidden(byId("notice-banner"), !s.banners.notice);
   setText(byId("notice-text"), s.banners.notice || "");
   setHidden(byId("store-error"), !s.banners.storeError);

@@ -18,7 +18,7 @@ export const state = {
   search: { query: "", results: [], chatMatches: [], loading: false, error: null, active: false },
   language: "en",
   // storeProblem: { reason, message } while the session could not start because of its database.
-  banners: { storeError: null, notice: null, trayHint: false, fatal: null, storeProblem: null },
+  banners: { storeError: null, notice: null, trayHint: false, fatal: null, storeProblem: null, serviceLost: false },
 };
 
 const listeners = new Map();

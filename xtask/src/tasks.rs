@@ -31,7 +31,21 @@ pub fn demo() -> Result<()> {
     if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
         bail!("no display: run `cargo xtask demo` in a desktop session (or under `xvfb-run`)");
     }
-    cargo(&["run", "--release", "--package", "chatbell", "--", "--demo"])
+    // The resident and the window it starts: built together, run from where cargo put them.
+    cargo(&[
+        "build",
+        "--release",
+        "--package",
+        "chatbell-resident",
+        "--package",
+        "chatbell-window",
+    ])?;
+    run(
+        release_binary("chatbell")
+            .to_str()
+            .context("a UTF-8 target path")?,
+        &["--demo"],
+    )
 }
 
 pub fn test() -> Result<()> {

@@ -12,11 +12,13 @@ use chatbell_sim::{SimConfig, SimHandle};
 use chatbell_testkit::{NotificationServer, Spawned, TrayWatcher, VirtualDisplay};
 
 use crate::procfs::{self, Memory};
-use crate::report::{Figure, Goal};
+use crate::report::{Figure, Goal, num};
+use crate::stats::Samples;
 use crate::{Scale, bin};
 
 const MEMORY: &str = "4. Footprint (MiB, lower is better)";
 const IDLE: &str = "5. Idle cost while connected";
+const REOPEN: &str = "10. Opening the window from the tray (ms, lower is better)";
 
 struct Env<'a> {
     display: &'a VirtualDisplay,
@@ -121,8 +123,241 @@ fn alive(child: &mut Spawned, what: &str) -> Result<()> {
     Ok(())
 }
 
+/// The desktop app's two shapes: what ships on Linux (`chatbell`, the tray-resident process,
+/// starting `chatbell-window` when the window is wanted) and the single process it was (and is
+/// on macOS and Windows), run here as the same-run baseline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Split,
+    Single,
+}
+
+impl Shape {
+    fn command(self, env: &Env<'_>) -> Command {
+        match self {
+            Shape::Split => env.command(&bin("chatbell")),
+            Shape::Single => {
+                let mut c = env.command(&bin("chatbell-window"));
+                c.arg("--single-process");
+                c
+            }
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Shape::Split => "chatbell",
+            Shape::Single => "chatbell-window --single-process",
+        }
+    }
+}
+
+/// What one shape measured with the demo running.
+struct Measured {
+    window: Memory,
+    hidden: Memory,
+    /// WebKit processes left once the window was closed.
+    hidden_webkit: usize,
+    /// Tray "Open" → the chat list painted, one sample per opening.
+    reopen: Samples,
+}
+
+/// Whether the window shows its chat list: an avatar (a disc of saturated colour, where text
+/// and backgrounds are greys) in the list's first row, below the header and the search box.
+fn list_painted(width: usize, height: usize, bgrx: &[u8]) -> bool {
+    let mut coloured = 0;
+    for y in 100..height.min(180) {
+        for x in 0..width.min(90) {
+            let p = &bgrx[(y * width + x) * 4..][..3];
+            let (lo, hi) = (p.iter().min().unwrap(), p.iter().max().unwrap());
+            if hi - lo > 60 {
+                coloured += 1;
+            }
+        }
+    }
+    coloured > 400
+}
+
+fn webkit_processes(pids: &[u32]) -> usize {
+    pids.iter()
+        .filter(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/comm"))
+                .is_ok_and(|c| c.starts_with("WebKit"))
+        })
+        .count()
+}
+
+/// What is left of the app's window: a shown window, a WebKitWebProcess, or (in the split) the
+/// window's process; `None` once all are gone.
+fn window_left(display: &VirtualDisplay, app: u32) -> Option<String> {
+    if display.window_pixels("Chatbell").is_ok() {
+        return Some("a shown window".into());
+    }
+    procfs::tree(app)
+        .into_iter()
+        .filter(|p| *p != app)
+        .find_map(|p| {
+            let comm = std::fs::read_to_string(format!("/proc/{p}/comm")).ok()?;
+            (comm.starts_with("WebKitWebProc") || comm.trim() == "chatbell-window")
+                .then(|| format!("process {p} ({})", comm.trim()))
+        })
+}
+
+/// Quits the app as a session's end does (SIGTERM) and waits for all its processes to end: a
+/// window process left behind would start a resident again.
+async fn stop(mut app: Spawned) -> Result<()> {
+    let tree = procfs::tree(app.pid());
+    app.signal("TERM");
+    app.wait(Duration::from_secs(20));
+    until(
+        "the app's processes ending",
+        Duration::from_secs(20),
+        || {
+            tree.iter()
+                .all(|p| !std::path::Path::new(&format!("/proc/{p}/exe")).exists())
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+async fn until(what: &str, within: Duration, done: impl Fn() -> bool) -> Result<Duration> {
+    let started = Instant::now();
+    while !done() {
+        if started.elapsed() > within {
+            bail!("{what}: not within {within:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Ok(started.elapsed())
+}
+
+/// Closes the window as a window manager does, asking again each second while it stays (a
+/// window just mapped may not yet listen), until it and its processes are gone.
+async fn close_window(display: &VirtualDisplay, app: u32) -> Result<()> {
+    if !display
+        .close_window("Chatbell")
+        .map_err(anyhow::Error::msg)?
+    {
+        bail!("no Chatbell window to close");
+    }
+    let started = Instant::now();
+    let mut again = Duration::from_secs(1);
+    while let Some(left) = window_left(display, app) {
+        if started.elapsed() > Duration::from_secs(20) {
+            bail!("the window closing: {left} still there after 20 s");
+        }
+        if started.elapsed() > again {
+            display
+                .close_window("Chatbell")
+                .map_err(anyhow::Error::msg)?;
+            again += Duration::from_secs(1);
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Ok(())
+}
+
+/// One shape with the demo running: its window open, `opens` times closed and opened again
+/// from the tray's menu (timed until the chat list is painted), then closed to the tray.
+async fn measure(
+    shape: Shape,
+    env: &Env<'_>,
+    bus: &str,
+    opens: usize,
+    warm: Duration,
+    hidden_wait: Duration,
+) -> Result<Measured> {
+    // A tray host of its own: the item of the shape measured before is gone with it.
+    let tray = TrayWatcher::start_at(bus).await;
+    let mut app = Spawned::spawn({
+        let mut c = shape.command(env);
+        c.arg("--demo");
+        c
+    });
+    let pid = app.pid();
+    tokio::time::sleep(warm).await;
+    alive(&mut app, shape.name())?;
+    let window = sample(pid).await;
+    let item = tray
+        .wait_item(Duration::from_secs(30))
+        .await
+        .context("no tray item")?;
+    let mut reopen = Vec::new();
+    for _ in 0..opens {
+        close_window(env.display, pid).await?;
+        let clicked = Instant::now();
+        if !tray.click(&item, "Open Chatbell").await {
+            bail!("{}: no \"Open Chatbell\" in the tray menu", shape.name());
+        }
+        let painted = until("the chat list painted", Duration::from_secs(30), || {
+            env.display
+                .window_pixels("Chatbell")
+                .is_ok_and(|(w, h, px)| list_painted(w, h, &px))
+        })
+        .await;
+        if let Err(e) = painted {
+            let shot = std::env::temp_dir().join("chatbell-bench-not-painted.png");
+            env.display.screenshot(&shot);
+            let logs = chatbell_testkit::logs_in(&env.home.join("data/logs"));
+            return Err(e.context(format!(
+                "{}: the screen then: {}\n{logs}\n{}",
+                shape.name(),
+                shot.display(),
+                app.stderr.text()
+            )));
+        }
+        reopen.push(clicked.elapsed());
+        // The page settles (its first reads and events) before the next close.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    close_window(env.display, pid).await?;
+    tokio::time::sleep(hidden_wait).await;
+    alive(
+        &mut app,
+        &format!("{} after closing its window", shape.name()),
+    )?;
+    let hidden = sample(pid).await;
+    let hidden_webkit = webkit_processes(&procfs::tree(pid));
+    stop(app).await?;
+    drop(tray);
+    Ok(Measured {
+        window,
+        hidden,
+        hidden_webkit,
+        reopen: Samples::from_durations(&reopen),
+    })
+}
+
+/// The app hidden in the tray, connected to a server that sends nothing: CPU, wakeups and
+/// heartbeat bytes of all its processes.
+async fn idle_app(
+    shape: Shape,
+    env: &Env<'_>,
+    quiet: &SimHandle,
+    bus: &str,
+    span: Duration,
+) -> Result<(f64, f64, f64)> {
+    // Closing leaves it in a tray (without one the window would only minimize).
+    let _tray = TrayWatcher::start_at(bus).await;
+    env.settings(Some(&quiet.ws_url()))?;
+    let mut app = Spawned::spawn(shape.command(env));
+    wait_clients(quiet, 1, shape.name()).await?;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    close_window(env.display, app.pid()).await?;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    alive(&mut app, shape.name())?;
+    let measured = idle(app.pid(), quiet.addr().port(), span).await;
+    stop(app).await?;
+    quiet
+        .control()
+        .wait_clients(Duration::from_secs(5), |c| c.is_empty())
+        .await?;
+    Ok(measured)
+}
+
 pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
-    for program in ["chatbell", "chatbell-cli"] {
+    for program in ["chatbell", "chatbell-window", "chatbell-cli"] {
         if !bin(program).exists() {
             bail!(
                 "{} is missing: build the release binaries first (cargo xtask bench does)",
@@ -133,10 +368,10 @@ pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
     let warm = Duration::from_secs(scale.pick(5, 20));
     let hidden_wait = Duration::from_secs(scale.pick(5, 60));
     let idle_span = Duration::from_secs(scale.pick(10, 60));
+    let opens = scale.pick(3, 10);
     let bus = std::env::var("DBUS_SESSION_BUS_ADDRESS").context("no session bus")?;
     let _notifications =
         NotificationServer::start_at(&bus, &["body", "body-markup", "actions"]).await;
-    let _tray = TrayWatcher::start_at(&bus).await;
     let display = VirtualDisplay::start();
     let home = tempfile::tempdir()?;
     let env = Env {
@@ -148,7 +383,7 @@ pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
 
     // The app with its window open, demo traffic flowing: first with WebKit's own defaults (GPU
     // compositing on demand), the baseline of the webview settings the app makes; then as it
-    // ships, and closed to the tray.
+    // ships and as one process, each opened again from the tray and closed to the tray.
     env.settings(None)?;
     let mut app = Spawned::spawn({
         let mut c = env.command(&bin("chatbell"));
@@ -158,25 +393,11 @@ pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
     tokio::time::sleep(warm).await;
     alive(&mut app, "chatbell --demo with WebKit's defaults")?;
     let webkit_defaults = sample(app.pid()).await;
-    drop(app);
-    let mut app = Spawned::spawn({
-        let mut c = env.command(&bin("chatbell"));
-        c.arg("--demo");
-        c
-    });
-    tokio::time::sleep(warm).await;
-    alive(&mut app, "chatbell --demo")?;
-    let window = sample(app.pid()).await;
-    if !display
-        .close_window("Chatbell")
-        .map_err(anyhow::Error::msg)?
-    {
-        bail!("no Chatbell window to close");
-    }
-    tokio::time::sleep(hidden_wait).await;
-    alive(&mut app, "chatbell after closing its window")?;
-    let hidden = sample(app.pid()).await;
-    drop(app);
+    stop(app).await?;
+    let split = measure(Shape::Split, &env, &bus, opens, warm, hidden_wait).await?;
+    let single = measure(Shape::Single, &env, &bus, opens, warm, hidden_wait).await?;
+    let window = split.window;
+    let hidden = split.hidden;
 
     // The same traffic to the CLI and to the browser tab.
     let live = sim(1.5).await?;
@@ -213,24 +434,10 @@ pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
         .wait_clients(Duration::from_secs(5), |c| c.is_empty())
         .await?;
 
-    env.settings(Some(&quiet.ws_url()))?;
-    let mut app = Spawned::spawn(env.command(&bin("chatbell")));
-    wait_clients(&quiet, 1, "chatbell").await?;
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    if !display
-        .close_window("Chatbell")
-        .map_err(anyhow::Error::msg)?
-    {
-        bail!("no Chatbell window to close");
-    }
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    alive(&mut app, "chatbell")?;
-    let (app_cpu, app_wakeups, app_bytes) = idle(app.pid(), port, idle_span).await;
-    drop(app);
-    quiet
-        .control()
-        .wait_clients(Duration::from_secs(5), |c| c.is_empty())
-        .await?;
+    let (app_cpu, app_wakeups, app_bytes) =
+        idle_app(Shape::Split, &env, &quiet, &bus, idle_span).await?;
+    let (single_cpu, single_wakeups, _) =
+        idle_app(Shape::Single, &env, &quiet, &bus, idle_span).await?;
 
     let tab = chromium(&env, &page, &quiet.ws_url())?;
     wait_clients(&quiet, 1, "the Chromium tab").await?;
@@ -249,6 +456,15 @@ pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
         "Chromium: {} processes, PSS {:.0} MiB, USS {:.0} MiB",
         browser.processes, browser.pss_mib, browser.uss_mib
     );
+    let single_note = |m: &Measured| {
+        format!(
+            "one process: {}; hidden {} (private {:.0} MiB), {} WebKit processes left",
+            procs(&m.window),
+            num(m.hidden.pss_mib),
+            m.hidden.uss_mib,
+            m.hidden_webkit
+        )
+    };
     Ok(vec![
         Figure::new(
             MEMORY,
@@ -258,7 +474,18 @@ pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
         )
         .baseline("Chromium tab", browser.pss_mib)
         .goal(Goal::AtMost(browser.pss_mib / 2.0))
-        .note(format!("{}; after {warm:?}", procs(&window))),
+        .note(format!(
+            "resident + window process: {}; after {warm:?}",
+            procs(&window)
+        )),
+        Figure::new(
+            MEMORY,
+            "app, window open: two processes against one",
+            window.pss_mib,
+            "MiB",
+        )
+        .baseline("one process", single.window.pss_mib)
+        .note(single_note(&single)),
         Figure::new(
             MEMORY,
             "app, window open, hardware acceleration policy \"never\"",
@@ -271,11 +498,12 @@ pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
             procs(&webkit_defaults)
         )),
         Figure::new(MEMORY, "app, hidden to the tray", hidden.pss_mib, "MiB")
-            .baseline("Chromium tab", browser.pss_mib)
-            .goal(Goal::AtMost(50.0))
+            .baseline("one process", single.hidden.pss_mib)
+            .goal(Goal::AtMost(20.0))
             .note(format!(
-                "{}; {hidden_wait:?} after closing the window",
-                procs(&hidden)
+                "{}, {} WebKit processes; {hidden_wait:?} after closing the window",
+                procs(&hidden),
+                split.hidden_webkit
             )),
         Figure::new(
             MEMORY,
@@ -306,16 +534,21 @@ pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
         .goal(Goal::AtMost(60.0))
         .note(format!("over {idle_span:?}, all threads")),
         Figure::new(IDLE, "app hidden in the tray: CPU", app_cpu, "%")
-            .baseline("Chromium tab", tab_cpu)
-            .goal(Goal::AtMost(0.5)),
+            .baseline("one process", single_cpu)
+            .goal(Goal::AtMost(0.5))
+            .note(format!("Chromium tab: {}", num(tab_cpu))),
         Figure::new(
             IDLE,
             "app hidden in the tray: wakeups (context switches)",
             app_wakeups,
             "/min",
         )
-        .baseline("Chromium tab", tab_wakeups)
-        .goal(Goal::AtMost(60.0)),
+        .baseline("one process", single_wakeups)
+        .goal(Goal::AtMost(30.0))
+        .note(format!(
+            "the resident alone, all threads, over {idle_span:?}; Chromium tab: {}",
+            num(tab_wakeups)
+        )),
         Figure::new(
             IDLE,
             "heartbeat traffic on the wire (cli, both ways, payload bytes)",
@@ -324,5 +557,25 @@ pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
         )
         .baseline("app", app_bytes)
         .note("ping every 15 s, answered by a pong"),
+        Figure::new(
+            REOPEN,
+            "tray Open → chat list painted, p50",
+            split.reopen.median(),
+            "ms",
+        )
+        .baseline("one process", single.reopen.median())
+        .goal(Goal::AtMost(800.0))
+        .note(format!(
+            "a new window process each time; {} openings, demo running",
+            split.reopen.len()
+        )),
+        Figure::new(
+            REOPEN,
+            "tray Open → chat list painted, p95",
+            split.reopen.percentile(95.0),
+            "ms",
+        )
+        .baseline("one process", single.reopen.percentile(95.0))
+        .note("painted: the first chat's avatar drawn in the window, read from the X server"),
     ])
 }

@@ -184,7 +184,7 @@ fn sections() -> Vec<(&'static str, Section)> {
         ("1. ingest throughput", |s| Box::pin(ingest::run(s))),
         ("2. latency", |s| Box::pin(latency::run(s))),
         ("3. store at scale", |s| Box::pin(store::run(s))),
-        ("4-5. footprint and idle cost", |s| {
+        ("4-5, 10. footprint, idle cost, opening the window", |s| {
             Box::pin(footprint::run(s))
         }),
         ("6. recovery", |s| Box::pin(recovery::run(s))),

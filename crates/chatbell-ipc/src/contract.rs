@@ -98,6 +98,13 @@ pub struct WebPanelPreview {
     pub url: String,
 }
 
+/// `chatbell:service`: whether the window's background service (the resident process) is
+/// there. `running: false` while it is being restarted; nothing the page asks can be done then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Service {
+    pub running: bool,
+}
+
 /// An event for the page, with its payload. Its name on the page (`chatbell:…`) is given by
 /// [`UiEvent::name`], the one place the names are written.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -114,6 +121,7 @@ pub enum UiEvent {
     Waiting(WaitingSummary),
     Snoozed(Snoozed),
     OpenSettings(OpenSettings),
+    Service(Service),
 }
 
 impl UiEvent {
@@ -131,6 +139,7 @@ impl UiEvent {
             UiEvent::Waiting(_) => "chatbell:waiting",
             UiEvent::Snoozed(_) => "chatbell:snoozed",
             UiEvent::OpenSettings(_) => "chatbell:open-settings",
+            UiEvent::Service(_) => "chatbell:service",
         }
     }
 

@@ -9,4 +9,4 @@ pub mod socket;
 pub mod wire;
 
 pub use contract::{CommandError, CommandResult, Mode, UiEvent};
-pub use wire::{Command, PROTOCOL, Read, Role, ToResident, ToWindow, Welcome};
+pub use wire::{Command, PROTOCOL, Role, ToResident, ToWindow, Welcome};

@@ -11,10 +11,10 @@ use chatbell_engine::sound::Tone;
 use chatbell_protocol::UserId;
 use serde::{Deserialize, Serialize};
 
-use crate::contract::{CommandError, Mode, UiEvent};
+use crate::contract::{CommandError, UiEvent};
 
 /// The protocol both sides speak; any change to the messages below raises it.
-pub const PROTOCOL: u32 = 1;
+pub const PROTOCOL: u32 = 2;
 
 /// The longest line either side accepts (a large `stored` batch fits many times over).
 pub const MAX_LINE: usize = 8 * 1024 * 1024;
@@ -56,16 +56,32 @@ pub struct Welcome {
     pub version: String,
     /// The database the window reads through its own read-only connections.
     pub db: PathBuf,
-    pub mode: Mode,
 }
 
-/// A command from the page that the resident carries out. The variants are the commands of
-/// `docs/ipc.md` (`snake_case`, with the page's argument names) other than the reads of the
-/// store, which the window answers from its own connection.
+/// A command of the page (`docs/ipc.md`: `snake_case`, with the page's argument names), the one
+/// list of them. The window process answers the reads of the store itself, from its own
+/// read-only connection (`is_read`), and sends the resident the rest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "command", content = "args", rename_all = "snake_case")]
 pub enum Command {
     AppInfo,
+    ListChats {
+        limit: u32,
+        offset: u32,
+        order: Option<ChatOrder>,
+    },
+    GetChat {
+        user_id: UserId,
+    },
+    ChatHistory {
+        user_id: UserId,
+        before: Option<Seq>,
+        limit: u32,
+    },
+    SearchMessages {
+        query: String,
+        limit: u32,
+    },
     MarkRead {
         user_id: UserId,
     },
@@ -113,27 +129,33 @@ pub enum Command {
     ReconnectNow,
 }
 
-/// The reads of the store the window answers itself.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "command", content = "args", rename_all = "snake_case")]
-pub enum Read {
-    ListChats {
-        limit: u32,
-        offset: u32,
-        order: Option<ChatOrder>,
-    },
-    GetChat {
-        user_id: UserId,
-    },
-    ChatHistory {
-        user_id: UserId,
-        before: Option<Seq>,
-        limit: u32,
-    },
-    SearchMessages {
-        query: String,
-        limit: u32,
-    },
+impl Command {
+    /// The page's `invoke(name, args)` as a command, or why it is not one. A command without
+    /// arguments may come with `{}` or nothing.
+    pub fn parse(name: &str, args: serde_json::Value) -> Result<Command, CommandError> {
+        let empty = args.is_null() || args.as_object().is_some_and(|a| a.is_empty());
+        let mut tagged = serde_json::json!({ "command": name, "args": args });
+        let parsed = serde_json::from_value(tagged.clone()).or_else(|e| {
+            if !empty {
+                return Err(e);
+            }
+            tagged.as_object_mut().map(|t| t.remove("args"));
+            serde_json::from_value(tagged).map_err(|_| e)
+        });
+        parsed.map_err(|e| CommandError::invalid(format!("{name}: {e}")))
+    }
+
+    /// Whether the command only reads the store (the chat list, a chat, its history, search):
+    /// the window answers it from its own read-only connection.
+    pub fn is_read(&self) -> bool {
+        matches!(
+            self,
+            Command::ListChats { .. }
+                | Command::GetChat { .. }
+                | Command::ChatHistory { .. }
+                | Command::SearchMessages { .. }
+        )
+    }
 }
 
 /// From the window (or a launcher) to the resident, after the handshake.
@@ -167,7 +189,90 @@ pub enum ToWindow {
     /// The unread total, for the taskbar or dock entry's count.
     Unread { total: u64 },
     /// The session moved to another database (the demo started): read that one from now on.
-    Database { db: PathBuf, mode: Mode },
+    Database { db: PathBuf },
     /// The agent quit Chatbell from the tray: close.
     Quit,
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn the_pages_calls_parse_with_their_arguments() {
+        for args in [json!({}), json!(null)] {
+            assert_eq!(Command::parse("app_info", args).unwrap(), Command::AppInfo);
+        }
+        assert_eq!(
+            Command::parse(
+                "list_chats",
+                json!({"limit": 50, "offset": 0, "order": "waiting"})
+            )
+            .unwrap(),
+            Command::ListChats {
+                limit: 50,
+                offset: 0,
+                order: Some(ChatOrder::Waiting)
+            }
+        );
+        assert_eq!(
+            Command::parse("set_open_chat", json!({"user_id": null})).unwrap(),
+            Command::SetOpenChat { user_id: None }
+        );
+        assert_eq!(
+            Command::parse("set_open_chat", json!({})).unwrap(),
+            Command::SetOpenChat { user_id: None }
+        );
+        assert!(
+            Command::parse("search_messages", json!({"query": "x", "limit": 5}))
+                .unwrap()
+                .is_read()
+        );
+        assert!(
+            !Command::parse("mark_read", json!({"user_id": 7}))
+                .unwrap()
+                .is_read()
+        );
+    }
+
+    #[test]
+    fn a_call_that_is_not_a_command_is_refused_in_words() {
+        let cases = [
+            ("rm_rf", json!({})),
+            ("mark_read", json!({"user_id": "seven"})),
+            ("mark_read", json!({})),
+            ("list_chats", json!([1, 2])),
+            ("app_info", json!({"extra": 1, "more": [1]})),
+        ];
+        for (name, args) in cases {
+            match Command::parse(name, args.clone()) {
+                Err(CommandError::Invalid { message }) => {
+                    assert!(message.starts_with(&format!("{name}: ")), "{message}")
+                }
+                other => panic!("{name} {args}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn every_message_reads_back_as_written() {
+        let messages = [
+            ToResident::Call {
+                id: 3,
+                command: Command::SnoozeChat {
+                    user_id: 9,
+                    minutes: Some(15),
+                },
+            },
+            ToResident::Focus { focused: true },
+            ToResident::Open,
+        ];
+        for m in messages {
+            let line = serde_json::to_string(&m).unwrap();
+            assert!(!line.contains('\n'));
+            assert_eq!(serde_json::from_str::<ToResident>(&line).unwrap(), m);
+        }
+    }
 }

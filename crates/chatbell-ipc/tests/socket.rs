@@ -5,16 +5,15 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use chatbell_ipc::Command;
 use chatbell_ipc::socket::{self, BindError, ConnectError, Listener};
 use chatbell_ipc::wire::{Hello, PROTOCOL, Role, ToResident, ToWindow, Welcome};
-use chatbell_ipc::{Command, Mode};
 
 fn welcome(_: Role) -> Welcome {
     Welcome {
         protocol: PROTOCOL,
         version: "test".into(),
         db: PathBuf::from("/tmp/chatbell.db"),
-        mode: Mode::Demo,
     }
 }
 

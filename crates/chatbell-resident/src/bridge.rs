@@ -157,6 +157,9 @@ pub(crate) fn follow_settings(app: &Resident) {
 /// What the tray and the title show, read from the engine: before a new engine's events flow,
 /// and after events were missed.
 pub(crate) async fn sync(app: &Resident, engine: &Engine) {
+    // The engine may have gone online before its events were subscribed to.
+    let online = matches!(*engine.state().borrow(), ConnState::Online { .. });
+    app.change_tray(|look| look.connected = online);
     if let Ok(total) = engine.unread_total().await {
         app.change_tray(|look| look.unread = total);
     }

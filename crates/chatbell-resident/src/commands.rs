@@ -5,15 +5,72 @@ use chatbell_engine::model::{ChatOrder, ChatSummary, Diagnostic, HistoryPage, Se
 use chatbell_engine::settings::{SNOOZE_MINUTES, Settings};
 use chatbell_engine::sound::{PlayReport, Tone};
 use chatbell_engine::web_panel::WebPanel;
+use chatbell_ipc::Command;
 use chatbell_ipc::contract::{
     AppInfo, CommandError, CommandResult, Mode, Snoozed, WebPanelPreview,
 };
 use chatbell_protocol::UserId;
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::resident::Resident;
-use crate::{prefs, session, token, tray_host, web_panel};
+use crate::{prefs, reads, session, token, tray_host, web_panel};
+
+/// A command's answer as the page receives it.
+pub(crate) fn answer<T: Serialize>(result: CommandResult<T>) -> CommandResult<Value> {
+    result.map(|value| serde_json::to_value(value).expect("answers serialize"))
+}
 
 impl Resident {
+    /// Carries out one of the page's commands: the one door for a shell that forwards them
+    /// (the Tauri shell in this process, or the window process over the socket).
+    pub async fn call(&self, command: Command) -> CommandResult<Value> {
+        match command {
+            Command::AppInfo => answer(self.app_info().await),
+            Command::ListChats {
+                limit,
+                offset,
+                order,
+            } => answer(self.list_chats(limit, offset, order).await),
+            Command::GetChat { user_id } => answer(self.get_chat(user_id).await),
+            Command::ChatHistory {
+                user_id,
+                before,
+                limit,
+            } => answer(self.chat_history(user_id, before, limit).await),
+            Command::SearchMessages { query, limit } => {
+                answer(self.search_messages(query, limit).await)
+            }
+            Command::MarkRead { user_id } => answer(self.mark_read(user_id).await),
+            Command::SetOpenChat { user_id } => {
+                self.set_open_chat(user_id);
+                answer(Ok(()))
+            }
+            Command::SaveSettings { settings } => answer(self.save_settings(*settings).await),
+            Command::SetToken { token } => answer(self.set_token(Some(token)).await),
+            Command::ClearToken => answer(self.set_token(None).await),
+            Command::MuteChat { user_id, minutes } => {
+                answer(self.mute_chat(user_id, minutes).await)
+            }
+            Command::UnmuteChat { user_id } => answer(self.unmute_chat(user_id).await),
+            Command::SnoozeChat { user_id, minutes } => {
+                answer(self.snooze_chat(user_id, minutes).await)
+            }
+            Command::UnsnoozeChat { user_id } => answer(self.unsnooze_chat(user_id).await),
+            Command::OpenWebPanel { user_id } => answer(self.open_web_panel(user_id).await),
+            Command::PreviewWebPanel { template } => answer(preview_web_panel(&template)),
+            Command::SetDnd { on } => answer(self.set_dnd(on).await),
+            Command::PreviewSound { tone, volume } => {
+                answer(self.preview_sound(tone, volume).await)
+            }
+            Command::TestAlerts => answer(self.test_alerts().await),
+            Command::RecentDecisions => answer(self.recent_decisions()),
+            Command::StartDemo => answer(self.start_demo().await),
+            Command::RetryStart => answer(self.retry_start().await),
+            Command::ReconnectNow => answer(self.reconnect_now().await),
+        }
+    }
+
     pub async fn app_info(&self) -> CommandResult<AppInfo> {
         let session = self.session()?;
         let settings = self.settings();
@@ -47,7 +104,11 @@ impl Resident {
         Ok(self
             .session()?
             .engine
-            .chats_by(order.unwrap_or_default(), limit.clamp(1, 500), offset)
+            .chats_by(
+                order.unwrap_or_default(),
+                reads::bound(limit, &reads::CHATS_PER_PAGE),
+                offset,
+            )
             .await?)
     }
 
@@ -64,7 +125,11 @@ impl Resident {
         Ok(self
             .session()?
             .engine
-            .history(user_id, before, limit.clamp(1, 200))
+            .history(
+                user_id,
+                before,
+                reads::bound(limit, &reads::MESSAGES_PER_PAGE),
+            )
             .await?)
     }
 
@@ -73,13 +138,11 @@ impl Resident {
         query: String,
         limit: u32,
     ) -> CommandResult<Vec<SearchHit>> {
-        if query.chars().count() > 200 {
-            return Err(CommandError::invalid("search: at most 200 characters"));
-        }
+        reads::check_query(&query)?;
         Ok(self
             .session()?
             .engine
-            .search(query, limit.clamp(1, 200))
+            .search(query, reads::bound(limit, &reads::MESSAGES_PER_PAGE))
             .await?)
     }
 

@@ -21,6 +21,9 @@ pub trait Desktop: Send + Sync + 'static {
     fn draw_tray(&self, picture: &Picture);
     /// New words in the tray's menu: called only when they change.
     fn label_tray(&self, menu: &Menu);
+    /// The session now keeps its store in `db` (the demo started, or ended): a window reading
+    /// the store itself reads that one from now on.
+    fn database(&self, _db: &std::path::Path) {}
     /// The agent chose Quit: end the app (the shell then calls `Resident::shutdown`).
     fn quit(&self);
 }

@@ -8,11 +8,15 @@ pub mod badge;
 mod bridge;
 mod commands;
 pub mod desktop;
+pub mod logging;
 mod prefs;
+pub mod reads;
 mod resident;
 mod session;
 #[cfg(all(unix, not(target_os = "macos")))]
 pub mod sni;
+#[cfg(all(unix, not(target_os = "macos")))]
+pub mod split;
 mod token;
 pub mod tray;
 mod tray_host;

@@ -175,6 +175,22 @@ impl Resident {
             .unwrap_or_else(|| CommandError::engine("Chatbell is still starting")))
     }
 
+    /// The store the session keeps (or would keep, had it started): what a window reads.
+    pub fn database(&self) -> std::path::PathBuf {
+        if let Ok(session) = self.session() {
+            return session.engine.db_path().to_path_buf();
+        }
+        let mode = self.start_failure().map_or(
+            if self.0.options.demo {
+                Mode::Demo
+            } else {
+                Mode::Unconfigured
+            },
+            |f| f.mode,
+        );
+        session::db_path(mode)
+    }
+
     pub(crate) fn start_failure(&self) -> Option<StartFailure> {
         lock(&self.0.start_failure).clone()
     }

@@ -45,6 +45,14 @@ fn notification_icon() -> String {
     path.display().to_string()
 }
 
+/// Where a session in `mode` keeps its store: the demo has its own.
+pub(crate) fn db_path(mode: Mode) -> std::path::PathBuf {
+    match mode {
+        Mode::Demo => paths::data_dir().join("demo.db"),
+        Mode::Server | Mode::Unconfigured => paths::default_db_path(),
+    }
+}
+
 async fn start_demo_sim() -> CommandResult<SimHandle> {
     let seed = chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default() as u64;
     let config = SimConfig {
@@ -64,14 +72,11 @@ impl Session {
         mode: Mode,
         settings: &Settings,
     ) -> CommandResult<Arc<Session>> {
-        let (db, token, sim) = match mode {
-            Mode::Demo => (
-                paths::data_dir().join("demo.db"),
-                None,
-                Some(start_demo_sim().await?),
-            ),
-            Mode::Server => (paths::default_db_path(), stored_token().await, None),
-            Mode::Unconfigured => (paths::default_db_path(), None, None),
+        let db = db_path(mode);
+        let (token, sim) = match mode {
+            Mode::Demo => (None, Some(start_demo_sim().await?)),
+            Mode::Server => (stored_token().await, None),
+            Mode::Unconfigured => (None, None),
         };
         let mut config = EngineConfig::from_settings(db, settings, token);
         if mode != Mode::Server {
@@ -157,6 +162,7 @@ pub(crate) async fn switch(app: &Resident, mode: Mode) -> CommandResult<()> {
     }
     match Session::start(app, mode, &settings).await {
         Ok(session) => {
+            app.desktop().database(session.engine.db_path());
             app.replace_session(Some(session));
             app.set_start_failure(None);
             Ok(())
@@ -175,6 +181,7 @@ pub(crate) async fn switch(app: &Resident, mode: Mode) -> CommandResult<()> {
                 && !same_store
                 && let Ok(fallback) = Session::start(app, Mode::Unconfigured, &settings).await
             {
+                app.desktop().database(fallback.engine.db_path());
                 app.replace_session(Some(fallback));
                 if !app.desktop().window_open() {
                     // Nobody asked and heard the error (the start, a restart after a failure).

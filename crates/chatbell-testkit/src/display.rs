@@ -5,6 +5,9 @@ use std::process::{Child, Command, Stdio};
 pub struct VirtualDisplay {
     display: String,
     child: Child,
+    /// One connection for every look at the windows: polling with a new connection each time
+    /// would leave the server short of client slots for the app it is testing.
+    conn: std::sync::OnceLock<(x11rb::rust_connection::RustConnection, usize)>,
 }
 
 impl VirtualDisplay {
@@ -34,6 +37,7 @@ impl VirtualDisplay {
         VirtualDisplay {
             display: format!(":{number}"),
             child,
+            conn: std::sync::OnceLock::new(),
         }
     }
 
@@ -70,12 +74,17 @@ impl VirtualDisplay {
     fn windows(
         &self,
         titled: impl Fn(&[u8]) -> bool,
-    ) -> Result<(x11rb::rust_connection::RustConnection, Vec<u32>), String> {
+    ) -> Result<(&x11rb::rust_connection::RustConnection, Vec<u32>), String> {
         use x11rb::connection::Connection as _;
         use x11rb::protocol::xproto::{AtomEnum, ConnectionExt as _};
 
         let err = |e: &dyn std::fmt::Display| e.to_string();
-        let (conn, screen) = x11rb::connect(Some(&self.display)).map_err(|e| err(&e))?;
+        if self.conn.get().is_none() {
+            let connected = x11rb::connect(Some(&self.display)).map_err(|e| err(&e))?;
+            let _ = self.conn.set(connected);
+        }
+        let (conn, screen) = self.conn.get().expect("connected above");
+        let (conn, screen) = (conn, *screen);
         let root = conn.setup().roots[screen].root;
         let (net_wm_name, utf8) = (atom(&conn, "_NET_WM_NAME")?, atom(&conn, "UTF8_STRING")?);
         let mut found = Vec::new();
@@ -108,16 +117,18 @@ impl VirtualDisplay {
         Ok((conn, found))
     }
 
-    /// Asks the windows whose title ends with `title` to close, the way a window manager does
-    /// when the user clicks a close button (a `WM_DELETE_WINDOW` client message). Every match
-    /// is asked: GTK may keep more than one X window with the app's title, and only the
-    /// toplevel acts on it. Returns whether any was found.
+    /// Asks the windows whose title starts or ends with `title` to close, the way a window
+    /// manager does when the user clicks a close button (a `WM_DELETE_WINDOW` client message).
+    /// Every match is asked: GTK may keep more than one X window with the app's title, and only
+    /// the toplevel acts on it. Returns whether any was found.
     pub fn close_window(&self, title: &str) -> Result<bool, String> {
         use x11rb::connection::Connection as _;
         use x11rb::protocol::xproto::{ClientMessageEvent, ConnectionExt as _, EventMask};
 
         let err = |e: &dyn std::fmt::Display| e.to_string();
-        let (conn, windows) = self.windows(|name| name.ends_with(title.as_bytes()))?;
+        let (conn, windows) = self.windows(|name| {
+            name.ends_with(title.as_bytes()) || name.starts_with(title.as_bytes())
+        })?;
         let (protocols, delete) = (
             atom(&conn, "WM_PROTOCOLS")?,
             atom(&conn, "WM_DELETE_WINDOW")?,
@@ -140,26 +151,7 @@ impl VirtualDisplay {
     /// it: what the person sees, whatever the app's renderer (WebKitWebDriver's own screenshot
     /// needs WebKit's GPU compositing, which Chatbell's window turns off).
     pub fn screenshot_window(&self, title: &str) -> Result<Vec<u8>, String> {
-        use x11rb::protocol::xproto::{ConnectionExt as _, MapState};
-
-        let (conn, windows) = self.windows(|name| name.starts_with(title.as_bytes()))?;
-        let area = |window: u32| -> Option<u32> {
-            let shown = conn
-                .get_window_attributes(window)
-                .ok()?
-                .reply()
-                .ok()?
-                .map_state
-                == MapState::VIEWABLE;
-            let g = conn.get_geometry(window).ok()?.reply().ok()?;
-            shown.then_some(u32::from(g.width) * u32::from(g.height))
-        };
-        let window = windows
-            .iter()
-            .filter_map(|&w| Some((area(w)?, w)))
-            .max()
-            .map(|(_, w)| w)
-            .ok_or_else(|| format!("no shown window titled {title:?}"))?;
+        let (_, window, _) = self.shown_window(title)?;
         let out = Command::new("import")
             .args(["-window", &format!("0x{window:x}"), "png:-"])
             .env("DISPLAY", &self.display)
@@ -172,6 +164,61 @@ impl VirtualDisplay {
             ));
         }
         Ok(out.stdout)
+    }
+
+    /// The largest shown window whose title starts with `title`: the connection, the window and
+    /// its size.
+    fn shown_window(
+        &self,
+        title: &str,
+    ) -> Result<(&x11rb::rust_connection::RustConnection, u32, (u16, u16)), String> {
+        use x11rb::protocol::xproto::{ConnectionExt as _, MapState};
+
+        let (conn, windows) = self.windows(|name| name.starts_with(title.as_bytes()))?;
+        let size = |window: u32| -> Option<(u16, u16)> {
+            let shown = conn
+                .get_window_attributes(window)
+                .ok()?
+                .reply()
+                .ok()?
+                .map_state
+                == MapState::VIEWABLE;
+            let g = conn.get_geometry(window).ok()?.reply().ok()?;
+            shown.then_some((g.width, g.height))
+        };
+        let (_, window, size) = windows
+            .iter()
+            .filter_map(|&w| {
+                let (width, height) = size(w)?;
+                Some((u32::from(width) * u32::from(height), w, (width, height)))
+            })
+            .max()
+            .ok_or_else(|| format!("no shown window titled {title:?}"))?;
+        Ok((conn, window, size))
+    }
+
+    /// The pixels of the largest shown window whose title starts with `title`: its width,
+    /// height and rows of 32-bit pixels as the X server holds them (blue, green, red, unused).
+    /// Read over the X connection, with no program started: quick enough to poll for the
+    /// moment something is drawn.
+    pub fn window_pixels(&self, title: &str) -> Result<(usize, usize, Vec<u8>), String> {
+        use x11rb::protocol::xproto::{ConnectionExt as _, ImageFormat};
+
+        let (conn, window, (width, height)) = self.shown_window(title)?;
+        let image = conn
+            .get_image(ImageFormat::Z_PIXMAP, window, 0, 0, width, height, !0)
+            .map_err(|e| e.to_string())?
+            .reply()
+            .map_err(|e| e.to_string())?;
+        let (width, height) = (usize::from(width), usize::from(height));
+        if image.data.len() != width * height * 4 {
+            return Err(format!(
+                "{} bytes for a {width}×{height} window at depth {}",
+                image.data.len(),
+                image.depth
+            ));
+        }
+        Ok((width, height, image.data))
     }
 }
 

@@ -24,5 +24,5 @@ pub use display::VirtualDisplay;
 pub use hostile::{HostileServer, Misbehaviour, OVERSIZE};
 pub use keyring::SecretService;
 pub use notifications::{Behaviour, HintValue, NotificationServer, NotifyCall};
-pub use process::{Lines, Spawned, free_port};
+pub use process::{Lines, Spawned, free_port, logs_in};
 pub use tray::{TrayItem, TrayWatcher};

@@ -144,3 +144,13 @@ impl Lines {
         }
     }
 }
+
+/// Everything the app has logged into `dir` so far (every file: each process has its own).
+pub fn logs_in(dir: &std::path::Path) -> String {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|f| std::fs::read_to_string(f.path()).ok())
+        .collect()
+}

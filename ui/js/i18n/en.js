@@ -33,6 +33,7 @@ export default {
   "tray_hint.text": "Your desktop shows no system tray, so closing Chatbell minimizes it instead. On GNOME, the 'AppIndicator and KStatusNotifierItem Support' extension adds a tray.",
   "tray_hint.dismiss": "Got it",
   "notice.label": "Notice",
+  "service.lost": "Chatbell's background service stopped — restarting",
   "store_error.title": "Chatbell cannot write to its database:",
   "store_error.held": "Incoming messages are held and retried; nothing is lost while the app keeps running.",
   "store_error.unknown": "unknown error",

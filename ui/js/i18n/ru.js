@@ -35,6 +35,7 @@ export default {
   "tray_hint.text": "На вашем рабочем столе нет системного трея, поэтому при закрытии Chatbell сворачивается. В GNOME трей добавляет расширение «AppIndicator and KStatusNotifierItem Support».",
   "tray_hint.dismiss": "Понятно",
   "notice.label": "Уведомление",
+  "service.lost": "Фоновая служба Chatbell остановилась — перезапускаем",
   "store_error.title": "Chatbell не может записать данные в базу:",
   "store_error.held": "Входящие сообщения удерживаются и записываются повторно; пока приложение работает, ничего не теряется.",
   "store_error.unknown": "неизвестная ошибка",

@@ -1,18 +1,20 @@
-//! Logs to the platform's log folder (`~/.local/state/chatbell/logs` on Linux), one file a day,
-//! the last 7 kept. `CHATBELL_LOG` sets the filter (default `info`).
+//! Logs to the platform's log folder (`~/.local/state/chatbell/logs` on Linux), one file a day
+//! for each process (`chatbell`, `chatbell-window`), the last 7 kept. `CHATBELL_LOG` sets the
+//! filter (default `info`).
 
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_appender::rolling::{Builder, Rotation};
 use tracing_subscriber::EnvFilter;
 
-/// Starts logging; keep the guard alive for the life of the app (it flushes on drop).
-pub fn init() -> Option<WorkerGuard> {
+/// Starts logging to files named after `process`; keep the guard alive for the life of the
+/// process (it flushes on drop).
+pub fn init(process: &str) -> Option<WorkerGuard> {
     let filter = EnvFilter::try_from_env("CHATBELL_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let dir = chatbell_engine::paths::log_dir();
     let appender = chatbell_engine::private::dir(&dir).ok().and_then(|_| {
         let appender = Builder::new()
             .rotation(Rotation::DAILY)
-            .filename_prefix("chatbell")
+            .filename_prefix(process)
             .filename_suffix("log")
             .max_log_files(7)
             .build(&dir)

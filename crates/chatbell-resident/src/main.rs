@@ -1,0 +1,168 @@
+//! `chatbell`: what the desktop entry and start at login run. On Linux it is the tray-resident
+//! process — engine, store, notifications, the tray — with no window toolkit in it; the window
+//! is the `chatbell-window` program beside it, started when wanted. Elsewhere the window's
+//! program is the whole app, in one process, and this one hands over to it.
+
+use clap::Parser;
+
+/// Chatbell: native notifications and a tray unread badge for your support chats.
+#[derive(Parser, Debug)]
+#[command(name = "chatbell", version)]
+struct Args {
+    /// Run against a built-in demo server with live, generated chats (its own database).
+    #[arg(long)]
+    demo: bool,
+    /// Start in the tray without opening the window (used by start at login).
+    #[arg(long)]
+    hidden: bool,
+}
+
+/// The window's program, beside this one.
+fn window_exe() -> std::path::PathBuf {
+    let name = format!("chatbell-window{}", std::env::consts::EXE_SUFFIX);
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.join(&name)))
+        .unwrap_or_else(|| name.into())
+}
+
+#[cfg(all(unix, not(target_os = "macos")))]
+fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    resident::run(
+        chatbell_resident::Options {
+            demo: args.demo,
+            hidden: args.hidden,
+        },
+        window_exe(),
+    )
+}
+
+#[cfg(not(all(unix, not(target_os = "macos"))))]
+fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    let mut command = std::process::Command::new(window_exe());
+    command.arg("--single-process");
+    if args.demo {
+        command.arg("--demo");
+    }
+    if args.hidden {
+        command.arg("--hidden");
+    }
+    match command.status() {
+        Ok(status) if status.success() => std::process::ExitCode::SUCCESS,
+        Ok(_) => std::process::ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("chatbell: cannot start {}: {e}", window_exe().display());
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(all(unix, not(target_os = "macos")))]
+mod resident {
+    use std::path::PathBuf;
+    use std::process::ExitCode;
+    use std::sync::Arc;
+
+    use chatbell_ipc::socket::{self, BindError, ConnectError, Listener};
+    use chatbell_ipc::{Role, ToResident};
+    use chatbell_resident::split::{self, Split};
+    use chatbell_resident::{Options, Resident};
+    use tokio::signal::unix::{SignalKind, signal};
+    use tokio::sync::Notify;
+
+    pub fn run(options: Options, window_exe: PathBuf) -> ExitCode {
+        let runtime = match tokio::runtime::Builder::new_multi_thread()
+            // The work is small and mostly waiting: two threads, so a slow call (the keychain,
+            // a D-Bus round trip) never holds up the rest.
+            .worker_threads(2)
+            .enable_all()
+            .build()
+        {
+            Ok(runtime) => runtime,
+            Err(e) => {
+                eprintln!("chatbell: cannot start: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        runtime.block_on(main(options, window_exe))
+    }
+
+    async fn main(options: Options, window_exe: PathBuf) -> ExitCode {
+        // Kept until the end, which flushes it.
+        let log = chatbell_resident::logging::init("chatbell-resident");
+        let path = socket::socket_path();
+        let listener = match Listener::bind(&path).await {
+            Ok(listener) => listener,
+            Err(BindError::AlreadyRunning { .. }) => {
+                tracing::info!(?options, "already running: asking it to show its window");
+                return open_running(options, &path).await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot start");
+                eprintln!("chatbell: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        tracing::info!(version = env!("CARGO_PKG_VERSION"), ?options, socket = %path.display(), "starting");
+        let quit = Arc::new(Notify::new());
+        let split = Split::new(window_exe, quit.clone());
+        let (settings, notice) = chatbell_resident::load_settings();
+        let resident = Resident::new(options, settings, notice, Arc::new(split.clone()));
+        split.show_tray(&resident).await;
+        resident.start().await;
+        let server = tokio::spawn(split::serve(listener, resident.clone(), split.clone()));
+        if !options.hidden {
+            resident.show_window();
+        }
+        let why = until_asked_to_quit(&quit).await;
+        tracing::info!(why, "asked to quit");
+        // No window is left talking to a resident that is going.
+        chatbell_resident::Desktop::quit(&split);
+        server.abort();
+        resident.shutdown().await;
+        tracing::info!("bye");
+        drop(log);
+        ExitCode::SUCCESS
+    }
+
+    /// The tray's Quit, or a signal: a session ending, `systemctl` or `kill` send SIGTERM, a
+    /// terminal Ctrl+C. Each quits the same way, so everything received is written and the stop
+    /// time recorded (a signal's default action would end the process mid-write).
+    async fn until_asked_to_quit(quit: &Notify) -> &'static str {
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            tracing::warn!("cannot listen for SIGTERM: a signal will end Chatbell abruptly");
+            quit.notified().await;
+            return "tray";
+        };
+        tokio::select! {
+            _ = quit.notified() => "tray",
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        }
+    }
+
+    /// Chatbell already runs: it shows its window (unless this launch was to start hidden,
+    /// which it already is), and this one ends.
+    async fn open_running(options: Options, path: &std::path::Path) -> ExitCode {
+        if options.hidden {
+            return ExitCode::SUCCESS;
+        }
+        let asked = async {
+            let (_, _, mut sender) = socket::connect(path, Role::Launcher).await?;
+            sender.send(&ToResident::Open).await?;
+            Ok::<_, ConnectError>(())
+        };
+        match asked.await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("chatbell: Chatbell is already running, but {e}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+}

@@ -1,0 +1,414 @@
+//! The tray-resident `chatbell` as it runs on a desktop: its own process on a private session
+//! bus (with a notification server, a tray host and a keyring), the simulator as the server,
+//! and this test as the window process — connecting over the real socket, asking what the page
+//! asks, and going away as a killed window does. The real window across the split is in
+//! `src-tauri/tests/e2e.rs`.
+#![cfg(all(unix, not(target_os = "macos")))]
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use chatbell_engine::store::{Reader, integrity_check};
+use chatbell_ipc::socket::{self, ConnectError, Receiver, Sender};
+use chatbell_ipc::wire::Hello;
+use chatbell_ipc::{PROTOCOL, Role, ToResident, ToWindow, Welcome};
+use chatbell_resident::tray::{self, Look};
+use chatbell_sim::{SimConfig, SimHandle};
+use chatbell_testkit::{
+    NotificationServer, PrivateBus, SecretService, Spawned, TrayWatcher, logs_in,
+};
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_chatbell");
+const WITHIN: Duration = Duration::from_secs(15);
+
+struct Desk {
+    sim: SimHandle,
+    notifications: NotificationServer,
+    tray: TrayWatcher,
+    _keyring: SecretService,
+    bus: PrivateBus,
+    home: tempfile::TempDir,
+}
+
+impl Desk {
+    async fn new() -> Desk {
+        let sim = chatbell_sim::start(SimConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            rate: 0.0,
+            ..SimConfig::default()
+        })
+        .await
+        .unwrap();
+        let bus = PrivateBus::start();
+        let notifications = NotificationServer::start(&bus, &["body", "actions"]).await;
+        let tray = TrayWatcher::start(&bus).await;
+        let home = tempfile::tempdir().unwrap();
+        let keyring = SecretService::start(&bus, home.path()).await;
+        let config = home.path().join("config");
+        std::fs::create_dir_all(&config).unwrap();
+        std::fs::write(
+            config.join("settings.json"),
+            json!({"server": {"url": sim.ws_url()}, "ui": {"welcome_done": true}}).to_string(),
+        )
+        .unwrap();
+        Desk {
+            sim,
+            notifications,
+            tray,
+            _keyring: keyring,
+            bus,
+            home,
+        }
+    }
+
+    /// A program of this workspace in this desktop's environment.
+    fn command(&self, program: &str) -> Command {
+        let mut c = Command::new(program);
+        c.env("DBUS_SESSION_BUS_ADDRESS", self.bus.address())
+            .env("HOME", self.home.path())
+            .env("XDG_CONFIG_HOME", self.home.path().join(".config"))
+            .env("XDG_RUNTIME_DIR", self.home.path())
+            .env("CHATBELL_DATA_DIR", self.home.path().join("data"))
+            .env("CHATBELL_CONFIG_DIR", self.home.path().join("config"))
+            .env("LANG", "en_US.UTF-8")
+            .env_remove("LC_ALL")
+            .env_remove("CHATBELL_LOG")
+            .env_remove("CHATBELL_RUNTIME_DIR");
+        c
+    }
+
+    /// `chatbell --hidden`, once its socket answers.
+    async fn resident(&self) -> Spawned {
+        let mut c = self.command(BIN);
+        c.arg("--hidden");
+        let resident = Spawned::spawn(c);
+        let deadline = tokio::time::Instant::now() + WITHIN;
+        while std::os::unix::net::UnixStream::connect(self.socket()).is_err() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the resident never listened: {}\n{}",
+                resident.stderr.text(),
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        resident
+    }
+
+    fn socket(&self) -> PathBuf {
+        self.home.path().join("chatbell/chatbell.sock")
+    }
+
+    fn db(&self) -> PathBuf {
+        self.home.path().join("data/chatbell.db")
+    }
+
+    fn log(&self) -> String {
+        logs_in(&self.home.path().join("data/logs"))
+    }
+
+    async fn logged(&self, text: &str) {
+        let deadline = tokio::time::Instant::now() + WITHIN;
+        while !self.log().contains(text) {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "never logged {text:?}:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn window(&self) -> Window {
+        let (welcome, receiver, sender) =
+            socket::connect(&self.socket(), Role::Window).await.unwrap();
+        Window {
+            welcome,
+            receiver,
+            sender,
+            next_id: 1,
+        }
+    }
+
+    async fn send(&self, event: Value) {
+        let delivered = self.sim.control().send_event(&event).await.unwrap();
+        assert_eq!(delivered, 1, "the resident is connected");
+    }
+
+    /// Waits until the tray shows `look`, pixel for pixel.
+    async fn until_tray(&self, look: Look) {
+        let item = self.tray.wait_item(WITHIN).await.expect("a tray item");
+        let want: Vec<u8> = tray::picture(look)
+            .icon
+            .rgba
+            .chunks_exact(4)
+            .flat_map(|p| [p[3], p[0], p[1], p[2]])
+            .collect();
+        let deadline = tokio::time::Instant::now() + WITHIN;
+        loop {
+            let now = self.tray.read(&item.service, &item.path).await.unwrap();
+            if now.icon_pixmap.first().map(|p| &p.2) == Some(&want) {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the tray never showed {look:?}; it says {:?}\n{}",
+                now.tool_tip,
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// This test, as the window process.
+struct Window {
+    welcome: Welcome,
+    receiver: Receiver,
+    sender: Sender,
+    next_id: u64,
+}
+
+impl Window {
+    async fn next(&mut self) -> ToWindow {
+        tokio::time::timeout(WITHIN, self.receiver.recv::<ToWindow>())
+            .await
+            .expect("a message from the resident")
+            .expect("the resident is there")
+    }
+
+    /// The first message that `pick` accepts (others are events the page would handle).
+    async fn until<T>(&mut self, pick: impl Fn(ToWindow) -> Option<T>) -> T {
+        loop {
+            if let Some(found) = pick(self.next().await) {
+                return found;
+            }
+        }
+    }
+
+    async fn call(&mut self, name: &str, args: Value) -> Result<Value, chatbell_ipc::CommandError> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let command = chatbell_ipc::Command::parse(name, args).unwrap();
+        self.sender
+            .send(&ToResident::Call { id, command })
+            .await
+            .unwrap();
+        self.until(|m| match m {
+            ToWindow::Reply { id: got, result } if got == id => Some(result),
+            _ => None,
+        })
+        .await
+    }
+}
+
+fn new_chat(user: i64, name: &str, first: &str) -> Value {
+    json!({"event": "new_chat", "data": {"user_id": user, "user_name": name, "source": "telegram", "first_message": first}, "timestamp": "2026-01-10T15:30:00Z"})
+}
+
+fn message(id: i64, user: i64, text: &str) -> Value {
+    json!({"event": "new_message", "data": {"message_id": id, "user_id": user, "user_name": format!("User {user}"), "text": text, "file_path": null, "source": "web"}, "timestamp": "2026-01-10T15:31:00Z"})
+}
+
+fn look(unread: u64) -> Look {
+    Look {
+        unread,
+        connected: true,
+        alert: false,
+    }
+}
+
+/// The libraries a process has mapped, by file name.
+fn mapped(pid: u32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap()
+}
+
+/// A binary the workspace's build put beside this test's (`target/release/chatbell-cli`).
+fn sibling(name: &str) -> PathBuf {
+    let deps = std::env::current_exe().unwrap();
+    let path = deps.parent().unwrap().parent().unwrap().join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build the workspace first",
+        path.display()
+    );
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_resident_alone_notifies_badges_and_serves_one_window_at_a_time() {
+    let desk = Desk::new().await;
+    let mut resident = desk.resident().await;
+
+    // No window toolkit in the process that stays all day.
+    desk.until_tray(look(0)).await;
+    let maps = mapped(resident.pid());
+    for lib in ["libgtk", "libgdk", "libwebkit2gtk", "libjavascriptcore"] {
+        assert!(!maps.contains(lib), "the resident maps {lib}");
+    }
+    assert!(maps.contains("libc"), "the maps were read");
+
+    // With no window: a notification, and the badge.
+    desk.send(new_chat(1001, "Иван Петров", "Привет!")).await;
+    let calls = desk.notifications.wait_calls(1, WITHIN).await;
+    assert_eq!(calls[0].summary, "New chat: Иван Петров");
+    desk.until_tray(look(1)).await;
+
+    // A window connects: told where the store is and what the count is; the page's commands
+    // are answered.
+    let mut window = desk.window().await;
+    assert_eq!(window.welcome.db, desk.db());
+    assert_eq!(window.welcome.protocol, PROTOCOL);
+    let total = window
+        .until(|m| match m {
+            ToWindow::Unread { total } => Some(total),
+            _ => None,
+        })
+        .await;
+    assert_eq!(total, 1);
+    let info = window.call("app_info", json!({})).await.unwrap();
+    assert_eq!(info["unread_total"], 1);
+    assert_eq!(info["mode"], "server");
+    let chats = window
+        .call("list_chats", json!({"limit": 10, "offset": 0}))
+        .await
+        .unwrap();
+    assert_eq!(chats[0]["user_id"], 1001);
+    // What the window reads itself, it can: the store beside the resident's writer.
+    let reader = Reader::open(&window.welcome.db).unwrap();
+    assert_eq!(reader.unread_total().unwrap(), 1);
+
+    // Launched again: the running one shows its window, and the launch ends.
+    let relaunch = desk.command(BIN).output().unwrap();
+    assert!(relaunch.status.success(), "{relaunch:?}");
+    window
+        .until(|m| matches!(m, ToWindow::Show).then_some(()))
+        .await;
+
+    // A second window process: the first comes up, the second is told to close.
+    let mut second = desk.window().await;
+    second
+        .until(|m| matches!(m, ToWindow::Quit).then_some(()))
+        .await;
+    window
+        .until(|m| matches!(m, ToWindow::Show).then_some(()))
+        .await;
+
+    // A window of another protocol is refused in words.
+    let other = Hello {
+        protocol: PROTOCOL + 1,
+        version: "9.9.9".into(),
+        role: Role::Window,
+    };
+    match socket::connect_with(&desk.socket(), &other).await {
+        Err(ConnectError::Refused(reason)) => {
+            assert!(reason.contains("different versions"), "{reason}")
+        }
+        other => panic!("not refused: {:?}", other.map(|w| w.0)),
+    }
+
+    // The window killed: the resident notices, notifications and the badge carry on.
+    drop(window);
+    desk.logged("window gone").await;
+    desk.send(message(2, 2002, "Are you there?")).await;
+    let calls = desk.notifications.wait_calls(2, WITHIN).await;
+    assert_eq!(calls[1].body, "Are you there?");
+    desk.until_tray(look(2)).await;
+    // And the next window is served.
+    let mut window = desk.window().await;
+    let total = window
+        .until(|m| match m {
+            ToWindow::Unread { total } => Some(total),
+            _ => None,
+        })
+        .await;
+    assert_eq!(total, 2);
+
+    // One writer: `chatbell-cli listen` on the same store refuses, in words; reading works.
+    let cli = sibling("chatbell-cli");
+    let listen = desk
+        .command(cli.to_str().unwrap())
+        .args(["listen", "--url", &desk.sim.ws_url()])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&listen.stderr);
+    assert!(!listen.status.success(), "listen ran beside the resident");
+    assert!(
+        said.contains("in use by another running Chatbell"),
+        "{said}"
+    );
+    let chats = desk
+        .command(cli.to_str().unwrap())
+        .arg("chats")
+        .output()
+        .unwrap();
+    assert!(chats.status.success(), "{chats:?}");
+    assert!(String::from_utf8_lossy(&chats.stdout).contains("Иван Петров"));
+
+    // SIGTERM: the window is told, the resident ends cleanly and takes its socket with it.
+    resident.signal("TERM");
+    window
+        .until(|m| matches!(m, ToWindow::Quit).then_some(()))
+        .await;
+    assert!(resident.wait(WITHIN).success());
+    desk.logged("bye").await;
+    assert!(!desk.socket().exists(), "the socket is removed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_resident_loses_nothing_it_notified_and_the_next_one_takes_over() {
+    let desk = Desk::new().await;
+    let mut resident = desk.resident().await;
+    desk.tray.wait_item(WITHIN).await.expect("a tray item");
+    let control = desk.sim.control();
+    for user in 1..=40 {
+        control
+            .send_event(&message(user, user, &format!("question {user}")))
+            .await
+            .unwrap();
+    }
+    // A first notification, then digests (many chats at once): at least three raised.
+    desk.notifications.wait_calls(3, WITHIN).await;
+    resident.signal("KILL");
+    resident.wait(WITHIN);
+
+    assert_eq!(integrity_check(&desk.db()).unwrap(), Vec::<String>::new());
+    let reader = Reader::open(&desk.db()).unwrap();
+    // Each notification names its users: one message ("User 7" / "question 7"), or a digest
+    // ("4 new messages in 4 chats" / "User 4, User 3, User 2").
+    let mut notified = Vec::new();
+    for call in desk.notifications.calls() {
+        let text = format!("{} {}", call.summary, call.body);
+        let named: Vec<i64> = text
+            .match_indices("User ")
+            .chain(text.match_indices("question "))
+            .filter_map(|(at, word)| {
+                let rest = &text[at + word.len()..];
+                rest[..rest
+                    .find(|c: char| !c.is_ascii_digit())
+                    .unwrap_or(rest.len())]
+                    .parse()
+                    .ok()
+            })
+            .collect();
+        assert!(!named.is_empty(), "{call:?}");
+        notified.extend(named);
+    }
+    assert!(notified.len() >= 3, "{notified:?}");
+    for user in notified {
+        let history = reader.history(user, None, 10).unwrap();
+        assert!(
+            format!("{history:?}").contains(&format!("question {user}\"")),
+            "user {user} was notified, and their message is not in the store"
+        );
+    }
+
+    // The killed one left its socket; the next resident replaces it.
+    assert!(desk.socket().exists());
+    let _next = desk.resident().await;
+    desk.logged("replacing a stale socket").await;
+    let window = desk.window().await;
+    assert_eq!(window.welcome.db, desk.db());
+}
