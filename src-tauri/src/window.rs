@@ -78,18 +78,23 @@ fn create(app: &AppHandle) -> tauri::Result<WebviewWindow> {
 /// chat list needs no GPU compositing, and compositing alone costs tens of MiB while the window
 /// is open (`docs/footprint.md`, `docs/BENCHMARKS.md`). Set through the webview's settings, so
 /// nothing else in the process is changed (as `WEBKIT_DISABLE_COMPOSITING_MODE` would).
-/// `CHATBELL_WEBVIEW_DEFAULTS` set leaves WebKit's defaults: the benchmark's same-run baseline.
+/// The policy only on X11: under Wayland (weston, measured) WebKitGTK 2.50 paints nothing with
+/// it, and the window stays blank. `CHATBELL_WEBVIEW_DEFAULTS` set leaves WebKit's defaults:
+/// the benchmark's same-run baseline.
 fn lighten(window: &WebviewWindow) {
     if std::env::var_os("CHATBELL_WEBVIEW_DEFAULTS").is_some() {
         return;
     }
     #[cfg(target_os = "linux")]
     let lightened = window.with_webview(|webview| {
+        use gtk::gdk::prelude::DisplayExtManual;
+        use gtk::prelude::WidgetExt;
         use webkit2gtk::{
             CacheModel, HardwareAccelerationPolicy, SettingsExt, WebContextExt, WebViewExt,
         };
         let view = webview.inner();
-        if let Some(settings) = WebViewExt::settings(&view) {
+        let x11 = WidgetExt::display(&view).backend().is_x11();
+        if x11 && let Some(settings) = WebViewExt::settings(&view) {
             settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
         }
         if let Some(context) = view.context() {

@@ -16,7 +16,7 @@ use chatbell_sim::{SimConfig, SimHandle};
 use chatbell_testkit::webdriver::WebDriver;
 use chatbell_testkit::{
     NotificationServer, PrivateBus, SecretService, Spawned, TrayItem, TrayWatcher, VirtualDisplay,
-    free_port,
+    Weston, free_port,
 };
 use serde_json::{Value, json};
 
@@ -50,6 +50,8 @@ struct Desktop {
     _keyring: SecretService,
     sim: SimHandle,
     display: VirtualDisplay,
+    /// Set: the app runs under this Wayland compositor instead of the X display.
+    wayland: Option<Weston>,
     _bus: PrivateBus,
     home: tempfile::TempDir,
     name: &'static str,
@@ -76,6 +78,19 @@ impl Desktop {
         tray_host: bool,
         env: &[(&str, String)],
     ) -> Desktop {
+        Self::launch(name, sim, settings, tray_host, env, false).await
+    }
+
+    /// `wayland`: the app's window on a headless Wayland compositor (GTK's Wayland backend),
+    /// not on the X display.
+    async fn launch(
+        name: &'static str,
+        sim: SimConfig,
+        settings: Option<Value>,
+        tray_host: bool,
+        env: &[(&str, String)],
+        wayland: bool,
+    ) -> Desktop {
         let sim = chatbell_sim::start(SimConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             rate: 0.0,
@@ -84,6 +99,7 @@ impl Desktop {
         .await
         .unwrap();
         let display = VirtualDisplay::start();
+        let wayland = wayland.then(Weston::start);
         let bus = PrivateBus::start();
         let notifications =
             NotificationServer::start(&bus, &["body", "body-markup", "actions", "sound"]).await;
@@ -124,6 +140,12 @@ impl Desktop {
             .env_remove("LC_ALL")
             .env_remove("WAYLAND_DISPLAY")
             .envs(env.iter().cloned());
+        if let Some(weston) = &wayland {
+            command
+                .env("WAYLAND_DISPLAY", weston.socket())
+                .env("GDK_BACKEND", "wayland")
+                .env_remove("DISPLAY");
+        }
         let tauri_driver = Spawned::spawn(command);
         let capabilities = json!({ "alwaysMatch": { "tauri:options": { "application": APP } } });
         let driver = tokio::task::block_in_place(|| {
@@ -143,6 +165,7 @@ impl Desktop {
             _keyring: keyring,
             sim,
             display,
+            wayland,
             _bus: bus,
             home,
             name,
@@ -238,6 +261,13 @@ impl Desktop {
     fn shot(&mut self, step: &str) {
         self.shots += 1;
         let path = artifacts().join(format!("{}-{:02}-{step}.png", self.name, self.shots));
+        if let Some(weston) = &self.wayland {
+            assert!(
+                weston.screenshot(&path),
+                "a screenshot of the Wayland screen"
+            );
+            return;
+        }
         let png = self.window_png();
         std::fs::write(&path, png).unwrap();
     }
@@ -313,25 +343,24 @@ impl Desktop {
         assert_eq!(delivered, 1, "the app is connected");
     }
 
-    /// This desktop's processes running `exe` (found by the data folder in their
-    /// environment: the resident and the windows it starts are no children of the driver).
+    /// This desktop's processes running `exe` (found by the home folder in their environment:
+    /// the resident and the windows it starts are no children of the driver).
     fn processes(&self, exe: &std::path::Path) -> Vec<u32> {
         let Ok(exe) = std::fs::canonicalize(exe) else {
             return Vec::new();
         };
-        let ours = format!(
-            "CHATBELL_DATA_DIR={}",
-            self.home.path().join("data").display()
-        );
+        let ours = format!("HOME={}", self.home.path().display());
         std::fs::read_dir("/proc")
             .into_iter()
             .flatten()
             .flatten()
             .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
             .filter(|pid| {
-                std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|e| e == exe)
-                    && std::fs::read(format!("/proc/{pid}/environ"))
-                        .is_ok_and(|env| env.split(|b| *b == 0).any(|v| v == ours.as_bytes()))
+                // A binary rebuilt since the process started reads "… (deleted)".
+                std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|e| {
+                    e == exe || e.as_os_str() == format!("{} (deleted)", exe.display()).as_str()
+                }) && std::fs::read(format!("/proc/{pid}/environ"))
+                    .is_ok_and(|env| env.split(|b| *b == 0).any(|v| v == ours.as_bytes()))
             })
             .collect()
     }
@@ -367,16 +396,25 @@ impl Desktop {
 
 impl Drop for Desktop {
     /// The resident outlives the driver and its window, as it does on a desktop: ended here,
-    /// with any window it started.
+    /// with any window it started. Windows first (a window whose resident vanished starts
+    /// another), then again until none is left.
     fn drop(&mut self) {
-        for pid in self
-            .processes(&resident_exe())
-            .into_iter()
-            .chain(self.processes(APP.as_ref()))
-        {
-            let _ = Command::new("kill")
-                .args(["-KILL", &pid.to_string()])
-                .status();
+        for _ in 0..20 {
+            let left: Vec<u32> = self
+                .processes(APP.as_ref())
+                .into_iter()
+                .chain(self.processes(&resident_exe()))
+                .filter(|p| !exited(*p))
+                .collect();
+            if left.is_empty() {
+                return;
+            }
+            for pid in left {
+                let _ = Command::new("kill")
+                    .args(["-KILL", &pid.to_string()])
+                    .status();
+            }
+            std::thread::sleep(Duration::from_millis(50));
         }
     }
 }
@@ -621,6 +659,139 @@ async fn a_killed_resident_is_started_again_by_the_open_window_and_nothing_is_lo
     let calls = d.notifications.wait_calls(before + 1, WAIT).await;
     assert_eq!(calls.last().unwrap().body, "Второй вопрос");
     assert_eq!(d.resident_pid(), Some(restarted));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_day_under_wayland() {
+    let mut d = Desktop::launch(
+        "wayland",
+        SimConfig::default(),
+        Some(json!({})),
+        true,
+        &[],
+        true,
+    )
+    .await;
+    d.until("return document.querySelector('#status-bar').dataset.state === 'online'");
+    d.shot("empty");
+    // The window is GTK's Wayland one, and the page painted (the policy that left it blank
+    // under Wayland is not set there).
+    let pid = d.app_pid().expect("the window runs");
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
+    assert!(
+        maps.contains("libwayland-client"),
+        "the window talks Wayland"
+    );
+
+    // A new chat: the list, a notification, the tray's badge.
+    d.send(new_chat(1001, "Иван Петров", "Привет!")).await;
+    d.until("const b = document.querySelector('[data-chat-id=\"1001\"] .unread-badge'); return b && b.textContent.trim() === '1'");
+    let calls = d.notifications.wait_calls(1, WAIT).await;
+    assert_eq!(calls[0].summary, "New chat: Иван Петров");
+    let item = d
+        .tray()
+        .wait_item(WAIT)
+        .await
+        .expect("the tray item registered");
+    until_badge(&d, &item, true).await;
+    // What the agent sees: the compositor shows the chat's avatar in the list.
+    until_screen(&d, "the chat list painted", |s| {
+        s.count(130..520, 180..300, saturated) > 400
+    })
+    .await;
+    d.shot("new-chat");
+
+    // The chat open in the window: its next message raises nothing, another chat's does. The
+    // second notification is the barrier: the first message was decided before it.
+    d.click("[data-chat-id=\"1001\"]");
+    d.until("return document.querySelector('#chat-title') && document.querySelector('#chat-title').textContent.includes('Иван Петров')");
+    until_badge(&d, &item, false).await;
+    d.send(message(601, 1001, "Иван Петров", "Я тут, в открытом чате"))
+        .await;
+    d.until("return [...document.querySelectorAll('#chat-view .message-text')].some(e => e.textContent === 'Я тут, в открытом чате')");
+    d.send(message(602, 2002, "Maria", "Hello from another chat"))
+        .await;
+    let calls = d.notifications.wait_calls(2, WAIT).await;
+    assert_eq!(calls.last().unwrap().body, "Hello from another chat");
+    assert!(
+        calls.iter().all(|c| c.body != "Я тут, в открытом чате"),
+        "the open chat's message was not notified: {calls:#?}"
+    );
+    // On the screen: the open chat's row selected (blue), its messages (white bubbles) in the
+    // timeline.
+    until_screen(&d, "the open chat painted", |s| {
+        s.count(130..520, 180..340, |p| p[2] > 170 && p[0] < 90) > 2000
+            && s.count(520..1230, 150..800, |p| p.iter().all(|c| *c >= 252)) > 8000
+    })
+    .await;
+    d.shot("open-chat-quiet");
+}
+
+/// A screenshot's pixels, RGB(A) rows.
+struct Screen {
+    width: usize,
+    channels: usize,
+    data: Vec<u8>,
+}
+
+impl Screen {
+    fn read(path: &std::path::Path) -> Option<Screen> {
+        let mut decoder =
+            png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).ok()?));
+        decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+        let mut reader = decoder.read_info().ok()?;
+        let mut data = vec![0; reader.output_buffer_size()?];
+        let frame = reader.next_frame(&mut data).ok()?;
+        data.truncate(frame.buffer_size());
+        Some(Screen {
+            width: frame.width as usize,
+            channels: frame.color_type.samples(),
+            data,
+        })
+    }
+
+    /// How many pixels in the area are `like` (given RGB).
+    fn count(
+        &self,
+        xs: std::ops::Range<usize>,
+        ys: std::ops::Range<usize>,
+        like: impl Fn(&[u8]) -> bool,
+    ) -> usize {
+        let height = self.data.len() / (self.width * self.channels);
+        ys.filter(|y| *y < height)
+            .flat_map(|y| xs.clone().filter(|x| *x < self.width).map(move |x| (x, y)))
+            .filter(|(x, y)| {
+                let at = (y * self.width + x) * self.channels;
+                like(&self.data[at..at + 3])
+            })
+            .count()
+    }
+}
+
+/// A colour, not a grey (the avatars, the badges; text and backgrounds are greys).
+fn saturated(p: &[u8]) -> bool {
+    p.iter().max().unwrap() - p.iter().min().unwrap() > 60
+}
+
+/// Waits until the Wayland compositor's screen shows what `seen` looks for: it shows a frame
+/// some time after the page changed, and the screenshots are to show what the agent sees.
+async fn until_screen(d: &Desktop, what: &str, seen: impl Fn(&Screen) -> bool) {
+    let weston = d.wayland.as_ref().expect("a Wayland desktop");
+    let path = artifacts().join(format!("{}-probe.png", d.name));
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        if weston.screenshot(&path) && Screen::read(&path).is_some_and(|s| seen(&s)) {
+            let _ = std::fs::remove_file(&path);
+            return;
+        }
+        if std::time::Instant::now() >= deadline {
+            d.fail(format!(
+                "{what}: not on the screen (see {})",
+                path.display()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// Whether a process has ended (gone, or a zombie its parent has not reaped yet).

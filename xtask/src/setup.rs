@@ -29,14 +29,16 @@ const BUILD: &[&str] = &[
 /// To run the tests: a private D-Bus, a virtual display, WebDriver for WebKitGTK, a real Secret
 /// Service, a private PulseAudio server that records what is played (`pacat`/`parec`; ALSA's
 /// `default` reaches it through the pulse plugin pulseaudio depends on; `aplay` to check by hand),
-/// screenshots, a browser for the footprint comparison, and `setpriv` with a Python to play a
-/// process of another user at the local socket.
+/// screenshots, a headless Wayland compositor (weston, with its screenshooter) for the agent's
+/// day under Wayland, a browser for the footprint comparison, and `setpriv` with a Python to
+/// play a process of another user at the local socket.
 const TEST: &[&str] = &[
     "dbus",
     "dbus-daemon",
     "dbus-x11",
     "xvfb",
     "xauth",
+    "weston",
     "webkit2gtk-driver",
     "gnome-keyring",
     "imagemagick",

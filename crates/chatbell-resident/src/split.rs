@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use chatbell_ipc::socket::{Listener, Peer, Receiver, Sender};
 use chatbell_ipc::{PROTOCOL, Role, ToResident, ToWindow, UiEvent, Welcome};
 use tokio::sync::{Notify, mpsc};
+use tokio::time::Instant;
 
 use crate::desktop::Desktop;
 use crate::resident::Resident;
@@ -20,8 +21,9 @@ use crate::tray::{Action, Menu, Picture};
 /// Where the window is.
 enum Window {
     Closed,
-    /// Its process was started and has not connected yet: asking again starts no second one.
-    Starting,
+    /// Its process was started then and has not connected yet: asking again starts no second
+    /// one, unless it has taken longer than `START_WITHIN` (hung: the agent gets a window).
+    Starting(Instant),
     /// Connected: what to send it.
     Open(mpsc::UnboundedSender<ToWindow>),
 }
@@ -40,6 +42,9 @@ pub struct Split {
     tray_changes: Mutex<Option<mpsc::UnboundedReceiver<TrayChange>>>,
     quit: Arc<Notify>,
 }
+
+/// How long a window process may take to connect before another is started.
+const START_WITHIN: std::time::Duration = std::time::Duration::from_secs(30);
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -67,26 +72,27 @@ impl Split {
         }
     }
 
-    /// Starts the window's process; the window shows itself once it has connected.
-    fn start_window(self: &Arc<Self>) {
+    /// Starts the window's process (the caller has marked it `Starting`); the window shows
+    /// itself once it has connected.
+    fn start_window(self: &Arc<Self>, since: Instant) {
         let mut command = tokio::process::Command::new(&self.window_exe);
         command.stdin(std::process::Stdio::null());
         let mut child = match command.spawn() {
             Ok(child) => child,
             Err(e) => {
                 tracing::error!(exe = %self.window_exe.display(), error = %e, "cannot start the window");
+                *lock(&self.window) = Window::Closed;
                 return;
             }
         };
         tracing::info!(pid = ?child.id(), "window process started");
-        *lock(&self.window) = Window::Starting;
         let me = self.clone();
         tokio::spawn(async move {
             let status = child.wait().await;
             tracing::info!(?status, "window process exited");
             let mut window = lock(&me.window);
             // Gone before it connected (it failed to start): the next Open starts another.
-            if matches!(*window, Window::Starting) {
+            if matches!(*window, Window::Starting(at) if at == since) {
                 *window = Window::Closed;
             }
         });
@@ -134,16 +140,24 @@ impl Desktop for Arc<Split> {
     }
 
     fn show_window(&self) {
-        let start = match &*lock(&self.window) {
-            Window::Open(window) => {
-                let _ = window.send(ToWindow::Show);
-                false
+        let now = Instant::now();
+        let start = {
+            let mut window = lock(&self.window);
+            match &*window {
+                Window::Open(open) => {
+                    let _ = open.send(ToWindow::Show);
+                    false
+                }
+                Window::Starting(since) if since.elapsed() < START_WITHIN => false,
+                // Marked in the same look, so two asks at once start one window.
+                Window::Starting(_) | Window::Closed => {
+                    *window = Window::Starting(now);
+                    true
+                }
             }
-            Window::Starting => false,
-            Window::Closed => true,
         };
         if start {
-            self.start_window();
+            self.start_window(now);
         }
     }
 

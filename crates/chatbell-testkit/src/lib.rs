@@ -4,8 +4,9 @@
 //! (`gnome-keyring-daemon`), and helpers for the child processes under test.
 //!
 //! Each test starts its own bus, so tests run in parallel without sharing state, and the
-//! processes under test get it through `DBUS_SESSION_BUS_ADDRESS`. A virtual display (Xvfb)
-//! and a minimal WebDriver client drive the desktop app in a real window. A hostile WebSocket
+//! processes under test get it through `DBUS_SESSION_BUS_ADDRESS`. A virtual display (Xvfb),
+//! or a headless Wayland compositor (weston), and a minimal WebDriver client drive the desktop
+//! app in a real window. A hostile WebSocket
 //! server plays the faults a well-behaved one never would.
 
 mod audio;
@@ -16,6 +17,7 @@ mod keyring;
 mod notifications;
 mod process;
 mod tray;
+mod wayland;
 pub mod webdriver;
 
 pub use audio::{Burst, Pcm, PulseServer, Recording};
@@ -26,3 +28,4 @@ pub use keyring::SecretService;
 pub use notifications::{Behaviour, HintValue, NotificationServer, NotifyCall};
 pub use process::{Lines, Spawned, free_port, logs_in};
 pub use tray::{TrayItem, TrayWatcher};
+pub use wayland::Weston;
