@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use chatbell_testkit::{NotificationServer, PrivateBus, Spawned, TrayWatcher, VirtualDisplay};
+use chatbell_testkit::{
+    NotificationServer, PrivateBus, Spawned, TrayWatcher, VirtualDisplay, processes_of,
+};
 
 const PACKAGE: &str = "chatbell";
 
@@ -63,20 +65,11 @@ impl Drop for Installed {
 
 /// The installed window process of the desktop whose home is `home`, once it runs.
 async fn until_window(home: &Path) -> u32 {
-    let ours = format!("HOME={}", home.display());
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let found = std::fs::read_dir("/proc")
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-            .find(|pid| {
-                std::fs::read_link(format!("/proc/{pid}/exe"))
-                    .is_ok_and(|e| e == Path::new("/usr/bin/chatbell-window"))
-                    && std::fs::read(format!("/proc/{pid}/environ"))
-                        .is_ok_and(|env| env.split(|b| *b == 0).any(|v| v == ours.as_bytes()))
-            });
+        let found = processes_of(Path::new("/usr/bin/chatbell-window"), home)
+            .first()
+            .copied();
         if let Some(pid) = found {
             return pid;
         }

@@ -346,23 +346,7 @@ impl Desktop {
     /// This desktop's processes running `exe` (found by the home folder in their environment:
     /// the resident and the windows it starts are no children of the driver).
     fn processes(&self, exe: &std::path::Path) -> Vec<u32> {
-        let Ok(exe) = std::fs::canonicalize(exe) else {
-            return Vec::new();
-        };
-        let ours = format!("HOME={}", self.home.path().display());
-        std::fs::read_dir("/proc")
-            .into_iter()
-            .flatten()
-            .flatten()
-            .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-            .filter(|pid| {
-                // A binary rebuilt since the process started reads "… (deleted)".
-                std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|e| {
-                    e == exe || e.as_os_str() == format!("{} (deleted)", exe.display()).as_str()
-                }) && std::fs::read(format!("/proc/{pid}/environ"))
-                    .is_ok_and(|env| env.split(|b| *b == 0).any(|v| v == ours.as_bytes()))
-            })
-            .collect()
+        chatbell_testkit::processes_of(exe, self.home.path())
     }
 
     /// The window process (the one the driver started, or one the resident started later).

@@ -72,7 +72,7 @@ pub(crate) struct Inner {
     pub(crate) waiting: watch::Sender<WaitingSummary>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // Every critical section is a copy or an assignment: a poisoned value is still whole.
     m.lock().unwrap_or_else(|p| p.into_inner())
 }

@@ -6,7 +6,7 @@
 //! Locks here are std mutexes held for a look or an assignment, never across an `.await`.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use chatbell_ipc::socket::{Listener, Peer, Receiver, Sender};
 use chatbell_ipc::{PROTOCOL, Role, ToResident, ToWindow, UiEvent, Welcome};
@@ -14,7 +14,7 @@ use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 
 use crate::desktop::Desktop;
-use crate::resident::Resident;
+use crate::resident::{Resident, lock};
 use crate::sni::Sni;
 use crate::tray::{Action, Menu, Picture};
 
@@ -45,10 +45,6 @@ pub struct Split {
 
 /// How long a window process may take to connect before another is started.
 const START_WITHIN: std::time::Duration = std::time::Duration::from_secs(30);
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 impl Split {
     /// `window_exe` is started whenever the window is wanted and none is open; `quit` is

@@ -26,6 +26,6 @@ pub use display::VirtualDisplay;
 pub use hostile::{HostileServer, Misbehaviour, OVERSIZE};
 pub use keyring::SecretService;
 pub use notifications::{Behaviour, HintValue, NotificationServer, NotifyCall};
-pub use process::{Lines, Spawned, free_port, logs_in};
+pub use process::{Lines, Spawned, free_port, logs_in, processes_of};
 pub use tray::{TrayItem, TrayWatcher};
 pub use wayland::Weston;

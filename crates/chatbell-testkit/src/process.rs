@@ -154,3 +154,26 @@ pub fn logs_in(dir: &std::path::Path) -> String {
         .filter_map(|f| std::fs::read_to_string(f.path()).ok())
         .collect()
 }
+
+/// The processes running `exe` whose home is `home` (their `HOME`): a test's own, among the
+/// machine's, whoever started them. A binary rebuilt since its process started reads
+/// "… (deleted)" in `/proc/PID/exe`, and still counts.
+pub fn processes_of(exe: &std::path::Path, home: &std::path::Path) -> Vec<u32> {
+    let Ok(exe) = std::fs::canonicalize(exe) else {
+        return Vec::new();
+    };
+    let rebuilt = format!("{} (deleted)", exe.display());
+    let ours = format!("HOME={}", home.display());
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_link(format!("/proc/{pid}/exe"))
+                .is_ok_and(|e| e == exe || e.as_os_str() == rebuilt.as_str())
+                && std::fs::read(format!("/proc/{pid}/environ"))
+                    .is_ok_and(|env| env.split(|b| *b == 0).any(|v| v == ours.as_bytes()))
+        })
+        .collect()
+}
