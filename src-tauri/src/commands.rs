@@ -19,8 +19,11 @@ pub fn dispatch(invoke: Invoke<Wry>) -> bool {
     };
     let backend = invoke.message.webview().state::<Backend>().inner().clone();
     invoke.resolver.respond_async(async move {
+        let started = std::time::Instant::now();
         let command = Command::parse(&name, args).map_err(InvokeError::from)?;
-        backend.call(command).await.map_err(InvokeError::from)
+        let result = backend.call(command).await;
+        tracing::debug!(command = %name, ok = result.is_ok(), took = ?started.elapsed(), "answered");
+        result.map_err(InvokeError::from)
     });
     true
 }

@@ -159,6 +159,14 @@ impl Remote {
     fn install(self: &Arc<Self>, welcome: Welcome, receiver: Receiver, mut sender: Sender) {
         tracing::info!(version = %welcome.version, db = %welcome.db.display(), "connected to the resident");
         self.use_database(&welcome.db);
+        // Opened now, while the webview starts, rather than by the page's first read.
+        let store = self.store.clone();
+        tauri::async_runtime::spawn_blocking(move || {
+            let mut store = lock(&store);
+            if store.reader.is_none() {
+                store.reader = Reader::open(&store.db).ok();
+            }
+        });
         let (tx, mut rx) = mpsc::unbounded_channel();
         let _ = tx.send(ToResident::Focus {
             focused: self.focused.load(Ordering::Relaxed),

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
+use tauri::webview::PageLoadEvent;
 use tauri::{AppHandle, Manager, WebviewWindow, WebviewWindowBuilder, Window, WindowEvent};
 
 use crate::backend::Backend;
@@ -56,7 +57,12 @@ fn create(app: &AppHandle) -> tauri::Result<WebviewWindow> {
         .find(|w| w.label == MAIN)
         .cloned()
         .expect("tauri.conf.json defines the main window");
-    let mut builder = WebviewWindowBuilder::from_config(app, &config)?;
+    // Logged at info, once per window: the benchmark times the opening from these lines.
+    let mut builder = WebviewWindowBuilder::from_config(app, &config)?.on_page_load(|_, page| {
+        if matches!(page.event(), PageLoadEvent::Finished) {
+            tracing::info!("page loaded");
+        }
+    });
     let backend = app.state::<Backend>();
     if let Some(title) = backend.title() {
         builder = builder.title(title);
@@ -67,6 +73,7 @@ fn create(app: &AppHandle) -> tauri::Result<WebviewWindow> {
     }
     let window = builder.build()?;
     lighten(&window);
+    tracing::info!("window created");
     if geometry.is_some_and(|g| g.maximized) {
         let _ = window.maximize();
     }

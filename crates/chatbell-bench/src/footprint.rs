@@ -160,6 +160,94 @@ struct Measured {
     hidden_webkit: usize,
     /// Tray "Open" → the chat list painted, one sample per opening.
     reopen: Samples,
+    /// Tray "Open" → each stage of the opening the logs name, one sample per opening.
+    stages: Vec<(Stage, Samples)>,
+}
+
+/// A step of opening the window, as the app logs it at info (once per window). The texts are
+/// the app's log messages: a stage not found in the logs fails the benchmark, so a message
+/// changed there cannot silently drop out of the breakdown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stage {
+    what: &'static str,
+    /// The log file's name starts with this (the process that logs it).
+    log: &'static str,
+    message: &'static str,
+}
+
+const SPAWNED: Stage = Stage {
+    what: "the resident started the window's process",
+    log: "chatbell-resident",
+    message: "window process started",
+};
+const RUNNING: Stage = Stage {
+    what: "that process runs its `main`",
+    log: "chatbell-window",
+    message: "starting",
+};
+const CONNECTED: Stage = Stage {
+    what: "connected to the resident",
+    log: "chatbell-window",
+    message: "connected to the resident",
+};
+const CREATED: Stage = Stage {
+    what: "window and webview created",
+    log: "chatbell-",
+    message: "window created",
+};
+const LOADED: Stage = Stage {
+    what: "page loaded",
+    log: "chatbell-",
+    message: "page loaded",
+};
+
+impl Shape {
+    fn stages(self) -> &'static [Stage] {
+        match self {
+            Shape::Split => &[SPAWNED, RUNNING, CONNECTED, CREATED, LOADED],
+            Shape::Single => &[CREATED, LOADED],
+        }
+    }
+}
+
+/// When each of `stages` was first logged since `since` (the click), as time after it.
+fn stage_times(
+    logs: &Path,
+    since: chrono::DateTime<chrono::Utc>,
+    stages: &[Stage],
+) -> Result<Vec<Duration>> {
+    let mut lines = Vec::new();
+    for entry in std::fs::read_dir(logs)?.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        lines.extend(text.lines().filter_map(|line| {
+            let (at, rest) = line.split_once(' ')?;
+            let at = chrono::DateTime::parse_from_rfc3339(at).ok()?.to_utc();
+            // "INFO target: message fields…"
+            let message = rest.split_once(": ")?.1.to_string();
+            (at >= since).then(|| (at, name.clone(), message))
+        }));
+    }
+    lines.sort();
+    stages
+        .iter()
+        .map(|stage| {
+            lines
+                .iter()
+                .find(|(_, file, message)| {
+                    file.starts_with(stage.log)
+                        && (message == stage.message
+                            || message.starts_with(&format!("{} ", stage.message)))
+                })
+                .map(|(at, ..)| (*at - since).to_std().unwrap_or_default())
+                .with_context(|| {
+                    format!(
+                        "no \"{}\" in {}'s log after the click ({})",
+                        stage.message, stage.log, stage.what
+                    )
+                })
+        })
+        .collect()
 }
 
 /// Whether the window shows its chat list: an avatar (a disc of saturated colour, where text
@@ -284,9 +372,11 @@ async fn measure(
         .await
         .context("no tray item")?;
     let mut reopen = Vec::new();
+    let mut stage_samples = vec![Vec::new(); shape.stages().len()];
     for _ in 0..opens {
         close_window(env.display, pid).await?;
         let clicked = Instant::now();
+        let clicked_at = chrono::Utc::now();
         if !tray.click(&item, "Open Chatbell").await {
             bail!("{}: no \"Open Chatbell\" in the tray menu", shape.name());
         }
@@ -308,8 +398,14 @@ async fn measure(
             )));
         }
         reopen.push(clicked.elapsed());
-        // The page settles (its first reads and events) before the next close.
+        // The page settles (its first reads and events) before the next close, and the log
+        // lines are written.
         tokio::time::sleep(Duration::from_secs(1)).await;
+        let times = stage_times(&env.home.join("data/logs"), clicked_at, shape.stages())
+            .with_context(|| format!("{}: the opening's stages", shape.name()))?;
+        for (samples, time) in stage_samples.iter_mut().zip(times) {
+            samples.push(time);
+        }
     }
     close_window(env.display, pid).await?;
     tokio::time::sleep(hidden_wait).await;
@@ -326,6 +422,12 @@ async fn measure(
         hidden,
         hidden_webkit,
         reopen: Samples::from_durations(&reopen),
+        stages: shape
+            .stages()
+            .iter()
+            .zip(stage_samples)
+            .map(|(stage, times)| (*stage, Samples::from_durations(&times)))
+            .collect(),
     })
 }
 
@@ -577,5 +679,35 @@ pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
         )
         .baseline("one process", single.reopen.percentile(95.0))
         .note("painted: the first chat's avatar drawn in the window, read from the X server"),
+        stage_figure(&split, &single, CREATED),
+        stage_figure(&split, &single, LOADED),
     ])
+}
+
+/// Tray "Open" → one stage both shapes have, p50; the split's own stages before it in the note.
+fn stage_figure(split: &Measured, single: &Measured, stage: Stage) -> Figure {
+    let p50 = |m: &Measured, stage: Stage| {
+        m.stages
+            .iter()
+            .find(|(s, _)| *s == stage)
+            .map_or(f64::NAN, |(_, samples)| samples.median())
+    };
+    let before: Vec<String> = split
+        .stages
+        .iter()
+        .take_while(|(s, _)| *s != stage)
+        .map(|(s, samples)| format!("{} {}", s.what, num(samples.median())))
+        .collect();
+    Figure::new(
+        REOPEN,
+        format!("tray Open → {}, p50", stage.what),
+        p50(split, stage),
+        "ms",
+    )
+    .baseline("one process", p50(single, stage))
+    .note(if before.is_empty() {
+        "from the app's log lines".to_string()
+    } else {
+        format!("split, p50 after the click: {}", before.join("; "))
+    })
 }

@@ -38,7 +38,7 @@ pub use connection::{ConnectionTuning, ServerConfig};
 pub use engine::{Engine, EngineConfig, EngineError, STOP_WITHIN, ShutdownReport, WRITER_QUEUE};
 pub use outbox::{DIAGNOSTIC_MEMORY, EVENT_BUFFER};
 pub use secret::Secret;
-pub use writer::MAX_BATCH;
+pub use writer::{MAX_BATCH, RELEASE_AFTER, RELEASED};
 
 /// The server settings as the connection needs them: the URL and auth mode from settings,
 /// the token from the keychain.

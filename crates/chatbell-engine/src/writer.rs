@@ -28,6 +28,15 @@ use crate::typing::Typing;
 /// committed alone, at once.
 pub const MAX_BATCH: usize = 4096;
 
+/// How soon after a write the writer hands back the memory writing used, once nothing is
+/// queued: SQLite's page cache (up to `cache_size`, 16 MB) and the allocator's freed pages.
+/// Without it a burst leaves the process at its peak for the rest of the day: `chatbell-cli
+/// listen` measured 47 MiB PSS a minute after 50,000 events, against 12 MiB before them.
+pub const RELEASE_AFTER: Duration = Duration::from_secs(10);
+
+/// What the writer logs (debug) when it has handed memory back.
+pub const RELEASED: &str = "handed back the memory of the last writes";
+
 /// Retries of a batch the disk refused (full, read-only, locked by another program).
 const WRITE_RETRY: BackoffPolicy = BackoffPolicy {
     base: Duration::from_millis(100),
@@ -119,6 +128,15 @@ pub(crate) struct WriterShared {
     pub waiting_changed: Arc<Notify>,
 }
 
+/// What the writer's thread waits for next.
+enum Next {
+    Message(WriterMsg),
+    /// Time to hand back memory: writes happened and nothing is queued.
+    Idle,
+    /// Everyone who could send is gone.
+    Closed,
+}
+
 pub(crate) struct WriterLoop {
     writer: Option<Writer>,
     shared: WriterShared,
@@ -162,16 +180,34 @@ impl WriterLoop {
     }
 
     pub fn run(mut self) -> WriterExit {
-        let mut batch: Vec<Inbound> = Vec::with_capacity(MAX_BATCH);
+        let mut batch: Vec<Inbound> = Vec::new();
         let mut pending: Option<WriterMsg> = None;
+        // Set by the first write since memory was last handed back; later writes leave it, so
+        // steady traffic still hands memory back every `RELEASE_AFTER`.
+        let mut release_at: Option<std::time::Instant> = None;
         loop {
             let msg = match pending.take() {
                 Some(msg) => msg,
-                None => match self.rx.blocking_recv() {
-                    Some(msg) => msg,
-                    None => break,
+                None => match self.next(release_at) {
+                    Next::Message(msg) => msg,
+                    Next::Idle => {
+                        release_at = None;
+                        batch = Vec::new();
+                        self.release_memory();
+                        continue;
+                    }
+                    Next::Closed => break,
                 },
             };
+            if matches!(
+                msg,
+                WriterMsg::Inbound(_)
+                    | WriterMsg::MarkRead { .. }
+                    | WriterMsg::Snooze { .. }
+                    | WriterMsg::Retention { .. }
+            ) {
+                release_at.get_or_insert_with(|| self.shared.clock.mono() + RELEASE_AFTER);
+            }
             match msg {
                 WriterMsg::Inbound(first) => {
                     batch.push(first);
@@ -232,6 +268,32 @@ impl WriterLoop {
             self.exit.error.get_or_insert_with(|| e.to_string());
         }
         self.exit
+    }
+
+    /// The next message; with writes not yet followed by a release, `Idle` once `release_at`
+    /// comes with nothing queued (a queued message always goes first).
+    fn next(&mut self, release_at: Option<std::time::Instant>) -> Next {
+        let Some(deadline) = release_at else {
+            return self.rx.blocking_recv().map_or(Next::Closed, Next::Message);
+        };
+        let clock = self.shared.clock.clone();
+        let rx = &mut self.rx;
+        // As in `pause`: this thread is not one of the runtime's.
+        self.shared.runtime.block_on(async move {
+            tokio::select! {
+                biased;
+                msg = rx.recv() => msg.map_or(Next::Closed, Next::Message),
+                () = clock.sleep_until(deadline) => Next::Idle,
+            }
+        })
+    }
+
+    /// Hands back what the last writes used and no longer need.
+    fn release_memory(&self) {
+        if let Err(e) = self.writer().release_memory() {
+            tracing::debug!(error = %e, "releasing the store's cache");
+        }
+        tracing::debug!("{RELEASED}");
     }
 
     /// Commits a batch, retrying while the disk refuses (full, read-only, locked): frames are

@@ -31,6 +31,7 @@ impl PrivateBus {
 
     pub async fn connect(&self) -> zbus::Connection {
         zbus::connection::Builder::address(self.address.as_str())
+            .expect("a bus address")
             .build()
             .await
             .expect("connects to the private bus")

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 use zbus::object_server::SignalEmitter;
-use zbus::wire::OwnedVariant;
+use zbus::zvariant::OwnedValue as OwnedVariant;
 
 use crate::PrivateBus;
 
@@ -219,8 +219,11 @@ impl NotificationServer {
             behaviour,
         };
         let conn = zbus::connection::Builder::address(address)
+            .expect("a bus address")
             .serve_at(PATH, server)
+            .expect("serves the notifications")
             .name("org.freedesktop.Notifications")
+            .expect("a bus name")
             .build()
             .await
             .expect("owns org.freedesktop.Notifications");

@@ -96,13 +96,16 @@ impl TrayWatcher {
     pub async fn start_at(address: &str) -> TrayWatcher {
         let registered = Arc::new(Mutex::new(Registered::default()));
         let conn = zbus::connection::Builder::address(address)
+            .expect("a bus address")
             .serve_at(
                 "/StatusNotifierWatcher",
                 Watcher {
                     registered: registered.clone(),
                 },
             )
+            .expect("serves the watcher")
             .name("org.kde.StatusNotifierWatcher")
+            .expect("a bus name")
             .build()
             .await
             .expect("owns org.kde.StatusNotifierWatcher");
@@ -149,7 +152,7 @@ impl TrayWatcher {
         let Some((id, _, _)) = items.into_iter().find(|(_, l, _)| l == label) else {
             return false;
         };
-        let data = zbus::Variant::from(0i32);
+        let data = zbus::zvariant::Value::from(0i32);
         dbusmenu
             .call::<_, _, ()>("Event", &(id, "clicked", data, 0u32))
             .await
@@ -159,7 +162,7 @@ impl TrayWatcher {
     /// The menu's proxy and its top-level items: (id, label, enabled).
     async fn layout(&self, item: &TrayItem) -> (zbus::Proxy<'static>, Vec<(i32, String, bool)>) {
         use std::collections::HashMap;
-        use zbus::{OwnedObjectPath, OwnedVariant, Variant};
+        use zbus::zvariant::{OwnedObjectPath, OwnedValue as OwnedVariant, Value as Variant};
 
         let sni = zbus::Proxy::new(
             &self.conn,
@@ -186,7 +189,7 @@ impl TrayWatcher {
         // a{sv} values arrive wrapped in a variant.
         fn unwrap<'a>(v: &'a Variant<'a>) -> &'a Variant<'a> {
             match v {
-                Variant::Variant(inner) => unwrap(inner),
+                Variant::Value(inner) => unwrap(inner),
                 v => v,
             }
         }

@@ -57,7 +57,7 @@ impl Freedesktop {
     async fn call(
         &mut self,
         method: &'static str,
-        body: &(impl serde::Serialize + zbus::DynamicType + Sync),
+        body: &(impl serde::Serialize + zbus::zvariant::DynamicType + Sync),
     ) -> Result<zbus::Message, NotifyError> {
         let bus = self.bus.take();
         let call = async {
@@ -232,6 +232,16 @@ fn call_error(e: zbus::Error) -> NotifyError {
             if matches!(
                 **fdo,
                 zbus::fdo::Error::ServiceUnknown(_) | zbus::fdo::Error::NameHasNoOwner(_)
+            ) =>
+        {
+            NotifyError::NoServer(e.to_string())
+        }
+        // The bus's own answer that nobody owns the name comes as a method error, by name.
+        zbus::Error::MethodError(name, ..)
+            if matches!(
+                name.as_str(),
+                "org.freedesktop.DBus.Error.ServiceUnknown"
+                    | "org.freedesktop.DBus.Error.NameHasNoOwner"
             ) =>
         {
             NotifyError::NoServer(e.to_string())

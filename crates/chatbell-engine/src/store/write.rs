@@ -110,6 +110,13 @@ impl Writer {
     }
 
     /// The chats snoozed, with until when (ended snoozes included: the caller compares).
+    /// Frees the connection's page cache (it fills again as pages are read).
+    pub fn release_memory(&self) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch("PRAGMA shrink_memory;")
+            .map_err(|e| StoreError::from_sql(&self.path, e))
+    }
+
     pub fn snoozes(&self) -> Result<Vec<(UserId, DateTime<Utc>)>, StoreError> {
         let run = || -> rusqlite::Result<Vec<(UserId, DateTime<Utc>)>> {
             let mut stmt = self.conn.prepare_cached(
