@@ -29,9 +29,10 @@ use crate::typing::Typing;
 pub const MAX_BATCH: usize = 4096;
 
 /// How soon after a write the writer hands back the memory writing used, once nothing is
-/// queued: SQLite's page cache (up to `cache_size`, 16 MB) and the allocator's freed pages.
-/// Without it a burst leaves the process at its peak for the rest of the day: `chatbell-cli
-/// listen` measured 47 MiB PSS a minute after 50,000 events, against 12 MiB before them.
+/// queued: SQLite's page cache (up to `cache_size`, 16 MB) and the batch's buffer. Without it
+/// a burst leaves the process at its peak for the rest of the day: `chatbell-cli listen`
+/// measured 47.5 MiB PSS a minute after 50,000 events (12 MiB before them), 35.1 MiB with it
+/// (`docs/footprint.md`).
 pub const RELEASE_AFTER: Duration = Duration::from_secs(10);
 
 /// What the writer logs (debug) when it has handed memory back.
