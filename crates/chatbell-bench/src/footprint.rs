@@ -62,20 +62,40 @@ async fn sample(pid: u32) -> Memory {
 
 /// CPU %, wakeups per minute and heartbeat bytes per minute of a process tree over `span`.
 pub(crate) async fn idle(pid: u32, server_port: u16, span: Duration) -> (f64, f64, f64) {
+    idle_by_thread(pid, server_port, span).await.0
+}
+
+/// The same, with where the wakeups came from (`by_thread`). Wakeups are counted thread by
+/// thread: what each thread alive at the end did since the start (all of it for a thread
+/// born inside the span). A thread that ended inside the span is not counted (its switches
+/// left with it), so the figure is a lower bound; the breakdown says how many ended. (Summing
+/// all threads before and after instead subtracts every ended thread's whole life.)
+pub(crate) async fn idle_by_thread(
+    pid: u32,
+    server_port: u16,
+    span: Duration,
+) -> ((f64, f64, f64), String) {
     let before = procfs::activity(&procfs::tree(pid));
+    let threads_before = procfs::thread_switches(&procfs::tree(pid));
     let bytes_before = procfs::socket_bytes(server_port);
     let started = Instant::now();
     tokio::time::sleep(span).await;
     let after = procfs::activity(&procfs::tree(pid));
+    let threads_after = procfs::thread_switches(&procfs::tree(pid));
     let bytes_after = procfs::socket_bytes(server_port);
     let secs = started.elapsed().as_secs_f64();
     let cpu = (after.cpu_seconds - before.cpu_seconds) / secs * 100.0;
-    let wakeups = (after.switches.saturating_sub(before.switches)) as f64 / secs * 60.0;
+    let switches: u64 = threads_after
+        .iter()
+        .map(|(tid, (_, n))| n.saturating_sub(threads_before.get(tid).map_or(0, |(_, b)| *b)))
+        .sum();
+    let wakeups = switches as f64 / secs * 60.0;
     let bytes = ((bytes_after.0 + bytes_after.1).saturating_sub(bytes_before.0 + bytes_before.1))
         as f64
         / secs
         * 60.0;
-    (cpu, wakeups, bytes)
+    let threads = by_thread(&threads_before, &threads_after, started.elapsed());
+    ((cpu, wakeups, bytes), threads)
 }
 
 fn chromium(env: &Env<'_>, page: &Path, ws: &str) -> Result<Spawned> {
@@ -439,7 +459,7 @@ async fn idle_app(
     quiet: &SimHandle,
     bus: &str,
     span: Duration,
-) -> Result<(f64, f64, f64)> {
+) -> Result<((f64, f64, f64), String)> {
     // Closing leaves it in a tray (without one the window would only minimize).
     let _tray = TrayWatcher::start_at(bus).await;
     env.settings(Some(&quiet.ws_url()))?;
@@ -449,13 +469,44 @@ async fn idle_app(
     close_window(env.display, app.pid()).await?;
     tokio::time::sleep(Duration::from_secs(3)).await;
     alive(&mut app, shape.name())?;
-    let measured = idle(app.pid(), quiet.addr().port(), span).await;
+    let (measured, threads) = idle_by_thread(app.pid(), quiet.addr().port(), span).await;
     stop(app).await?;
     quiet
         .control()
         .wait_clients(Duration::from_secs(5), |c| c.is_empty())
         .await?;
-    Ok(measured)
+    Ok((measured, threads))
+}
+
+/// Where the wakeups of a span came from: per minute by thread name (threads of one name
+/// summed), busiest first, and how many threads ended inside the span (their switches are in
+/// neither snapshot's sum, so the total is a lower bound).
+fn by_thread(
+    before: &std::collections::BTreeMap<u32, (String, u64)>,
+    after: &std::collections::BTreeMap<u32, (String, u64)>,
+    span: Duration,
+) -> String {
+    let mut names: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+    for (tid, (name, switches)) in after {
+        let earlier = before.get(tid).map_or(0, |(_, s)| *s);
+        *names.entry(name.as_str()).or_default() += switches.saturating_sub(earlier);
+    }
+    let mut names: Vec<(&str, u64)> = names.into_iter().filter(|(_, n)| *n > 0).collect();
+    names.sort_by_key(|n| std::cmp::Reverse(n.1));
+    let per_minute = |n: u64| n as f64 / span.as_secs_f64() * 60.0;
+    let mut parts: Vec<String> = names
+        .iter()
+        .map(|(name, n)| format!("{name} {}", num(per_minute(*n))))
+        .collect();
+    let ended = before.keys().filter(|t| !after.contains_key(t)).count();
+    if ended > 0 {
+        parts.push(format!("{ended} threads ended inside the span"));
+    }
+    if parts.is_empty() {
+        "no thread woke".into()
+    } else {
+        parts.join(", ")
+    }
 }
 
 pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
@@ -536,9 +587,9 @@ pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
         .wait_clients(Duration::from_secs(5), |c| c.is_empty())
         .await?;
 
-    let (app_cpu, app_wakeups, app_bytes) =
+    let ((app_cpu, app_wakeups, app_bytes), app_threads) =
         idle_app(Shape::Split, &env, &quiet, &bus, idle_span).await?;
-    let (single_cpu, single_wakeups, _) =
+    let ((single_cpu, single_wakeups, _), single_threads) =
         idle_app(Shape::Single, &env, &quiet, &bus, idle_span).await?;
 
     let tab = chromium(&env, &page, &quiet.ws_url())?;
@@ -648,7 +699,8 @@ pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
         .baseline("one process", single_wakeups)
         .goal(Goal::AtMost(30.0))
         .note(format!(
-            "the resident alone, all threads, over {idle_span:?}; Chromium tab: {}",
+            "the resident alone, all threads, over {idle_span:?}, per minute: {app_threads}; \
+             one process: {single_threads}; Chromium tab: {}",
             num(tab_wakeups)
         )),
         Figure::new(

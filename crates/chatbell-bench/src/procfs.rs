@@ -54,11 +54,10 @@ pub fn memory(pids: &[u32]) -> Memory {
     m
 }
 
-/// CPU seconds (user + system) and context switches (≈ wakeups) of some processes, all threads.
+/// CPU seconds (user + system) of some processes, all threads (ended ones included).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Activity {
     pub cpu_seconds: f64,
-    pub switches: u64,
 }
 
 pub fn activity(pids: &[u32]) -> Activity {
@@ -78,26 +77,43 @@ pub fn activity(pids: &[u32]) -> Activity {
             // utime and stime are fields 14 and 15 of stat; index 11 and 12 after ")".
             a.cpu_seconds += (num(11) + num(12)) / ticks;
         }
-        if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
-            for task in tasks.flatten() {
-                let Ok(status) = std::fs::read_to_string(task.path().join("status")) else {
-                    continue;
-                };
-                for line in status.lines() {
-                    if line.starts_with("voluntary_ctxt_switches:")
-                        || line.starts_with("nonvoluntary_ctxt_switches:")
-                    {
-                        a.switches += line
-                            .split_whitespace()
-                            .nth(1)
-                            .and_then(|v| v.parse::<u64>().ok())
-                            .unwrap_or(0);
-                    }
-                }
-            }
-        }
     }
     a
+}
+
+/// Context switches of each thread of some processes: thread id → (name, switches).
+pub fn thread_switches(pids: &[u32]) -> std::collections::BTreeMap<u32, (String, u64)> {
+    let mut threads = std::collections::BTreeMap::new();
+    for pid in pids {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+            continue;
+        };
+        for task in tasks.flatten() {
+            let Some(tid) = task
+                .file_name()
+                .to_str()
+                .and_then(|t| t.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let (Ok(status), Ok(comm)) = (
+                std::fs::read_to_string(task.path().join("status")),
+                std::fs::read_to_string(task.path().join("comm")),
+            ) else {
+                continue;
+            };
+            let switches = status
+                .lines()
+                .filter(|l| {
+                    l.starts_with("voluntary_ctxt_switches:")
+                        || l.starts_with("nonvoluntary_ctxt_switches:")
+                })
+                .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+                .sum();
+            threads.insert(tid, (comm.trim().to_string(), switches));
+        }
+    }
+    threads
 }
 
 /// Bytes sent and received on the TCP connections to `port` on loopback, from `ss -tin`.
@@ -135,6 +151,6 @@ mod tests {
         assert_eq!(m.processes, 1);
         let busy: u64 = (0..3_000_000u64).fold(0, |a, b| a.wrapping_add(b * b));
         assert!(busy > 0);
-        assert!(activity(&[me]).switches > 0);
+        assert!(thread_switches(&[me]).values().any(|(_, n)| *n > 0));
     }
 }
