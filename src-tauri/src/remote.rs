@@ -49,6 +49,16 @@ struct Store {
     typing: HashSet<UserId>,
 }
 
+impl Store {
+    /// The read-only connection, opened if it is not.
+    fn reader(&mut self) -> Result<&Reader, chatbell_engine::store::StoreError> {
+        if self.reader.is_none() {
+            self.reader = Some(Reader::open(&self.db)?);
+        }
+        Ok(self.reader.as_ref().expect("opened above"))
+    }
+}
+
 pub struct Remote {
     app: AppHandle,
     /// Start the resident with the demo (this window was started with `--demo`).
@@ -162,10 +172,8 @@ impl Remote {
         // Opened now, while the webview starts, rather than by the page's first read.
         let store = self.store.clone();
         tauri::async_runtime::spawn_blocking(move || {
-            let mut store = lock(&store);
-            if store.reader.is_none() {
-                store.reader = Reader::open(&store.db).ok();
-            }
+            // A failure here is met again, and answered, by the page's first read.
+            let _ = lock(&store).reader();
         });
         let (tx, mut rx) = mpsc::unbounded_channel();
         let _ = tx.send(ToResident::Focus {
@@ -348,9 +356,7 @@ fn restarting() -> CommandError {
 
 /// One read of the store, on this process's connection.
 fn read(store: &mut Store, command: &Command) -> CommandResult<Value> {
-    if store.reader.is_none() {
-        store.reader = Some(Reader::open(&store.db)?);
-    }
+    store.reader()?;
     let Store { reader, typing, .. } = store;
     let reader = reader.as_ref().expect("opened above");
     let result = chatbell_resident::reads::on_reader(reader, command, &|u| typing.contains(&u))

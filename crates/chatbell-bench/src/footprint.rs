@@ -75,27 +75,43 @@ pub(crate) async fn idle_by_thread(
     server_port: u16,
     span: Duration,
 ) -> ((f64, f64, f64), String) {
-    let before = procfs::activity(&procfs::tree(pid));
-    let threads_before = procfs::thread_switches(&procfs::tree(pid));
+    let tree = procfs::tree(pid);
+    let before = procfs::activity(&tree);
+    let threads_before = procfs::thread_switches(&tree);
     let bytes_before = procfs::socket_bytes(server_port);
     let started = Instant::now();
     tokio::time::sleep(span).await;
-    let after = procfs::activity(&procfs::tree(pid));
-    let threads_after = procfs::thread_switches(&procfs::tree(pid));
+    let tree = procfs::tree(pid);
+    let after = procfs::activity(&tree);
+    let threads_after = procfs::thread_switches(&tree);
     let bytes_after = procfs::socket_bytes(server_port);
     let secs = started.elapsed().as_secs_f64();
+    let per_minute = |n: u64| n as f64 / secs * 60.0;
     let cpu = (after.cpu_seconds - before.cpu_seconds) / secs * 100.0;
-    let switches: u64 = threads_after
+    let deltas = thread_deltas(&threads_before, &threads_after);
+    let wakeups = per_minute(deltas.iter().map(|(_, n)| n).sum());
+    let bytes =
+        per_minute((bytes_after.0 + bytes_after.1).saturating_sub(bytes_before.0 + bytes_before.1));
+    let ended = threads_before
+        .keys()
+        .filter(|t| !threads_after.contains_key(t))
+        .count();
+    ((cpu, wakeups, bytes), by_thread(&deltas, ended, per_minute))
+}
+
+/// What each thread alive at the end did since the start (all of it for one born since), with
+/// its name.
+fn thread_deltas<'a>(
+    before: &std::collections::BTreeMap<u32, (String, u64)>,
+    after: &'a std::collections::BTreeMap<u32, (String, u64)>,
+) -> Vec<(&'a str, u64)> {
+    after
         .iter()
-        .map(|(tid, (_, n))| n.saturating_sub(threads_before.get(tid).map_or(0, |(_, b)| *b)))
-        .sum();
-    let wakeups = switches as f64 / secs * 60.0;
-    let bytes = ((bytes_after.0 + bytes_after.1).saturating_sub(bytes_before.0 + bytes_before.1))
-        as f64
-        / secs
-        * 60.0;
-    let threads = by_thread(&threads_before, &threads_after, started.elapsed());
-    ((cpu, wakeups, bytes), threads)
+        .map(|(tid, (name, n))| {
+            let earlier = before.get(tid).map_or(0, |(_, b)| *b);
+            (name.as_str(), n.saturating_sub(earlier))
+        })
+        .collect()
 }
 
 fn chromium(env: &Env<'_>, page: &Path, ws: &str) -> Result<Spawned> {
@@ -481,24 +497,17 @@ async fn idle_app(
 /// Where the wakeups of a span came from: per minute by thread name (threads of one name
 /// summed), busiest first, and how many threads ended inside the span (their switches are in
 /// neither snapshot's sum, so the total is a lower bound).
-fn by_thread(
-    before: &std::collections::BTreeMap<u32, (String, u64)>,
-    after: &std::collections::BTreeMap<u32, (String, u64)>,
-    span: Duration,
-) -> String {
+fn by_thread(deltas: &[(&str, u64)], ended: usize, per_minute: impl Fn(u64) -> f64) -> String {
     let mut names: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
-    for (tid, (name, switches)) in after {
-        let earlier = before.get(tid).map_or(0, |(_, s)| *s);
-        *names.entry(name.as_str()).or_default() += switches.saturating_sub(earlier);
+    for (name, n) in deltas {
+        *names.entry(name).or_default() += n;
     }
     let mut names: Vec<(&str, u64)> = names.into_iter().filter(|(_, n)| *n > 0).collect();
     names.sort_by_key(|n| std::cmp::Reverse(n.1));
-    let per_minute = |n: u64| n as f64 / span.as_secs_f64() * 60.0;
     let mut parts: Vec<String> = names
         .iter()
         .map(|(name, n)| format!("{name} {}", num(per_minute(*n))))
         .collect();
-    let ended = before.keys().filter(|t| !after.contains_key(t)).count();
     if ended > 0 {
         parts.push(format!("{ended} threads ended inside the span"));
     }
