@@ -579,7 +579,14 @@ pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
     drop(tab);
     live.shutdown().await;
 
-    // Idle: connected to a server that sends nothing.
+    // Idle: connected to a server that sends nothing, with nobody waiting. The demo's chats
+    // above are still unopened, and the reminders they bring (a notification and a sound each
+    // time, by design) are the product at work, not its idle cost: a home of its own.
+    let idle_home = tempfile::tempdir()?;
+    let env = Env {
+        display: &display,
+        home: idle_home.path(),
+    };
     let quiet = sim(0.0).await?;
     let port = quiet.addr().port();
     let cli = Spawned::spawn({

@@ -2,7 +2,7 @@
 //! search, paging, retention, and files that are not what they should be.
 
 use chatbell_engine::model::{Focus, TimelineItem};
-use chatbell_engine::store::{Input, Reader, StoreError, Writer, mark_read};
+use chatbell_engine::store::{CHECKPOINT_PAGES, Input, Reader, StoreError, Writer, mark_read};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::json;
 
@@ -361,6 +361,38 @@ fn history_pages_walk_a_long_chat_without_gaps_or_repeats() {
         }
     }
     assert_eq!(seen, (1..=2_345).collect::<Vec<_>>());
+}
+
+#[test]
+fn once_the_wal_has_grown_it_is_checkpointed_off_the_writers_thread_and_nothing_is_lost() {
+    let db = db();
+    let mut w = Writer::open(&db.path).unwrap();
+    // One message per commit, each a handful of WAL pages, until a checkpoint has completed:
+    // only the writer's own checkpointer counts one (SQLite's automatic checkpoint, inside a
+    // commit, would not), and well past the threshold it must have.
+    let most = CHECKPOINT_PAGES as i64 * 4;
+    let mut sent = 0;
+    while w.checkpoints() == 0 {
+        assert!(
+            sent < most,
+            "{sent} commits and no checkpoint off the writer's thread"
+        );
+        sent += 1;
+        apply(&mut w, &[message(sent, sent % 50, "order is late")], t0());
+    }
+    // Commits go on while it runs; then every one of them is there, in a sound file.
+    for _ in 0..100 {
+        sent += 1;
+        apply(&mut w, &[message(sent, sent % 50, "order is late")], t0());
+    }
+    w.close(t0()).unwrap();
+    let r = Reader::open(&db.path).unwrap();
+    assert_eq!(r.counts().unwrap().messages, sent as u64);
+    let conn = rusqlite::Connection::open(&db.path).unwrap();
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
 }
 
 #[test]

@@ -73,10 +73,12 @@ mod resident {
     use tokio::sync::Notify;
 
     pub fn run(options: Options, window_exe: PathBuf) -> ExitCode {
-        let runtime = match tokio::runtime::Builder::new_multi_thread()
-            // The work is small and mostly waiting: two threads, so a slow call (the keychain,
-            // a D-Bus round trip) never holds up the rest.
-            .worker_threads(2)
+        // One thread: the work is small and mostly waiting, whatever blocks (the keychain,
+        // opening a browser, reading the store) runs on the blocking pool, and the store writes
+        // on a thread of its own. An idle connection then wakes one thread per timer instead of
+        // handing each pong from one worker to another: 20 wakeups a minute hidden in the tray
+        // against 24 with two workers (`cargo xtask bench`, figure 5).
+        let runtime = match tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
         {

@@ -6,6 +6,7 @@
 //! (WAL lets them read while the writer writes).
 
 mod batch;
+mod checkpoint;
 mod header;
 mod lock;
 mod read;
@@ -20,6 +21,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OpenFlags};
 
 pub use batch::{Applied, Candidate, Input};
+pub use checkpoint::CHECKPOINT_PAGES;
 pub use header::APPLICATION_ID;
 pub use lock::EngineLock;
 pub use read::{Reader, StoreCounts, WaitingChat};
@@ -150,6 +152,9 @@ pub(crate) fn open_rw(path: &Path) -> Result<Connection, StoreError> {
     // transaction (which stamps the application id) lands in the file itself, and a failed
     // migration leaves no WAL switch behind.
     migrate(&conn, path)?;
+    // The automatic checkpoint stays for other writing connections (`mark_read`, a store
+    // opened to be created); the writer replaces it with its own, off its thread
+    // (`checkpoint.rs`).
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = NORMAL;

@@ -1,12 +1,14 @@
 //! The single writer: applies batches of frames in one transaction each.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chatbell_protocol::UserId;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension};
 
 use super::batch::{Applied, Batch, Input, WriterState, mark_offline, mark_read_on};
+use super::checkpoint::Checkpoints;
 use super::{StoreError, open_rw, to_ms};
 use crate::model::Focus;
 
@@ -14,13 +16,16 @@ pub struct Writer {
     conn: Connection,
     path: PathBuf,
     state: WriterState,
+    checkpoints: Arc<Checkpoints>,
 }
 
 impl Writer {
     pub fn open(path: &Path) -> Result<Writer, StoreError> {
-        let conn = open_rw(path)?;
+        let mut conn = open_rw(path)?;
         conn.set_prepared_statement_cache_capacity(32);
         let sql = |e| StoreError::from_sql(path, e);
+        let checkpoints = Checkpoints::new(path);
+        checkpoints.attach(&mut conn).map_err(sql)?;
         // The writer touches index pages all over a large store; a bigger cache saves rereads.
         conn.execute_batch("PRAGMA cache_size = -16000;")
             .map_err(sql)?;
@@ -53,7 +58,14 @@ impl Writer {
                 offline_since,
                 ..WriterState::default()
             },
+            checkpoints,
         })
+    }
+
+    /// How many checkpoints of the WAL have completed since this writer opened the store (they
+    /// run off its thread, once the WAL holds [`CHECKPOINT_PAGES`](super::CHECKPOINT_PAGES)).
+    pub fn checkpoints(&self) -> u64 {
+        self.checkpoints.done()
     }
 
     fn sql(&self, e: rusqlite::Error) -> StoreError {
