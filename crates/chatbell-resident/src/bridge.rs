@@ -97,8 +97,7 @@ fn handle(app: &Resident, event: EngineEvent, pending: &mut Option<Stored>) {
         EngineEvent::Failed { error } => {
             app.desktop()
                 .emit(UiEvent::StoreFailed(StoreFailed { error }));
-            let me = app.clone();
-            app.spawn(async move { crate::session::restart_failed(&me).await });
+            app.report_failure();
         }
         // Kept by the engine for the diagnostics screen, which asks for them.
         EngineEvent::Delivery(_) => {}

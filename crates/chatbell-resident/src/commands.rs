@@ -2,6 +2,7 @@
 
 use chatbell_engine::alert_test::{AlertTest, Blocker};
 use chatbell_engine::model::{ChatOrder, ChatSummary, Diagnostic, HistoryPage, SearchHit, Seq};
+use chatbell_engine::server_config;
 use chatbell_engine::settings::{SNOOZE_MINUTES, Settings};
 use chatbell_engine::sound::{PlayReport, Tone};
 use chatbell_engine::web_panel::WebPanel;
@@ -10,16 +11,11 @@ use chatbell_ipc::contract::{
     AppInfo, CommandError, CommandResult, Mode, Snoozed, WebPanelPreview,
 };
 use chatbell_protocol::UserId;
-use serde::Serialize;
 use serde_json::Value;
 
+use crate::reads::{self, answer};
 use crate::resident::Resident;
-use crate::{prefs, reads, session, token, tray_host, web_panel};
-
-/// A command's answer as the page receives it.
-pub(crate) fn answer<T: Serialize>(result: CommandResult<T>) -> CommandResult<Value> {
-    result.map(|value| serde_json::to_value(value).expect("answers serialize"))
-}
+use crate::{prefs, switch, token, tray_host, web_panel};
 
 impl Resident {
     /// Carries out one of the page's commands: the one door for a shell that forwards them
@@ -162,7 +158,15 @@ impl Resident {
 
     /// Stores a token (`None`: removes it) and reconnects with it.
     pub async fn set_token(&self, token: Option<String>) -> CommandResult<()> {
-        token::set_token(self, token).await
+        let token = token::store(token).await?;
+        let session = self.session()?;
+        if session.mode() == Mode::Server {
+            session
+                .engine
+                .set_server(server_config(&self.settings().server, token))
+                .await;
+        }
+        Ok(())
     }
 
     pub async fn mute_chat(
@@ -262,7 +266,7 @@ impl Resident {
     }
 
     pub async fn start_demo(&self) -> CommandResult<AppInfo> {
-        session::switch(self, Mode::Demo).await?;
+        switch::switch(self, Mode::Demo).await?;
         self.app_info().await
     }
 
@@ -270,7 +274,7 @@ impl Resident {
     /// damaged…): starts it again in the mode it was asked for; rejects with the same reason
     /// while the cause remains.
     pub async fn retry_start(&self) -> CommandResult<AppInfo> {
-        session::retry(self).await?;
+        switch::retry(self).await?;
         self.app_info().await
     }
 

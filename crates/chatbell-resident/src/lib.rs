@@ -8,6 +8,7 @@ pub mod badge;
 mod bridge;
 mod commands;
 pub mod desktop;
+mod lifecycle;
 pub mod logging;
 mod prefs;
 pub mod reads;
@@ -17,6 +18,7 @@ mod session;
 pub mod sni;
 #[cfg(all(unix, not(target_os = "macos")))]
 pub mod split;
+mod switch;
 mod token;
 pub mod tray;
 mod tray_host;

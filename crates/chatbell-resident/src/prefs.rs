@@ -10,7 +10,7 @@ use chatbell_ipc::contract::{CommandError, CommandResult, Mode};
 
 use crate::resident::Resident;
 use crate::token::stored_token;
-use crate::{autostart, session};
+use crate::{autostart, switch};
 
 /// The settings file, or defaults with a notice when it could not be read (the bad file is
 /// kept beside it, never overwritten).
@@ -99,7 +99,7 @@ async fn apply(resident: &Resident, old: Settings, new: Settings) -> CommandResu
     match session.mode() {
         // The demo keeps running until a real server is configured.
         Mode::Demo if reconnect && new.server.url.is_some() => {
-            session::switch(resident, Mode::Server).await?
+            switch::switch(resident, Mode::Server).await?
         }
         Mode::Demo => {}
         Mode::Server | Mode::Unconfigured => {

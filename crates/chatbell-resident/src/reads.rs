@@ -8,9 +8,8 @@ use chatbell_engine::store::Reader;
 use chatbell_ipc::Command;
 use chatbell_ipc::contract::{CommandError, CommandResult};
 use chatbell_protocol::UserId;
+use serde::Serialize;
 use serde_json::Value;
-
-use crate::commands::answer;
 
 /// How many chats one page of the list may ask for.
 pub const CHATS_PER_PAGE: RangeInclusive<u32> = 1..=500;
@@ -18,6 +17,11 @@ pub const CHATS_PER_PAGE: RangeInclusive<u32> = 1..=500;
 pub const MESSAGES_PER_PAGE: RangeInclusive<u32> = 1..=200;
 /// The longest search, in characters.
 pub const QUERY_CHARS: usize = 200;
+
+/// A command's answer as the page receives it.
+pub(crate) fn answer<T: Serialize>(result: CommandResult<T>) -> CommandResult<Value> {
+    result.map(|value| serde_json::to_value(value).expect("answers serialize"))
+}
 
 pub fn bound(limit: u32, range: &RangeInclusive<u32>) -> u32 {
     limit.clamp(*range.start(), *range.end())

@@ -12,12 +12,12 @@ use chatbell_engine::settings::{Settings, SettingsOwner};
 use chatbell_ipc::contract::{CommandError, CommandResult, Mode};
 use chatbell_protocol::UserId;
 use tokio::runtime::Handle;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 
 use crate::desktop::Desktop;
-use crate::session::Session;
-use crate::tray::{Action, Menu, Picture, Tray};
-use crate::{bridge, prefs, session, tray_host, waiting};
+use crate::session::{self, Session};
+use crate::tray::{Menu, Picture, Tray};
+use crate::tray_host;
 
 /// How the app was started.
 #[derive(Debug, Clone, Copy, Default)]
@@ -70,6 +70,8 @@ pub(crate) struct Inner {
     title: Mutex<Option<String>>,
     /// Who waits, as the engine last said: shown by `waiting`'s task.
     pub(crate) waiting: watch::Sender<WaitingSummary>,
+    /// The engine failed (reported by the bridge, acted on by `switch`'s restarts).
+    failed: Notify,
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -78,25 +80,25 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Resident {
-    /// The resident with its settings' owner running; `start` runs the rest. Called on the
-    /// tokio runtime its tasks are to run on. `notice` is said once, at the window's first look
-    /// (settings that could not be read).
-    pub fn new(
+    /// The resident, with the owner of its settings made by `settings` (given a way back to
+    /// the resident, for applying changes). Called on the tokio runtime its tasks are to run
+    /// on. `notice` is said once, at the window's first look (settings that could not be read).
+    pub(crate) fn with_settings(
         options: Options,
-        settings: Settings,
         notice: Option<String>,
         desktop: Arc<dyn Desktop>,
+        settings: impl FnOnce(
+            Box<dyn Fn() -> Option<Resident> + Send + Sync>,
+        ) -> SettingsOwner<CommandError>,
     ) -> Resident {
         let runtime = Handle::current();
         let inner = Arc::new_cyclic(|me: &Weak<Inner>| {
             let me = me.clone();
-            let (owner, task) = prefs::own(settings, move || me.upgrade().map(Resident));
-            runtime.spawn(task);
             Inner {
                 options,
                 desktop,
                 runtime: runtime.clone(),
-                settings: owner,
+                settings: settings(Box::new(move || me.upgrade().map(Resident))),
                 tray: Tray::default(),
                 tray_available: AtomicBool::new(true),
                 session: Mutex::new(None),
@@ -105,30 +107,10 @@ impl Resident {
                 notice: Mutex::new(notice),
                 title: Mutex::new(None),
                 waiting: watch::channel(WaitingSummary::default()).0,
+                failed: Notify::new(),
             }
         });
         Resident(inner)
-    }
-
-    /// Asks whether there is a tray host, starts the tasks that follow who waits and the
-    /// settings, and the session the options and settings ask for. Failing to start the
-    /// session is kept (`start_failure`) and said by the window, never fatal.
-    pub async fn start(&self) {
-        // Unknown counts as no tray: closing then minimizes, which loses nothing.
-        self.set_tray_available(tray_host::present().await.unwrap_or(false));
-        waiting::start(self);
-        bridge::follow_settings(self);
-        let settings = self.settings();
-        let mode = if self.0.options.demo {
-            Mode::Demo
-        } else if settings.server.url.is_some() {
-            Mode::Server
-        } else {
-            Mode::Unconfigured
-        };
-        if let Err(e) = session::switch(self, mode).await {
-            tracing::error!(error = %e, "starting the engine");
-        }
     }
 
     /// Stops the session: everything received is written and the stop time recorded. Gives up
@@ -189,6 +171,16 @@ impl Resident {
             |f| f.mode,
         );
         session::db_path(mode)
+    }
+
+    /// The engine failed: its session is to be started again.
+    pub(crate) fn report_failure(&self) {
+        self.0.failed.notify_one();
+    }
+
+    /// Until the engine is reported failed (at once if it was since the last call).
+    pub(crate) async fn engine_failed(&self) {
+        self.0.failed.notified().await;
     }
 
     pub(crate) fn start_failure(&self) -> Option<StartFailure> {
@@ -285,12 +277,9 @@ impl Resident {
         self.0.tray.picture_now()
     }
 
-    /// The tray menu's words as they are now.
-    pub fn tray_menu(&self) -> Menu {
-        self.0
-            .tray
-            .menu_now()
-            .unwrap_or_else(|| waiting::menu_now(self))
+    /// The tray menu's words last sent, if any were.
+    pub(crate) fn tray_menu_shown(&self) -> Option<Menu> {
+        self.0.tray.menu_now()
     }
 
     /// Changes what the tray's icon shows; drawn only if the picture changes.
@@ -304,26 +293,6 @@ impl Resident {
     pub(crate) fn relabel_tray(&self, menu: Menu) {
         if let Some(menu) = self.0.tray.relabel(menu) {
             self.desktop().label_tray(&menu);
-        }
-    }
-
-    /// The agent chose something in the tray's menu (or clicked the icon: `Open`).
-    pub fn tray_action(&self, action: Action) {
-        match action {
-            Action::Open => self.show_window(),
-            Action::ToggleDnd => {
-                let me = self.clone();
-                self.spawn(async move {
-                    // Toggled from the settings as they are when the change runs.
-                    let toggled = prefs::update(&me, |s| {
-                        s.notifications.do_not_disturb = !s.notifications.do_not_disturb
-                    });
-                    if let Err(e) = toggled.await {
-                        tracing::error!(error = %e, "toggling do-not-disturb");
-                    }
-                });
-            }
-            Action::Quit => self.desktop().quit(),
         }
     }
 

@@ -4,22 +4,22 @@
 
 use std::sync::{Arc, Mutex};
 
-use chatbell_engine::notifier::text::fallback_notice;
+use chatbell_engine::model::Focus;
 use chatbell_engine::notifier::{DesktopNotifier, NotifierConfig};
 use chatbell_engine::settings::{AuthMode, Settings};
-use chatbell_engine::{Engine, EngineConfig, ServerConfig, notification_lang, paths};
-use chatbell_ipc::contract::{CommandError, CommandResult, Mode, UiEvent};
+use chatbell_engine::{Engine, EngineConfig, ServerConfig, paths};
+use chatbell_ipc::contract::{CommandError, CommandResult, Mode};
 use chatbell_sim::{SimConfig, SimHandle};
 use tokio::task::JoinHandle;
 
-use crate::resident::{Resident, StartFailure};
 use crate::token::stored_token;
 
 pub struct Session {
     pub engine: Engine,
     mode: Mutex<Mode>,
     sim: Mutex<Option<SimHandle>>,
-    bridge: JoinHandle<()>,
+    /// The task that carries the engine's events to the window and the tray (`bridge.rs`).
+    follower: Mutex<Option<JoinHandle<()>>>,
 }
 
 /// The icon for notifications: the installed theme icon when the package put one in place,
@@ -68,9 +68,9 @@ async fn start_demo_sim() -> CommandResult<SimHandle> {
 
 impl Session {
     pub async fn start(
-        app: &Resident,
         mode: Mode,
         settings: &Settings,
+        focus: Focus,
     ) -> CommandResult<Arc<Session>> {
         let db = db_path(mode);
         let (token, sim) = match mode {
@@ -93,18 +93,19 @@ impl Session {
             ..NotifierConfig::default()
         });
         let engine = Engine::start(config, Some(Box::new(notifier))).await?;
-        engine.set_focus(app.focus());
-        // Subscribed before the first read, so no change falls between the two.
-        let events = engine.events();
-        crate::bridge::sync(app, &engine).await;
-        let bridge = tokio::spawn(crate::bridge::run(app.clone(), events));
+        engine.set_focus(focus);
         tracing::info!(?mode, db = %engine.db_path().display(), "session started");
         Ok(Arc::new(Session {
             engine,
             mode: Mutex::new(mode),
             sim: Mutex::new(sim),
-            bridge,
+            follower: Mutex::new(None),
         }))
+    }
+
+    /// The task following the engine's events, stopped with the session.
+    pub(crate) fn followed_by(&self, task: JoinHandle<()>) {
+        *self.follower.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
     }
 
     pub fn mode(&self) -> Mode {
@@ -117,93 +118,18 @@ impl Session {
 
     /// Stops the engine (everything received is written) and the demo server, if any.
     pub async fn stop(&self) {
-        self.bridge.abort();
+        let follower = self
+            .follower
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(follower) = follower {
+            follower.abort();
+        }
         self.engine.close().await;
         let sim = self.sim.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(sim) = sim {
             sim.shutdown().await;
         }
-    }
-}
-
-/// Starts the engine again after it failed (its store writer died), in the same mode. At most
-/// once a minute, so a fault that comes back at every start does not spin.
-pub(crate) async fn restart_failed(app: &Resident) {
-    const AT_MOST_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
-    static LAST: Mutex<Option<std::time::Instant>> = Mutex::new(None);
-    let wait = {
-        let mut last = LAST.lock().unwrap_or_else(|p| p.into_inner());
-        let now = std::time::Instant::now();
-        let wait = last.map_or(std::time::Duration::ZERO, |t| {
-            AT_MOST_EVERY.saturating_sub(now.duration_since(t))
-        });
-        *last = Some(now + wait);
-        wait
-    };
-    tokio::time::sleep(wait).await;
-    let Ok(failed) = app.session() else {
-        return;
-    };
-    let mode = failed.mode();
-    tracing::warn!(?mode, "restarting the engine after its failure");
-    if let Err(e) = switch(app, mode).await {
-        tracing::error!(error = %e, "restarting the engine failed");
-    }
-}
-
-/// Replaces the running session with one in `mode`, then stops the old one. If it cannot start,
-/// the failure is kept in `AppState` (every command answers with it while no session runs, and
-/// `retry_start` tries the same mode again) and a window that is open is told to reload.
-pub(crate) async fn switch(app: &Resident, mode: Mode) -> CommandResult<()> {
-    let settings = app.settings();
-    let old = app.replace_session(None);
-    if let Some(old) = &old {
-        old.stop().await;
-    }
-    match Session::start(app, mode, &settings).await {
-        Ok(session) => {
-            app.desktop().database(session.engine.db_path());
-            app.replace_session(Some(session));
-            app.set_start_failure(None);
-            Ok(())
-        }
-        Err(e) => {
-            tracing::error!(error = %e, ?mode, "cannot start the session");
-            app.set_start_failure(Some(StartFailure {
-                mode,
-                error: e.clone(),
-            }));
-            // Keep the app usable: fall back to the main store without a connection, unless that
-            // is the store that just failed (it would fail the same way; a locked one only after
-            // another busy wait, with the window not yet shown at launch).
-            let same_store = mode != Mode::Demo && matches!(e, CommandError::Store { .. });
-            if mode != Mode::Unconfigured
-                && !same_store
-                && let Ok(fallback) = Session::start(app, Mode::Unconfigured, &settings).await
-            {
-                app.desktop().database(fallback.engine.db_path());
-                app.replace_session(Some(fallback));
-                if !app.desktop().window_open() {
-                    // Nobody asked and heard the error (the start, a restart after a failure).
-                    app.set_notice(fallback_notice(
-                        mode == Mode::Demo,
-                        &e.to_string(),
-                        notification_lang(settings.ui.language),
-                    ));
-                }
-            }
-            // A window showing the old session reloads, and so hears why there is no new one.
-            app.desktop().emit(UiEvent::Resync);
-            Err(e)
-        }
-    }
-}
-
-/// The window's "Try again": starts the session that could not start, in the mode it was asked
-/// for. Nothing failed: the running session stays.
-pub(crate) async fn retry(app: &Resident) -> CommandResult<()> {
-    match app.start_failure() {
-        Some(failure) => switch(app, failure.mode).await,
-        None => Ok(()),
     }
 }

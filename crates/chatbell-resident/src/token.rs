@@ -1,11 +1,9 @@
 //! The API token: in the OS keychain only, read when a connection needs it (the keychain is
 //! opened for each call and let go, see `chatbell_engine::keychain`).
 
+use chatbell_engine::Secret;
 use chatbell_engine::keychain::Keychain;
-use chatbell_engine::{Secret, server_config};
-use chatbell_ipc::contract::{CommandError, CommandResult, Mode};
-
-use crate::resident::Resident;
+use chatbell_ipc::contract::{CommandError, CommandResult};
 
 /// The token from the keychain; a keychain that cannot be reached means no token (logged).
 pub async fn stored_token() -> Option<Secret> {
@@ -19,8 +17,8 @@ pub async fn stored_token() -> Option<Secret> {
     }
 }
 
-/// Stores a new token in the keychain and reconnects with it.
-pub async fn set_token(resident: &Resident, token: Option<String>) -> CommandResult<()> {
+/// Stores a new token in the keychain (`None`: removes it); returns it as stored.
+pub async fn store(token: Option<String>) -> CommandResult<Option<Secret>> {
     let keychain = Keychain::default();
     let token = match token {
         Some(token) => {
@@ -45,14 +43,7 @@ pub async fn set_token(resident: &Resident, token: Option<String>) -> CommandRes
             None
         }
     };
-    let session = resident.session()?;
-    if session.mode() == Mode::Server {
-        session
-            .engine
-            .set_server(server_config(&resident.settings().server, token))
-            .await;
-    }
-    Ok(())
+    Ok(token)
 }
 
 /// Whether a token is stored (never what it is).

@@ -7,13 +7,15 @@
 //! processes under test get it through `DBUS_SESSION_BUS_ADDRESS`. A virtual display (Xvfb),
 //! or a headless Wayland compositor (weston), and a minimal WebDriver client drive the desktop
 //! app in a real window. A hostile WebSocket
-//! server plays the faults a well-behaved one never would.
+//! server plays the faults a well-behaved one never would. `layering` reads a crate's source
+//! for import circles.
 
 mod audio;
 mod bus;
 mod display;
 mod hostile;
 mod keyring;
+pub mod layering;
 mod notifications;
 mod process;
 mod tray;

@@ -1,0 +1,78 @@
+//! How the resident starts, and what its tray's menu does: what sets the other modules going
+//! (the settings' owner, who waits, the bridge, the session and its restarts).
+
+use std::sync::Arc;
+
+use chatbell_engine::settings::Settings;
+use chatbell_ipc::contract::Mode;
+
+use crate::desktop::Desktop;
+use crate::resident::{Options, Resident};
+use crate::tray::{Action, Menu};
+use crate::{bridge, prefs, switch, tray_host, waiting};
+
+impl Resident {
+    /// The resident with its settings' owner running; `start` runs the rest. Called on the
+    /// tokio runtime its tasks are to run on. `notice` is said once, at the window's first look
+    /// (settings that could not be read).
+    pub fn new(
+        options: Options,
+        settings: Settings,
+        notice: Option<String>,
+        desktop: Arc<dyn Desktop>,
+    ) -> Resident {
+        Resident::with_settings(options, notice, desktop, |resident| {
+            let (owner, task) = prefs::own(settings, resident);
+            tokio::spawn(task);
+            owner
+        })
+    }
+
+    /// Asks whether there is a tray host, starts the tasks that follow who waits, the settings
+    /// and the engine's failures, and the session the options and settings ask for. Failing to
+    /// start the session is kept (`start_failure`) and said by the window, never fatal.
+    pub async fn start(&self) {
+        // Unknown counts as no tray: closing then minimizes, which loses nothing.
+        self.set_tray_available(tray_host::present().await.unwrap_or(false));
+        waiting::start(self);
+        bridge::follow_settings(self);
+        self.spawn(switch::restart_after_failures(self.clone()));
+        let settings = self.settings();
+        let mode = if self.0.options.demo {
+            Mode::Demo
+        } else if settings.server.url.is_some() {
+            Mode::Server
+        } else {
+            Mode::Unconfigured
+        };
+        if let Err(e) = switch::switch(self, mode).await {
+            tracing::error!(error = %e, "starting the engine");
+        }
+    }
+
+    /// The tray menu's words as they are now.
+    pub fn tray_menu(&self) -> Menu {
+        self.tray_menu_shown()
+            .unwrap_or_else(|| waiting::menu_now(self))
+    }
+
+    /// The agent chose something in the tray's menu (or clicked the icon: `Open`).
+    pub fn tray_action(&self, action: Action) {
+        match action {
+            Action::Open => self.show_window(),
+            Action::ToggleDnd => {
+                let me = self.clone();
+                self.spawn(async move {
+                    // Toggled from the settings as they are when the change runs.
+                    let toggled = prefs::update(&me, |s| {
+                        s.notifications.do_not_disturb = !s.notifications.do_not_disturb
+                    });
+                    if let Err(e) = toggled.await {
+                        tracing::error!(error = %e, "toggling do-not-disturb");
+                    }
+                });
+            }
+            Action::Quit => self.desktop().quit(),
+        }
+    }
+}
