@@ -77,6 +77,20 @@ pub(crate) enum WriterMsg {
     Shutdown,
 }
 
+impl WriterMsg {
+    /// Whether carrying it out writes to the store (and so fills the page cache that
+    /// `RELEASE_AFTER` hands back).
+    fn writes(&self) -> bool {
+        match self {
+            WriterMsg::Inbound(_)
+            | WriterMsg::MarkRead { .. }
+            | WriterMsg::Snooze { .. }
+            | WriterMsg::Retention { .. } => true,
+            WriterMsg::Focus(_) | WriterMsg::Policy(_) | WriterMsg::Shutdown => false,
+        }
+    }
+}
+
 /// What the connection hands to the writer, in order.
 #[derive(Debug)]
 pub(crate) enum Inbound {
@@ -200,13 +214,7 @@ impl WriterLoop {
                     Next::Closed => break,
                 },
             };
-            if matches!(
-                msg,
-                WriterMsg::Inbound(_)
-                    | WriterMsg::MarkRead { .. }
-                    | WriterMsg::Snooze { .. }
-                    | WriterMsg::Retention { .. }
-            ) {
+            if msg.writes() {
                 release_at.get_or_insert_with(|| self.shared.clock.mono() + RELEASE_AFTER);
             }
             match msg {
@@ -291,10 +299,10 @@ impl WriterLoop {
 
     /// Hands back what the last writes used and no longer need.
     fn release_memory(&self) {
-        if let Err(e) = self.writer().release_memory() {
-            tracing::debug!(error = %e, "releasing the store's cache");
+        match self.writer().release_memory() {
+            Ok(()) => tracing::debug!("{RELEASED}"),
+            Err(e) => tracing::debug!(error = %e, "releasing the store's cache"),
         }
-        tracing::debug!("{RELEASED}");
     }
 
     /// Commits a batch, retrying while the disk refuses (full, read-only, locked): frames are

@@ -121,14 +121,14 @@ impl Writer {
         super::read::waiting(&self.conn).map_err(|e| self.sql(e))
     }
 
-    /// The chats snoozed, with until when (ended snoozes included: the caller compares).
     /// Frees the connection's page cache (it fills again as pages are read).
     pub fn release_memory(&self) -> Result<(), StoreError> {
         self.conn
             .execute_batch("PRAGMA shrink_memory;")
-            .map_err(|e| StoreError::from_sql(&self.path, e))
+            .map_err(|e| self.sql(e))
     }
 
+    /// The chats snoozed, with until when (ended snoozes included: the caller compares).
     pub fn snoozes(&self) -> Result<Vec<(UserId, DateTime<Utc>)>, StoreError> {
         let run = || -> rusqlite::Result<Vec<(UserId, DateTime<Utc>)>> {
             let mut stmt = self.conn.prepare_cached(
