@@ -27,6 +27,11 @@ const COMMANDS: &[&str] = &[
 ];
 
 fn main() {
+    // `cfg(freedesktop)`: Linux and the BSDs, the desktops of freedesktop.org
+    // (docs/architecture.md).
+    cfg_aliases::cfg_aliases! {
+        freedesktop: { all(unix, not(target_os = "macos")) },
+    }
     tauri_build::try_build(
         tauri_build::Attributes::new()
             .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),

@@ -1,7 +1,7 @@
 //! Who carries out what the page asks: the resident in this process, or (Linux) the resident
 //! process over the socket.
 
-#[cfg(all(unix, not(target_os = "macos")))]
+#[cfg(freedesktop)]
 use std::sync::Arc;
 
 use chatbell_ipc::Command;
@@ -9,7 +9,7 @@ use chatbell_ipc::contract::CommandResult;
 use chatbell_resident::Resident;
 use serde_json::Value;
 
-#[cfg(all(unix, not(target_os = "macos")))]
+#[cfg(freedesktop)]
 use crate::remote::Remote;
 
 #[derive(Clone)]
@@ -17,7 +17,7 @@ pub enum Backend {
     /// The whole app in this process (macOS, Windows; `--single-process` on Linux).
     Here(Resident),
     /// The window in its own process, the resident `chatbell` beside it.
-    #[cfg(all(unix, not(target_os = "macos")))]
+    #[cfg(freedesktop)]
     Remote(Arc<Remote>),
 }
 
@@ -25,7 +25,7 @@ impl Backend {
     pub async fn call(&self, command: Command) -> CommandResult<Value> {
         match self {
             Backend::Here(resident) => resident.call(command).await,
-            #[cfg(all(unix, not(target_os = "macos")))]
+            #[cfg(freedesktop)]
             Backend::Remote(remote) => remote.call(command).await,
         }
     }
@@ -35,7 +35,7 @@ impl Backend {
         match self {
             Backend::Here(resident) => resident.window_changed(alive, focused),
             // Its closing is the connection's end, which the resident sees.
-            #[cfg(all(unix, not(target_os = "macos")))]
+            #[cfg(freedesktop)]
             Backend::Remote(remote) => remote.focus_changed(alive && focused),
         }
     }
@@ -44,17 +44,8 @@ impl Backend {
     pub fn tray_available(&self) -> bool {
         match self {
             Backend::Here(resident) => resident.tray_available(),
-            #[cfg(all(unix, not(target_os = "macos")))]
+            #[cfg(freedesktop)]
             Backend::Remote(remote) => remote.tray_available(),
-        }
-    }
-
-    /// The window's title ("Chatbell — 3 waiting"), for a window being created.
-    pub fn title(&self) -> Option<String> {
-        match self {
-            Backend::Here(resident) => resident.title(),
-            #[cfg(all(unix, not(target_os = "macos")))]
-            Backend::Remote(remote) => remote.title(),
         }
     }
 }

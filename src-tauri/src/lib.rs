@@ -3,12 +3,15 @@
 //! is wanted and gone when the window closes, so every byte of WebKit goes with it (`remote`).
 //! On macOS and Windows, and with `--single-process` on Linux, it is the whole app in one
 //! process: the resident (`chatbell-resident`) runs here and Tauri draws its tray.
+//!
+//! Imports run one way (`tests/layering.rs`): `commands` → `backend` → `remote` → `desktop` →
+//! `window`, `tray`; the Tauri-only `window` and `tray` know nothing of the backend, and this
+//! file wires them: the window's events become the backend's calls here.
 
 mod backend;
 mod commands;
 mod desktop;
-mod platform;
-#[cfg(all(unix, not(target_os = "macos")))]
+#[cfg(freedesktop)]
 mod remote;
 mod tray;
 mod window;
@@ -16,7 +19,7 @@ mod window;
 use std::sync::Arc;
 
 use chatbell_resident::Resident;
-use tauri::{App, Manager, RunEvent, Wry};
+use tauri::{App, AppHandle, Manager, RunEvent, Window, WindowEvent, Wry};
 
 use crate::backend::Backend;
 use crate::desktop::TauriDesktop;
@@ -35,7 +38,7 @@ pub struct Options {
 
 /// Runs the window (or the whole app) until it ends.
 pub fn run(options: Options) {
-    let single = options.single_process || cfg!(not(all(unix, not(target_os = "macos"))));
+    let single = options.single_process || cfg!(not(freedesktop));
     // Dropped at exit, which flushes it: Tauri ends the process without returning from `run`.
     let mut log = chatbell_resident::logging::init(if single {
         "chatbell-app"
@@ -53,7 +56,7 @@ pub fn run(options: Options) {
     }
     let app = builder
         .invoke_handler(commands::dispatch)
-        .on_window_event(window::on_window_event)
+        .on_window_event(on_window_event)
         .setup(move |app| {
             if single {
                 set_up_single(app, options)
@@ -84,7 +87,7 @@ pub fn run(options: Options) {
 /// The whole app here: the resident, Tauri's tray, and the window unless hidden.
 fn set_up_single(app: &mut App<Wry>, options: Options) -> Result<(), Box<dyn std::error::Error>> {
     let handle = app.handle().clone();
-    let desktop = Arc::new(TauriDesktop(handle.clone()));
+    let desktop = Arc::new(TauriDesktop::new(handle.clone(), window_opened));
     let (settings, notice) = chatbell_resident::load_settings();
     let resident_options = chatbell_resident::Options {
         demo: options.demo,
@@ -106,46 +109,53 @@ fn set_up_single(app: &mut App<Wry>, options: Options) -> Result<(), Box<dyn std
 }
 
 /// The window only: connected to the resident (started if need be), then shown.
-#[cfg(all(unix, not(target_os = "macos")))]
+#[cfg(freedesktop)]
 fn set_up_window(app: &mut App<Wry>, options: Options) -> Result<(), Box<dyn std::error::Error>> {
+    use chatbell_resident::Desktop;
     let handle = app.handle().clone();
     quit_on_signals(&handle);
+    let desktop = Arc::new(TauriDesktop::new(handle.clone(), window_opened));
     let remote =
-        tauri::async_runtime::block_on(remote::Remote::start(handle.clone(), options.demo));
+        tauri::async_runtime::block_on(remote::Remote::start(desktop.clone(), options.demo));
     app.manage(Backend::Remote(remote));
-    window::show(&handle);
+    desktop.show_window();
     Ok(())
 }
 
-#[cfg(not(all(unix, not(target_os = "macos"))))]
+#[cfg(not(freedesktop))]
 fn set_up_window(app: &mut App<Wry>, options: Options) -> Result<(), Box<dyn std::error::Error>> {
     set_up_single(app, options)
 }
 
-/// A session ending, `systemctl` or `kill` stops the app with SIGTERM, a terminal with Ctrl+C:
-/// both quit as the tray's Quit does, so everything received is written and the stop time
-/// recorded (without this, the signal's default action would end the process mid-write).
-fn quit_on_signals(app: &tauri::AppHandle) {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let app = app.clone();
-        tauri::async_runtime::spawn(async move {
-            let (Ok(mut term), Ok(mut int)) = (
-                signal(SignalKind::terminate()),
-                signal(SignalKind::interrupt()),
-            ) else {
-                tracing::warn!("cannot listen for SIGTERM: a signal will end the app abruptly");
-                return;
-            };
-            let name = tokio::select! {
-                _ = term.recv() => "SIGTERM",
-                _ = int.recv() => "SIGINT",
-            };
-            tracing::info!(signal = name, "asked to quit");
-            app.exit(0);
-        });
+/// The window was created (and focused): the backend hears it opened.
+fn window_opened(app: &AppHandle) {
+    if let Some(backend) = app.try_state::<Backend>() {
+        backend.window_changed(true, true);
     }
-    #[cfg(not(unix))]
-    let _ = app;
+}
+
+/// The window's events, told to the backend.
+fn on_window_event(window: &Window, event: &WindowEvent) {
+    if window.label() != window::MAIN {
+        return;
+    }
+    let backend = window.state::<Backend>();
+    match event {
+        WindowEvent::CloseRequested { api, .. } => {
+            window::close_requested(window, api, backend.tray_available());
+        }
+        WindowEvent::Destroyed => backend.window_changed(false, false),
+        WindowEvent::Focused(focused) => backend.window_changed(true, *focused),
+        _ => {}
+    }
+}
+
+/// A signal (SIGTERM, or a terminal's Ctrl+C) quits as the tray's Quit does.
+fn quit_on_signals(app: &AppHandle) {
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let signal = chatbell_resident::process::quit_signal().await;
+        tracing::info!(signal, "asked to quit");
+        app.exit(0);
+    });
 }

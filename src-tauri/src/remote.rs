@@ -2,8 +2,9 @@
 //! socket and their answers come back; the page's reads of the store are answered here, from a
 //! read-only connection of this process (SQLite's WAL lets it read beside the resident's
 //! writer, with nothing copied over the socket); the resident's events, title and requests
-//! arrive here. If the resident is not running it is started, and if it dies it is started
-//! again while the window says so.
+//! arrive here and are shown through the `TauriDesktop`, as the resident in this process would
+//! show them. If the resident is not running it is started, and if it dies it is started again
+//! while the window says so.
 //!
 //! Locks here are std mutexes held for a look, an assignment or one read of the store, never
 //! across an `.await`.
@@ -11,19 +12,20 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chatbell_engine::store::Reader;
+use chatbell_engine::sync::lock;
 use chatbell_ipc::contract::{CommandError, CommandResult, Service};
 use chatbell_ipc::socket::{self, ConnectError, Receiver, Sender};
 use chatbell_ipc::{Command, Role, ToResident, ToWindow, UiEvent, Welcome};
 use chatbell_protocol::UserId;
+use chatbell_resident::{Desktop, TrayHost};
 use serde_json::Value;
-use tauri::{AppHandle, Emitter, Manager};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::window;
+use crate::desktop::TauriDesktop;
 
 /// How long a resident just started may take to answer.
 const START_WITHIN: Duration = Duration::from_secs(15);
@@ -60,7 +62,7 @@ impl Store {
 }
 
 pub struct Remote {
-    app: AppHandle,
+    desktop: Arc<TauriDesktop>,
     /// Start the resident with the demo (this window was started with `--demo`).
     demo: bool,
     link: Mutex<Link>,
@@ -68,21 +70,16 @@ pub struct Remote {
     next_id: AtomicU64,
     store: Arc<Mutex<Store>>,
     focused: AtomicBool,
-    tray_available: Arc<AtomicBool>,
-    title: Mutex<Option<String>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
+    tray_host: TrayHost,
 }
 
 impl Remote {
     /// Connects to the resident, starting it first if it is not running. A resident that
     /// cannot be reached is tried again in the background; one of another version leaves every
     /// command answering with its refusal.
-    pub async fn start(app: AppHandle, demo: bool) -> Arc<Remote> {
+    pub async fn start(desktop: Arc<TauriDesktop>, demo: bool) -> Arc<Remote> {
         let remote = Arc::new(Remote {
-            app,
+            desktop,
             demo,
             link: Mutex::new(Link::Lost),
             replies: Mutex::new(HashMap::new()),
@@ -93,8 +90,7 @@ impl Remote {
                 typing: HashSet::new(),
             })),
             focused: AtomicBool::new(false),
-            tray_available: Arc::new(AtomicBool::new(true)),
-            title: Mutex::new(None),
+            tray_host: TrayHost::default(),
         });
         remote.refresh_tray_host();
         match remote.reach().await {
@@ -136,10 +132,7 @@ impl Remote {
     /// Starts `chatbell --hidden` beside this program, in a process group of its own so that
     /// what ends this window (a terminal's Ctrl+C) leaves it running.
     fn start_resident(&self) {
-        let exe = std::env::current_exe()
-            .ok()
-            .and_then(|exe| Some(exe.parent()?.join("chatbell")))
-            .unwrap_or_else(|| "chatbell".into());
+        let exe = chatbell_resident::process::sibling("chatbell");
         let mut command = tokio::process::Command::new(&exe);
         command.arg("--hidden");
         if self.demo {
@@ -166,7 +159,7 @@ impl Remote {
     }
 
     /// A connection made: commands flow, and the resident's messages are handled until it goes.
-    fn install(self: &Arc<Self>, welcome: Welcome, receiver: Receiver, mut sender: Sender) {
+    fn install(self: &Arc<Self>, welcome: Welcome, receiver: Receiver, sender: Sender) {
         tracing::info!(version = %welcome.version, db = %welcome.db.display(), "connected to the resident");
         self.use_database(&welcome.db);
         // Opened now, while the webview starts, rather than by the page's first read.
@@ -175,19 +168,12 @@ impl Remote {
             // A failure here is met again, and answered, by the page's first read.
             let _ = lock(&store).reader();
         });
-        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (tx, rx) = mpsc::unbounded_channel();
         let _ = tx.send(ToResident::Focus {
             focused: self.focused.load(Ordering::Relaxed),
         });
         *lock(&self.link) = Link::Connected(tx);
-        tauri::async_runtime::spawn(async move {
-            while let Some(message) = rx.recv().await {
-                if let Err(e) = sender.send(&message).await {
-                    tracing::debug!(error = %e, "writing to the resident");
-                    break;
-                }
-            }
-        });
+        tauri::async_runtime::spawn(sender.pump(rx));
         tauri::async_runtime::spawn(self.clone().listen(receiver));
     }
 
@@ -208,7 +194,8 @@ impl Remote {
         tracing::warn!(%reason, "the resident went away; starting it again");
         // Every command waiting for an answer hears that there will be none.
         lock(&self.replies).clear();
-        self.emit(UiEvent::Service(Service { running: false }));
+        self.desktop
+            .emit(UiEvent::Service(Service { running: false }));
         self.restore().await;
     }
 
@@ -219,8 +206,9 @@ impl Remote {
             match self.reach().await {
                 Ok((welcome, receiver, sender)) => {
                     self.install(welcome, receiver, sender);
-                    self.emit(UiEvent::Service(Service { running: true }));
-                    self.emit(UiEvent::Resync);
+                    self.desktop
+                        .emit(UiEvent::Service(Service { running: true }));
+                    self.desktop.emit(UiEvent::Resync);
                     return;
                 }
                 Err(ConnectError::Refused(reason)) => {
@@ -253,23 +241,20 @@ impl Remote {
                         store.typing.remove(&t.user_id);
                     }
                 }
-                self.emit(event);
+                self.desktop.emit(event);
             }
             ToWindow::Show => {
                 self.refresh_tray_host();
-                window::show(&self.app);
+                self.desktop.show_window();
             }
-            ToWindow::Attention => window::ask_attention(&self.app),
-            ToWindow::Title { title } => {
-                window::set_title(&self.app, &title);
-                *lock(&self.title) = Some(title);
-            }
-            ToWindow::Unread { total } => crate::platform::set_window_badge(&self.app, total),
+            ToWindow::Attention => self.desktop.ask_attention(),
+            ToWindow::Title { title } => self.desktop.set_title(&title),
+            ToWindow::Unread { total } => self.desktop.set_badge(total),
             ToWindow::Database { db } => self.use_database(&db),
             ToWindow::Quit => {
                 tracing::info!("the resident quits: closing");
                 *lock(&self.link) = Link::Quitting;
-                self.app.exit(0);
+                self.desktop.quit();
             }
         }
     }
@@ -279,16 +264,6 @@ impl Remote {
         if store.db != db {
             store.db = db.to_path_buf();
             store.reader = None;
-        }
-    }
-
-    fn emit(&self, event: UiEvent) {
-        if self.app.get_webview_window(window::MAIN).is_some()
-            && let Err(e) = self
-                .app
-                .emit_to(window::MAIN, event.name(), event.payload())
-        {
-            tracing::debug!(error = %e, "emit failed");
         }
     }
 
@@ -331,22 +306,12 @@ impl Remote {
     }
 
     pub fn tray_available(&self) -> bool {
-        self.tray_available.load(Ordering::Relaxed)
+        self.tray_host.available()
     }
 
-    pub fn title(&self) -> Option<String> {
-        lock(&self.title).clone()
-    }
-
-    /// Asks the bus again whether there is a tray, for the next close (a close only reads the
-    /// answer: asking the bus there would block the toolkit's thread).
+    /// Asks the bus again in the background whether there is a tray, for the next close.
     fn refresh_tray_host(&self) {
-        let available = self.tray_available.clone();
-        tauri::async_runtime::spawn(async move {
-            if let Some(present) = chatbell_resident::tray_host_present().await {
-                available.store(present, Ordering::Relaxed);
-            }
-        });
+        tauri::async_runtime::spawn(self.tray_host.refresh());
     }
 }
 

@@ -97,7 +97,6 @@ pub fn draw(app: &AppHandle, picture: &Picture) {
     // Shown beside the icon where the platform has room for text (macOS, some Linux panels).
     let _ = tray.icon.set_title(picture.label.as_deref());
     let _ = tray.icon.set_tooltip(Some(&picture.tooltip));
-    crate::platform::set_window_badge(app, picture.look.unread);
 }
 
 pub fn label(app: &AppHandle, words: &Words) {

@@ -1,26 +1,36 @@
 //! The main window: created on demand, destroyed when closed (the app lives on in the tray and
-//! WebKit's processes exit), its size and position remembered.
+//! WebKit's processes exit), its size and position remembered, and its taskbar or dock badge.
+//! Tauri only: what it means to the app (the backend) is decided by whoever calls it, and its
+//! events are turned into the backend's calls in `lib.rs`.
 
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 use tauri::webview::PageLoadEvent;
-use tauri::{AppHandle, Manager, WebviewWindow, WebviewWindowBuilder, Window, WindowEvent};
-
-use crate::backend::Backend;
+use tauri::{AppHandle, CloseRequestApi, Manager, WebviewWindow, WebviewWindowBuilder, Window};
 
 pub const MAIN: &str = "main";
 
-/// Brings the window up, creating it if it was closed to the tray.
-pub fn show(app: &AppHandle) {
+/// Whether the window exists (shown, minimized or hidden behind others).
+pub fn is_open(app: &AppHandle) -> bool {
+    app.get_webview_window(MAIN).is_some()
+}
+
+/// Brings the window up, creating it with `title` if it was closed to the tray: `true` if it
+/// was created now (focused).
+pub fn show(app: &AppHandle, title: Option<&str>) -> bool {
     if let Some(window) = app.get_webview_window(MAIN) {
         let _ = window.unminimize();
         let _ = window.show();
         let _ = window.set_focus();
-        return;
+        return false;
     }
-    if let Err(e) = create(app) {
-        tracing::error!(error = %e, "cannot open the window");
+    match create(app, title) {
+        Ok(_) => true,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot open the window");
+            false
+        }
     }
 }
 
@@ -48,7 +58,7 @@ pub fn ask_attention(app: &AppHandle) {
     }
 }
 
-fn create(app: &AppHandle) -> tauri::Result<WebviewWindow> {
+fn create(app: &AppHandle, title: Option<&str>) -> tauri::Result<WebviewWindow> {
     let config = app
         .config()
         .app
@@ -63,8 +73,7 @@ fn create(app: &AppHandle) -> tauri::Result<WebviewWindow> {
             tracing::info!("page loaded");
         }
     });
-    let backend = app.state::<Backend>();
-    if let Some(title) = backend.title() {
+    if let Some(title) = title {
         builder = builder.title(title);
     }
     let geometry = Geometry::load();
@@ -77,7 +86,6 @@ fn create(app: &AppHandle) -> tauri::Result<WebviewWindow> {
     if geometry.is_some_and(|g| g.maximized) {
         let _ = window.maximize();
     }
-    backend.window_changed(true, true);
     Ok(window)
 }
 
@@ -115,26 +123,30 @@ fn lighten(window: &WebviewWindow) {
     }
 }
 
-pub fn on_window_event(window: &Window, event: &WindowEvent) {
-    if window.label() != MAIN {
+/// The agent asked to close the window: where it was is remembered, and without a tray to live
+/// in (`tray` false) it is minimized instead of closed, for the app has nowhere else to be.
+pub fn close_requested(window: &Window, api: &CloseRequestApi, tray: bool) {
+    tracing::info!(tray, "window close requested");
+    Geometry::save(window);
+    if !tray {
+        api.prevent_close();
+        let _ = window.minimize();
+    }
+}
+
+/// The count on the window's taskbar or dock entry, where the platform has one.
+pub fn set_badge(app: &AppHandle, unread: u64) {
+    let Some(window) = app.get_webview_window(MAIN) else {
         return;
-    }
-    let app = window.app_handle();
-    let backend = app.state::<Backend>();
-    match event {
-        WindowEvent::CloseRequested { api, .. } => {
-            tracing::info!(tray = backend.tray_available(), "window close requested");
-            Geometry::save(window);
-            if !backend.tray_available() {
-                // Nowhere to live but the taskbar: minimize instead of vanishing.
-                api.prevent_close();
-                let _ = window.minimize();
-            }
-        }
-        WindowEvent::Destroyed => backend.window_changed(false, false),
-        WindowEvent::Focused(focused) => backend.window_changed(true, *focused),
-        _ => {}
-    }
+    };
+    #[cfg(target_os = "macos")]
+    let _ = window.set_badge_label(chatbell_resident::badge::label(unread));
+    // Linux: the Unity LauncherEntry API (docks that implement it); Windows has no count
+    // badge (only overlay icons) and the tray carries the count there.
+    #[cfg(not(any(target_os = "macos", target_os = "windows")))]
+    let _ = window.set_badge_count((unread > 0).then_some(unread as i64));
+    #[cfg(target_os = "windows")]
+    let _ = (window, unread);
 }
 
 /// Where the window was, in logical pixels.

@@ -11,7 +11,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use chatbell_testkit::{
-    NotificationServer, PrivateBus, Spawned, TrayWatcher, VirtualDisplay, processes_of,
+    NotificationServer, PrivateBus, Spawned, TrayWatcher, VirtualDisplay, eventually, processes_of,
 };
 
 const PACKAGE: &str = "chatbell";
@@ -65,20 +65,12 @@ impl Drop for Installed {
 
 /// The installed window process of the desktop whose home is `home`, once it runs.
 async fn until_window(home: &Path) -> u32 {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let found = processes_of(Path::new("/usr/bin/chatbell-window"), home)
-            .first()
-            .copied();
-        if let Some(pid) = found {
-            return pid;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the installed resident opened no window"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let what = "the installed resident opens a window";
+    eventually(what, Duration::from_secs(30), async || {
+        let windows = processes_of(Path::new("/usr/bin/chatbell-window"), home);
+        windows.first().copied().ok_or("no chatbell-window process")
+    })
+    .await
 }
 
 #[test]
@@ -197,14 +189,14 @@ async fn the_installed_app_starts_in_demo_mode_and_is_removed_cleanly() {
         app.stderr.text()
     );
     // The window went with it.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while Path::new(&format!("/proc/{window}/exe")).exists() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the window outlived the resident"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let what = "the window ends with the resident";
+    eventually(what, Duration::from_secs(10), async || {
+        match Path::new(&format!("/proc/{window}/exe")).exists() {
+            true => Err(format!("window {window} runs")),
+            false => Ok(()),
+        }
+    })
+    .await;
     drop(installed);
     let status = Command::new("dpkg-query")
         .args(["-W", "-f=${Status}", PACKAGE])

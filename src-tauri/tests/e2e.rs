@@ -5,407 +5,27 @@
 //! beside it, as a click on the menu entry's window would; a window the resident opens later
 //! (a notification clicked, the tray's Open) is seen through its processes and the screen.
 //!
-//! Screenshots of every step are written to `target/tmp/e2e/` (look at them). They are taken
-//! from the X server: WebKitWebDriver's own needs GPU compositing, which the window turns off.
+//! This file is the scenarios; the desktop they run in, and the waits, are the test kit's
+//! (`chatbell_testkit::desktop`). Screenshots of every step are written to `target/tmp/e2e/`
+//! (look at them). They are taken from the X server: WebKitWebDriver's own needs GPU
+//! compositing, which the window turns off.
 
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-use chatbell_sim::{SimConfig, SimHandle};
-use chatbell_testkit::webdriver::WebDriver;
-use chatbell_testkit::{
-    NotificationServer, PrivateBus, SecretService, Spawned, TrayItem, TrayWatcher, VirtualDisplay,
-    Weston, free_port,
-};
+use chatbell_sim::SimConfig;
+use chatbell_testkit::desktop::{Desktop, Launch, WAIT, exited};
+use chatbell_testkit::{TrayItem, saturated};
 use serde_json::{Value, json};
 
 const APP: &str = env!("CARGO_BIN_EXE_chatbell-window");
-const WAIT: Duration = Duration::from_secs(15);
 
-fn artifacts() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn tauri_driver() -> PathBuf {
-    let home = std::env::var("HOME").unwrap_or_default();
-    let installed = PathBuf::from(home).join(".cargo/bin/tauri-driver");
-    if installed.exists() {
-        installed
-    } else {
-        PathBuf::from("tauri-driver")
-    }
-}
-
-/// A private desktop with Chatbell running in it.
-struct Desktop {
-    // Fields drop in order: the app (driver) goes before the buses it talks to.
-    driver: WebDriver,
-    _tauri_driver: Spawned,
-    notifications: NotificationServer,
-    /// None: a desktop without a tray host (GNOME without the AppIndicator extension).
-    tray: Option<TrayWatcher>,
-    _keyring: SecretService,
-    sim: SimHandle,
-    display: VirtualDisplay,
-    /// Set: the app runs under this Wayland compositor instead of the X display.
-    wayland: Option<Weston>,
-    _bus: PrivateBus,
-    home: tempfile::TempDir,
-    name: &'static str,
-    shots: usize,
-}
-
-impl Desktop {
-    /// `settings: None` is a first run (no settings file); otherwise they are written with the
-    /// simulator as the server and the welcome answered.
-    async fn start(
-        name: &'static str,
-        sim: SimConfig,
-        settings: Option<Value>,
-        tray_host: bool,
-    ) -> Desktop {
-        Self::start_with(name, sim, settings, tray_host, &[]).await
-    }
-
-    /// The same, with more variables in the app's environment (e.g. a `PATH` with stand-ins).
-    async fn start_with(
-        name: &'static str,
-        sim: SimConfig,
-        settings: Option<Value>,
-        tray_host: bool,
-        env: &[(&str, String)],
-    ) -> Desktop {
-        Self::launch(name, sim, settings, tray_host, env, false).await
-    }
-
-    /// `wayland`: the app's window on a headless Wayland compositor (GTK's Wayland backend),
-    /// not on the X display.
-    async fn launch(
-        name: &'static str,
-        sim: SimConfig,
-        settings: Option<Value>,
-        tray_host: bool,
-        env: &[(&str, String)],
-        wayland: bool,
-    ) -> Desktop {
-        let sim = chatbell_sim::start(SimConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            rate: 0.0,
-            ..sim
-        })
-        .await
-        .unwrap();
-        let display = VirtualDisplay::start();
-        let wayland = wayland.then(Weston::start);
-        let bus = PrivateBus::start();
-        let notifications =
-            NotificationServer::start(&bus, &["body", "body-markup", "actions", "sound"]).await;
-        let tray = if tray_host {
-            Some(TrayWatcher::start(&bus).await)
-        } else {
-            None
-        };
-        let home = tempfile::tempdir().unwrap();
-        let keyring = SecretService::start(&bus, home.path()).await;
-        let config = home.path().join("config");
-        std::fs::create_dir_all(&config).unwrap();
-        if let Some(mut settings) = settings {
-            settings["server"]["url"] = json!(sim.ws_url());
-            settings["ui"]["welcome_done"] = json!(true);
-            std::fs::write(config.join("settings.json"), settings.to_string()).unwrap();
-        }
-
-        let port = free_port();
-        let mut command = Command::new(tauri_driver());
-        command
-            .args([
-                "--port",
-                &port.to_string(),
-                "--native-port",
-                &free_port().to_string(),
-            ])
-            .args(["--native-driver", "/usr/bin/WebKitWebDriver"])
-            .env("DISPLAY", display.display())
-            .env("DBUS_SESSION_BUS_ADDRESS", bus.address())
-            .env("HOME", home.path())
-            .env("XDG_DATA_HOME", home.path().join(".local/share"))
-            .env("XDG_CONFIG_HOME", home.path().join(".config"))
-            .env("XDG_RUNTIME_DIR", home.path())
-            .env("CHATBELL_DATA_DIR", home.path().join("data"))
-            .env("CHATBELL_CONFIG_DIR", &config)
-            .env("LANG", "en_US.UTF-8")
-            .env_remove("LC_ALL")
-            .env_remove("WAYLAND_DISPLAY")
-            .envs(env.iter().cloned());
-        if let Some(weston) = &wayland {
-            command
-                .env("WAYLAND_DISPLAY", weston.socket())
-                .env("GDK_BACKEND", "wayland")
-                .env_remove("DISPLAY");
-        }
-        let tauri_driver = Spawned::spawn(command);
-        let capabilities = json!({ "alwaysMatch": { "tauri:options": { "application": APP } } });
-        let driver = tokio::task::block_in_place(|| {
-            WebDriver::connect(port, capabilities, Duration::from_secs(30))
-        })
-        .unwrap_or_else(|e| {
-            panic!(
-                "no WebDriver session: {e}\ntauri-driver: {}",
-                tauri_driver.stderr.text()
-            )
-        });
-        let desktop = Desktop {
-            driver,
-            _tauri_driver: tauri_driver,
-            notifications,
-            tray,
-            _keyring: keyring,
-            sim,
-            display,
-            wayland,
-            _bus: bus,
-            home,
-            name,
-            shots: 0,
-        };
-        desktop.until("return document.body.dataset.ready === 'true'");
-        desktop
-    }
-
-    /// Runs `script` until it returns something truthy (blocking: the WebDriver client is).
-    fn until(&self, script: &str) -> Value {
-        tokio::task::block_in_place(|| self.driver.wait_until(script, WAIT))
-            .unwrap_or_else(|e| self.fail(e))
-    }
-
-    /// Presses a notification's button until `done` holds. The notifier starts listening for
-    /// the press on the notification's own D-Bus connection just after `Notify` returns; a
-    /// press in between is lost (as it would be for a person faster than a D-Bus round trip).
-    async fn press(&self, id: u32, action: &str, done: impl Fn(&Self) -> bool) {
-        let deadline = std::time::Instant::now() + WAIT;
-        loop {
-            self.notifications.invoke(id, action).await;
-            let settle = std::time::Instant::now() + Duration::from_millis(500);
-            while std::time::Instant::now() < settle {
-                if done(self) {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            if std::time::Instant::now() >= deadline {
-                self.fail(format!(
-                    "pressing {action} on notification {id} had no effect"
-                ));
-            }
-        }
-    }
-
-    fn js(&self, script: &str) -> Value {
-        tokio::task::block_in_place(|| self.driver.execute(script, json!([])))
-            .unwrap_or_else(|e| self.fail(e))
-    }
-
-    /// Fails the test with what the driver and the app printed.
-    fn fail(&self, error: impl std::fmt::Display) -> ! {
-        let app = self
-            .app_pid()
-            .map_or("not running".to_string(), |pid| format!("pid {pid}"));
-        let ps = Command::new("ps")
-            .args(["-e", "-o", "pid,ppid,stat,args"])
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-            .unwrap_or_default();
-        let ps: Vec<&str> = ps
-            .lines()
-            .filter(|l| {
-                l.contains("WebKit") || l.contains("chatbell") || l.contains("tauri-driver")
-            })
-            .collect();
-        let logs = self.app_log();
-        panic!(
-            "{error}\napp: {app}\n{}\n--- tauri-driver and app output ---\n{}\n{}\n--- app log ---\n{logs}",
-            ps.join("\n"),
-            self._tauri_driver.stdout.text(),
-            self._tauri_driver.stderr.text()
-        )
-    }
-
-    /// Closes the window titled `title` as the window manager does when its close button is
-    /// clicked (WebDriver's own "close window" ends the session and the app with it); false if
-    /// there is no such window. The session's input is released first: WebKitWebDriver 2.50
-    /// leaves a click's pointer pressed, and GTK delivers no close to a window while a press
-    /// holds it. Until `handled` sees the app's answer the close is asked again each second, as
-    /// a person clicks again (under load the first one is sometimes not delivered); after
-    /// `WAIT` the caller's own check says what is wrong.
-    async fn close(&self, title: &str, handled: impl Fn(&Self) -> bool) -> bool {
-        tokio::task::block_in_place(|| self.driver.release_actions())
-            .unwrap_or_else(|e| self.fail(format!("releasing the input: {e}")));
-        if !self.display.close_window(title).unwrap() {
-            return false;
-        }
-        let deadline = std::time::Instant::now() + WAIT;
-        let mut again = std::time::Instant::now() + Duration::from_secs(1);
-        while !handled(self) && std::time::Instant::now() < deadline {
-            if std::time::Instant::now() >= again {
-                self.display.close_window(title).unwrap();
-                again += Duration::from_secs(1);
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        true
-    }
-
-    fn shot(&mut self, step: &str) {
-        self.shots += 1;
-        let path = artifacts().join(format!("{}-{:02}-{step}.png", self.name, self.shots));
-        if let Some(weston) = &self.wayland {
-            assert!(
-                weston.screenshot(&path),
-                "a screenshot of the Wayland screen"
-            );
-            return;
-        }
-        let png = self.window_png();
-        std::fs::write(&path, png).unwrap();
-    }
-
-    /// The window as the X server shows it.
-    fn window_png(&self) -> Vec<u8> {
-        self.display
-            .screenshot_window("Chatbell")
-            .unwrap_or_else(|e| self.fail(e))
-    }
-
-    /// The app's log so far (every file of `data/logs`).
-    fn app_log(&self) -> String {
-        chatbell_testkit::logs_in(&self.home.path().join("data/logs"))
-    }
-
-    /// Waits until the app's log has a line containing `text`.
-    async fn logged(&self, text: &str) {
-        let deadline = std::time::Instant::now() + WAIT;
-        while !self.app_log().contains(text) {
-            if std::time::Instant::now() > deadline {
-                self.fail(format!("the app never logged {text:?}"));
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    fn tray(&self) -> &TrayWatcher {
-        self.tray.as_ref().expect("this desktop has a tray host")
-    }
-
-    fn click(&self, css: &str) {
-        tokio::task::block_in_place(|| {
-            let element = self.driver.find(css)?;
-            self.driver.click(&element)
-        })
-        .unwrap_or_else(|e| self.fail(format!("clicking {css}: {e}")))
-    }
-
-    fn type_into(&self, css: &str, text: &str) {
-        tokio::task::block_in_place(|| {
-            let element = self.driver.find(css)?;
-            self.driver.send_keys(&element, text)
-        })
-        .unwrap_or_else(|e| self.fail(format!("typing into {css}: {e}")))
-    }
-
-    /// Whether an element is shown (exists, not hidden, laid out).
-    fn visible(&self, css: &str) -> bool {
-        self.js(&format!(
-            "const e = document.querySelector({}); return !!e && !e.closest('[hidden]') && e.offsetParent !== null",
-            serde_json::to_string(css).unwrap()
-        )) == json!(true)
-    }
-
-    fn settings_file(&self) -> Value {
-        let text = std::fs::read_to_string(self.home.path().join("config/settings.json"))
-            .expect("settings.json written");
-        serde_json::from_str(&text).expect("settings.json is JSON")
-    }
-
-    /// Whether the app has a WebKit web process, i.e. a live window.
-    fn has_web_process(&self, pid: u32) -> bool {
-        let out = Command::new("pgrep")
-            .args(["-P", &pid.to_string(), "-f", "WebKitWebProcess"])
-            .output()
-            .unwrap();
-        !out.stdout.is_empty()
-    }
-
-    async fn send(&self, event: Value) {
-        let delivered = self.sim.control().send_event(&event).await.unwrap();
-        assert_eq!(delivered, 1, "the app is connected");
-    }
-
-    /// This desktop's processes running `exe` (found by the home folder in their environment:
-    /// the resident and the windows it starts are no children of the driver).
-    fn processes(&self, exe: &std::path::Path) -> Vec<u32> {
-        chatbell_testkit::processes_of(exe, self.home.path())
-    }
-
-    /// The window process (the one the driver started, or one the resident started later).
-    fn app_pid(&self) -> Option<u32> {
-        self.processes(APP.as_ref()).first().copied()
-    }
-
-    /// The tray-resident `chatbell` the window started.
-    fn resident_pid(&self) -> Option<u32> {
-        self.processes(&resident_exe()).first().copied()
-    }
-
-    /// Waits for a window process (other than `not`) with a live web process.
-    async fn until_window(&self, not: Option<u32>) -> u32 {
-        let deadline = std::time::Instant::now() + WAIT;
-        loop {
-            if let Some(pid) = self
-                .processes(APP.as_ref())
-                .into_iter()
-                .find(|p| Some(*p) != not && self.has_web_process(*p))
-            {
-                return pid;
-            }
-            if std::time::Instant::now() >= deadline {
-                self.fail("no window came up");
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-}
-
-impl Drop for Desktop {
-    /// The resident outlives the driver and its window, as it does on a desktop: ended here,
-    /// with any window it started. Windows first (a window whose resident vanished starts
-    /// another), then again until none is left.
-    fn drop(&mut self) {
-        for _ in 0..20 {
-            let left: Vec<u32> = self
-                .processes(APP.as_ref())
-                .into_iter()
-                .chain(self.processes(&resident_exe()))
-                .filter(|p| !exited(*p))
-                .collect();
-            if left.is_empty() {
-                return;
-            }
-            for pid in left {
-                let _ = Command::new("kill")
-                    .args(["-KILL", &pid.to_string()])
-                    .status();
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-/// The tray-resident program beside the window's.
-fn resident_exe() -> PathBuf {
-    std::path::Path::new(APP).with_file_name("chatbell")
+/// A desktop for the test `name` (a first run with a tray host, unless told otherwise); its
+/// screenshots go to `target/tmp/e2e/`.
+fn launch(name: &'static str) -> Launch {
+    let artifacts = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e");
+    Launch::new(APP, artifacts, name)
 }
 
 fn new_chat(user: i64, name: &str, first: &str) -> Value {
@@ -440,23 +60,20 @@ fn has_badge(item: &TrayItem) -> bool {
 
 /// The tray item's icon, once `badge` (shown or not) is what it shows.
 async fn until_badge(d: &Desktop, item: &TrayItem, badge: bool) {
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
+    let what = format!("the tray shows a badge: {badge}");
+    d.eventually(&what, WAIT, async || {
         let now = d.tray().read(&item.service, &item.path).await.unwrap();
-        if has_badge(&now) == badge {
-            return;
+        match has_badge(&now) == badge {
+            true => Ok(()),
+            false => Err(format!("badge: {}", !badge)),
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the badge never became {badge}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_day_in_a_real_window() {
-    let mut d = Desktop::start("day", SimConfig::default(), Some(json!({})), true).await;
+    let mut d = launch("day").settings(json!({})).start().await;
     d.until("return document.querySelector('#status-bar').dataset.state === 'online'");
     d.shot("empty");
 
@@ -493,14 +110,18 @@ async fn an_agent_day_in_a_real_window() {
     tokio::task::block_in_place(|| d.driver.click(&row)).unwrap();
     d.until("const b = document.querySelector('[data-chat-id=\"1001\"] .unread-badge'); return !b || b.offsetParent === null || b.textContent.trim() === ''");
     d.until("return document.querySelector('#chat-title') && document.querySelector('#chat-title').textContent.includes('Иван Петров')");
-    let deadline = std::time::Instant::now() + WAIT;
-    while !d.notifications.closed_by_client().contains(&calls[0].id) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "reading the chat closed its notification"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    d.eventually(
+        "reading the chat closes its notification",
+        WAIT,
+        async || {
+            let closed = d.notifications.closed_by_client();
+            match closed.contains(&calls[0].id) {
+                true => Ok(()),
+                false => Err(format!("closed: {closed:?}")),
+            }
+        },
+    )
+    .await;
     until_badge(&d, &item, false).await;
     d.shot("chat-open");
 
@@ -550,14 +171,15 @@ async fn an_agent_day_in_a_real_window() {
         d.close("Chatbell", |d| !d.has_web_process(pid)).await,
         "a Chatbell window to close"
     );
-    let deadline = std::time::Instant::now() + WAIT;
-    while d.app_pid() == Some(pid) && !exited(pid) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the window's process ends with the window"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    d.eventually(
+        "the window's process ends with the window",
+        WAIT,
+        async || match d.app_pid() {
+            Some(p) if p == pid && !exited(pid) => Err(format!("window process {pid} runs")),
+            _ => Ok(()),
+        },
+    )
+    .await;
     assert_eq!(
         d.resident_pid(),
         Some(resident),
@@ -568,8 +190,7 @@ async fn an_agent_day_in_a_real_window() {
     let calls = d.notifications.wait_calls(before + 1, WAIT).await;
     assert_eq!(calls.last().unwrap().summary, "Maria");
     until_badge(&d, &item, true).await;
-    d.display
-        .screenshot(&artifacts().join("day-hidden-screen.png"));
+    d.screen_shot("hidden-screen");
 
     // The tray's Open brings a new window.
     assert!(
@@ -579,8 +200,7 @@ async fn an_agent_day_in_a_real_window() {
     let window = d.until_window(Some(pid)).await;
     // For the picture only: the new page is given time to paint.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    d.display
-        .screenshot(&artifacts().join("day-reopened-screen.png"));
+    d.screen_shot("reopened-screen");
     // Killed, the window is noticed gone; nothing else is: notifications and the badge go on,
     // and the next Open works.
     Command::new("kill")
@@ -598,13 +218,7 @@ async fn an_agent_day_in_a_real_window() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_resident_is_started_again_by_the_open_window_and_nothing_is_lost() {
-    let mut d = Desktop::start(
-        "resident-killed",
-        SimConfig::default(),
-        Some(json!({})),
-        true,
-    )
-    .await;
+    let mut d = launch("resident-killed").settings(json!({})).start().await;
     d.until("return document.querySelector('#status-bar').dataset.state === 'online'");
     d.send(new_chat(7001, "Анна", "Первый вопрос")).await;
     d.until("const b = document.querySelector('[data-chat-id=\"7001\"] .unread-badge'); return b && b.textContent.trim() === '1'");
@@ -618,16 +232,13 @@ async fn a_killed_resident_is_started_again_by_the_open_window_and_nothing_is_lo
         .unwrap();
     d.until("return window.lostShown === true");
     d.logged("the resident went away; starting it again").await;
-    let deadline = std::time::Instant::now() + WAIT;
-    let restarted = loop {
-        if let Some(pid) = d.resident_pid().filter(|p| *p != resident && !exited(*p)) {
-            break pid;
-        }
-        if std::time::Instant::now() >= deadline {
-            d.fail("the window did not start the resident again");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let restarted = d
+        .eventually("the window starts the resident again", WAIT, async || {
+            let now = d.resident_pid();
+            now.filter(|p| *p != resident && !exited(*p))
+                .ok_or(format!("resident {now:?}, killed {resident}"))
+        })
+        .await;
     d.until("return document.querySelector('#service-lost').hidden && document.querySelector('#status-bar').dataset.state === 'online'");
     d.shot("resident-restarted");
 
@@ -647,15 +258,11 @@ async fn a_killed_resident_is_started_again_by_the_open_window_and_nothing_is_lo
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_day_under_wayland() {
-    let mut d = Desktop::launch(
-        "wayland",
-        SimConfig::default(),
-        Some(json!({})),
-        true,
-        &[],
-        true,
-    )
-    .await;
+    let mut d = launch("wayland")
+        .settings(json!({}))
+        .wayland()
+        .start()
+        .await;
     d.until("return document.querySelector('#status-bar').dataset.state === 'online'");
     d.shot("empty");
     // The window is GTK's Wayland one, and the page painted (the policy that left it blank
@@ -679,7 +286,7 @@ async fn an_agent_day_under_wayland() {
         .expect("the tray item registered");
     until_badge(&d, &item, true).await;
     // What the agent sees: the compositor shows the chat's avatar in the list.
-    until_screen(&d, "the chat list painted", |s| {
+    d.until_screen("the chat list painted", |s| {
         s.count(130..520, 180..300, saturated) > 400
     })
     .await;
@@ -703,7 +310,7 @@ async fn an_agent_day_under_wayland() {
     );
     // On the screen: the open chat's row selected (blue), its messages (white bubbles) in the
     // timeline.
-    until_screen(&d, "the open chat painted", |s| {
+    d.until_screen("the open chat painted", |s| {
         s.count(130..520, 180..340, |p| p[2] > 170 && p[0] < 90) > 2000
             && s.count(520..1230, 150..800, |p| p.iter().all(|c| *c >= 252)) > 8000
     })
@@ -711,94 +318,16 @@ async fn an_agent_day_under_wayland() {
     d.shot("open-chat-quiet");
 }
 
-/// A screenshot's pixels, RGB(A) rows.
-struct Screen {
-    width: usize,
-    channels: usize,
-    data: Vec<u8>,
-}
-
-impl Screen {
-    fn read(path: &std::path::Path) -> Option<Screen> {
-        let mut decoder =
-            png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).ok()?));
-        decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
-        let mut reader = decoder.read_info().ok()?;
-        let mut data = vec![0; reader.output_buffer_size()?];
-        let frame = reader.next_frame(&mut data).ok()?;
-        data.truncate(frame.buffer_size());
-        Some(Screen {
-            width: frame.width as usize,
-            channels: frame.color_type.samples(),
-            data,
-        })
-    }
-
-    /// How many pixels in the area are `like` (given RGB).
-    fn count(
-        &self,
-        xs: std::ops::Range<usize>,
-        ys: std::ops::Range<usize>,
-        like: impl Fn(&[u8]) -> bool,
-    ) -> usize {
-        let height = self.data.len() / (self.width * self.channels);
-        ys.filter(|y| *y < height)
-            .flat_map(|y| xs.clone().filter(|x| *x < self.width).map(move |x| (x, y)))
-            .filter(|(x, y)| {
-                let at = (y * self.width + x) * self.channels;
-                like(&self.data[at..at + 3])
-            })
-            .count()
-    }
-}
-
-/// A colour, not a grey (the avatars, the badges; text and backgrounds are greys).
-fn saturated(p: &[u8]) -> bool {
-    p.iter().max().unwrap() - p.iter().min().unwrap() > 60
-}
-
-/// Waits until the Wayland compositor's screen shows what `seen` looks for: it shows a frame
-/// some time after the page changed, and the screenshots are to show what the agent sees.
-async fn until_screen(d: &Desktop, what: &str, seen: impl Fn(&Screen) -> bool) {
-    let weston = d.wayland.as_ref().expect("a Wayland desktop");
-    let path = artifacts().join(format!("{}-probe.png", d.name));
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        if weston.screenshot(&path) && Screen::read(&path).is_some_and(|s| seen(&s)) {
-            let _ = std::fs::remove_file(&path);
-            return;
-        }
-        if std::time::Instant::now() >= deadline {
-            d.fail(format!(
-                "{what}: not on the screen (see {})",
-                path.display()
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-/// Whether a process has ended (gone, or a zombie its parent has not reaped yet).
-fn exited(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| {
-        stat.rsplit_once(')')
-            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
-    })
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_run_settings_diagnostics_and_notification_clicks() {
     let token = "s3cret-token";
-    let mut d = Desktop::start(
-        "first-run",
-        SimConfig {
+    let mut d = launch("first-run")
+        .sim(SimConfig {
             token: Some(token.into()),
             ..SimConfig::default()
-        },
-        None,
-        true,
-    )
-    .await;
+        })
+        .start()
+        .await;
 
     // Nothing configured: the welcome asks to connect or try the demo.
     d.until("return !document.querySelector('#welcome').hidden");
@@ -921,40 +450,27 @@ async fn first_run_settings_diagnostics_and_notification_clicks() {
     // Closed to the tray, a click on a notification brings the window back (a new process).
     let pid = d.app_pid().expect("the app runs");
     assert!(d.close("Chatbell", |d| !d.has_web_process(pid)).await);
-    let deadline = std::time::Instant::now() + WAIT;
-    while d.has_web_process(pid) {
-        if std::time::Instant::now() >= deadline {
-            d.display
-                .screenshot(&artifacts().join("first-run-not-closed-screen.png"));
-            let children = Command::new("ps")
-                .args(["--ppid", &pid.to_string(), "-o", "pid,stat,etime,args"])
-                .output()
-                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-                .unwrap_or_default();
-            d.fail(format!(
-                "the window did not close; the app's children:\n{children}"
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     let before = d.notifications.calls().len();
     d.send(message(3102, 3003, "Olga", "Hello?")).await;
     let calls = d.notifications.wait_calls(before + 1, WAIT).await;
     // A click on it reopens the window.
     d.press(calls.last().unwrap().id, "default", |d| {
-        d.processes(APP.as_ref())
+        d.windows()
             .into_iter()
             .any(|p| p != pid && d.has_web_process(p))
     })
     .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    d.display
-        .screenshot(&artifacts().join("first-run-reopened-screen.png"));
+    d.screen_shot("reopened-screen");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_tray_host_closing_minimizes_and_the_ui_says_how_to_get_a_tray() {
-    let mut d = Desktop::start("no-tray", SimConfig::default(), Some(json!({})), false).await;
+    let mut d = launch("no-tray")
+        .settings(json!({}))
+        .no_tray_host()
+        .start()
+        .await;
     d.until("return !document.querySelector('#tray-hint').hidden");
     d.shot("tray-hint");
 
@@ -988,14 +504,14 @@ async fn without_a_tray_host_closing_minimizes_and_the_ui_says_how_to_get_a_tray
     // Said once: dismissed, it stays dismissed.
     d.click("#tray-hint-dismiss");
     d.until("return document.querySelector('#tray-hint').hidden");
-    let deadline = std::time::Instant::now() + WAIT;
-    while d.settings_file()["ui"]["tray_hint_shown"] != json!(true) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the dismissal is saved"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    d.eventually("the dismissal is saved", WAIT, async || {
+        let ui = d.settings_file()["ui"].clone();
+        match ui["tray_hint_shown"] == json!(true) {
+            true => Ok(()),
+            false => Err(ui),
+        }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1003,33 +519,26 @@ async fn a_refused_token_opens_settings_at_the_token() {
     // The server demands a token this agent never gave. Past the offline warning's threshold a
     // notification says the token was refused; its "Open Settings" brings up Settings at the
     // token (the address is set), through the engine's SettingsRequested and the shell.
-    let mut d = Desktop::start(
-        "token-refused",
-        SimConfig {
+    let mut d = launch("token-refused")
+        .sim(SimConfig {
             token: Some("the-right-token".into()),
             ..SimConfig::default()
-        },
-        Some(json!({"notifications": {"offline_alert_secs": 10}})),
-        true,
-    )
-    .await;
+        })
+        .settings(json!({"notifications": {"offline_alert_secs": 10}}))
+        .start()
+        .await;
     d.until("return document.querySelector('#status-bar').dataset.state === 'unauthorized'");
-    let deadline = std::time::Instant::now() + Duration::from_secs(40);
-    let refused = loop {
-        let calls = d.notifications.calls();
-        if let Some(call) = calls
-            .iter()
-            .find(|c| c.actions.iter().any(|a| a == "settings"))
-        {
-            break call.clone();
-        }
-        if std::time::Instant::now() >= deadline {
-            d.fail(format!(
-                "no notification with \"Open Settings\": {calls:#?}"
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let what = "a notification with \"Open Settings\"";
+    let refused = d
+        .eventually(what, Duration::from_secs(40), async || {
+            let calls = d.notifications.calls();
+            calls
+                .iter()
+                .find(|c| c.actions.iter().any(|a| a == "settings"))
+                .cloned()
+                .ok_or(calls)
+        })
+        .await;
     assert_eq!(refused.summary, "The server refused the token");
     d.press(refused.id, "settings", |d| {
         d.js("return document.querySelector('#settings-dialog').open && !document.querySelector('#panel-connection').hidden && document.activeElement.id === 'setting-token'")
@@ -1039,23 +548,22 @@ async fn a_refused_token_opens_settings_at_the_token() {
     d.shot("settings-at-the-token");
 }
 
-/// Waits until the tray menu's first line satisfies `pred`; returns the menu then.
+/// Waits until the tray menu's first line satisfies `pred` (`what` says how it should read);
+/// returns the menu then.
 async fn wait_tray_menu(
     d: &Desktop,
     item: &TrayItem,
+    what: &str,
     pred: impl Fn(&str) -> bool,
 ) -> Vec<(String, bool)> {
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
+    d.eventually(what, WAIT, async || {
         let menu = d.tray().menu(item).await;
-        if menu.first().is_some_and(|(label, _)| pred(label)) {
-            return menu;
+        match menu.first().is_some_and(|(label, _)| pred(label)) {
+            true => Ok(menu),
+            false => Err(menu),
         }
-        if std::time::Instant::now() >= deadline {
-            d.fail(format!("the tray menu reads {menu:?}"));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await
 }
 
 /// Which chat the list shows first.
@@ -1087,21 +595,18 @@ async fn who_waits_shows_in_the_list_and_the_tray_and_the_web_panel_opens_in_the
         std::env::var("PATH").unwrap_or_default()
     );
     let template = "https://support.example.com/chats/{user_id}?u={username}&s={source}";
-    let mut d = Desktop::start_with(
-        "waiting",
-        SimConfig::default(),
-        Some(json!({"server": {"web_panel": template}})),
-        true,
-        &[("PATH", path)],
-    )
-    .await;
+    let mut d = launch("waiting")
+        .settings(json!({"server": {"web_panel": template}}))
+        .env("PATH", path)
+        .start()
+        .await;
     d.until("return document.querySelector('#status-bar').dataset.state === 'online'");
     let item = d
         .tray()
         .wait_item(WAIT)
         .await
         .expect("the tray item registered with the watcher");
-    let menu = wait_tray_menu(&d, &item, |l| l == "Nobody waiting").await;
+    let menu = wait_tray_menu(&d, &item, "Nobody waiting", |l| l == "Nobody waiting").await;
     assert!(!menu[0].1, "the waiting line is not a button: {menu:?}");
 
     // A chat nobody has opened yet waits: its row says so, and so does the tray's first line.
@@ -1112,7 +617,10 @@ async fn who_waits_shows_in_the_list_and_the_tray_and_the_web_panel_opens_in_the
     ))
     .await;
     d.until("const w = document.querySelector('[data-chat-id=\"4001\"] .chat-waiting'); return !!w && !w.hidden && w.textContent.startsWith('waiting ')");
-    let menu = wait_tray_menu(&d, &item, |l| l.starts_with("1 waiting · longest ")).await;
+    let menu = wait_tray_menu(&d, &item, "1 waiting · longest …", |l| {
+        l.starts_with("1 waiting · longest ")
+    })
+    .await;
     assert!(!menu[0].1, "{menu:?}");
     d.shot("waiting");
 
@@ -1126,7 +634,10 @@ async fn who_waits_shows_in_the_list_and_the_tray_and_the_web_panel_opens_in_the
     d.until("const w = document.querySelector('[data-chat-id=\"4002\"] .chat-waiting'); return !!w && w.hidden");
     // By activity (the default) the newer chat comes first.
     assert_eq!(first_row(&d), json!("4002"));
-    wait_tray_menu(&d, &item, |l| l.starts_with("1 waiting · ")).await;
+    wait_tray_menu(&d, &item, "1 waiting · …", |l| {
+        l.starts_with("1 waiting · ")
+    })
+    .await;
 
     // Sorted by the longest wait, the waiting chat comes first.
     d.click("#settings-button");
@@ -1166,17 +677,15 @@ async fn who_waits_shows_in_the_list_and_the_tray_and_the_web_panel_opens_in_the
     // a quote.
     d.until("const b = document.querySelector('#web-panel-button'); return !!b && !b.hidden");
     d.click("#web-panel-button");
-    let deadline = std::time::Instant::now() + WAIT;
-    let recorded = loop {
-        let text = std::fs::read_to_string(&opened).unwrap_or_default();
-        if text.ends_with('\n') {
-            break text;
-        }
-        if std::time::Instant::now() >= deadline {
-            d.fail("the browser stand-in was not run");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let recorded = d
+        .eventually("the browser stand-in runs", WAIT, async || {
+            let text = std::fs::read_to_string(&opened).unwrap_or_default();
+            match text.ends_with('\n') {
+                true => Ok(text),
+                false => Err(text),
+            }
+        })
+        .await;
     assert_eq!(
         recorded,
         "https://support.example.com/chats/4002?u=..%2Fa%20b%3Fx%3D%22q%27%26y%3D1&s=telegram\n"
@@ -1184,23 +693,26 @@ async fn who_waits_shows_in_the_list_and_the_tray_and_the_web_panel_opens_in_the
 
     // The window's title carries the count (found by its title: closing it to the tray is
     // how the test looks it up).
-    let deadline = std::time::Instant::now() + WAIT;
-    while !d.close("Chatbell — 1 waiting", |_| true).await {
-        if std::time::Instant::now() >= deadline {
-            d.fail("no window titled \"Chatbell — 1 waiting\"");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let title = "Chatbell — 1 waiting";
+    d.eventually(
+        &format!("a window titled {title:?}"),
+        WAIT,
+        async || match d.close(title, |_| true).await {
+            true => Ok(()),
+            false => Err(d.js("return document.title")),
+        },
+    )
+    .await;
 }
 
-/// The README's pictures: `cargo test --release -p chatbell-window --test e2e -- --ignored
+/// The README's pictures: `cargo test --workspace --release --test e2e -- --ignored
 /// docs_screenshots` rewrites `docs/screenshot-light.png`, `docs/screenshot-dark.png` and
 /// `docs/screenshot-waiting.png` (this one takes two minutes: the waits are real).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "writes the README's screenshots into docs/"]
 async fn docs_screenshots() {
     let panel = json!({"server": {"web_panel": "https://support.example.com/chats/{user_id}"}});
-    let d = Desktop::start("docs", SimConfig::default(), Some(panel), true).await;
+    let d = launch("docs").settings(panel).start().await;
     d.until("return document.querySelector('#status-bar').dataset.state === 'online'");
     let at = |minute: u32| format!("2026-11-25T09:{minute:02}:00Z");
     let mut events = vec![
@@ -1280,14 +792,11 @@ async fn a_database_in_use_at_launch_is_explained_and_try_again_opens_it() {
     let data = tempfile::tempdir().unwrap();
     let held = chatbell_engine::store::EngineLock::acquire(&data.path().join("chatbell.db"))
         .expect("the test holds the database");
-    let mut d = Desktop::start_with(
-        "database-in-use",
-        SimConfig::default(),
-        Some(json!({})),
-        true,
-        &[("CHATBELL_DATA_DIR", data.path().display().to_string())],
-    )
-    .await;
+    let mut d = launch("database-in-use")
+        .settings(json!({}))
+        .env("CHATBELL_DATA_DIR", data.path().display().to_string())
+        .start()
+        .await;
     d.until("return !document.querySelector('#store-problem').hidden");
     assert_eq!(
         d.js("return document.querySelector('#store-problem-what').textContent"),
@@ -1298,9 +807,22 @@ async fn a_database_in_use_at_launch_is_explained_and_try_again_opens_it() {
         detail.as_str().is_some_and(|t| t.contains("chatbell.db")),
         "the file is named: {detail}"
     );
+    assert!(
+        detail.as_str().is_some_and(|t| !t.contains("--db")),
+        "no command-line advice in the app: {detail}"
+    );
     assert_eq!(
         d.js("return document.querySelector('#status-bar').dataset.state"),
         json!("stopped")
+    );
+    // One state, one message: the status bar and the chat list say what the banner says.
+    assert_eq!(
+        d.js("return document.querySelector('#status-text').textContent"),
+        json!("Not connected: Another Chatbell is using this database.")
+    );
+    d.until(
+        "const e = document.querySelector('#list-footer .list-error'); \
+         return !!e && e.dataset.reason === 'in_use'",
     );
     d.shot("database-in-use");
 

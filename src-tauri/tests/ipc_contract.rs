@@ -151,3 +151,26 @@ fn every_store_reason_is_documented_and_worded() {
     let worded: Vec<String> = quoted(section(&banners, "const STORE_REASONS = [", "];"));
     assert_eq!(worded, engine, "ui/js/banners.js STORE_REASONS");
 }
+
+/// What a refused setting says (`CommandError` of kind "setting"): the engine's `Problem` kinds
+/// and `Unit`s are the lists `docs/ipc.md` gives and the ones the page words (`problems.js`).
+#[test]
+fn every_settings_problem_is_documented_and_worded() {
+    let engine = read("../crates/chatbell-engine/src/settings/problem.rs");
+    let problems = read("../ui/js/problems.js");
+    let ipc = read("../docs/ipc.md");
+
+    let kinds = variants(&engine, "Problem");
+    assert!(kinds.len() > 10, "read only {kinds:?}");
+    let worded: BTreeSet<String> = quoted(section(&problems, "const PROBLEMS = [", "];"));
+    assert_eq!(worded, kinds, "ui/js/problems.js PROBLEMS");
+    let documented = after(section(&ipc, "\nProblem ", "\nUnit "), "kind: \"", &['"']);
+    assert_eq!(documented, kinds, "docs/ipc.md's Problem");
+
+    let units = variants(&engine, "Unit");
+    assert!(units.len() > 5, "read only {units:?}");
+    let worded: BTreeSet<String> = quoted(section(&problems, "const UNITS = [", "];"));
+    assert_eq!(worded, units, "ui/js/problems.js UNITS");
+    let documented: BTreeSet<String> = quoted(section(&ipc, "\nUnit ", "\n"));
+    assert_eq!(documented, units, "docs/ipc.md's Unit");
+}

@@ -53,6 +53,24 @@ fn quoted_after<'a>(text: &'a str, marker: &str) -> Vec<&'a str> {
         .collect()
 }
 
+/// Every module of the page: `ui/js` and the folders under it.
+fn modules() -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut folders = vec![ui().join("js")];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                folders.push(path);
+            } else if path.extension().is_some_and(|e| e == "js") {
+                found.push(path);
+            }
+        }
+    }
+    assert!(found.len() > 15, "found only {found:?}");
+    found
+}
+
 /// The strings of a `const NAME = ["a", "b"];` line.
 fn js_list(text: &str, name: &str) -> Vec<String> {
     let line = text
@@ -100,25 +118,33 @@ fn every_word_the_page_names_exists() {
             named.insert(key.trim().to_string());
         }
     }
-    let js = std::fs::read_dir(ui().join("js")).unwrap();
-    for file in js.flatten() {
-        let path = file.path();
-        if path.extension().is_some_and(|e| e == "js") {
-            let text = std::fs::read_to_string(&path).unwrap();
-            named.extend(quoted_after(&text, "t(\"").into_iter().map(String::from));
-        }
+    for path in modules() {
+        let text = std::fs::read_to_string(&path).unwrap();
+        named.extend(quoted_after(&text, "t(\"").into_iter().map(String::from));
     }
-    // Keys put together in settings.js: one per tone and per blocker it knows.
-    let settings = read("js/settings.js");
+    // Keys put together in the modules: one per tone, per blocker, per problem and per unit
+    // they know.
     named.extend(
-        js_list(&settings, "TONES")
+        js_list(&read("js/settings/sounds.js"), "TONES")
             .iter()
             .map(|tone| format!("tone.{tone}")),
     );
     named.extend(
-        js_list(&settings, "BLOCKERS")
+        js_list(&read("js/diagnostics.js"), "BLOCKERS")
             .iter()
             .map(|kind| format!("blocker.{kind}")),
+    );
+    let problems = read("js/problems.js");
+    named.extend(
+        js_list(&problems, "PROBLEMS")
+            .iter()
+            .map(|kind| format!("problem.{kind}")),
+    );
+    named.insert("problem.out_of_range_or_empty".into());
+    named.extend(
+        js_list(&problems, "UNITS")
+            .iter()
+            .map(|unit| format!("unit.{unit}")),
     );
     // The store problem's words, two per reason it knows (banners.js).
     for reason in js_list(&read("js/banners.js"), "STORE_REASONS") {
@@ -143,5 +169,93 @@ fn the_sound_choices_are_the_engines_tones() {
                 .to_string()
         })
         .collect();
-    assert_eq!(js_list(&read("js/settings.js"), "TONES"), engine);
+    assert_eq!(js_list(&read("js/settings/sounds.js"), "TONES"), engine);
+}
+
+/// The settings form keeps no copy of the engine's limits or of its fields: a number input
+/// takes its bounds from `AppInfo.limits` (`data-limit`, set by the page), and every input names
+/// a field of `Settings` (`data-field`), the path a refused setting's error names.
+#[test]
+fn the_settings_form_names_the_apps_fields_and_limits() {
+    let html = read("index.html");
+    let tags: Vec<&str> = html.split('<').filter(|t| t.starts_with("input")).collect();
+    for tag in tags
+        .iter()
+        .filter(|t| t.contains(" data-field=\"") || t.contains(" data-limit=\""))
+    {
+        for written in [" min=\"", " max=\"", " maxlength=\""] {
+            assert!(!tag.contains(written), "a bound written in the page: {tag}");
+        }
+    }
+
+    let limits = serde_json::to_value(chatbell_ipc::contract::Limits::of_settings()).unwrap();
+    let named_limits = quoted_after(&html, "data-limit=\"");
+    assert!(named_limits.len() >= 4, "{named_limits:?}");
+    for name in &named_limits {
+        assert!(
+            limits.get(*name).is_some(),
+            "data-limit=\"{name}\" is not in AppInfo.limits"
+        );
+    }
+
+    // A settings value with every optional part present, as JSON: each data-field is a path in it.
+    let mut settings = chatbell_engine::settings::Settings::default();
+    settings.store.retention_days = Some(90);
+    settings.server.url = Some("wss://x.example/ws".into());
+    settings.server.web_panel = Some("https://x.example/{user_id}".into());
+    let escalation = &mut settings.notifications.escalation;
+    for source in ["telegram", "widget"] {
+        let own = chatbell_engine::settings::SourceLadders {
+            new_chat: escalation.new_chat,
+            new_message: escalation.new_message,
+        };
+        escalation.sources.insert(source.into(), own);
+    }
+    let mut json = serde_json::to_value(&settings).unwrap();
+    json["notifications"]["quiet_hours"] = serde_json::json!({ "start": "22:00", "end": "08:00" });
+    let is_path = |path: &str| {
+        path.split('.')
+            .try_fold(&json, |node, key| node.get(key))
+            .is_some()
+    };
+    let fields = quoted_after(&html, "data-field=\"");
+    assert!(fields.len() > 12, "{fields:?}");
+    for field in &fields {
+        assert!(is_path(field), "data-field=\"{field}\" is not a setting");
+    }
+    // The ladder tables' inputs get theirs from ladders.js: its tables, kinds and steps.
+    let ladders = read("js/settings/ladders.js");
+    let kinds: Vec<String> = js_pairs(&ladders, "KINDS");
+    let steps: Vec<String> = js_pairs(&ladders, "STEPS");
+    assert_eq!(kinds, ["new_chat", "new_message"]);
+    assert_eq!(steps.len(), 3, "{steps:?}");
+    for base in [
+        "notifications.escalation".to_string(),
+        "notifications.escalation.sources.telegram".into(),
+        "notifications.escalation.sources.widget".into(),
+    ] {
+        for kind in &kinds {
+            for step in &steps {
+                let path = format!("{base}.{kind}.{step}");
+                assert!(is_path(&path), "{path} is not a setting");
+            }
+        }
+    }
+    assert_eq!(
+        html.matches("type=\"number\"").count(),
+        3,
+        "one ladder input in its template, the retention and the snooze"
+    );
+}
+
+/// The first strings of each pair of a `const NAME = [["a", "x"], ["b", "y"]];` line.
+fn js_pairs(text: &str, name: &str) -> Vec<String> {
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(&format!("const {name} = [")))
+        .unwrap_or_else(|| panic!("const {name} = [...] on one line"));
+    line.split("[\"")
+        .skip(1)
+        .filter_map(|pair| pair.split_once('"').map(|(first, _)| first.to_string()))
+        .collect()
 }

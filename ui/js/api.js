@@ -1,18 +1,20 @@
 // The only module that touches window.__TAURI__: one function per command of docs/ipc.md, and
 // `on` for events. Keys stay snake_case, exactly as the shell expects them.
 
+/**
+ * A failed command (CommandError of docs/ipc.md): `kind` to branch on, `message` in English for
+ * a kind the page does not word itself. What the page words crosses as data: a store error's
+ * `reason` and `path`; a refused setting's `field` (its path in Settings) and `problem`.
+ */
 export class ApiError extends Error {
-  /** reason: a store error's StoreReason ("in_use", "corrupt"…), else null. */
-  constructor(kind, message, reason = null) {
+  constructor(kind, message, { reason = null, path = null, field = null, problem = null } = {}) {
     super(message);
     this.name = "ApiError";
     this.kind = kind;
     this.reason = reason;
-    // Validation errors start with the field they are about ("server.url: ...").
-    const match = /^([a-z_]+(?:\.[a-z_]+)*):\s*/.exec(message);
-    this.field = match ? match[1] : null;
-    const detail = match ? message.slice(match[0].length) : message;
-    this.detail = detail.charAt(0).toUpperCase() + detail.slice(1);
+    this.path = path;
+    this.field = field;
+    this.problem = problem;
   }
 }
 
@@ -30,7 +32,13 @@ export function isAvailable() {
 function toError(e) {
   if (e instanceof ApiError) return e;
   if (e && typeof e === "object" && typeof e.message === "string") {
-    return new ApiError(e.kind || "engine", e.message, typeof e.reason === "string" ? e.reason : null);
+    const text = (v) => (typeof v === "string" ? v : null);
+    return new ApiError(e.kind || "engine", e.message, {
+      reason: text(e.reason),
+      path: text(e.path),
+      field: text(e.field),
+      problem: e.problem && typeof e.problem === "object" ? e.problem : null,
+    });
   }
   return new ApiError("engine", String(e));
 }
@@ -61,7 +69,7 @@ export const snoozeChat = (userId, minutes) => call("snooze_chat", { user_id: us
 export const unsnoozeChat = (userId) => call("unsnooze_chat", { user_id: userId });
 /** Opens the chat in the service's web panel, in the default browser (the shell fills the template). */
 export const openWebPanel = (userId) => call("open_web_panel", { user_id: userId });
-/** The template filled with a sample chat: { url }; rejects with the template's problem. */
+/** The template filled with a sample chat: { url }; rejects with server.web_panel's problem (kind "setting"). */
 export const previewWebPanel = (template) => call("preview_web_panel", { template });
 export const setDnd = (on) => call("set_dnd", { on });
 /** Plays a tone now (volume 0–100) and resolves when it has played: PlayReport { device, tone, first_sample_ms, duration_ms }. */

@@ -17,16 +17,21 @@ const STORE_REASONS = ["in_use", "locked", "corrupt", "too_new", "foreign", "mis
 
 /**
  * The words for a store error: { what, todo } by its reason; a reason this page does not know
- * (a newer shell) gets the generic ones.
+ * (a newer shell) gets the generic ones. The one place a store reason is worded: the banner, the
+ * status bar and the chat list all say it through here.
  */
-function storeProblemWords(reason) {
+export function storeProblemWords(reason) {
   const known = STORE_REASONS.includes(reason) ? reason : "sql";
   return { what: t(`store_problem.${known}.what`), todo: t(`store_problem.${known}.todo`) };
 }
 
-/** Shows why the session could not start (an ApiError of kind "store"); null hides it. */
+/**
+ * Shows why the session could not start (an ApiError of kind "store"): its reason and file;
+ * null hides it. The error's message (English, with command-line advice) is for the log.
+ */
 export function setStoreProblem(error) {
-  setBanner("storeProblem", error ? { reason: error.reason, message: error.message } : null);
+  if (error) console.warn("the session could not start:", error.message);
+  setBanner("storeProblem", error ? { reason: error.reason, path: error.path } : null);
 }
 
 export function initBanners({ retryStart = async () => {} } = {}) {
@@ -65,7 +70,7 @@ export function renderBanners(s) {
   const words = problem ? storeProblemWords(problem.reason) : { what: "", todo: "" };
   setText(byId("store-problem-what"), words.what);
   setText(byId("store-problem-todo"), words.todo);
-  setText(byId("store-problem-detail"), problem ? t("store_problem.detail", { message: problem.message }) : "");
+  setText(byId("store-problem-detail"), problem?.path ? t("store_problem.file", { path: problem.path }) : "");
 }
 
 async function dismissTrayHint() {

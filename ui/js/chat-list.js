@@ -13,6 +13,7 @@ import {
 } from "./state.js";
 import { duration, listTime, parseTime, timeOrDate } from "./time.js";
 import { isNarrow } from "./keyboard.js";
+import { storeProblemWords } from "./banners.js";
 
 export const PAGE_SIZE = 200;
 const RELOAD_PAGE = 500; // list_chats' own upper bound
@@ -61,6 +62,7 @@ export function initChatList({ openChat }) {
   subscribe("waits", (s) => renderChatList(s, new Set(clockRows)));
   subscribe("open", renderSelection);
   subscribe("info", renderEmpty);
+  subscribe("banners", () => state.chatsError && renderFooter());
   // Sorting by wait pages the store in another order: what is loaded may not be its first page.
   subscribe("settings", (s) => {
     if (loadedOrder !== null && chatOrder(s.settings) !== loadedOrder) reloadChats();
@@ -80,7 +82,7 @@ export async function loadMoreChats() {
     state.chatsError = null;
     upsertChats(page, { fromPage: true });
   } catch (e) {
-    state.chatsError = e.message;
+    state.chatsError = e;
   } finally {
     state.chatsLoading = false;
     notify("chats", []);
@@ -111,7 +113,7 @@ export async function reloadChats() {
     state.chatsError = null;
     replaceChats(all);
   } catch (e) {
-    state.chatsError = e.message;
+    state.chatsError = e;
     notify("chats", []);
   } finally {
     state.chatsLoading = false;
@@ -342,12 +344,29 @@ function setRoving(li) {
   li.tabIndex = 0;
 }
 
+/**
+ * Why the list is not shown. While the session could not start because of its database, that
+ * reason is the one the whole window gives (the banner, the status bar): the list's own read
+ * may fail for a consequence of it (no database yet) and must not tell another story. The
+ * banner's "Try again" is then the one action.
+ */
+function renderListError(s) {
+  const problem = s.banners.storeProblem;
+  const error = s.chatsError;
+  const store = problem ?? (error.kind === "store" ? error : null);
+  const text = store ? t("store_problem.list", { what: storeProblemWords(store.reason).what }) : t("list.load_failed", { error: error.message });
+  const retry = () => {
+    state.chatsError = null;
+    loadMoreChats();
+  };
+  const line = el("span", { class: "list-error", data: { reason: store?.reason }, text });
+  if (problem) footerEl.replaceChildren(line);
+  else footerEl.replaceChildren(line, el("button", { class: "btn btn-small", text: t("common.retry"), attrs: { type: "button" }, on: { click: retry } }));
+}
+
 function renderFooter() {
   if (state.chatsError) {
-    footerEl.replaceChildren(
-      el("span", { class: "list-error", text: t("list.load_failed", { error: state.chatsError }) }),
-      el("button", { class: "btn btn-small", text: t("common.retry"), attrs: { type: "button" }, on: { click: () => { state.chatsError = null; loadMoreChats(); } } }),
-    );
+    renderListError(state);
   } else if (state.chatsLoading && state.chats.size > 0) {
     footerEl.replaceChildren(el("span", { class: "spinner", attrs: { "aria-hidden": "true" } }), el("span", { text: t("list.loading") }));
   } else {

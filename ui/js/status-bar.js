@@ -6,7 +6,7 @@ import { byId, setHidden, setText } from "./dom.js";
 import { t } from "./i18n/index.js";
 import { state, subscribe } from "./state.js";
 import { secondsUntil } from "./time.js";
-import { showToast } from "./banners.js";
+import { showToast, storeProblemWords } from "./banners.js";
 
 let bar, textEl, announceEl, retryBtn, settingsBtn, setupBtn, demoBtn, demoBadge;
 let ticker = 0;
@@ -40,6 +40,7 @@ export function initStatusBar(actions) {
   subscribe("connection", renderStatusBar);
   subscribe("info", renderStatusBar);
   subscribe("lang", renderStatusBar);
+  subscribe("banners", renderStatusBar);
 }
 
 export function renderStatusBar(s) {
@@ -77,8 +78,11 @@ function describe(c, { countdown = true } = {}) {
       return t("status.unauthorized", { status: c.status ?? 401 });
     case "not_configured":
       return t("status.not_configured");
-    case "stopped":
-      return t("status.stopped");
+    case "stopped": {
+      // Stopped because the database cannot be used: the banner's reason, in short.
+      const problem = state.banners.storeProblem;
+      return problem ? t("store_problem.status", { what: storeProblemWords(problem.reason).what }) : t("status.stopped");
+    }
     default:
       return "";
   }

@@ -5,6 +5,7 @@ import * as api from "./api.js";
 import { byId, setText } from "./dom.js";
 import { t } from "./i18n/index.js";
 import { setInfo, state, subscribe } from "./state.js";
+import { errorText } from "./problems.js";
 
 let root;
 // Held open from the moment Connect is pressed until the token is stored too: saving the
@@ -65,11 +66,6 @@ async function connect() {
     byId("welcome-url").focus();
     return;
   }
-  if (!/^wss?:\/\//i.test(url)) {
-    showError("welcome-url", t("welcome.err_url_scheme"));
-    byId("welcome-url").focus();
-    return;
-  }
   if (!token) {
     showError("welcome-token", t("welcome.err_token_empty"));
     byId("welcome-token").focus();
@@ -85,7 +81,9 @@ async function connect() {
   } catch (e) {
     busy(false);
     pinned = false;
-    showError(e.field === "token" ? "welcome-token" : "welcome-url", e.detail || e.message);
+    // The address is the one setting asked here: the engine's problem with it, in words.
+    showError("welcome-url", e.kind === "setting" ? errorText(e) : e.message);
+    byId("welcome-url").focus();
     return;
   }
   try {
@@ -95,7 +93,7 @@ async function connect() {
   } catch (e) {
     // The address is saved; the welcome stays up until the token is accepted too.
     busy(false);
-    showError("welcome-token", e.detail || e.message);
+    showError("welcome-token", e.message);
     byId("welcome-token").focus();
     return;
   }

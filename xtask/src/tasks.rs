@@ -31,15 +31,9 @@ pub fn demo() -> Result<()> {
     if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
         bail!("no display: run `cargo xtask demo` in a desktop session (or under `xvfb-run`)");
     }
-    // The resident and the window it starts: built together, run from where cargo put them.
-    cargo(&[
-        "build",
-        "--release",
-        "--package",
-        "chatbell-resident",
-        "--package",
-        "chatbell-window",
-    ])?;
+    // The resident and the window it starts, from the build the tests use (so after `cargo
+    // xtask test` nothing compiles again), run from where cargo put them.
+    build_release()?;
     run(
         release_binary("chatbell")
             .to_str()
@@ -66,8 +60,8 @@ pub fn test() -> Result<()> {
     bundle_and_check_deb()
 }
 
-/// One release build of every package and target: the tests, the benchmarks and the `.deb`
-/// all use these binaries, so the app that is tested is the app that ships, and nothing
+/// One release build of every package and target: the tests, the benchmarks, the demo and the
+/// `.deb` all use these binaries, so the app that is tested is the app that ships, and nothing
 /// compiles twice. Building the tests in the same invocation matters: cargo enables a crate's
 /// features for the whole build, and a build without the test targets (`cargo build -p`, the
 /// Tauri CLI's `tauri build`) would pick a different set and recompile the engine and

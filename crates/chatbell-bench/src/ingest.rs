@@ -122,16 +122,20 @@ async fn engine(sim: &SimHandle, n: u64) -> Result<f64> {
             }
             Ok(_) => {}
             Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                stored = engine.frames_stored().await?
+                stored = engine.queries().frames_stored().await?
             }
             Err(e) => bail!("engine events: {e}"),
         }
     }
     let rate = n as f64 / started.elapsed().as_secs_f64();
-    let counts = engine.counts().await?;
+    let counts = engine.queries().counts().await?;
     if counts.events != n
         || counts.messages == 0
-        || engine.search("доставк".into(), 5).await?.is_empty()
+        || engine
+            .queries()
+            .search("доставк".into(), 5)
+            .await?
+            .is_empty()
     {
         bail!("the engine did not store the burst completely: {counts:?}");
     }

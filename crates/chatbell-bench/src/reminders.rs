@@ -137,7 +137,7 @@ async fn real_clock(server: &NotificationServer, n: usize) -> Result<Samples> {
         every_min: 1,
         urgent_after_min: None,
     };
-    config.notifications = settings;
+    config.settings.notifications = settings;
     let engine = Engine::start(
         config,
         Some(Box::new(DesktopNotifier::new(NotifierConfig::default()))),

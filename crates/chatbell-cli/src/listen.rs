@@ -6,11 +6,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
+use chatbell_engine::i18n::{Lang, wait_text};
 use chatbell_engine::keychain::Keychain;
 use chatbell_engine::model::{
     AlertLevel, ConnState, Delivery, Diagnostic, EngineEvent, Outcome, SoundEvent, SoundOutcome,
 };
-use chatbell_engine::notifier::text::{Lang, wait_text};
 use chatbell_engine::notifier::{DesktopNotifier, Notifier, NotifierConfig};
 use chatbell_engine::settings::{Settings, check_url};
 use chatbell_engine::{Engine, EngineConfig, Secret, ServerConfig, paths};
@@ -52,6 +52,10 @@ pub struct ListenArgs {
     /// Silence after which the connection is dead, in milliseconds (default 30000).
     #[arg(long, hide = true, value_parser = clap::value_parser!(u64).range(50..=600_000))]
     dead_ms: Option<u64>,
+    /// The least time between two sounds, in milliseconds (default 10000; 0: no limit), so a
+    /// test can want a second sound without waiting it out.
+    #[arg(long, hide = true, value_parser = clap::value_parser!(u64).range(0..=600_000))]
+    sound_interval_ms: Option<u64>,
 }
 
 pub async fn run(db: &Path, args: ListenArgs) -> anyhow::Result<ExitCode> {
@@ -89,7 +93,7 @@ pub async fn run(db: &Path, args: ListenArgs) -> anyhow::Result<ExitCode> {
         config.subscriptions = args.subscribe;
     }
     if args.no_sound {
-        config.notifications.sound = false;
+        config.settings.notifications.sound = false;
         config.audio = false;
     }
     if let Some(ms) = args.ping_ms {
@@ -97,6 +101,9 @@ pub async fn run(db: &Path, args: ListenArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(ms) = args.dead_ms {
         config.tuning.heartbeat.dead_after = Duration::from_millis(ms);
+    }
+    if let Some(ms) = args.sound_interval_ms {
+        config.coalesce.sound_interval = Duration::from_millis(ms);
     }
     let notifier: Option<Box<dyn Notifier>> = (!args.no_notify)
         .then(|| Box::new(DesktopNotifier::new(NotifierConfig::default())) as Box<dyn Notifier>);
@@ -143,7 +150,9 @@ pub async fn run(db: &Path, args: ListenArgs) -> anyhow::Result<ExitCode> {
         anyhow::bail!(
             "stopped with {} received event(s) not stored: {}",
             report.unwritten,
-            report.error.as_deref().unwrap_or("the store refused them")
+            report
+                .error
+                .map_or_else(|| "the store refused them".into(), |e| e.to_string())
         );
     }
     if let Some(error) = report.error {

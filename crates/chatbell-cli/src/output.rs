@@ -2,8 +2,8 @@
 
 use std::io::Write;
 
+use chatbell_engine::i18n::{Lang, wait_text};
 use chatbell_engine::model::{ChatSummary, Message, SearchHit};
-use chatbell_engine::notifier::text::{Lang, wait_text};
 use chrono::{DateTime, Local, Utc};
 use serde::Serialize;
 

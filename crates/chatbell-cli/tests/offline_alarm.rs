@@ -7,8 +7,8 @@ mod common;
 use std::time::Duration;
 
 use chatbell_sim::SimConfig;
-use chatbell_testkit::{NotificationServer, NotifyCall, PulseServer, Spawned};
-use common::{Desk, until_online};
+use chatbell_testkit::{NotificationServer, NotifyCall, PulseServer, Spawned, Text, eventually};
+use common::{Desk, output, until_online};
 
 const CAPS: &[&str] = &["body", "actions", "persistence"];
 /// The threshold in these tests: the least the settings allow.
@@ -37,20 +37,14 @@ async fn notified(
     within: Duration,
     pred: impl Fn(&str) -> bool,
 ) -> NotifyCall {
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        if let Some(call) = server.calls().into_iter().find(|c| pred(&c.summary)) {
-            return call;
+    eventually("such a notification", within, async || {
+        let calls = server.calls();
+        match calls.iter().find(|c| pred(&c.summary)) {
+            Some(call) => Ok(call.clone()),
+            None => Err(Text(format!("{calls:#?}\n{:?}", output(listener)))),
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no such notification within {within:?}: {:#?}\nstdout:\n{}\nstderr:\n{}",
-            server.calls(),
-            listener.stdout.text(),
-            listener.stderr.text()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

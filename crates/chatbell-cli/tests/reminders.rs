@@ -7,7 +7,7 @@ mod common;
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
-use chatbell_testkit::NotificationServer;
+use chatbell_testkit::{NotificationServer, eventually};
 use common::{Desk, new_chat, press, until_online, wait_stored};
 
 const WITHIN: Duration = Duration::from_secs(10);
@@ -63,16 +63,15 @@ async fn the_buttons_on_a_notification_work_in_listen() {
         v["type"] == "web_panel_requested"
     })
     .await;
-    let deadline = tokio::time::Instant::now() + WITHIN;
-    let url = loop {
-        match std::fs::read_to_string(&opened) {
-            Ok(text) if text.ends_with('\n') => break text,
-            _ if tokio::time::Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(20)).await
-            }
-            other => panic!("the browser was never asked: {other:?}"),
-        }
-    };
+    let url = eventually(
+        "the browser is asked",
+        WITHIN,
+        async || match std::fs::read_to_string(&opened) {
+            Ok(text) if text.ends_with('\n') => Ok(text),
+            other => Err(other),
+        },
+    )
+    .await;
     assert_eq!(
         url,
         "https://support.example.com/chats/-7?u=..%2Fa%20b%3Fx%3D%22q%27%26y%3D1&s=widget\n"

@@ -22,11 +22,13 @@ async fn listen_with(desk: &Desk, env: &[(String, String)]) -> Spawned {
     until_online(c).await
 }
 
-/// `chatbell-cli listen` with its human output, with this environment; returns once online.
-async fn listen_human_with(desk: &Desk, env: &[(&str, &str)]) -> Spawned {
+/// `chatbell-cli listen` with its human output, with this environment and these arguments;
+/// returns once online.
+async fn listen_human_with(desk: &Desk, env: &[(&str, &str)], args: &[&str]) -> Spawned {
     let mut c = desk.cli();
     c.envs(env.iter().copied())
-        .args(["listen", "--url", &desk.sim.ws_url()]);
+        .args(["listen", "--url", &desk.sim.ws_url()])
+        .args(args);
     let listener = Spawned::spawn(c);
     let online = listener.stdout.wait_for(WITHIN, |l| l == "online").await;
     assert!(
@@ -51,6 +53,20 @@ async fn played(listener: &Spawned, kind: &str) -> serde_json::Value {
                 listener.stderr.text()
             )
         })
+}
+
+/// Waits for the `--json` line saying the notification `summary` was shown; returns it. Its
+/// `sound` says whether a sound was chosen for the notification: a chosen sound is queued
+/// before the notification is shown, so `false` there is the decision itself, not a pause in
+/// which none happened to play.
+async fn shown_report(listener: &Spawned, summary: &str) -> serde_json::Value {
+    listener
+        .stdout
+        .wait_json(WITHIN, |v| {
+            v["type"] == "delivery" && v["result"] == "shown" && v["summary"] == summary
+        })
+        .await
+        .unwrap_or_else(|| panic!("{summary:?} not shown:\n{}", listener.stdout.text()))
 }
 
 /// Waits for the `n`th notification; returns it.
@@ -153,6 +169,8 @@ async fn a_kind_set_to_off_plays_nothing_while_the_others_still_play() {
         .unwrap();
     let shown = notification(&server, 1).await;
     assert_eq!(shown.summary, "New chat: Ann");
+    let delivered = shown_report(&listener, "New chat: Ann").await;
+    assert_eq!(delivered["sound"], false, "no sound chosen: {delivered}");
     // Then a message in another chat (one in Ann's would join her notification, silently):
     // its pop is the barrier that proves the new chat is past — and that a silent kind does
     // not use up the sound limit (sounds play in order, one at a time).
@@ -182,7 +200,9 @@ async fn without_an_audio_server_notifications_still_show_and_the_failure_is_sai
     let desk = Desk::new().await;
     let server = NotificationServer::start(&desk.bus, CAPS).await;
     let nowhere = [("PULSE_SERVER", "unix:/nonexistent")];
-    let listener = listen_human_with(&desk, &nowhere).await;
+    // No sound limit (the test knob): a second new chat wants a sound as the first did, where
+    // by default one within 10 s of another's sound gets none.
+    let listener = listen_human_with(&desk, &nowhere, &["--sound-interval-ms", "0"]).await;
 
     desk.sim
         .control()
@@ -205,10 +225,8 @@ async fn without_an_audio_server_notifications_still_show_and_the_failure_is_sai
         .unwrap_or_else(|| panic!("no failure reported:\n{}", listener.stdout.text()));
     assert!(failed.contains("no audio device"), "{failed}");
 
-    // A second chat once the sound interval has passed (a new chat within 10 s of another's
-    // sound gets none at all), so that it wants a sound too: its notification asks the
-    // desktop for its own (ours fail), and is the barrier for counting the failure lines.
-    tokio::time::sleep(Duration::from_millis(10_500)).await;
+    // A second chat, which wants a sound too: its notification asks the desktop for its own
+    // (ours fail), and is the barrier for counting the failure lines.
     desk.sim
         .control()
         .send_event(&new_chat(2, "Bob", "hi"))
@@ -289,15 +307,8 @@ async fn with_no_sound_nothing_plays_and_the_desktop_is_asked_for_silence() {
         Some(&HintValue::Bool(true)),
         "--no-sound: no sound from the desktop either"
     );
-    // The delivery report comes after the notification was shown, and the sound (had there
-    // been one) was queued before it was shown.
-    let delivered = listener
-        .stdout
-        .wait_json(WITHIN, |v| {
-            v["type"] == "delivery" && v["result"] == "shown"
-        })
-        .await;
-    assert!(delivered.is_some(), "{}", listener.stdout.text());
+    let delivered = shown_report(&listener, "New chat: Ann").await;
+    assert_eq!(delivered["sound"], false, "no sound chosen: {delivered}");
     assert!(
         !listener.stdout.json().iter().any(|v| v["type"] == "sound"),
         "{}",

@@ -1,13 +1,15 @@
-//! "Test my alerts": what the shift-start self-test found, and what would keep an alert from
-//! the agent right now. The checks themselves run in the engine (a sound, a notification);
-//! turning their results and the settings into that list is pure and lives here.
+//! "Test my alerts": the shift-start self-test (a sound, a sample notification) and what would
+//! keep an alert from the agent right now. Turning the checks' results and the settings into
+//! that list is pure ([`blockers`]).
 
 use chrono::NaiveTime;
 use serde::{Deserialize, Serialize};
 
-use crate::notifier::ServerInfo;
-use crate::settings::NotificationSettings;
-use crate::sound::PlayReport;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::notifier::{ServerInfo, ServiceMsg, TestShown};
+use crate::settings::{NotificationSettings, SoundSettings};
+use crate::sound::{PlayReport, Player, SoundError, Tone};
 
 /// What the self-test found.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -59,6 +61,71 @@ pub enum Blocker {
     NoPersistence,
     /// No tray to live in (the shell finds this out; the engine has no tray).
     NoTrayHost,
+}
+
+/// Plays the new-chat sound to the end, shows a sample notification (past the coalescer),
+/// and lists what would keep a real alert from the agent at `local` under `settings`.
+pub(crate) async fn run(
+    settings: &NotificationSettings,
+    player: Option<&Player>,
+    notifier: Option<&mpsc::Sender<ServiceMsg>>,
+    local: NaiveTime,
+) -> AlertTest {
+    let tone = settings.sounds.new_chat.unwrap_or(Tone::Chime);
+    let volume = match settings.sounds.volume {
+        0 => SoundSettings::default().volume,
+        v => v,
+    };
+    let played = match player {
+        Some(player) => player.play_now(tone, volume).await,
+        None => Err(SoundError::Off),
+    };
+    let sound = match played {
+        Ok(report) => SoundCheck {
+            played: true,
+            report: Some(report),
+            error: None,
+        },
+        Err(e) => SoundCheck {
+            played: false,
+            report: None,
+            error: Some(e.to_string()),
+        },
+    };
+    let notification = show_sample(notifier).await;
+    let blockers = blockers(&sound, &notification, settings, local);
+    AlertTest {
+        sound,
+        notification,
+        blockers,
+    }
+}
+
+async fn show_sample(notifier: Option<&mpsc::Sender<ServiceMsg>>) -> NotificationCheck {
+    let failed = |error: &str| NotificationCheck {
+        shown: false,
+        error: Some(error.into()),
+        server: None,
+    };
+    let Some(tx) = notifier else {
+        return failed("notifications are not available in this process");
+    };
+    let (reply, answer) = oneshot::channel();
+    if tx.send(ServiceMsg::Test { reply }).await.is_err() {
+        return failed("the notifier has stopped");
+    }
+    match answer.await {
+        Ok(TestShown {
+            result: Ok(()),
+            server,
+        }) => NotificationCheck {
+            shown: true,
+            error: None,
+            server,
+        },
+        Ok(TestShown { result: Err(e), .. }) => failed(&e.to_string()),
+        Err(_) => failed("the notifier has stopped"),
+    }
 }
 
 /// What would keep an alert from the agent, given what the checks found and the settings now.

@@ -1,12 +1,19 @@
 //! Time, injected. Code that decides by time (backoff, typing expiry, quiet hours, coalescing,
 //! sleep detection) takes it from a [`Clock`] so tests can set it.
+//!
+//! The wall clock can step either way while the monotonic clock runs on: forward after a
+//! suspend (which the monotonic clock does not count), back after an NTP correction, a manual
+//! change or a VM's resync. Whatever waits for a wall-clock time (a reminder step, a snooze's
+//! end, the offline alarm's threshold) measures on a [`Steady`] timeline, which follows the
+//! first and ignores the second: stepped back two hours, a customer must not wait two more
+//! hours unnoticed.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use chrono::{DateTime, Local, NaiveTime, Utc};
+use chrono::{DateTime, Local, NaiveTime, TimeDelta, Utc};
 
 pub trait Clock: Send + Sync + 'static {
     /// Monotonic time: for durations and deadlines.
@@ -24,6 +31,67 @@ pub trait Clock: Send + Sync + 'static {
         Box::pin(tokio::time::sleep_until(tokio::time::Instant::from_std(
             deadline,
         )))
+    }
+}
+
+/// Sleeps until `deadline` on `clock`, or forever when there is none: the arm of a `select!`
+/// that has nothing to wait for runs no timer.
+pub async fn sleep_or_pending(clock: &dyn Clock, deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => clock.sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// A wall-clock deadline is slept toward at most this long at a time: a monotonic sleep does
+/// not see the wall clock step (a suspend stops the monotonic clock), so a hold that ends at a
+/// wall time is looked at again this often, and only while one is pending.
+pub const WALL_RECHECK: Duration = Duration::from_secs(60);
+
+/// The monotonic instant at which a wall-clock time `left` from now falls, slept toward at
+/// most [`WALL_RECHECK`] at a time.
+pub fn wall_deadline(clock: &dyn Clock, left: Duration) -> Instant {
+    clock.mono() + left.min(WALL_RECHECK)
+}
+
+/// A timeline in wall-clock terms that runs with the monotonic clock and follows the wall
+/// clock forward, but never back: `now` is the start's wall time plus the larger of the time
+/// each clock says has passed. A wall time read from outside (a stamp in the store, a snooze's
+/// end) is placed on it once, when first seen ([`Steady::place`]), at the distance from now the
+/// wall clock gives; from then on it is measured against [`Steady::now`]. Placed again later,
+/// after the wall clock stepped back, it would land later: keep what `place` returned.
+#[derive(Debug, Clone, Copy)]
+pub struct Steady {
+    wall: DateTime<Utc>,
+    mono: Instant,
+}
+
+impl Steady {
+    pub fn new(clock: &dyn Clock) -> Self {
+        Steady {
+            wall: clock.utc(),
+            mono: clock.mono(),
+        }
+    }
+
+    pub fn now(&self, clock: &dyn Clock) -> DateTime<Utc> {
+        let by_mono = clock.mono().saturating_duration_since(self.mono);
+        let by_wall = (clock.utc() - self.wall).to_std().unwrap_or(Duration::ZERO);
+        let passed = TimeDelta::from_std(by_mono.max(by_wall)).unwrap_or(TimeDelta::MAX);
+        self.wall.checked_add_signed(passed).unwrap_or(self.wall)
+    }
+
+    /// `wall`, a wall-clock time seen just now, on this timeline.
+    pub fn place(&self, wall: DateTime<Utc>, clock: &dyn Clock) -> DateTime<Utc> {
+        let now = self.now(clock);
+        now.checked_add_signed(wall - clock.utc()).unwrap_or(now)
+    }
+
+    /// A stamp of something that has happened (a message received, a connection lost), seen
+    /// just now: placed as [`Steady::place`], but never after now. Stamped just before the wall
+    /// clock stepped back and seen just after, it would otherwise land in the future.
+    pub fn place_past(&self, wall: DateTime<Utc>, clock: &dyn Clock) -> DateTime<Utc> {
+        self.place(wall, clock).min(self.now(clock))
     }
 }
 
@@ -50,6 +118,25 @@ impl Clock for SystemClock {
 pub struct ManualClock {
     inner: Arc<Mutex<(Instant, DateTime<Utc>, NaiveTime)>>,
     advanced: Arc<tokio::sync::Notify>,
+    /// The deadlines slept toward now: a test waits for a task to have scheduled something
+    /// (a barrier) before it moves time past it.
+    sleepers: tokio::sync::watch::Sender<Vec<Instant>>,
+}
+
+/// Takes a deadline off the sleepers when its sleep ends or is dropped.
+struct Sleeper {
+    sleepers: tokio::sync::watch::Sender<Vec<Instant>>,
+    deadline: Instant,
+}
+
+impl Drop for Sleeper {
+    fn drop(&mut self) {
+        self.sleepers.send_modify(|all| {
+            if let Some(i) = all.iter().position(|d| *d == self.deadline) {
+                all.swap_remove(i);
+            }
+        });
+    }
 }
 
 impl ManualClock {
@@ -57,7 +144,15 @@ impl ManualClock {
         ManualClock {
             inner: Arc::new(Mutex::new((Instant::now(), utc, local))),
             advanced: Arc::new(tokio::sync::Notify::new()),
+            sleepers: tokio::sync::watch::Sender::new(Vec::new()),
         }
+    }
+
+    /// Waits until some task sleeps toward a deadline `after` from now (monotonic).
+    pub async fn sleeping(&self, after: Duration) {
+        let deadline = self.mono() + after;
+        let mut sleepers = self.sleepers.subscribe();
+        let _ = sleepers.wait_for(|all| all.contains(&deadline)).await;
     }
 
     pub fn advance(&self, by: Duration) {
@@ -67,6 +162,16 @@ impl ManualClock {
         t.2 =
             t.2.overflowing_add_signed(chrono::Duration::from_std(by).unwrap())
                 .0;
+        drop(t);
+        self.advanced.notify_waiters();
+    }
+
+    /// Steps the wall clock (UTC and local time) by `by`, back when negative, while the
+    /// monotonic clock stands: an NTP correction, a clock changed by hand, a suspend.
+    pub fn step_wall(&self, by: TimeDelta) {
+        let mut t = self.inner.lock().unwrap();
+        t.1 += by;
+        t.2 = t.2.overflowing_add_signed(by).0;
         drop(t);
         self.advanced.notify_waiters();
     }
@@ -89,7 +194,13 @@ impl Clock for ManualClock {
     }
     fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn Future<Output = ()> + Send>> {
         let clock = self.clone();
+        self.sleepers.send_modify(|all| all.push(deadline));
+        let sleeper = Sleeper {
+            sleepers: self.sleepers.clone(),
+            deadline,
+        };
         Box::pin(async move {
+            let _sleeper = sleeper;
             loop {
                 // Registered before the check: an advance in between still wakes it.
                 let advanced = clock.advanced.notified();
@@ -99,5 +210,59 @@ impl Clock for ManualClock {
                 advanced.await;
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn clock() -> ManualClock {
+        ManualClock::new(
+            DateTime::from_timestamp(1_772_452_800, 0).unwrap(),
+            NaiveTime::from_hms_opt(12, 0, 0).unwrap(),
+        )
+    }
+
+    #[test]
+    fn the_steady_timeline_runs_on_when_the_wall_clock_steps_back() {
+        let clock = clock();
+        let steady = Steady::new(&clock);
+        let since = steady.place(clock.utc(), &clock);
+        clock.advance(Duration::from_secs(60));
+        clock.step_wall(TimeDelta::hours(-2));
+        clock.advance(Duration::from_secs(60));
+        assert_eq!(steady.now(&clock) - since, TimeDelta::minutes(2));
+        // Seen after the step, a time is placed at its distance from now.
+        let later = steady.place(clock.utc() - TimeDelta::seconds(5), &clock);
+        assert_eq!(steady.now(&clock) - later, TimeDelta::seconds(5));
+        // A stamp from before the step, first seen after it, is no later than now.
+        let stamped = clock.utc() + TimeDelta::hours(2) - TimeDelta::seconds(1);
+        assert_eq!(steady.place_past(stamped, &clock), steady.now(&clock));
+    }
+
+    #[test]
+    fn the_steady_timeline_follows_the_wall_clock_forward() {
+        let clock = clock();
+        let steady = Steady::new(&clock);
+        let since = steady.place(clock.utc(), &clock);
+        // A suspend: the wall clock went on, the monotonic one did not.
+        clock.step_wall(TimeDelta::days(3));
+        assert_eq!(steady.now(&clock) - since, TimeDelta::days(3));
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(
+            steady.now(&clock) - since,
+            TimeDelta::days(3) + TimeDelta::seconds(1)
+        );
+    }
+
+    #[test]
+    fn a_time_placed_before_the_start_keeps_its_distance() {
+        let clock = clock();
+        let steady = Steady::new(&clock);
+        let stored = clock.utc() - TimeDelta::minutes(7);
+        let placed = steady.place(stored, &clock);
+        clock.step_wall(TimeDelta::hours(-1));
+        assert_eq!(steady.now(&clock) - placed, TimeDelta::minutes(7));
     }
 }

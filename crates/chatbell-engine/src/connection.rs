@@ -21,9 +21,10 @@ use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 use tokio_util::sync::CancellationToken;
 
 use crate::backoff::{Backoff, BackoffPolicy};
-use crate::clock::Clock;
+use crate::clock::{Clock, Steady};
 use crate::liveness::{Heartbeat, Liveness, SleepDetector};
-use crate::model::{ConnState, OfflineCause};
+use crate::model::{ConnState, EngineEvent, OfflineCause};
+use crate::outbox::Outbox;
 use crate::outgoing::{Outgoing, Stopped};
 use crate::secret::Secret;
 use crate::settings::AuthMode;
@@ -168,8 +169,11 @@ impl Connection {
             self.clock.system(),
         );
         // Since when nothing has been heard: from a session's end (or the first failed attempt)
-        // across the failed attempts after it; each session's end sets it anew.
-        let mut down_since: Option<DateTime<Utc>> = None;
+        // across the failed attempts after it; each session's end sets it anew. Kept with its
+        // place on a steady timeline, so the gap's end is measured from it even when the wall
+        // clock steps back meanwhile (the end never comes before the start).
+        let steady = Steady::new(&*self.clock);
+        let mut down_since: Option<(DateTime<Utc>, DateTime<Utc>)> = None;
         loop {
             let Some(server) = self.server.clone() else {
                 down_since = None;
@@ -194,7 +198,10 @@ impl Connection {
             };
             let delay = match connected {
                 Ok(ws) => {
-                    let since = self.clock.utc();
+                    let since = match down_since {
+                        Some((wall, placed)) => wall + (steady.now(&*self.clock) - placed),
+                        None => self.clock.utc(),
+                    };
                     let up = self.clock.mono();
                     if !self.forward(Inbound::Connected { at: since }).await {
                         break;
@@ -212,7 +219,7 @@ impl Connection {
                     if !self.forward(Inbound::Disconnected { at: down_at }).await {
                         break;
                     }
-                    down_since = Some(down_at);
+                    down_since = Some((down_at, steady.place(down_at, &*self.clock)));
                     backoff.connection_ended(self.clock.mono().saturating_duration_since(up));
                     match end {
                         End::Cancelled => break,
@@ -238,7 +245,9 @@ impl Connection {
                 Err(ConnectError::Unauthorized(status)) => {
                     let delay = backoff.unauthorized_delay();
                     tracing::warn!(status, "the server refused the token");
-                    let since = *down_since.get_or_insert_with(|| self.clock.utc());
+                    let since = down_since
+                        .get_or_insert_with(|| now_placed(&steady, &*self.clock))
+                        .0;
                     self.set_state(ConnState::Unauthorized {
                         status,
                         retry_at: self.retry_at(delay),
@@ -249,7 +258,9 @@ impl Connection {
                 Err(ConnectError::Other { reason, cause }) => {
                     let delay = backoff.next_delay();
                     tracing::info!(%reason, ?delay, "cannot connect");
-                    let since = *down_since.get_or_insert_with(|| self.clock.utc());
+                    let since = down_since
+                        .get_or_insert_with(|| now_placed(&steady, &*self.clock))
+                        .0;
                     self.set_state(ConnState::Offline {
                         attempt: backoff.attempt(),
                         retry_at: self.retry_at(delay),
@@ -533,6 +544,28 @@ pub async fn probe(server: &ServerConfig, timeout: Duration) -> Result<(), Strin
             Ok(())
         }
     }
+}
+
+/// Tells the engine's subscribers each new connection state, once.
+pub(crate) async fn forward_state(mut state: watch::Receiver<ConnState>, outbox: Outbox) {
+    let mut last = None;
+    loop {
+        let current = state.borrow_and_update().clone();
+        // The watch wakes on every send, also of the same state (the first connect attempt
+        // is announced at start and again by the connection): tell subscribers once.
+        if last.as_ref() != Some(&current) {
+            outbox.send(EngineEvent::Connection(current.clone()));
+            last = Some(current);
+        }
+        if state.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Now, on the wall clock and on `steady`.
+fn now_placed(steady: &Steady, clock: &dyn Clock) -> (DateTime<Utc>, DateTime<Utc>) {
+    (clock.utc(), steady.now(clock))
 }
 
 #[cfg(test)]

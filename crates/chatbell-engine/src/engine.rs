@@ -1,5 +1,7 @@
-//! The engine: wires the connection, the writer thread, the notifier service and the readers,
-//! and is the one handle the app and the CLI hold.
+//! The engine: wires the connection, the writer thread, the notifier service and the tasks
+//! that act on time, and is the one handle the app and the CLI hold. It only wires: reads are
+//! [`Queries`], what the agent does to a chat is `actions.rs`, the settings are one published
+//! value each task reads what it needs from.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -8,47 +10,42 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chatbell_protocol::UserId;
+use chrono::{DateTime, Utc};
 use tokio::sync::{Notify, broadcast, mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use chrono::{DateTime, Utc};
-
-use crate::alert_test::{AlertTest, NotificationCheck, SoundCheck};
+use crate::actions::Actions;
+use crate::alert_test::AlertTest;
 use crate::clock::{Clock, SystemClock};
 use crate::coalesce::{CoalesceConfig, Coalescer};
 use crate::connection::{ConnCmd, Connection, ConnectionTuning, ServerConfig};
+use crate::error::EngineError;
 use crate::escalation::Escalator;
-use crate::model::{
-    ChatOrder, ChatSummary, ConnState, EngineEvent, Focus, HistoryPage, SearchHit, Seq,
-    WaitingSummary,
-};
-use crate::notifier::text::Lang;
-use crate::notifier::{
-    Action, Notifier, NotifyError, NotifyService, ServiceMsg, SoundSetup, TestShown,
-};
-use crate::outage;
+use crate::model::{ConnState, EngineEvent, Focus, WaitingSummary};
+use crate::notifier::{Notifier, NotifyService, ServiceMsg, ServiceParts};
 use crate::outbox::Outbox;
+use crate::queries::Queries;
 use crate::secret::Secret;
-use crate::settings::{NotificationSettings, Settings, SoundSettings};
+use crate::settings::Settings;
 use crate::sound::{AudioStatus, PlayReport, Player, SoundError, Tone};
-use crate::store::{EngineLock, Reader, Removed, StoreCounts, StoreError};
+use crate::store::{EngineLock, Reader, Removed, StoreError};
+use crate::sync::lock;
 use crate::typing::Typing;
-use crate::web_panel::{ChatFields, WebPanel};
 use crate::writer::{WriterExit, WriterLoop, WriterMsg, WriterShared, supervised};
 
 /// Everything the engine needs to start.
 pub struct EngineConfig {
     pub db_path: PathBuf,
+    /// The agent's settings, published to every task; [`Engine::set_settings`] publishes new
+    /// ones. A task reads what it uses, so a new setting touches its type and its one user.
+    pub settings: Settings,
+    /// Where to connect: the settings' server with the keychain's token, or another (the
+    /// demo's simulator, the CLI's flags). [`Engine::set_server`] changes it.
     pub server: Option<ServerConfig>,
     pub subscriptions: Vec<UserId>,
-    pub notifications: NotificationSettings,
-    pub lang: Lang,
-    pub retention_days: Option<u32>,
     pub tuning: ConnectionTuning,
     pub coalesce: CoalesceConfig,
-    /// The service's web panel, for the notifications' "Open in web panel".
-    pub web_panel: Option<WebPanel>,
     /// Play Chatbell's own sounds on the audio device (else the notification server is asked
     /// for its sound). Off unless asked for: tests and tools leave the audio device alone.
     pub audio: bool,
@@ -58,24 +55,19 @@ impl EngineConfig {
     pub fn new(db_path: impl Into<PathBuf>) -> Self {
         EngineConfig {
             db_path: db_path.into(),
+            settings: Settings::default(),
             server: None,
             subscriptions: Vec::new(),
-            notifications: NotificationSettings::default(),
-            lang: Lang::En,
-            retention_days: None,
             tuning: ConnectionTuning::default(),
             coalesce: CoalesceConfig::default(),
-            web_panel: None,
             audio: false,
         }
     }
 
-    /// The engine as the agent's settings describe it: the server (with `token`, which lives in
-    /// the keychain, not in the settings) and its subscriptions, notifications, language,
-    /// retention and the web panel link. The one mapping from settings to an engine: the app,
-    /// `chatbell-cli listen` and the benchmarks start from it and change only what they
-    /// override (a demo server, flags). Chatbell's own sounds are on: the settings say when
-    /// they play.
+    /// The engine as the agent's settings describe it, connecting to their server with `token`
+    /// (which lives in the keychain, not in the settings). The app, `chatbell-cli listen` and
+    /// the benchmarks start from it and change only what they override (a demo server, flags).
+    /// Chatbell's own sounds are on: the settings say when they play.
     pub fn from_settings(
         db_path: impl Into<PathBuf>,
         settings: &Settings,
@@ -84,10 +76,7 @@ impl EngineConfig {
         EngineConfig {
             server: crate::server_config(&settings.server, token),
             subscriptions: settings.server.subscriptions.clone(),
-            notifications: settings.notifications.clone(),
-            lang: crate::notification_lang(settings.ui.language),
-            retention_days: settings.store.retention_days,
-            web_panel: settings.server.web_panel(),
+            settings: settings.clone(),
             audio: true,
             ..EngineConfig::new(db_path)
         }
@@ -100,34 +89,27 @@ const PROBE_WITHIN: Duration = Duration::from_millis(500);
 /// Frames (and commands) queued for the writer before the connection stops reading.
 pub const WRITER_QUEUE: usize = 8192;
 
-#[derive(Debug, thiserror::Error)]
-pub enum EngineError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("the engine has stopped")]
-    Stopped,
-    #[error("there is no chat with user id {0}")]
-    NoSuchChat(UserId),
-    #[error(transparent)]
-    Notify(#[from] NotifyError),
-    #[error(transparent)]
-    Sound(#[from] SoundError),
+/// What runs until the engine closes, taken out once by [`Engine::close`].
+struct Running {
+    /// The connection last: closing waits for it to hand its final disconnect to the writer.
+    tasks: Vec<JoinHandle<()>>,
+    writer: std::thread::JoinHandle<WriterExit>,
+    /// Released when the engine closes, so a new engine may open the file at once.
+    lock: EngineLock,
 }
 
 pub struct Engine {
     db_path: PathBuf,
-    ops: Ops,
+    actions: Actions,
+    queries: Queries,
     player: Option<Player>,
+    settings: watch::Sender<Settings>,
     received: Arc<AtomicU64>,
     state: watch::Receiver<ConnState>,
     waiting: watch::Receiver<WaitingSummary>,
     conn_tx: mpsc::Sender<ConnCmd>,
-    typing: Arc<Mutex<Typing>>,
     cancel: CancellationToken,
-    tasks: Mutex<Vec<JoinHandle<()>>>,
-    writer_thread: Mutex<Option<std::thread::JoinHandle<WriterExit>>>,
-    /// Released when the engine closes, so a new engine may open the file at once.
-    lock: Mutex<Option<EngineLock>>,
+    running: Mutex<Option<Running>>,
 }
 
 impl Engine {
@@ -159,12 +141,11 @@ impl Engine {
             false => (None, None),
         };
         let db_path = config.db_path.clone();
-        let (writer, reader) = {
+        let (writer, reader, reminders_reader) = {
             let path = db_path.clone();
             tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
                 let writer = crate::store::Writer::open(&path)?;
-                let reader = Reader::open(&path)?;
-                Ok((writer, reader))
+                Ok((writer, Reader::open(&path)?, Reader::open(&path)?))
             })
             .await
             .map_err(|_| EngineError::Stopped)??
@@ -174,55 +155,47 @@ impl Engine {
             // that hangs costs the start this much at most (sounds then count as not working).
             let _ = tokio::time::timeout(PROBE_WITHIN, probed).await;
         }
+        let retention_days = config.settings.store.retention_days;
+        let (settings, settings_rx) = watch::channel(config.settings);
         let outbox = Outbox::new();
         let cancel = CancellationToken::new();
         let typing = Arc::new(Mutex::new(Typing::default()));
         let typing_changed = Arc::new(Notify::new());
         let waiting_changed = Arc::new(Notify::new());
-        let (settings_tx, settings_rx) = watch::channel(config.notifications.clone());
         let (writer_tx, writer_rx) = mpsc::channel(WRITER_QUEUE);
         let (conn_tx, conn_rx) = mpsc::channel(64);
-        let initial = if config.server.is_some() {
-            ConnState::Connecting { attempt: 0 }
-        } else {
-            ConnState::NotConfigured
+        let initial = match config.server {
+            Some(_) => ConnState::Connecting { attempt: 0 },
+            None => ConnState::NotConfigured,
         };
         let (state_tx, state) = watch::channel(initial);
+        let queries = Queries::new(reader, typing.clone(), clock.clone());
         let mut tasks = Vec::new();
 
-        let (actions_tx, actions_rx) = mpsc::channel(64);
+        let (pressed_tx, pressed) = mpsc::channel(64);
         let notify_tx = notifier.map(|notifier| {
             let (tx, rx) = mpsc::channel(1024);
-            let mut service = NotifyService::new(
+            let service = NotifyService::new(ServiceParts {
                 notifier,
-                Coalescer::new(config.coalesce),
-                config.lang,
-                config.notifications.privacy,
-                outbox.clone(),
-                clock.clone(),
-                actions_tx,
-            );
-            service.set_web_panel(config.web_panel.is_some());
-            service.set_sounds(SoundSetup {
+                coalescer: Coalescer::new(config.coalesce),
+                outbox: outbox.clone(),
+                clock: clock.clone(),
+                actions: pressed_tx,
                 player: player.clone(),
-                sound: config.notifications.sound,
-                sounds: config.notifications.sounds,
+                settings: settings_rx.clone(),
             });
             tasks.push(tokio::spawn(service.run(rx)));
             tx
         });
-
-        let reader = Arc::new(Mutex::new(reader));
-        let ops = Ops {
-            writer_tx: writer_tx.clone(),
-            notify_tx: notify_tx.clone(),
+        let actions = Actions {
+            writer: writer_tx.clone(),
+            notifier: notify_tx.clone(),
             outbox: outbox.clone(),
-            reader: reader.clone(),
+            queries: queries.clone(),
             clock: clock.clone(),
-            settings: settings_tx,
-            web_panel: Arc::new(Mutex::new(config.web_panel)),
+            settings: settings_rx.clone(),
         };
-        tasks.push(tokio::spawn(run_actions(ops.clone(), actions_rx)));
+        tasks.push(tokio::spawn(actions.clone().run(pressed)));
 
         let shared = WriterShared {
             outbox: outbox.clone(),
@@ -234,23 +207,30 @@ impl Engine {
             stopping: cancel.clone(),
             waiting_changed: waiting_changed.clone(),
         };
-        let writer_loop = WriterLoop::new(writer, shared, config.notifications.clone(), writer_rx);
+        let writer_loop = WriterLoop::new(writer, shared, settings_rx.clone(), writer_rx);
         let writer_outbox = outbox.clone();
         let writer_thread = std::thread::Builder::new()
             .name("chatbell-writer".into())
             .spawn(move || supervised(|| writer_loop.run(), &writer_outbox))
             .map_err(|_| EngineError::Stopped)?;
+        tasks.push(tokio::spawn(crate::writer::follow_retention(
+            settings_rx.clone(),
+            writer_tx.clone(),
+        )));
 
-        tasks.push(tokio::spawn(expire_typing(
-            typing.clone(),
+        tasks.push(tokio::spawn(crate::typing::expire(
+            typing,
             typing_changed,
             outbox.clone(),
             clock.clone(),
             cancel.clone(),
         )));
-        tasks.push(tokio::spawn(forward_state(state.clone(), outbox.clone())));
+        tasks.push(tokio::spawn(crate::connection::forward_state(
+            state.clone(),
+            outbox.clone(),
+        )));
         let outage_tx = notify_tx.clone();
-        tasks.push(tokio::spawn(outage::run(
+        tasks.push(tokio::spawn(crate::outage::run(
             state.clone(),
             settings_rx.clone(),
             clock.clone(),
@@ -268,7 +248,7 @@ impl Engine {
         )));
         let (summary_tx, waiting) = watch::channel(WaitingSummary::default());
         let escalator = Escalator {
-            reader,
+            reader: Arc::new(Mutex::new(reminders_reader)),
             outbox: outbox.clone(),
             clock: clock.clone(),
             notify: notify_tx,
@@ -296,20 +276,23 @@ impl Engine {
 
         let engine = Engine {
             db_path,
-            ops,
+            actions,
+            queries,
             player,
+            settings,
             received,
             state,
             waiting,
             conn_tx,
-            typing,
             cancel,
-            tasks: Mutex::new(tasks),
-            writer_thread: Mutex::new(Some(writer_thread)),
-            lock: Mutex::new(Some(lock)),
+            running: Mutex::new(Some(Running {
+                tasks,
+                writer: writer_thread,
+                lock,
+            })),
         };
-        if let Some(days) = config.retention_days {
-            // At start, then whenever settings change; a daily pass is the app's to schedule.
+        if let Some(days) = retention_days {
+            // At start; later changes of the setting are applied as they are published.
             let _ = engine.apply_retention(days).await;
         }
         Ok(engine)
@@ -319,10 +302,15 @@ impl Engine {
         &self.db_path
     }
 
+    /// The store, read for display.
+    pub fn queries(&self) -> &Queries {
+        &self.queries
+    }
+
     /// Every event from now on. A subscriber that falls more than `EVENT_BUFFER` events
     /// behind gets `RecvError::Lagged` and should reload its views from the store.
     pub fn events(&self) -> broadcast::Receiver<EngineEvent> {
-        self.ops.outbox.subscribe()
+        self.actions.outbox.subscribe()
     }
 
     pub fn state(&self) -> watch::Receiver<ConnState> {
@@ -331,66 +319,13 @@ impl Engine {
 
     /// The latest notification decisions and deliveries, oldest first.
     pub fn recent_decisions(&self) -> Vec<crate::model::Diagnostic> {
-        self.ops.outbox.recent()
-    }
-
-    fn typing_fn(&self) -> impl Fn(UserId) -> bool + Send + 'static {
-        let typing = self.typing.clone();
-        let clock = self.ops.clock.clone();
-        move |user| {
-            typing
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .is_typing(user, clock.mono())
-        }
-    }
-
-    /// Chats by last activity, newest first.
-    pub async fn chats(&self, limit: u32, offset: u32) -> Result<Vec<ChatSummary>, EngineError> {
-        self.chats_by(ChatOrder::Activity, limit, offset).await
-    }
-
-    /// Chats in the given order (the longest wait first, or the newest activity).
-    pub async fn chats_by(
-        &self,
-        order: ChatOrder,
-        limit: u32,
-        offset: u32,
-    ) -> Result<Vec<ChatSummary>, EngineError> {
-        let typing = self.typing_fn();
-        self.ops
-            .read(move |r| r.chats_by(order, limit, offset, &typing))
-            .await
-    }
-
-    pub async fn chat(&self, user_id: UserId) -> Result<Option<ChatSummary>, EngineError> {
-        let typing = self.typing_fn();
-        self.ops.read(move |r| r.chat(user_id, &typing)).await
-    }
-
-    pub async fn history(
-        &self,
-        user_id: UserId,
-        before: Option<Seq>,
-        limit: u32,
-    ) -> Result<HistoryPage, EngineError> {
-        self.ops
-            .read(move |r| r.history(user_id, before, limit))
-            .await
-    }
-
-    pub async fn search(&self, query: String, limit: u32) -> Result<Vec<SearchHit>, EngineError> {
-        self.ops.read(move |r| r.search(&query, limit)).await
-    }
-
-    pub async fn unread_total(&self) -> Result<u64, EngineError> {
-        self.ops.read(|r| r.unread_total()).await
+        self.actions.outbox.recent()
     }
 
     /// Who is waiting, as last told by a `Waiting` event (read from the store by the
     /// reminders' task after every change; until its first read at start, nobody).
-    pub async fn waiting(&self) -> Result<WaitingSummary, EngineError> {
-        Ok(self.waiting.borrow().clone())
+    pub fn waiting(&self) -> WaitingSummary {
+        self.waiting.borrow().clone()
     }
 
     /// [`Engine::waiting`] as a watch, to wait for a change.
@@ -398,9 +333,16 @@ impl Engine {
         self.waiting.clone()
     }
 
-    /// Row counts (scans every table: for diagnostics, not for polling).
-    pub async fn counts(&self) -> Result<StoreCounts, EngineError> {
-        self.ops.read(|r| r.counts()).await
+    /// Publishes new settings to every task (each takes what it uses: the policy, sounds,
+    /// language, privacy, reminders, the offline alarm, the web panel link, retention). The
+    /// server to connect to is [`Engine::set_server`]'s.
+    pub fn set_settings(&self, settings: Settings) {
+        self.settings.send_replace(settings);
+    }
+
+    /// The settings as last published.
+    pub fn settings(&self) -> Settings {
+        self.settings.borrow().clone()
     }
 
     /// Frames read from the server and handed to the store's writer since the start (stored
@@ -409,14 +351,9 @@ impl Engine {
         self.received.load(Ordering::Relaxed)
     }
 
-    /// How many frames the raw log holds, cheaply (the newest row id).
-    pub async fn frames_stored(&self) -> Result<u64, EngineError> {
-        self.ops.read(|r| r.frames_stored()).await
-    }
-
     /// The agent has seen this chat: unread to zero (persisted) and its notification closed.
     pub async fn mark_read(&self, user_id: UserId) -> Result<u64, EngineError> {
-        self.ops.mark_read(user_id).await
+        self.actions.mark_read(user_id).await
     }
 
     /// Puts a chat aside for `minutes` (`None`: the configured snooze): no notifications or
@@ -426,31 +363,22 @@ impl Engine {
         user_id: UserId,
         minutes: Option<u32>,
     ) -> Result<DateTime<Utc>, EngineError> {
-        self.ops.snooze(user_id, minutes).await
+        self.actions.snooze(user_id, minutes).await
     }
 
     pub async fn unsnooze(&self, user_id: UserId) -> Result<(), EngineError> {
-        self.ops.set_snooze(user_id, None).await
-    }
-
-    /// Sets (or removes) the web panel link the notifications offer.
-    pub async fn set_web_panel(&self, panel: Option<WebPanel>) {
-        let configured = panel.is_some();
-        *self.ops.web_panel.lock().unwrap_or_else(|p| p.into_inner()) = panel;
-        if let Some(tx) = &self.ops.notify_tx {
-            let _ = tx.send(ServiceMsg::WebPanel(configured)).await;
-        }
+        self.actions.set_snooze(user_id, None).await
     }
 
     /// The web panel link of a chat; `None` when no link is configured or there is no such
     /// chat.
     pub async fn web_panel_url(&self, user_id: UserId) -> Result<Option<String>, EngineError> {
-        self.ops.web_panel_url(user_id).await
+        self.actions.web_panel_url(user_id).await
     }
 
     /// What the UI shows and whether its window has focus.
     pub fn set_focus(&self, focus: Focus) {
-        let _ = self.ops.writer_tx.try_send(WriterMsg::Focus(focus));
+        let _ = self.actions.writer.try_send(WriterMsg::Focus(focus));
     }
 
     pub fn subscribe(&self, user_id: UserId) {
@@ -471,26 +399,11 @@ impl Engine {
         let _ = self.conn_tx.send(ConnCmd::ReconnectNow).await;
     }
 
-    pub async fn set_notifications(&self, settings: NotificationSettings, lang: Lang) {
-        self.ops.settings.send_replace(settings.clone());
-        if let Some(tx) = &self.ops.notify_tx {
-            let _ = tx
-                .send(ServiceMsg::Prefs {
-                    lang,
-                    privacy: settings.privacy,
-                    sound: settings.sound,
-                    sounds: settings.sounds,
-                })
-                .await;
-        }
-        let _ = self.ops.writer_tx.send(WriterMsg::Policy(settings)).await;
-    }
-
     /// Deletes what is older than `days` and compacts the file.
     pub async fn apply_retention(&self, days: u32) -> Result<Removed, EngineError> {
         let (reply, answer) = oneshot::channel();
-        self.ops
-            .writer_tx
+        self.actions
+            .writer
             .send(WriterMsg::Retention { days, reply })
             .await
             .map_err(|_| EngineError::Stopped)?;
@@ -513,63 +426,14 @@ impl Engine {
     /// "Test my alerts": plays the new-chat sound, shows a sample notification, and lists
     /// what would keep a real alert from the agent right now.
     pub async fn test_alerts(&self) -> AlertTest {
-        let settings = self.ops.settings.borrow().clone();
-        let tone = settings.sounds.new_chat.unwrap_or(Tone::Chime);
-        let volume = match settings.sounds.volume {
-            0 => SoundSettings::default().volume,
-            v => v,
-        };
-        let sound = match self.preview_sound(tone, volume).await {
-            Ok(report) => SoundCheck {
-                played: true,
-                report: Some(report),
-                error: None,
-            },
-            Err(e) => SoundCheck {
-                played: false,
-                report: None,
-                error: Some(e.to_string()),
-            },
-        };
-        let notification = self.test_notification().await;
-        let blockers = crate::alert_test::blockers(
-            &sound,
-            &notification,
+        let settings = self.settings.borrow().notifications.clone();
+        crate::alert_test::run(
             &settings,
-            self.ops.clock.local_time(),
-        );
-        AlertTest {
-            sound,
-            notification,
-            blockers,
-        }
-    }
-
-    async fn test_notification(&self) -> NotificationCheck {
-        let failed = |error: &str| NotificationCheck {
-            shown: false,
-            error: Some(error.into()),
-            server: None,
-        };
-        let Some(tx) = &self.ops.notify_tx else {
-            return failed("notifications are not available in this process");
-        };
-        let (reply, answer) = oneshot::channel();
-        if tx.send(ServiceMsg::Test { reply }).await.is_err() {
-            return failed("the notifier has stopped");
-        }
-        match answer.await {
-            Ok(TestShown {
-                result: Ok(()),
-                server,
-            }) => NotificationCheck {
-                shown: true,
-                error: None,
-                server,
-            },
-            Ok(TestShown { result: Err(e), .. }) => failed(&e.to_string()),
-            Err(_) => failed("the notifier has stopped"),
-        }
+            self.player.as_ref(),
+            self.actions.notifier.as_ref(),
+            self.actions.clock.local_time(),
+        )
+        .await
     }
 
     /// Stops listening, writes everything received, records where listening stopped, and
@@ -585,40 +449,38 @@ impl Engine {
     pub async fn close(&self) -> ShutdownReport {
         let deadline = tokio::time::Instant::now() + STOP_WITHIN;
         self.cancel.cancel();
-        let mut tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut report = ShutdownReport::default();
+        let Some(Running {
+            mut tasks,
+            writer,
+            lock: file_lock,
+        }) = lock(&self.running).take()
+        else {
+            return report;
+        };
         // The connection task is last: it sends its final Disconnected to the writer.
         if let Some(connection) = tasks.pop() {
             let _ = tokio::time::timeout(Duration::from_secs(3), connection).await;
         }
-        let mut report = ShutdownReport::default();
-        if tokio::time::timeout_at(deadline, self.ops.writer_tx.send(WriterMsg::Shutdown))
+        if tokio::time::timeout_at(deadline, self.actions.writer.send(WriterMsg::Shutdown))
             .await
             .is_err()
         {
-            report.error = Some("the store writer did not stop in time".into());
+            report.error = Some(StopError::WriterTimedOut);
         }
-        let thread = self
-            .writer_thread
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
-        if let Some(thread) = thread {
-            let join = tokio::task::spawn_blocking(move || thread.join());
-            match tokio::time::timeout_at(deadline, join).await {
-                Ok(Ok(Ok(exit))) => {
-                    report.unwritten = exit.unwritten;
-                    report.error = report.error.or(exit.error);
-                }
-                Ok(_) => report.error = Some("the store writer crashed".into()),
-                Err(_) => {
-                    report.error = Some("the store writer did not stop in time".into());
-                }
+        let join = tokio::task::spawn_blocking(move || writer.join());
+        match tokio::time::timeout_at(deadline, join).await {
+            Ok(Ok(Ok(exit))) => {
+                report.unwritten = exit.unwritten;
+                report.error = report.error.or(exit.error.map(StopError::Refused));
             }
+            Ok(_) => report.error = Some(StopError::WriterCrashed),
+            Err(_) => report.error = Some(StopError::WriterTimedOut),
         }
         for task in tasks {
             task.abort();
         }
-        self.lock.lock().unwrap_or_else(|p| p.into_inner()).take();
+        drop(file_lock);
         report
     }
 }
@@ -632,7 +494,7 @@ pub struct ShutdownReport {
     /// Frames received but not stored (the store refused them while stopping).
     pub unwritten: usize,
     /// Why the store did not take everything, if it did not.
-    pub error: Option<String>,
+    pub error: Option<StopError>,
 }
 
 impl ShutdownReport {
@@ -641,200 +503,28 @@ impl ShutdownReport {
     }
 }
 
+/// Why stopping did not store everything.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", content = "reason", rename_all = "snake_case")]
+pub enum StopError {
+    #[error("the store writer did not stop in time")]
+    WriterTimedOut,
+    #[error("the store writer crashed")]
+    WriterCrashed,
+    /// The store refused a write (its own words: a full disk, a read-only file).
+    #[error("the store refused to write: {0}")]
+    Refused(String),
+}
+
 impl Drop for Engine {
     fn drop(&mut self) {
         self.cancel.cancel();
-        for task in self
-            .tasks
-            .get_mut()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-        {
-            task.abort();
-        }
-        let _ = self.ops.writer_tx.try_send(WriterMsg::Shutdown);
-    }
-}
-
-/// What the engine does on the agent's behalf, from its own methods and from the buttons of a
-/// notification (which work with no window: in the tray, in `chatbell-cli listen`).
-#[derive(Clone)]
-struct Ops {
-    writer_tx: mpsc::Sender<WriterMsg>,
-    notify_tx: Option<mpsc::Sender<ServiceMsg>>,
-    outbox: Outbox,
-    reader: Arc<Mutex<Reader>>,
-    clock: Arc<dyn Clock>,
-    settings: watch::Sender<NotificationSettings>,
-    web_panel: Arc<Mutex<Option<WebPanel>>>,
-}
-
-impl Ops {
-    async fn read<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Reader) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, EngineError> {
-        let reader = self.reader.clone();
-        tokio::task::spawn_blocking(move || {
-            let reader = reader.lock().unwrap_or_else(|p| p.into_inner());
-            f(&reader)
-        })
-        .await
-        .map_err(|_| EngineError::Stopped)?
-        .map_err(EngineError::from)
-    }
-
-    async fn mark_read(&self, user_id: UserId) -> Result<u64, EngineError> {
-        let (reply, answer) = oneshot::channel();
-        self.writer_tx
-            .send(WriterMsg::MarkRead { user_id, reply })
-            .await
-            .map_err(|_| EngineError::Stopped)?;
-        let total = answer.await.map_err(|_| EngineError::Stopped)??;
-        if let Some(tx) = &self.notify_tx {
-            let _ = tx.try_send(ServiceMsg::Dismiss(user_id));
-        }
-        self.outbox.send(EngineEvent::ChatRead {
-            user_id,
-            unread_total: total,
-        });
-        Ok(total)
-    }
-
-    async fn snooze(
-        &self,
-        user_id: UserId,
-        minutes: Option<u32>,
-    ) -> Result<DateTime<Utc>, EngineError> {
-        let minutes = minutes.unwrap_or_else(|| self.settings.borrow().snooze_minutes);
-        let minutes = minutes.clamp(
-            *crate::settings::SNOOZE_MINUTES.start(),
-            *crate::settings::SNOOZE_MINUTES.end(),
-        );
-        let until = self.clock.utc() + chrono::TimeDelta::minutes(minutes.into());
-        // The store keeps milliseconds: tell the same time it will read back.
-        let until = crate::store::from_ms(crate::store::to_ms(until));
-        self.set_snooze(user_id, Some(until)).await?;
-        if let Some(tx) = &self.notify_tx {
-            let _ = tx.try_send(ServiceMsg::Dismiss(user_id));
-        }
-        Ok(until)
-    }
-
-    async fn set_snooze(
-        &self,
-        user_id: UserId,
-        until: Option<DateTime<Utc>>,
-    ) -> Result<(), EngineError> {
-        let (reply, answer) = oneshot::channel();
-        self.writer_tx
-            .send(WriterMsg::Snooze {
-                user_id,
-                until,
-                reply,
-            })
-            .await
-            .map_err(|_| EngineError::Stopped)?;
-        if !answer.await.map_err(|_| EngineError::Stopped)?? {
-            return Err(EngineError::NoSuchChat(user_id));
-        }
-        self.outbox.send(EngineEvent::Snoozed { user_id, until });
-        Ok(())
-    }
-
-    async fn web_panel_url(&self, user_id: UserId) -> Result<Option<String>, EngineError> {
-        let panel = self
-            .web_panel
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        let Some(panel) = panel else { return Ok(None) };
-        let chat = self.read(move |r| r.chat(user_id, &|_| false)).await?;
-        Ok(chat.map(|c| {
-            panel.url_for(ChatFields {
-                user_id: c.user_id,
-                username: c.username.as_deref(),
-                source: c.source.as_deref(),
-            })
-        }))
-    }
-}
-
-/// Carries out the buttons pressed on notifications.
-async fn run_actions(ops: Ops, mut actions: mpsc::Receiver<(UserId, Action)>) {
-    while let Some((user_id, action)) = actions.recv().await {
-        let done = match action {
-            Action::Read => ops.mark_read(user_id).await.map(|_| ()),
-            Action::Snooze => ops.snooze(user_id, None).await.map(|_| ()),
-            Action::Settings => {
-                ops.outbox.send(EngineEvent::SettingsRequested {
-                    section: crate::model::SettingsSection::Server,
-                });
-                Ok(())
+        if let Some(running) = lock(&self.running).as_ref() {
+            for task in &running.tasks {
+                task.abort();
             }
-            Action::WebPanel => match ops.web_panel_url(user_id).await {
-                Ok(Some(url)) => {
-                    ops.outbox
-                        .send(EngineEvent::WebPanelRequested { user_id, url });
-                    Ok(())
-                }
-                Ok(None) => {
-                    tracing::warn!(user_id, "web panel asked for, but no link is configured");
-                    Ok(())
-                }
-                Err(e) => Err(e),
-            },
-        };
-        if let Err(e) = done {
-            tracing::warn!(user_id, ?action, error = %e, "a notification's button failed");
         }
-    }
-}
-
-/// Turns typing indicators off when they run out.
-async fn expire_typing(
-    typing: Arc<Mutex<Typing>>,
-    changed: Arc<Notify>,
-    outbox: Outbox,
-    clock: Arc<dyn Clock>,
-    cancel: CancellationToken,
-) {
-    loop {
-        let next = typing
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .next_expiry();
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = changed.notified() => continue,
-            _ = async { match next { Some(t) => clock.sleep_until(t).await, None => std::future::pending().await } } => {}
-        }
-        let expired = typing
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .expire(clock.mono());
-        for user_id in expired {
-            outbox.send(EngineEvent::Typing {
-                user_id,
-                typing: false,
-            });
-        }
-    }
-}
-
-async fn forward_state(mut state: watch::Receiver<ConnState>, outbox: Outbox) {
-    let mut last = None;
-    loop {
-        let current = state.borrow_and_update().clone();
-        // The watch wakes on every send, also of the same state (the first connect attempt
-        // is announced at start and again by the connection): tell subscribers once.
-        if last.as_ref() != Some(&current) {
-            outbox.send(EngineEvent::Connection(current.clone()));
-            last = Some(current);
-        }
-        if state.changed().await.is_err() {
-            return;
-        }
+        let _ = self.actions.writer.try_send(WriterMsg::Shutdown);
     }
 }
 
@@ -866,13 +556,7 @@ mod config_tests {
         );
         assert_eq!(config.db_path, PathBuf::from("/tmp/x.db"));
         assert_eq!(config.subscriptions, vec![7, 9]);
-        assert_eq!(config.notifications, settings.notifications);
-        assert_eq!(config.lang, Lang::Ru);
-        assert_eq!(config.retention_days, Some(30));
-        assert_eq!(
-            config.web_panel,
-            WebPanel::parse("https://panel.example/chat/{user_id}").ok()
-        );
+        assert_eq!(config.settings, settings, "published as they are");
         assert!(config.audio, "the settings say when sounds play");
     }
 
@@ -885,6 +569,10 @@ mod config_tests {
             config.server, None,
             "no URL, no connection, whatever the token"
         );
-        assert_eq!(config.web_panel, None, "a bad link is left off, not fatal");
+        assert_eq!(
+            config.settings.server.web_panel(),
+            None,
+            "a bad link is left off, not fatal"
+        );
     }
 }

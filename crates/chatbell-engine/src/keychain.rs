@@ -58,14 +58,14 @@ impl Keychain {
 
     /// The entry, with the store (and its connection) that lives only as long as it does.
     fn entry(&self) -> Result<keyring_core::Entry, KeychainError> {
-        #[cfg(all(unix, not(target_os = "macos")))]
+        #[cfg(freedesktop)]
         {
             use keyring_core::api::CredentialStoreApi;
             zbus_secret_service_keyring_store::Store::new()
                 .and_then(|store| store.build(&self.service, &self.account, None))
                 .map_err(map)
         }
-        #[cfg(not(all(unix, not(target_os = "macos"))))]
+        #[cfg(not(freedesktop))]
         {
             keyring::Entry::new(&self.service, &self.account)
                 .map(|e| e.inner)

@@ -8,6 +8,7 @@
 //! - [`policy`] and [`coalesce`]: pure decisions about notifications; [`notifier`] shows them.
 //! - [`Engine`]: the handle that wires them and that shells hold.
 
+mod actions;
 pub mod alert_test;
 pub mod backoff;
 pub mod clock;
@@ -15,7 +16,9 @@ pub mod coalesce;
 pub mod connection;
 pub mod doctor;
 mod engine;
+mod error;
 pub mod escalation;
+pub mod i18n;
 pub mod keychain;
 pub mod liveness;
 pub mod model;
@@ -26,17 +29,21 @@ mod outgoing;
 pub mod paths;
 pub mod policy;
 pub mod private;
+mod queries;
 pub mod secret;
 pub mod settings;
 pub mod sound;
 pub mod store;
+pub mod sync;
 pub mod typing;
 pub mod web_panel;
 mod writer;
 
 pub use connection::{ConnectionTuning, ServerConfig};
-pub use engine::{Engine, EngineConfig, EngineError, STOP_WITHIN, ShutdownReport, WRITER_QUEUE};
+pub use engine::{Engine, EngineConfig, STOP_WITHIN, ShutdownReport, StopError, WRITER_QUEUE};
+pub use error::EngineError;
 pub use outbox::{DIAGNOSTIC_MEMORY, EVENT_BUFFER};
+pub use queries::Queries;
 pub use secret::Secret;
 pub use writer::{MAX_BATCH, RELEASE_AFTER, RELEASED};
 
@@ -52,15 +59,4 @@ pub fn server_config(
         auth: settings.auth,
         query_param: settings.query_param.clone(),
     })
-}
-
-/// The notification language for a settings choice, following the OS locale for `System`.
-pub fn notification_lang(language: settings::Language) -> notifier::text::Lang {
-    match language {
-        settings::Language::En => notifier::text::Lang::En,
-        settings::Language::Ru => notifier::text::Lang::Ru,
-        settings::Language::System => {
-            notifier::text::Lang::from_locale(sys_locale::get_locale().as_deref())
-        }
-    }
 }

@@ -14,10 +14,10 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::clock::Clock;
+use crate::clock::{Clock, Steady, sleep_or_pending, wall_deadline};
 use crate::model::{ConnState, OfflineCause};
 use crate::policy::hold_all;
-use crate::settings::NotificationSettings;
+use crate::settings::{NotificationSettings, Settings};
 
 /// While the connection stays down, the warning comes again this often (and no more).
 pub const REMIND_EVERY: Duration = Duration::from_secs(30 * 60);
@@ -207,36 +207,75 @@ impl Alarm {
     }
 }
 
-/// Watches the connection and settings and hands each notice to `deliver`.
+/// Watches the connection and settings and hands each notice to `deliver`. The alarm counts
+/// on a steady timeline (`clock::Steady`): the connection's times are placed on it as they
+/// are seen, so a wall clock stepped back neither delays the warning nor makes the gap
+/// run backwards.
 pub(crate) async fn run(
     mut state: watch::Receiver<ConnState>,
-    mut settings: watch::Receiver<NotificationSettings>,
+    mut settings: watch::Receiver<Settings>,
     clock: Arc<dyn Clock>,
     deliver: impl Fn(Notice) + Send,
     cancel: CancellationToken,
 ) {
+    let steady = Steady::new(&*clock);
     let mut alarm = Alarm::default();
     loop {
-        let current = state.borrow_and_update().clone();
-        let now = clock.utc();
+        let current = placed(state.borrow_and_update().clone(), &steady, &*clock);
+        let now = steady.now(&*clock);
         let local = clock.local_time();
         if let Some(notice) = alarm.observe(&current) {
             deliver(notice.local(now, local));
         }
-        let step = alarm.check(&settings.borrow_and_update(), now, local);
+        let step = alarm.check(&settings.borrow_and_update().notifications, now, local);
         if let Some(notice) = step.notice {
             deliver(notice.local(now, local));
         }
         let wake = step.wake_at.map(|at| {
             let left = (at - now).to_std().unwrap_or_default();
-            clock.sleep_until(clock.mono() + left)
+            wall_deadline(&*clock, left)
         });
         tokio::select! {
             _ = cancel.cancelled() => return,
             changed = state.changed() => if changed.is_err() { return },
             changed = settings.changed() => if changed.is_err() { return },
-            _ = async { match wake { Some(w) => w.await, None => std::future::pending().await } } => {}
+            _ = sleep_or_pending(&*clock, wake) => {}
         }
+    }
+}
+
+/// `state` with its time placed on the steady timeline.
+fn placed(state: ConnState, steady: &Steady, clock: &dyn Clock) -> ConnState {
+    let place = |t| steady.place_past(t, clock);
+    match state {
+        // Back online is seen as it happens; its stamp may be measured from the gap's start in
+        // another frame than the wall clock's now (the connection keeps the gap's true length).
+        ConnState::Online { .. } => ConnState::Online {
+            since: steady.now(clock),
+        },
+        ConnState::Offline {
+            attempt,
+            retry_at,
+            reason,
+            cause,
+            since,
+        } => ConnState::Offline {
+            attempt,
+            retry_at,
+            reason,
+            cause,
+            since: place(since),
+        },
+        ConnState::Unauthorized {
+            status,
+            retry_at,
+            since,
+        } => ConnState::Unauthorized {
+            status,
+            retry_at,
+            since: place(since),
+        },
+        other => other,
     }
 }
 

@@ -43,7 +43,7 @@ impl Outbox {
             _ => Vec::new(),
         };
         if !remember.is_empty() {
-            let mut recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+            let mut recent = crate::sync::lock(&self.recent);
             for d in remember {
                 if recent.len() == DIAGNOSTIC_MEMORY {
                     recent.pop_front();
@@ -60,11 +60,6 @@ impl Outbox {
     }
 
     pub fn recent(&self) -> Vec<Diagnostic> {
-        self.recent
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .cloned()
-            .collect()
+        crate::sync::lock(&self.recent).iter().cloned().collect()
     }
 }

@@ -37,9 +37,8 @@ pub fn decide(
         Some(ChatOpenAndFocused)
     } else {
         hold(
-            about.user_id,
             kind == NotifyKind::NewChat,
-            about.snoozed_until,
+            ChatHolds::of(about.user_id, about.snoozed_until, settings),
             settings,
             now,
             local_time,
@@ -52,13 +51,35 @@ pub fn decide(
     }
 }
 
+/// What the agent put on one chat: a mute (until when; `Some(None)`: until unmuted) and a
+/// snooze. Their times are on the caller's timeline: the wall clock for a decision made at once,
+/// the reminders' steady one for a wait (`clock::Steady`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ChatHolds {
+    pub muted: Option<Option<DateTime<Utc>>>,
+    pub snoozed_until: Option<DateTime<Utc>>,
+}
+
+impl ChatHolds {
+    /// As the settings and the store say, in wall-clock time.
+    pub fn of(
+        user_id: UserId,
+        snoozed_until: Option<DateTime<Utc>>,
+        settings: &NotificationSettings,
+    ) -> Self {
+        ChatHolds {
+            muted: settings.mutes.get(&user_id).copied(),
+            snoozed_until,
+        }
+    }
+}
+
 /// What holds a notification or a waiting chat's reminders back right now, and until when
 /// (`None`: until something changes, like do-not-disturb turned off). `new_chat`: a chat the
 /// agent has never opened, which quiet hours may let through.
 pub fn hold(
-    user_id: UserId,
     new_chat: bool,
-    snoozed_until: Option<DateTime<Utc>>,
+    chat: ChatHolds,
     settings: &NotificationSettings,
     now: DateTime<Utc>,
     local: NaiveTime,
@@ -67,12 +88,12 @@ pub fn hold(
     if !settings.enabled {
         return Some((NotificationsOff, None));
     }
-    if let Some(until) = settings.mutes.get(&user_id)
+    if let Some(until) = chat.muted
         && until.is_none_or(|t| t > now)
     {
-        return Some((Muted, *until));
+        return Some((Muted, until));
     }
-    if let Some(until) = snoozed_until.filter(|t| *t > now) {
+    if let Some(until) = chat.snoozed_until.filter(|t| *t > now) {
         return Some((Snoozed, Some(until)));
     }
     hold_all(new_chat, settings, now, local)
@@ -497,7 +518,13 @@ mod tests {
         ];
         for (name, new_chat, snoozed, settings, local, want) in cases {
             assert_eq!(
-                hold(5, new_chat, snoozed, settings, now, t(local)),
+                hold(
+                    new_chat,
+                    ChatHolds::of(5, snoozed, settings),
+                    settings,
+                    now,
+                    t(local)
+                ),
                 want,
                 "{name}"
             );

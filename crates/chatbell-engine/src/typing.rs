@@ -2,9 +2,17 @@
 //! some seconds after the last one, or at once when the user's message arrives.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chatbell_protocol::UserId;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::{Clock, sleep_or_pending};
+use crate::model::EngineEvent;
+use crate::outbox::Outbox;
+use crate::sync::lock;
 
 /// How long one `user_typing` keeps the indicator on.
 pub const TYPING_TTL: Duration = Duration::from_secs(6);
@@ -48,6 +56,32 @@ impl Typing {
     /// When the next indicator runs out.
     pub fn next_expiry(&self) -> Option<Instant> {
         self.until.values().min().copied()
+    }
+}
+
+/// Turns typing indicators off when they run out: sleeps on the engine's clock until the next
+/// one does, and runs no timer while nobody types.
+pub(crate) async fn expire(
+    typing: Arc<Mutex<Typing>>,
+    changed: Arc<Notify>,
+    outbox: Outbox,
+    clock: Arc<dyn Clock>,
+    cancel: CancellationToken,
+) {
+    loop {
+        let next = lock(&typing).next_expiry();
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = changed.notified() => continue,
+            _ = sleep_or_pending(&*clock, next) => {}
+        }
+        let expired = lock(&typing).expire(clock.mono());
+        for user_id in expired {
+            outbox.send(EngineEvent::Typing {
+                user_id,
+                typing: false,
+            });
+        }
     }
 }
 

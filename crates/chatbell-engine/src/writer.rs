@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use chatbell_protocol::{Envelope, ParseError, UserId};
 use chrono::{DateTime, Utc};
-use tokio::sync::{Notify, mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
 
@@ -19,7 +19,7 @@ use crate::model::{Decision, EngineEvent, Focus, Outcome, StoreUpdate};
 use crate::notifier::ServiceMsg;
 use crate::outbox::Outbox;
 use crate::policy;
-use crate::settings::NotificationSettings;
+use crate::settings::Settings;
 use crate::store::{Applied, Input, Removed, StoreError, Writer, retention_cutoff};
 use crate::typing::Typing;
 
@@ -64,7 +64,6 @@ pub(crate) enum WriterMsg {
         reply: oneshot::Sender<Result<u64, StoreError>>,
     },
     Focus(Focus),
-    Policy(NotificationSettings),
     Snooze {
         user_id: UserId,
         until: Option<DateTime<Utc>>,
@@ -86,7 +85,7 @@ impl WriterMsg {
             | WriterMsg::MarkRead { .. }
             | WriterMsg::Snooze { .. }
             | WriterMsg::Retention { .. } => true,
-            WriterMsg::Focus(_) | WriterMsg::Policy(_) | WriterMsg::Shutdown => false,
+            WriterMsg::Focus(_) | WriterMsg::Shutdown => false,
         }
     }
 }
@@ -155,7 +154,8 @@ enum Next {
 pub(crate) struct WriterLoop {
     writer: Option<Writer>,
     shared: WriterShared,
-    settings: NotificationSettings,
+    /// The published settings: the policy reads them for each batch.
+    settings: watch::Receiver<Settings>,
     focus: Focus,
     rx: mpsc::Receiver<WriterMsg>,
     exit: WriterExit,
@@ -169,7 +169,7 @@ impl WriterLoop {
     pub fn new(
         writer: Writer,
         shared: WriterShared,
-        settings: NotificationSettings,
+        settings: watch::Receiver<Settings>,
         rx: mpsc::Receiver<WriterMsg>,
     ) -> Self {
         let snoozes = writer.snoozes().unwrap_or_else(|e| {
@@ -261,7 +261,6 @@ impl WriterLoop {
                     let _ = reply.send(result);
                 }
                 WriterMsg::Focus(focus) => self.focus = focus,
-                WriterMsg::Policy(settings) => self.settings = settings,
                 WriterMsg::Retention { days, reply } => {
                     let cutoff = retention_cutoff(self.shared.clock.utc(), days);
                     let _ = reply.send(self.writer().remove_older_than(cutoff));
@@ -367,7 +366,7 @@ impl WriterLoop {
         let now = self.shared.clock.mono();
         let outbox = &self.shared.outbox;
         {
-            let mut typing = self.shared.typing.lock().unwrap_or_else(|p| p.into_inner());
+            let mut typing = crate::sync::lock(&self.shared.typing);
             let mut changed = false;
             for &(user_id, on) in &applied.typing {
                 let flipped = if on {
@@ -388,12 +387,7 @@ impl WriterLoop {
             }
         }
         let typing = &self.shared.typing;
-        let is_typing = |user| {
-            typing
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .is_typing(user, now)
-        };
+        let is_typing = |user| crate::sync::lock(typing).is_typing(user, now);
         let chats = self
             .writer()
             .chats_by_id(&applied.changed_chats, &is_typing)?;
@@ -414,13 +408,14 @@ impl WriterLoop {
         let at = self.shared.clock.utc();
         let local = self.shared.clock.local_time();
         let mut decisions = Vec::with_capacity(applied.candidates.len());
+        let settings = self.settings.borrow().notifications.clone();
         for c in applied.candidates {
             let about = policy::About {
                 user_id: c.user_id,
                 duplicate: c.duplicate,
                 snoozed_until: self.snoozes.get(&c.user_id).copied(),
             };
-            let outcome = policy::decide(c.kind, about, &self.settings, self.focus, at, local);
+            let outcome = policy::decide(c.kind, about, &settings, self.focus, at, local);
             let allowed = outcome == Outcome::Allowed;
             decisions.push(Decision {
                 at,
@@ -443,7 +438,7 @@ impl WriterLoop {
                 if tx
                     .try_send(ServiceMsg::Notify {
                         incoming,
-                        sound: self.settings.sound,
+                        sound: settings.sound,
                     })
                     .is_err()
                 {
@@ -485,6 +480,36 @@ pub(crate) fn supervised(run: impl FnOnce() -> WriterExit, outbox: &Outbox) -> W
                 unwritten: 0,
                 error: Some(error),
             }
+        }
+    }
+}
+
+/// Applies a new retention whenever the published settings change it (at start the engine
+/// applies it once itself).
+pub(crate) async fn follow_retention(
+    mut settings: watch::Receiver<Settings>,
+    writer: mpsc::Sender<WriterMsg>,
+) {
+    let mut days = settings.borrow_and_update().store.retention_days;
+    while settings.changed().await.is_ok() {
+        let now = settings.borrow_and_update().store.retention_days;
+        if now == days {
+            continue;
+        }
+        days = now;
+        let Some(days) = now else { continue };
+        let (reply, answer) = oneshot::channel();
+        if writer
+            .send(WriterMsg::Retention { days, reply })
+            .await
+            .is_err()
+        {
+            return;
+        }
+        match answer.await {
+            Ok(Ok(removed)) => tracing::info!(days, ?removed, "retention applied"),
+            Ok(Err(e)) => tracing::warn!(days, error = %e, "applying the retention"),
+            Err(_) => return,
         }
     }
 }

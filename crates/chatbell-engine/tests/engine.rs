@@ -184,11 +184,11 @@ async fn seed_events_go_end_to_end_into_the_store() {
         .collect();
     rig.post(&frames).await;
     eventually(Duration::from_secs(5), "six events stored", async || {
-        engine.counts().await.unwrap().events == 6
+        engine.queries().counts().await.unwrap().events == 6
     })
     .await;
 
-    let chats = engine.chats(10, 0).await.unwrap();
+    let chats = engine.queries().chats(10, 0).await.unwrap();
     assert_eq!(
         chats.len(),
         1,
@@ -204,7 +204,7 @@ async fn seed_events_go_end_to_end_into_the_store() {
         "the new_chat's first message and message 123"
     );
     assert_eq!(ivan.online, Some(false), "online, then offline");
-    let page = engine.history(123456789, None, 50).await.unwrap();
+    let page = engine.queries().history(123456789, None, 50).await.unwrap();
     let texts: Vec<_> = page
         .items
         .iter()
@@ -214,8 +214,16 @@ async fn seed_events_go_end_to_end_into_the_store() {
         })
         .collect();
     assert_eq!(texts, ["Привет!", "Когда будет доставка?"]);
-    assert_eq!(engine.search("доставка".into(), 10).await.unwrap().len(), 1);
-    assert_eq!(engine.unread_total().await.unwrap(), 2);
+    assert_eq!(
+        engine
+            .queries()
+            .search("доставка".into(), 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(engine.queries().unread_total().await.unwrap(), 2);
     // Typing started (and stopped by nothing yet: the message came before it).
     wait_event(&mut events, Duration::from_secs(2), |e| {
         matches!(e, EngineEvent::Typing { typing: true, .. })
@@ -250,7 +258,7 @@ async fn subscriptions_are_sent_changed_live_and_resent_after_every_reconnect() 
         .unwrap();
     control.send_event(&message(2, 3, "wanted")).await.unwrap();
     eventually(Duration::from_secs(5), "one message", async || {
-        engine.counts().await.unwrap().messages == 1
+        engine.queries().counts().await.unwrap().messages == 1
     })
     .await;
 
@@ -291,7 +299,7 @@ async fn reconnects_after_a_reset_and_after_a_close_code() {
     // And it still works.
     rig.post(&[message(1, 1, "after faults")]).await;
     eventually(Duration::from_secs(5), "stored", async || {
-        engine.counts().await.unwrap().messages == 1
+        engine.queries().counts().await.unwrap().messages == 1
     })
     .await;
     engine.shutdown().await;
@@ -356,13 +364,13 @@ async fn a_burst_with_malformed_and_duplicate_frames_stores_each_valid_event_onc
     eventually(
         Duration::from_secs(20),
         "every frame in the raw log",
-        async || engine.counts().await.unwrap().events == total,
+        async || engine.queries().counts().await.unwrap().events == total,
     )
     .await;
-    let counts = engine.counts().await.unwrap();
+    let counts = engine.queries().counts().await.unwrap();
     assert_eq!(counts.messages, valid_ids);
     assert_eq!(counts.malformed, 100 + 30);
-    assert_eq!(engine.unread_total().await.unwrap(), valid_ids);
+    assert_eq!(engine.queries().unread_total().await.unwrap(), valid_ids);
     engine.shutdown().await;
 }
 
@@ -403,7 +411,7 @@ async fn a_disconnect_leaves_a_gap_marker_in_the_timeline() {
     let mut events = engine.events();
     rig.post(&[message(1, 9, "before")]).await;
     eventually(Duration::from_secs(5), "stored", async || {
-        engine.counts().await.unwrap().messages == 1
+        engine.queries().counts().await.unwrap().messages == 1
     })
     .await;
     rig.sim.control().fault(&Fault::Reset).await.unwrap();
@@ -420,10 +428,10 @@ async fn a_disconnect_leaves_a_gap_marker_in_the_timeline() {
     assert!(gap.to >= gap.from);
     rig.post(&[message(2, 9, "after")]).await;
     eventually(Duration::from_secs(5), "stored", async || {
-        engine.counts().await.unwrap().messages == 2
+        engine.queries().counts().await.unwrap().messages == 2
     })
     .await;
-    let page = engine.history(9, None, 10).await.unwrap();
+    let page = engine.queries().history(9, None, 10).await.unwrap();
     assert!(
         matches!(page.items[1], TimelineItem::Gap(_)),
         "{:?}",
@@ -467,8 +475,8 @@ async fn the_open_chat_in_a_focused_window_neither_notifies_nor_counts_unread() 
         })
     );
     assert_eq!(outcome(6), Some(Outcome::Allowed));
-    assert_eq!(engine.chat(5).await.unwrap().unwrap().unread, 0);
-    assert_eq!(engine.chat(6).await.unwrap().unwrap().unread, 1);
+    assert_eq!(engine.queries().chat(5).await.unwrap().unwrap().unread, 0);
+    assert_eq!(engine.queries().chat(6).await.unwrap().unwrap().unread, 1);
     // Reading persists, and is announced.
     assert_eq!(engine.mark_read(6).await.unwrap(), 0);
     wait_event(&mut events, Duration::from_secs(2), |e| {
@@ -487,7 +495,7 @@ async fn the_open_chat_in_a_focused_window_neither_notifies_nor_counts_unread() 
     );
     engine.shutdown().await;
     let engine = Engine::start(rig.config(vec![]), None).await.unwrap();
-    assert_eq!(engine.unread_total().await.unwrap(), 0);
+    assert_eq!(engine.queries().unread_total().await.unwrap(), 0);
     engine.shutdown().await;
 }
 
@@ -511,7 +519,7 @@ async fn typing_shows_and_a_message_from_the_same_user_ends_it() {
         )
     })
     .await;
-    assert!(engine.chat(4).await.unwrap().unwrap().typing);
+    assert!(engine.queries().chat(4).await.unwrap().unwrap().typing);
     rig.post(&[message(2, 4, "done typing")]).await;
     wait_event(&mut events, Duration::from_secs(5), |e| {
         matches!(
@@ -523,7 +531,7 @@ async fn typing_shows_and_a_message_from_the_same_user_ends_it() {
         )
     })
     .await;
-    assert!(!engine.chat(4).await.unwrap().unwrap().typing);
+    assert!(!engine.queries().chat(4).await.unwrap().unwrap().typing);
     engine.shutdown().await;
 }
 
@@ -575,7 +583,7 @@ async fn shutdown_keeps_everything_and_a_restart_marks_the_time_away() {
     clock.advance(Duration::from_secs(3600));
     let engine = rig.engine_on(&clock).await;
     let mut events = engine.events();
-    assert_eq!(engine.counts().await.unwrap().messages, 200);
+    assert_eq!(engine.queries().counts().await.unwrap().messages, 200);
     let gap = wait_event(
         &mut events,
         Duration::from_secs(5),
@@ -632,7 +640,7 @@ async fn a_store_locked_by_another_program_holds_the_frames_and_retries_on_the_e
     })
     .await;
     assert!(stored.is_ok(), "the held frame was never stored");
-    assert_eq!(engine.counts().await.unwrap().messages, 1);
+    assert_eq!(engine.queries().counts().await.unwrap().messages, 1);
     assert!(engine.shutdown().await.is_clean());
 }
 
@@ -641,7 +649,7 @@ async fn a_retention_beyond_the_calendar_keeps_everything_and_storing_goes_on() 
     let rig = rig(SimConfig::default()).await;
     let mut config = rig.config(vec![]);
     // Settings refuse this; the engine must not depend on that to keep storing.
-    config.retention_days = Some(97_000_000);
+    config.settings.store.retention_days = Some(97_000_000);
     let engine = Engine::start(config, None).await.unwrap();
     online(&engine).await;
     let mut events = engine.events();
@@ -653,7 +661,7 @@ async fn a_retention_beyond_the_calendar_keeps_everything_and_storing_goes_on() 
     .await;
     let removed = engine.apply_retention(u32::MAX).await.unwrap();
     assert_eq!((removed.messages, removed.events), (0, 0));
-    assert_eq!(engine.counts().await.unwrap().messages, 100);
+    assert_eq!(engine.queries().counts().await.unwrap().messages, 100);
     assert!(engine.shutdown().await.is_clean());
 }
 

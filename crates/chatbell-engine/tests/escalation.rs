@@ -12,9 +12,9 @@ use chatbell_engine::model::{
     AlertLevel, ChatOrder, Decision, Diagnostic, EngineEvent, Outcome, SuppressReason,
     WaitingSummary,
 };
-use chatbell_engine::settings::{NotificationSettings, QuietHours};
+use chatbell_engine::settings::{NotificationSettings, QuietHours, Settings};
 use chatbell_sim::{SimConfig, SimHandle};
-use chrono::{DateTime, NaiveTime, Utc};
+use chrono::{DateTime, NaiveTime, TimeDelta, Utc};
 use common::WITHIN;
 use serde_json::json;
 use tokio::sync::broadcast;
@@ -43,7 +43,7 @@ async fn rig() -> Rig {
 impl Rig {
     async fn engine(&self, notifications: NotificationSettings) -> Engine {
         let mut config = common::config(&self.db, self.sim.ws_url());
-        config.notifications = notifications;
+        config.settings.notifications = notifications;
         common::start(config, None, &self.clock).await
     }
 
@@ -179,14 +179,27 @@ async fn a_new_chat_is_reminded_on_the_ladder_until_it_is_opened() {
         assert_eq!(step_of(&d), (step, level, secs as u64));
     }
     waiting(&engine, |w| w.urgent == 1).await;
-    let listed = engine.chats_by(ChatOrder::Waiting, 10, 0).await.unwrap();
+    let listed = engine
+        .queries()
+        .chats_by(ChatOrder::Waiting, 10, 0)
+        .await
+        .unwrap();
     assert_eq!(listed[0].waiting_since, Some(rig.start));
 
     // Opened: nobody waits, nothing is urgent.
     engine.mark_read(1).await.unwrap();
     let w = waiting(&engine, |w| w.chats == 0).await;
     assert_eq!(w, WaitingSummary::default());
-    assert_eq!(engine.chat(1).await.unwrap().unwrap().waiting_since, None);
+    assert_eq!(
+        engine
+            .queries()
+            .chat(1)
+            .await
+            .unwrap()
+            .unwrap()
+            .waiting_since,
+        None
+    );
 
     // The proof that the rest stopped: another chat arrives at 11:00 and is reminded at 13:00;
     // chat 1's ladder (due at 12:00) would have spoken first.
@@ -213,7 +226,7 @@ async fn a_snoozed_chat_is_quiet_until_the_snooze_ends_then_comes_back() {
     // Snoozed for the default 10 minutes at 2:00.
     let until = engine.snooze(1, None).await.unwrap();
     assert_eq!(until, rig.t(720));
-    let stored = engine.chat(1).await.unwrap().unwrap();
+    let stored = engine.queries().chat(1).await.unwrap().unwrap();
     assert_eq!(stored.snoozed_until, Some(until));
     waiting(&engine, |w| w.snoozed == 1).await;
 
@@ -274,9 +287,10 @@ async fn do_not_disturb_holds_reminders_and_quiet_hours_still_let_new_chats_thro
         do_not_disturb: true,
         ..quiet.clone()
     };
-    engine
-        .set_notifications(dnd, chatbell_engine::notifier::text::Lang::En)
-        .await;
+    engine.set_settings(Settings {
+        notifications: dnd,
+        ..engine.settings()
+    });
     rig.at(120);
     let held = decision(&mut events, |d| d.escalation.is_some()).await;
     assert_eq!(
@@ -287,9 +301,10 @@ async fn do_not_disturb_holds_reminders_and_quiet_hours_still_let_new_chats_thro
     );
     // Do-not-disturb off at 7:00: the reminder comes at once, with the wait as it is now.
     rig.at(420);
-    engine
-        .set_notifications(quiet.clone(), chatbell_engine::notifier::text::Lang::En)
-        .await;
+    engine.set_settings(Settings {
+        notifications: quiet.clone(),
+        ..engine.settings()
+    });
     let back = decision(&mut events, |d| d.escalation.is_some()).await;
     assert_eq!(back.outcome, Outcome::Allowed);
     assert_eq!(
@@ -342,7 +357,7 @@ async fn a_restart_keeps_how_long_a_customer_has_waited() {
 
     rig.at(180);
     let engine = rig.engine(NotificationSettings::default()).await;
-    let chat = engine.chat(1).await.unwrap().unwrap();
+    let chat = engine.queries().chat(1).await.unwrap().unwrap();
     assert_eq!(
         chat.waiting_since,
         Some(rig.start),
@@ -364,7 +379,7 @@ async fn a_restart_keeps_how_long_a_customer_has_waited() {
     })
     .await
     .expect("a reminder at start");
-    let summary = engine.waiting().await.unwrap();
+    let summary = engine.waiting();
     assert_eq!((summary.chats, summary.longest_since), (1, Some(rig.start)));
     assert_eq!(reminded.at, rig.t(180));
     assert_eq!(step_of(&reminded), (1, AlertLevel::ReAlert, 180));
@@ -432,4 +447,127 @@ async fn with_reminders_off_no_reminder_is_decided_and_waiting_is_still_told() {
         "{next:?}"
     );
     engine.shutdown().await;
+}
+
+/// The wall clock stepped back two hours while a customer waits (an NTP correction, a clock
+/// changed by hand, a VM's resync), the monotonic clock running on: the ladder keeps its pace.
+/// Measured from the wall clock, the next reminder would have come two hours late.
+#[tokio::test]
+async fn a_wall_clock_stepped_back_does_not_stall_the_reminders() {
+    let rig = rig().await;
+    let engine = rig.engine(NotificationSettings::default()).await;
+    let mut events = engine.events();
+    arrive(&rig, &engine, &mut events, 1, "Ann", 1).await;
+    rig.at(60);
+    rig.clock.step_wall(TimeDelta::hours(-2));
+    rig.clock.advance(Duration::from_secs(60));
+    let d = decision(&mut events, |d| d.escalation.is_some()).await;
+    assert_eq!(step_of(&d), (1, AlertLevel::ReAlert, 120));
+    assert_eq!(d.outcome, Outcome::Allowed);
+    assert_eq!(
+        d.at,
+        rig.t(120) - TimeDelta::hours(2),
+        "stamped as the agent's clock reads now"
+    );
+
+    // On, every 2 minutes; a chat arriving after the step waits from its own arrival.
+    rig.clock.advance(Duration::from_secs(120));
+    let d = decision(&mut events, |d| d.escalation.is_some()).await;
+    assert_eq!(step_of(&d), (2, AlertLevel::ReAlert, 240));
+    rig.post(new_chat(2, "Bob")).await;
+    decision(&mut events, |d| d.user_id == 2).await;
+    waiting(&engine, |w| w.chats == 2).await;
+    rig.clock.advance(Duration::from_secs(120));
+    let both = next_reminder(&mut events).await;
+    let steps: Vec<(i64, (u32, AlertLevel, u64))> =
+        both.iter().map(|d| (d.user_id, step_of(d))).collect();
+    assert_eq!(
+        steps,
+        [
+            (1, (3, AlertLevel::ReAlert, 360)),
+            (2, (1, AlertLevel::ReAlert, 120))
+        ]
+    );
+    engine.shutdown().await;
+}
+
+/// A suspend: the wall clock went on three days, the monotonic clock did not. The wait counts
+/// the three days, the latest step is shown once (urgent), and the ladder goes on from there
+/// with no storm of the steps missed.
+#[tokio::test]
+async fn a_suspend_shows_the_latest_step_once_then_the_ladder_goes_on() {
+    let rig = rig().await;
+    let engine = rig.engine(NotificationSettings::default()).await;
+    let mut events = engine.events();
+    arrive(&rig, &engine, &mut events, 1, "Ann", 1).await;
+    rig.clock.step_wall(TimeDelta::days(3));
+    // A wall-clock step is looked at within WALL_RECHECK of monotonic time.
+    rig.clock.advance(chatbell_engine::clock::WALL_RECHECK);
+    let first = next_reminder(&mut events).await;
+    assert_eq!(first.len(), 1);
+    let (step, level, waited) = step_of(&first[0]);
+    assert_eq!(level, AlertLevel::Urgent);
+    assert_eq!(waited, 3 * 86_400 + 60);
+    // The urgent steps fall every 2 minutes of the wait (3 d + 2 min is one): the next in 60 s.
+    rig.clock.advance(Duration::from_secs(60));
+    let next = next_reminder(&mut events).await;
+    assert_eq!(
+        step_of(&next[0]),
+        (step + 1, AlertLevel::Urgent, waited + 60),
+        "the next step, not the ones the suspend skipped"
+    );
+    engine.shutdown().await;
+}
+
+/// A hold on a waiting chat, then the wall clock stepped back two hours: the next step is held
+/// for it, and it ends on time by the monotonic clock (by the wall clock it would last two
+/// hours more), with a reminder at once.
+async fn a_hold_survives_a_step_back(reason: SuppressReason) {
+    let rig = rig().await;
+    let engine = rig.engine(NotificationSettings::default()).await;
+    let mut events = engine.events();
+    // Seconds after the arrival: when the held step falls, and when the hold ends.
+    let (held_at, ends) = match reason {
+        SuppressReason::Snoozed => {
+            arrive(&rig, &engine, &mut events, 1, "Ann", 1).await;
+            rig.at(120);
+            decision(&mut events, |d| d.escalation.is_some()).await;
+            engine.snooze(1, Some(10)).await.unwrap();
+            // The reminders' task has placed the snooze's end when it counts it.
+            waiting(&engine, |w| w.snoozed == 1).await;
+            (240, 720)
+        }
+        SuppressReason::Muted => {
+            // Muted before the chat arrives: the mute's end is placed by the time the task
+            // tells that the chat waits.
+            let mut settings = engine.settings();
+            settings.notifications.mutes.insert(1, Some(rig.t(300)));
+            engine.set_settings(settings);
+            arrive(&rig, &engine, &mut events, 1, "Ann", 1).await;
+            (120, 300)
+        }
+        other => panic!("no case for {other:?}"),
+    };
+    rig.clock.step_wall(TimeDelta::hours(-2));
+    let now = |rig: &Rig| (rig.clock.utc() + TimeDelta::hours(2) - rig.start).num_seconds() as u64;
+    rig.clock.advance(Duration::from_secs(held_at - now(&rig)));
+    let held = decision(&mut events, |d| d.escalation.is_some()).await;
+    assert_eq!(held.outcome, Outcome::Suppressed { reason });
+    rig.clock.advance(Duration::from_secs(ends - held_at));
+    let back = decision(&mut events, |d| {
+        d.escalation.is_some() && d.outcome == Outcome::Allowed
+    })
+    .await;
+    assert_eq!(step_of(&back).2, ends, "the wait when the hold ended");
+    engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_snooze_ends_on_time_when_the_wall_clock_steps_back() {
+    a_hold_survives_a_step_back(SuppressReason::Snoozed).await;
+}
+
+#[tokio::test]
+async fn a_mute_ends_on_time_when_the_wall_clock_steps_back() {
+    a_hold_survives_a_step_back(SuppressReason::Muted).await;
 }

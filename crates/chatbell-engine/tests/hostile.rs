@@ -267,7 +267,10 @@ async fn a_ping_flood_keeps_the_connection_and_every_message_between_is_stored()
     assert_eq!(server.connections(), 1);
     // Every message but the last was followed by its whole flood before the last was read.
     assert!(server.frames_written() >= (n as u64 - 1) * (pings as u64 + 1));
-    assert_eq!(rig.engine.counts().await.unwrap().messages, n as u64);
+    assert_eq!(
+        rig.engine.queries().counts().await.unwrap().messages,
+        n as u64
+    );
     rig.engine.shutdown().await;
 }
 
@@ -281,7 +284,7 @@ async fn an_oversize_frame_drops_the_connection_and_the_next_one_delivers() {
     assert!(reason.contains("frame too large"), "{reason}");
     rig.stored(1..=3, Duration::from_secs(5)).await;
     assert_eq!(server.connections(), 2);
-    let counts = rig.engine.counts().await.unwrap();
+    let counts = rig.engine.queries().counts().await.unwrap();
     assert_eq!(
         (counts.events, counts.messages),
         (3, 3),
@@ -332,7 +335,10 @@ async fn a_server_that_never_reads_is_declared_dead_and_every_message_it_sent_is
     let bound = heartbeat.ping_interval * 2 + heartbeat.dead_after + Duration::from_secs(1);
     assert!(dead < bound, "declared dead after {dead:?}");
     assert_eq!(server.connections(), 1, "stored from the first connection");
-    assert_eq!(rig.engine.counts().await.unwrap().messages, n as u64);
+    assert_eq!(
+        rig.engine.queries().counts().await.unwrap().messages,
+        n as u64
+    );
     rig.engine.shutdown().await;
 }
 
@@ -379,7 +385,7 @@ async fn a_gap_starts_at_the_last_frame_heard() {
     );
     control.post_events(&json!([message(2, 9)])).await.unwrap();
     rig.stored(2..=2, Duration::from_secs(5)).await;
-    let page = rig.engine.history(9, None, 10).await.unwrap();
+    let page = rig.engine.queries().history(9, None, 10).await.unwrap();
     let gaps: Vec<Gap> = page
         .items
         .iter()

@@ -73,7 +73,7 @@ async fn once_idle_after_a_burst_the_writer_hands_back_its_memory() {
         .collect();
     sim.control().post_events(&json!(frames)).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while engine.counts().await.unwrap().events < FRAMES as u64 {
+    while engine.queries().counts().await.unwrap().events < FRAMES as u64 {
         assert!(Instant::now() < deadline, "the burst was never stored");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }

@@ -15,7 +15,6 @@ use chatbell_engine::clock::{Clock, ManualClock};
 use chatbell_engine::model::{Delivery, EngineEvent, Outcome, Slot, SuppressReason};
 use chatbell_engine::notifier::{DesktopNotifier, NotifierConfig};
 use chatbell_engine::settings::NotificationSettings;
-use chatbell_engine::web_panel::WebPanel;
 use chatbell_sim::{SimConfig, SimHandle};
 use chatbell_testkit::in_private_desktop;
 use chatbell_testkit::{HintValue, NotificationServer, NotifyCall};
@@ -38,11 +37,9 @@ async fn desk(capabilities: &[&str]) -> Desk {
     let dir = tempfile::tempdir().unwrap();
     let clock = common::hand_clock();
     let mut config = common::config(&dir.path().join("chatbell.db"), sim.ws_url());
-    config.notifications = NotificationSettings::default();
-    config.web_panel = Some(
-        WebPanel::parse("https://support.example.com/chats/{user_id}?u={username}&s={source}")
-            .unwrap(),
-    );
+    config.settings.notifications = NotificationSettings::default();
+    config.settings.server.web_panel =
+        Some("https://support.example.com/chats/{user_id}?u={username}&s={source}".into());
     let notifier = Box::new(DesktopNotifier::new(NotifierConfig::default()));
     let engine = common::start(config, Some(notifier), &clock).await;
     let events = engine.events();
@@ -175,7 +172,10 @@ async fn the_buttons_on_a_notification_work_with_no_window() {
         })
         .await;
     assert_eq!(total, 0);
-    assert_eq!(desk.engine.chat(1).await.unwrap().unwrap().unread, 0);
+    assert_eq!(
+        desk.engine.queries().chat(1).await.unwrap().unwrap().unread,
+        0
+    );
 
     // Snooze: until the configured 10 minutes from now, in the store.
     desk.new_chat(2, "Bob", "bob").await;
@@ -188,7 +188,7 @@ async fn the_buttons_on_a_notification_work_with_no_window() {
         .await;
     let want = desk.clock.utc() + chrono::Duration::minutes(10);
     assert_eq!(until, Some(want));
-    let stored = desk.engine.chat(2).await.unwrap().unwrap();
+    let stored = desk.engine.queries().chat(2).await.unwrap().unwrap();
     assert_eq!(stored.snoozed_until, Some(want));
     desk.event(|e| {
         matches!(
@@ -324,8 +324,10 @@ async fn do_not_disturb_sends_nothing_to_the_server() {
         ..NotificationSettings::default()
     };
     desk.engine
-        .set_notifications(settings, chatbell_engine::notifier::text::Lang::En)
-        .await;
+        .set_settings(chatbell_engine::settings::Settings {
+            notifications: settings,
+            ..desk.engine.settings()
+        });
     desk.new_chat(1, "Ann", "ann").await;
     let reason = desk
         .event(|e| match e {

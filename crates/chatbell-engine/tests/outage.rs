@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use chatbell_engine::Engine;
 use chatbell_engine::clock::ManualClock;
-use chatbell_engine::model::{ConnState, Delivery, EngineEvent, SettingsSection, Slot};
+use chatbell_engine::model::{ConnState, Delivery, EngineEvent, Gap, SettingsSection, Slot};
 use chatbell_engine::notifier::{DesktopNotifier, NotifierConfig};
 use chatbell_engine::settings::NotificationSettings;
 use chatbell_engine::{EngineConfig, Secret, ServerConfig};
@@ -34,7 +34,7 @@ async fn desk(config: impl FnOnce(&mut EngineConfig), clock: ManualClock) -> Des
     let server = NotificationServer::start_at(&address, CAPS).await;
     let dir = tempfile::tempdir().unwrap();
     let mut engine_config = common::config(&dir.path().join("chatbell.db"), String::new());
-    engine_config.notifications = NotificationSettings::default();
+    engine_config.settings.notifications = NotificationSettings::default();
     config(&mut engine_config);
     let notifier = Box::new(DesktopNotifier::new(NotifierConfig::default()));
     let engine = Engine::start_with_clock(
@@ -84,6 +84,24 @@ impl Desk {
             _ => None,
         })
         .await
+    }
+
+    /// Back online: the gap the timeline stores and the notice shown (its summary), which come
+    /// in either order.
+    async fn back_online(&mut self) -> (Gap, String) {
+        let (mut gap, mut back) = (None, None);
+        while gap.is_none() || back.is_none() {
+            match self.event(Some).await {
+                EngineEvent::Stored(update) if update.gap.is_some() => gap = update.gap,
+                EngineEvent::Delivery(Delivery::Shown {
+                    slot: Slot::Connection,
+                    summary,
+                    ..
+                }) => back = Some(summary),
+                _ => {}
+            }
+        }
+        (gap.unwrap(), back.unwrap())
     }
 
     async fn state(&self, want: impl Fn(&ConnState) -> bool) -> ConnState {
@@ -156,19 +174,8 @@ async fn a_long_outage_raises_one_warning_and_its_end_names_the_gap() {
     let sim = sim_at(addr).await;
     desk.engine.reconnect_now().await;
     // The timeline's gap is stored on reconnecting, before or after the notice is shown.
-    let (mut gap, mut back) = (None, None);
-    while gap.is_none() || back.is_none() {
-        match desk.event(Some).await {
-            EngineEvent::Stored(update) if update.gap.is_some() => gap = update.gap,
-            EngineEvent::Delivery(Delivery::Shown {
-                slot: Slot::Connection,
-                summary,
-                ..
-            }) => back = Some(summary),
-            _ => {}
-        }
-    }
-    assert_eq!(back.as_deref(), Some("Back online"));
+    let (gap, back) = desk.back_online().await;
+    assert_eq!(back, "Back online");
     let calls = desk.server.wait_calls(2, WITHIN).await;
     assert_eq!(calls.len(), 2, "one warning, then its end: {calls:#?}");
     let back = &calls[1];
@@ -181,7 +188,6 @@ async fn a_long_outage_raises_one_warning_and_its_end_names_the_gap() {
         back.hints.get("suppress-sound"),
         Some(&HintValue::Bool(true))
     );
-    let gap = gap.unwrap();
     assert_eq!(
         (
             gap.from.format("%H:%M").to_string(),
@@ -189,6 +195,50 @@ async fn a_long_outage_raises_one_warning_and_its_end_names_the_gap() {
         ),
         ("12:00".into(), "12:07".into()),
         "the notification names the gap the timeline keeps"
+    );
+    sim.shutdown().await;
+}
+
+/// The wall clock stepped back two hours during an outage: the warning still comes after the
+/// threshold of monotonic time, names the start as the agent's clock now reads it, and the gap
+/// the timeline keeps has its true length (its end never before its start).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wall_clock_stepped_back_neither_delays_the_warning_nor_bends_the_gap() {
+    if !in_private_desktop("a_wall_clock_stepped_back_neither_delays_the_warning_nor_bends_the_gap")
+    {
+        return;
+    }
+    let sim = chatbell_sim::start(SimConfig::quiet()).await.unwrap();
+    let addr = sim.addr();
+    let clock = common::hand_clock();
+    let mut desk = desk(
+        |c| c.server.as_mut().unwrap().url = format!("ws://{addr}/ws"),
+        clock,
+    )
+    .await;
+    desk.state(|s| matches!(s, ConnState::Online { .. })).await;
+    sim.shutdown().await;
+    desk.state(|s| matches!(s, ConnState::Offline { .. })).await;
+    // The barrier: the alarm has seen the outage and sleeps toward its threshold.
+    desk.clock.sleeping(Duration::from_secs(60)).await;
+    desk.clock.step_wall(chrono::TimeDelta::hours(-2));
+    desk.clock.advance(Duration::from_secs(60));
+    assert_eq!(desk.warned().await, "Chatbell is offline since 10:00");
+
+    desk.clock.advance(Duration::from_secs(6 * 60));
+    let sim = sim_at(addr).await;
+    desk.engine.reconnect_now().await;
+    let (gap, back) = desk.back_online().await;
+    assert_eq!(back, "Back online");
+    let calls = desk.server.wait_calls(2, WITHIN).await;
+    assert_eq!(
+        calls[1].body,
+        "10:00–10:07 not covered: chats written then did not arrive live."
+    );
+    assert_eq!(
+        gap.to - gap.from,
+        chrono::TimeDelta::minutes(7),
+        "the gap is as long as nothing was heard"
     );
     sim.shutdown().await;
 }

@@ -8,7 +8,7 @@
 //! is "a muted chat is never allowed and always held".
 
 use chatbell_engine::model::{Focus, NotifyKind, Outcome, SuppressReason};
-use chatbell_engine::policy::{About, decide, hold, hold_all};
+use chatbell_engine::policy::{About, ChatHolds, decide, hold, hold_all};
 use chatbell_engine::settings::{NotificationSettings, QuietHours};
 use chatbell_protocol::UserId;
 use chrono::{DateTime, NaiveTime, TimeDelta, Utc};
@@ -136,11 +136,11 @@ impl Case {
     }
 
     fn hold(&self) -> Option<(SuppressReason, Option<DateTime<Utc>>)> {
+        let settings = self.settings();
         hold(
-            self.user,
             self.new_chat(),
-            self.snoozed_until,
-            &self.settings(),
+            ChatHolds::of(self.user, self.snoozed_until, &settings),
+            &settings,
             self.now,
             self.local,
         )

@@ -2,10 +2,15 @@
 //! `docs/ipc.md`, shared by the process that owns the engine and the window that shows it (the
 //! engine's own types are in `chatbell_engine::model`).
 
+use std::path::PathBuf;
+
 use chatbell_engine::model::{
     ChatSummary, ConnState, Gap, Message, SettingsSection, WaitingSummary,
 };
-use chatbell_engine::settings::Settings;
+use chatbell_engine::settings::{
+    Bounds, LADDER_MINUTES, MAX_SUBSCRIPTIONS, OFFLINE_ALERT_SECS, Problem, QUERY_PARAM_LEN,
+    RETENTION_DAYS, SNOOZE_MINUTES, Settings, SettingsError, Unit, VOLUME,
+};
 use chatbell_engine::sound::AudioStatus;
 use chatbell_engine::store::{StoreError, StoreReason};
 use chatbell_protocol::UserId;
@@ -44,6 +49,50 @@ pub struct AppInfo {
     /// A part of Settings to open: asked for (a notification's button) before the window
     /// existed.
     pub pending_settings: Option<SettingsSection>,
+    /// What the settings' numbers may be: the page's inputs take their bounds from here.
+    pub limits: Limits,
+}
+
+/// The bounds `Settings::validate` holds the settings' numbers to, for the page's inputs (and
+/// its own check before saving): the engine's constants, the one copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    /// `store.retention_days`.
+    pub retention_days: Bounds,
+    /// Every step of a reminder ladder (`notifications.escalation`).
+    pub ladder_minutes: Bounds,
+    /// `notifications.snooze_minutes`.
+    pub snooze_minutes: Bounds,
+    /// `notifications.sounds.volume`.
+    pub volume: Bounds,
+    /// `notifications.offline_alert_secs`.
+    pub offline_alert_secs: Bounds,
+    /// How many user ids `server.subscriptions` may hold.
+    pub subscriptions: Bounds,
+    /// How long `server.query_param` may be, in characters.
+    pub query_param_len: Bounds,
+}
+
+impl Limits {
+    pub fn of_settings() -> Limits {
+        Limits {
+            retention_days: Bounds::of(&RETENTION_DAYS, Unit::Days),
+            ladder_minutes: Bounds::of(&LADDER_MINUTES, Unit::Minutes),
+            snooze_minutes: Bounds::of(&SNOOZE_MINUTES, Unit::Minutes),
+            volume: Bounds::of(&VOLUME, Unit::Percent),
+            offline_alert_secs: Bounds::of(&OFFLINE_ALERT_SECS, Unit::Seconds),
+            subscriptions: Bounds {
+                min: 0,
+                max: MAX_SUBSCRIPTIONS as u64,
+                unit: Unit::UserIds,
+            },
+            query_param_len: Bounds {
+                min: *QUERY_PARAM_LEN.start() as u64,
+                max: *QUERY_PARAM_LEN.end() as u64,
+                unit: Unit::Characters,
+            },
+        }
+    }
 }
 
 /// `chatbell:stored`: what a write batch (or several, merged) changed.
@@ -153,17 +202,29 @@ impl UiEvent {
     }
 }
 
-/// What a failed command tells the UI: a kind to branch on and a message to show; a store
-/// error also says why (`reason`), so the UI can say what happened and what to do. On the wire
-/// `{ kind, message }`, or `{ kind: "store", reason, message }` (`docs/ipc.md`).
+/// What a failed command tells the UI: a kind to branch on and a message in English (for logs
+/// and for a kind the page does not know). What the page words itself crosses as data: a store
+/// error's `reason` and file, a setting's `field` and `problem` (`docs/ipc.md`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum CommandError {
+    /// The database cannot be used: why, and which file.
     #[error("{message}")]
     Store {
         reason: StoreReason,
+        path: PathBuf,
         message: String,
     },
+    /// One setting's value is refused (or could not be applied): its path in `Settings`
+    /// (`server.url`, `notifications.escalation.sources.widget.new_chat.every_min`) and what
+    /// is wrong.
+    #[error("{message}")]
+    Setting {
+        field: String,
+        problem: Problem,
+        message: String,
+    },
+    /// The settings file cannot be read or written.
     #[error("{message}")]
     Settings { message: String },
     #[error("{message}")]
@@ -175,6 +236,16 @@ pub enum CommandError {
 }
 
 impl CommandError {
+    /// `field`'s value has `problem`.
+    pub fn setting(field: impl Into<String>, problem: Problem) -> Self {
+        let field = field.into();
+        CommandError::Setting {
+            message: format!("{field}: {problem}"),
+            field,
+            problem,
+        }
+    }
+
     pub fn settings(message: impl Into<String>) -> Self {
         CommandError::Settings {
             message: message.into(),
@@ -204,6 +275,7 @@ impl From<StoreError> for CommandError {
     fn from(e: StoreError) -> Self {
         CommandError::Store {
             reason: e.reason(),
+            path: e.path().to_path_buf(),
             message: e.to_string(),
         }
     }
@@ -219,9 +291,12 @@ impl From<chatbell_engine::EngineError> for CommandError {
     }
 }
 
-impl From<chatbell_engine::settings::SettingsError> for CommandError {
-    fn from(e: chatbell_engine::settings::SettingsError) -> Self {
-        CommandError::settings(e.to_string())
+impl From<SettingsError> for CommandError {
+    fn from(e: SettingsError) -> Self {
+        match e {
+            SettingsError::Invalid { field, problem } => CommandError::setting(field, problem),
+            other => CommandError::settings(other.to_string()),
+        }
     }
 }
 
@@ -277,7 +352,7 @@ mod tests {
             let wire = serde_json::to_value(&error).unwrap();
             assert_eq!(
                 wire,
-                json!({ "kind": "store", "reason": reason, "message": message })
+                json!({ "kind": "store", "reason": reason, "path": path, "message": message })
             );
             assert!(
                 message.contains("chatbell.db"),
@@ -302,6 +377,106 @@ mod tests {
             assert_eq!(wire, json!({ "kind": kind, "message": message }));
             assert_eq!(serde_json::from_value::<CommandError>(wire).unwrap(), error);
         }
+    }
+
+    /// A refused setting crosses as its field and its problem, never as a sentence for the
+    /// page to take apart.
+    #[test]
+    fn a_refused_setting_says_its_field_and_its_problem() {
+        let mut settings = Settings::default();
+        settings.notifications.escalation.new_chat.every_min = 0;
+        let refused = settings.validate().unwrap_err();
+        let wire = serde_json::to_value(CommandError::from(refused)).unwrap();
+        assert_eq!(
+            wire,
+            json!({
+                "kind": "setting",
+                "field": "notifications.escalation.new_chat.every_min",
+                "problem": { "kind": "out_of_range", "min": 1, "max": 1440, "unit": "minutes" },
+                "message": "notifications.escalation.new_chat.every_min: must be from 1 to 1440 minutes",
+            })
+        );
+        assert_eq!(
+            serde_json::from_value::<CommandError>(wire.clone()).unwrap(),
+            CommandError::from(settings.validate().unwrap_err())
+        );
+        settings.notifications.escalation.new_chat.every_min = 2;
+        settings.server.url = Some("http://example.com/ws".into());
+        let wire =
+            serde_json::to_value(CommandError::from(settings.validate().unwrap_err())).unwrap();
+        assert_eq!(wire["field"], "server.url");
+        assert_eq!(
+            wire["problem"],
+            json!({ "kind": "scheme", "expected": ["ws://", "wss://"] })
+        );
+    }
+
+    /// The limits the page is given are the ones `validate` holds the settings to.
+    #[test]
+    fn the_limits_are_the_ones_validation_holds_to() {
+        let limits = Limits::of_settings();
+        let refused = |edit: &dyn Fn(&mut Settings)| {
+            let mut s = Settings::default();
+            edit(&mut s);
+            match s.validate() {
+                Err(SettingsError::Invalid { problem, .. }) => Some(problem),
+                _ => None,
+            }
+        };
+        let out_of = |b: Bounds| {
+            Some(Problem::OutOfRange {
+                min: b.min,
+                max: b.max,
+                unit: b.unit,
+            })
+        };
+        let max32 = |b: Bounds| u32::try_from(b.max).unwrap();
+        let min32 = |b: Bounds| u32::try_from(b.min).unwrap();
+        type Set = dyn Fn(&mut Settings, u32);
+        let cases: [(Bounds, &Set); 4] = [
+            (limits.retention_days, &|s, v| {
+                s.store.retention_days = Some(v)
+            }),
+            (limits.ladder_minutes, &|s, v| {
+                s.notifications.escalation.new_message.every_min = v
+            }),
+            (limits.snooze_minutes, &|s, v| {
+                s.notifications.snooze_minutes = v
+            }),
+            (limits.offline_alert_secs, &|s, v| {
+                s.notifications.offline_alert_secs = Some(v)
+            }),
+        ];
+        for (bounds, set) in cases {
+            assert_eq!(refused(&|s| set(s, min32(bounds))), None, "{bounds:?}");
+            assert_eq!(refused(&|s| set(s, max32(bounds))), None, "{bounds:?}");
+            assert_eq!(
+                refused(&|s| set(s, max32(bounds) + 1)),
+                out_of(bounds),
+                "{bounds:?}"
+            );
+            if bounds.min > 0 {
+                assert_eq!(
+                    refused(&|s| set(s, min32(bounds) - 1)),
+                    out_of(bounds),
+                    "{bounds:?}"
+                );
+            }
+        }
+        let volume = limits.volume;
+        assert_eq!(
+            refused(&|s| s.notifications.sounds.volume = volume.max as u8),
+            None
+        );
+        let n = limits.subscriptions.max as i64;
+        assert_eq!(
+            refused(&|s| s.server.subscriptions = (0..n).collect()),
+            None
+        );
+        assert!(refused(&|s| s.server.subscriptions = (0..=n).collect()).is_some());
+        let len = limits.query_param_len.max as usize;
+        assert_eq!(refused(&|s| s.server.query_param = "p".repeat(len)), None);
+        assert!(refused(&|s| s.server.query_param = "p".repeat(len + 1)).is_some());
     }
 
     #[test]

@@ -13,6 +13,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::mpsc;
 use tokio_util::codec::{FramedRead, FramedWrite, LinesCodec, LinesCodecError};
 
 use crate::wire::{Answer, Hello, MAX_LINE, PROTOCOL, Role, Welcome};
@@ -84,6 +85,18 @@ impl Sender {
             LinesCodecError::MaxLineLengthExceeded => WireError::TooLong,
             LinesCodecError::Io(e) => WireError::Io(e),
         })
+    }
+
+    /// Writes every message put into `messages`, in order, until that channel closes or a write
+    /// fails: so many tasks may send through one connection without waiting for each other.
+    /// For the caller to spawn on its runtime (aborting it stops the writing).
+    pub async fn pump<T: Serialize>(mut self, mut messages: mpsc::UnboundedReceiver<T>) {
+        while let Some(message) = messages.recv().await {
+            if let Err(e) = self.send(&message).await {
+                tracing::debug!(error = %e, "writing to the socket");
+                break;
+            }
+        }
     }
 }
 

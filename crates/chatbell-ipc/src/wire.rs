@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::contract::{CommandError, UiEvent};
 
 /// The protocol both sides speak; any change to the messages below raises it.
-pub const PROTOCOL: u32 = 2;
+pub const PROTOCOL: u32 = 3;
 
 /// The longest line either side accepts (a large `stored` batch fits many times over).
 pub const MAX_LINE: usize = 8 * 1024 * 1024;

@@ -12,7 +12,7 @@ fn program() -> io::Result<PathBuf> {
     std::env::current_exe()
 }
 
-#[cfg(all(unix, not(target_os = "macos")))]
+#[cfg(freedesktop)]
 pub fn set(on: bool) -> io::Result<()> {
     let path = entry_path()?;
     if !on {
@@ -32,7 +32,7 @@ pub fn set(on: bool) -> io::Result<()> {
 }
 
 /// `$XDG_CONFIG_HOME/autostart/Chatbell.desktop`, `~/.config/…` when it is unset or relative.
-#[cfg(all(unix, not(target_os = "macos")))]
+#[cfg(freedesktop)]
 fn entry_path() -> io::Result<PathBuf> {
     let config = std::env::var_os("XDG_CONFIG_HOME")
         .map(PathBuf::from)
@@ -43,7 +43,7 @@ fn entry_path() -> io::Result<PathBuf> {
 }
 
 /// The entry's text. The path is quoted as the Desktop Entry specification's `Exec` asks.
-#[cfg(all(unix, not(target_os = "macos")))]
+#[cfg(freedesktop)]
 fn entry(program: &str) -> String {
     let mut quoted = String::with_capacity(program.len() + 2);
     for c in program.chars() {
@@ -61,7 +61,7 @@ fn entry(program: &str) -> String {
     )
 }
 
-#[cfg(not(all(unix, not(target_os = "macos"))))]
+#[cfg(not(freedesktop))]
 pub fn set(on: bool) -> io::Result<()> {
     let program = program()?;
     let launcher = auto_launch::AutoLaunchBuilder::new()

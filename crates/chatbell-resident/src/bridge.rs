@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use chatbell_engine::Engine;
+use chatbell_engine::clock::{SystemClock, sleep_or_pending};
 use chatbell_engine::model::{
     AlertLevel, ConnState, Decision, EngineEvent, Outcome, StoreUpdate, WaitingSummary,
 };
@@ -37,7 +38,7 @@ pub(crate) async fn run(app: Resident, mut events: broadcast::Receiver<EngineEve
                 }
                 Err(RecvError::Closed) => return,
             },
-            _ = async { match deadline { Some(d) => tokio::time::sleep_until(d).await, None => std::future::pending().await } } => {}
+            _ = sleep_or_pending(&SystemClock, deadline.map(|d| d.into_std())) => {}
         }
         if pending.is_some() && Instant::now() >= last_flush + FLUSH {
             if let Some(stored) = pending.take() {
@@ -159,13 +160,10 @@ pub(crate) async fn sync(app: &Resident, engine: &Engine) {
     // The engine may have gone online before its events were subscribed to.
     let online = matches!(*engine.state().borrow(), ConnState::Online { .. });
     app.change_tray(|look| look.connected = online);
-    if let Ok(total) = engine.unread_total().await {
+    if let Ok(total) = engine.queries().unread_total().await {
         app.change_tray(|look| look.unread = total);
     }
-    match engine.waiting().await {
-        Ok(summary) => show_waiting(app, summary),
-        Err(e) => tracing::warn!(error = %e, "reading who is waiting"),
-    }
+    show_waiting(app, engine.waiting());
 }
 
 async fn resync_tray(app: &Resident) {

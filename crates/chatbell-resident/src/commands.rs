@@ -8,7 +8,7 @@ use chatbell_engine::sound::{PlayReport, Tone};
 use chatbell_engine::web_panel::WebPanel;
 use chatbell_ipc::Command;
 use chatbell_ipc::contract::{
-    AppInfo, CommandError, CommandResult, Mode, Snoozed, WebPanelPreview,
+    AppInfo, CommandError, CommandResult, Limits, Mode, Snoozed, WebPanelPreview,
 };
 use chatbell_protocol::UserId;
 use serde_json::Value;
@@ -78,13 +78,14 @@ impl Resident {
             has_token: token::has_token().await,
             tray_available: self.tray_available(),
             pending_open_chat: self.update_view(|v| v.pending_open.take()),
-            unread_total: session.engine.unread_total().await?,
-            waiting: session.engine.waiting().await?,
+            unread_total: session.engine.queries().unread_total().await?,
+            waiting: session.engine.waiting(),
             connection: session.engine.state().borrow().clone(),
             settings,
             notice: self.take_notice(),
             audio: session.engine.audio_status(),
             pending_settings: self.update_view(|v| v.pending_settings.take()),
+            limits: Limits::of_settings(),
         };
         self.refocus_engine();
         Ok(info)
@@ -100,6 +101,7 @@ impl Resident {
         Ok(self
             .session()?
             .engine
+            .queries()
             .chats_by(
                 order.unwrap_or_default(),
                 reads::bound(limit, &reads::CHATS_PER_PAGE),
@@ -109,7 +111,7 @@ impl Resident {
     }
 
     pub async fn get_chat(&self, user_id: UserId) -> CommandResult<Option<ChatSummary>> {
-        Ok(self.session()?.engine.chat(user_id).await?)
+        Ok(self.session()?.engine.queries().chat(user_id).await?)
     }
 
     pub async fn chat_history(
@@ -121,6 +123,7 @@ impl Resident {
         Ok(self
             .session()?
             .engine
+            .queries()
             .history(
                 user_id,
                 before,
@@ -138,6 +141,7 @@ impl Resident {
         Ok(self
             .session()?
             .engine
+            .queries()
             .search(query, reads::bound(limit, &reads::MESSAGES_PER_PAGE))
             .await?)
     }
@@ -284,11 +288,12 @@ impl Resident {
     }
 }
 
-/// The template filled for a sample chat, or why it cannot be used.
+/// The template filled for a sample chat, or why it cannot be used (as `server.web_panel`'s
+/// problem, the one Save would meet).
 pub fn preview_web_panel(template: &str) -> CommandResult<WebPanelPreview> {
     WebPanel::parse(template)
         .map(|panel| WebPanelPreview {
             url: panel.preview(),
         })
-        .map_err(|e| CommandError::invalid(e.to_string()))
+        .map_err(|e| CommandError::setting("server.web_panel", e.into()))
 }

@@ -11,12 +11,13 @@ pub mod desktop;
 mod lifecycle;
 pub mod logging;
 mod prefs;
+pub mod process;
 pub mod reads;
 mod resident;
 mod session;
-#[cfg(all(unix, not(target_os = "macos")))]
+#[cfg(freedesktop)]
 pub mod sni;
-#[cfg(all(unix, not(target_os = "macos")))]
+#[cfg(freedesktop)]
 pub mod split;
 mod switch;
 mod token;
@@ -29,4 +30,4 @@ pub use commands::preview_web_panel;
 pub use desktop::Desktop;
 pub use prefs::load as load_settings;
 pub use resident::{Options, Resident, View};
-pub use tray_host::present as tray_host_present;
+pub use tray_host::TrayHost;

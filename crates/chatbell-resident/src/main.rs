@@ -19,14 +19,10 @@ struct Args {
 
 /// The window's program, beside this one.
 fn window_exe() -> std::path::PathBuf {
-    let name = format!("chatbell-window{}", std::env::consts::EXE_SUFFIX);
-    std::env::current_exe()
-        .ok()
-        .and_then(|exe| Some(exe.parent()?.join(&name)))
-        .unwrap_or_else(|| name.into())
+    chatbell_resident::process::sibling("chatbell-window")
 }
 
-#[cfg(all(unix, not(target_os = "macos")))]
+#[cfg(freedesktop)]
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
     resident::run(
@@ -38,7 +34,7 @@ fn main() -> std::process::ExitCode {
     )
 }
 
-#[cfg(not(all(unix, not(target_os = "macos"))))]
+#[cfg(not(freedesktop))]
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
     let mut command = std::process::Command::new(window_exe());
@@ -59,7 +55,7 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-#[cfg(all(unix, not(target_os = "macos")))]
+#[cfg(freedesktop)]
 mod resident {
     use std::path::PathBuf;
     use std::process::ExitCode;
@@ -69,7 +65,6 @@ mod resident {
     use chatbell_ipc::{Role, ToResident};
     use chatbell_resident::split::{self, Split};
     use chatbell_resident::{Options, Resident};
-    use tokio::signal::unix::{SignalKind, signal};
     use tokio::sync::Notify;
 
     pub fn run(options: Options, window_exe: PathBuf) -> ExitCode {
@@ -118,7 +113,11 @@ mod resident {
         if !options.hidden {
             resident.show_window();
         }
-        let why = until_asked_to_quit(&quit).await;
+        // The tray's Quit, or a signal: each quits the same way.
+        let why = tokio::select! {
+            _ = quit.notified() => "tray",
+            signal = chatbell_resident::process::quit_signal() => signal,
+        };
         tracing::info!(why, "asked to quit");
         // No window is left talking to a resident that is going.
         chatbell_resident::Desktop::quit(&split);
@@ -127,25 +126,6 @@ mod resident {
         tracing::info!("bye");
         drop(log);
         ExitCode::SUCCESS
-    }
-
-    /// The tray's Quit, or a signal: a session ending, `systemctl` or `kill` send SIGTERM, a
-    /// terminal Ctrl+C. Each quits the same way, so everything received is written and the stop
-    /// time recorded (a signal's default action would end the process mid-write).
-    async fn until_asked_to_quit(quit: &Notify) -> &'static str {
-        let (Ok(mut term), Ok(mut int)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) else {
-            tracing::warn!("cannot listen for SIGTERM: a signal will end Chatbell abruptly");
-            quit.notified().await;
-            return "tray";
-        };
-        tokio::select! {
-            _ = quit.notified() => "tray",
-            _ = term.recv() => "SIGTERM",
-            _ = int.recv() => "SIGINT",
-        }
     }
 
     /// Chatbell already runs: it shows its window (unless this launch was to start hidden,

@@ -4,8 +4,8 @@
 //! applied here to what they configure (start at login, the engine, the connection, the web
 //! panel link).
 
-use chatbell_engine::settings::{ChangeError, ServerSettings, Settings, SettingsOwner};
-use chatbell_engine::{notification_lang, paths, server_config};
+use chatbell_engine::settings::{ChangeError, Problem, ServerSettings, Settings, SettingsOwner};
+use chatbell_engine::{paths, server_config};
 use chatbell_ipc::contract::{CommandError, CommandResult, Mode};
 
 use crate::resident::Resident;
@@ -68,28 +68,21 @@ pub async fn set_dnd(resident: &Resident, on: bool) -> CommandResult<Settings> {
 /// Applies a saved change to what it configures.
 async fn apply(resident: &Resident, old: Settings, new: Settings) -> CommandResult<()> {
     if new.ui.start_at_login != old.ui.start_at_login {
-        autostart::set(new.ui.start_at_login)
-            .map_err(|e| CommandError::settings(format!("ui.start_at_login: {e}")))?;
+        autostart::set(new.ui.start_at_login).map_err(|e| {
+            CommandError::setting(
+                "ui.start_at_login",
+                Problem::NotApplied {
+                    error: e.to_string(),
+                },
+            )
+        })?;
     }
 
     let session = resident.session()?;
     let engine = &session.engine;
-    if new.notifications != old.notifications || new.ui.language != old.ui.language {
-        engine
-            .set_notifications(
-                new.notifications.clone(),
-                notification_lang(new.ui.language),
-            )
-            .await;
-    }
-    if new.server.web_panel != old.server.web_panel {
-        engine.set_web_panel(new.server.web_panel()).await;
-    }
-    if new.store.retention_days != old.store.retention_days
-        && let Some(days) = new.store.retention_days
-    {
-        engine.apply_retention(days).await?;
-    }
+    // Every task of the engine takes what it uses: the policy, sounds, language, reminders,
+    // the offline alarm, the web panel link, retention.
+    engine.set_settings(new.clone());
     // The web panel link is the server's too, but changing it must not reconnect.
     let connection = |s: &Settings| ServerSettings {
         web_panel: None,

@@ -3,12 +3,12 @@
 //! shell it shows them through (`Desktop`). Locks here are std mutexes held for a copy or an
 //! assignment, never across an `.await`.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use chatbell_engine::model::{Focus, SettingsSection, WaitingSummary};
 use chatbell_engine::settings::{Settings, SettingsOwner};
+use chatbell_engine::sync::lock;
 use chatbell_ipc::contract::{CommandError, CommandResult, Mode};
 use chatbell_protocol::UserId;
 use tokio::runtime::Handle;
@@ -17,7 +17,7 @@ use tokio::sync::{Notify, watch};
 use crate::desktop::Desktop;
 use crate::session::{self, Session};
 use crate::tray::{Menu, Picture, Tray};
-use crate::tray_host;
+use crate::tray_host::TrayHost;
 
 /// How the app was started.
 #[derive(Debug, Clone, Copy, Default)]
@@ -58,7 +58,7 @@ pub(crate) struct Inner {
     runtime: Handle,
     settings: SettingsOwner<CommandError>,
     tray: Tray,
-    tray_available: AtomicBool,
+    tray_host: TrayHost,
     session: Mutex<Option<Arc<Session>>>,
     /// Why the last session asked for did not start; cleared when one starts. Kept so the
     /// window can say why (every command answers with it while there is no session) and try
@@ -72,11 +72,6 @@ pub(crate) struct Inner {
     pub(crate) waiting: watch::Sender<WaitingSummary>,
     /// The engine failed (reported by the bridge, acted on by `switch`'s restarts).
     failed: Notify,
-}
-
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // Every critical section is a copy or an assignment: a poisoned value is still whole.
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Resident {
@@ -100,7 +95,7 @@ impl Resident {
                 runtime: runtime.clone(),
                 settings: settings(Box::new(move || me.upgrade().map(Resident))),
                 tray: Tray::default(),
-                tray_available: AtomicBool::new(true),
+                tray_host: TrayHost::default(),
                 session: Mutex::new(None),
                 start_failure: Mutex::new(None),
                 view: Mutex::new(View::default()),
@@ -252,24 +247,16 @@ impl Resident {
     }
 
     pub fn tray_available(&self) -> bool {
-        self.0.tray_available.load(Ordering::Relaxed)
+        self.0.tray_host.available()
     }
 
     pub(crate) fn set_tray_available(&self, available: bool) {
-        self.0.tray_available.store(available, Ordering::Relaxed);
+        self.0.tray_host.set(available);
     }
 
-    /// Asks again in the background whether there is a tray, for the next close of the window
-    /// (a tray extension may have been switched on or off meanwhile). A close only reads the
-    /// answer: asking the bus there would block a toolkit's thread. A bus too busy to answer
-    /// changes nothing.
+    /// Asks again in the background whether there is a tray, for the next close of the window.
     pub fn refresh_tray_host(&self) {
-        let me = self.clone();
-        self.spawn(async move {
-            if let Some(present) = tray_host::present().await {
-                me.set_tray_available(present);
-            }
-        });
+        self.spawn(self.0.tray_host.refresh());
     }
 
     /// The tray's picture as it is now, for a shell creating its tray.

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use chatbell_engine::model::Focus;
 use chatbell_engine::notifier::{DesktopNotifier, NotifierConfig};
 use chatbell_engine::settings::{AuthMode, Settings};
+use chatbell_engine::sync::lock;
 use chatbell_engine::{Engine, EngineConfig, ServerConfig, paths};
 use chatbell_ipc::contract::{CommandError, CommandResult, Mode};
 use chatbell_sim::{SimConfig, SimHandle};
@@ -105,29 +106,25 @@ impl Session {
 
     /// The task following the engine's events, stopped with the session.
     pub(crate) fn followed_by(&self, task: JoinHandle<()>) {
-        *self.follower.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
+        *lock(&self.follower) = Some(task);
     }
 
     pub fn mode(&self) -> Mode {
-        *self.mode.lock().unwrap_or_else(|p| p.into_inner())
+        *lock(&self.mode)
     }
 
     pub fn set_mode(&self, mode: Mode) {
-        *self.mode.lock().unwrap_or_else(|p| p.into_inner()) = mode;
+        *lock(&self.mode) = mode;
     }
 
     /// Stops the engine (everything received is written) and the demo server, if any.
     pub async fn stop(&self) {
-        let follower = self
-            .follower
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
+        let follower = lock(&self.follower).take();
         if let Some(follower) = follower {
             follower.abort();
         }
         self.engine.close().await;
-        let sim = self.sim.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let sim = lock(&self.sim).take();
         if let Some(sim) = sim {
             sim.shutdown().await;
         }

@@ -8,13 +8,14 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use chatbell_engine::sync::lock;
 use chatbell_ipc::socket::{Listener, Peer, Receiver, Sender};
 use chatbell_ipc::{PROTOCOL, Role, ToResident, ToWindow, UiEvent, Welcome};
 use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 
 use crate::desktop::Desktop;
-use crate::resident::{Resident, lock};
+use crate::resident::Resident;
 use crate::sni::Sni;
 use crate::tray::{Action, Menu, Picture};
 
@@ -236,7 +237,7 @@ async fn launcher(mut receiver: Receiver, resident: &Resident) {
 /// The window process, connected: its commands carried out, everything for it sent, until it
 /// goes (closed, crashed or killed).
 async fn window(mut receiver: Receiver, mut sender: Sender, resident: Resident, split: Arc<Split>) {
-    let (tx, mut rx) = mpsc::unbounded_channel();
+    let (tx, rx) = mpsc::unbounded_channel();
     let second = {
         let mut window = lock(&split.window);
         match &*window {
@@ -262,14 +263,7 @@ async fn window(mut receiver: Receiver, mut sender: Sender, resident: Resident, 
         total: resident.tray_picture().look.unread,
     });
     resident.window_changed(true, false);
-    let writer = tokio::spawn(async move {
-        while let Some(message) = rx.recv().await {
-            if let Err(e) = sender.send(&message).await {
-                tracing::debug!(error = %e, "writing to the window");
-                break;
-            }
-        }
-    });
+    let writer = tokio::spawn(sender.pump(rx));
     loop {
         match receiver.recv::<ToResident>().await {
             Ok(ToResident::Call { id, command }) => {

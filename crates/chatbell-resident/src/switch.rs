@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use chatbell_engine::notification_lang;
-use chatbell_engine::notifier::text::fallback_notice;
+use chatbell_engine::i18n::Lang;
+use chatbell_engine::i18n::fallback_notice;
 use chatbell_engine::settings::Settings;
 use chatbell_ipc::contract::{CommandError, CommandResult, Mode, UiEvent};
 use tokio::time::Instant;
@@ -87,7 +87,7 @@ pub(crate) async fn switch(app: &Resident, mode: Mode) -> CommandResult<()> {
                     app.set_notice(fallback_notice(
                         mode == Mode::Demo,
                         &e.to_string(),
-                        notification_lang(settings.ui.language),
+                        Lang::of(settings.ui.language),
                     ));
                 }
             }

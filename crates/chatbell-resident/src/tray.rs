@@ -8,7 +8,8 @@
 
 use std::sync::{Mutex, OnceLock};
 
-use chatbell_engine::notifier::text::{Lang, tray_words};
+use chatbell_engine::i18n::{Lang, tray_words};
+use chatbell_engine::sync::lock;
 
 use crate::badge::{self, Canvas};
 
@@ -170,11 +171,11 @@ impl Tray {
     /// Changes what the icon shows; the picture to draw if it differs from the one drawn.
     pub fn change(&self, change: impl FnOnce(&mut Look)) -> Option<Picture> {
         let next = {
-            let mut look = self.look.lock().unwrap_or_else(|p| p.into_inner());
+            let mut look = lock(&self.look);
             change(&mut look);
             *look
         };
-        let mut drawn = self.drawn.lock().unwrap_or_else(|p| p.into_inner());
+        let mut drawn = lock(&self.drawn);
         if drawn.is_some_and(|d| d.same_picture(&next)) {
             return None;
         }
@@ -184,14 +185,14 @@ impl Tray {
 
     /// The picture as it is now (for a tray being created).
     pub fn picture_now(&self) -> Picture {
-        let look = *self.look.lock().unwrap_or_else(|p| p.into_inner());
-        *self.drawn.lock().unwrap_or_else(|p| p.into_inner()) = Some(look);
+        let look = *lock(&self.look);
+        *lock(&self.drawn) = Some(look);
         picture(look)
     }
 
     /// New menu words; `Some` if they differ from the ones shown.
     pub fn relabel(&self, menu: Menu) -> Option<Menu> {
-        let mut shown = self.menu.lock().unwrap_or_else(|p| p.into_inner());
+        let mut shown = lock(&self.menu);
         if shown.as_ref() == Some(&menu) {
             return None;
         }
@@ -201,7 +202,7 @@ impl Tray {
 
     /// The menu's words as they are now, if any were set.
     pub fn menu_now(&self) -> Option<Menu> {
-        self.menu.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        lock(&self.menu).clone()
     }
 }
 

@@ -6,11 +6,11 @@
 //! task owns the display: it redraws on each change and, only while someone waits, sleeps until
 //! the next moment the line's "longest 7 min" would read differently. Nobody waiting, no timer.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use chatbell_engine::clock::{SystemClock, sleep_or_pending};
+use chatbell_engine::i18n::{Lang, waiting_line, window_title};
 use chatbell_engine::model::WaitingSummary;
-use chatbell_engine::notification_lang;
-use chatbell_engine::notifier::text::{Lang, waiting_line, window_title};
 use chrono::{DateTime, TimeDelta, Utc};
 use tokio::sync::watch;
 
@@ -35,7 +35,7 @@ pub(crate) fn menu_now(resident: &Resident) -> Menu {
 }
 
 fn lang(resident: &Resident) -> Lang {
-    notification_lang(resident.settings().ui.language)
+    Lang::of(resident.settings().ui.language)
 }
 
 /// The menu's words in `lang`: who waits first, then the settings' do-not-disturb.
@@ -76,12 +76,9 @@ async fn run(resident: Resident, mut changes: watch::Receiver<WaitingSummary>) {
                     }
                     Err(_) => return,
                 },
-                _ = async {
-                    match next {
-                        Some(d) => tokio::time::sleep(d).await,
-                        None => std::future::pending().await,
-                    }
-                } => draw(&resident, &summary, lang),
+                _ = sleep_or_pending(&SystemClock, next.map(|d| Instant::now() + d)) => {
+                    draw(&resident, &summary, lang)
+                }
             }
         }
     }
@@ -112,7 +109,7 @@ pub fn until_next_change(since: DateTime<Utc>, now: DateTime<Utc>) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chatbell_engine::notifier::text::wait_text;
+    use chatbell_engine::i18n::wait_text;
 
     fn at(secs: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_767_000_000 + secs, 0).unwrap()

@@ -3,7 +3,7 @@
 //! and this test as the window process — connecting over the real socket, asking what the page
 //! asks, and going away as a killed window does. The real window across the split is in
 //! `src-tauri/tests/e2e.rs`.
-#![cfg(all(unix, not(target_os = "macos")))]
+#![cfg(freedesktop)]
 
 use std::path::PathBuf;
 use std::process::Command;

@@ -1,11 +1,11 @@
 //! The toolkit-free tray on a private session bus, read and clicked as a tray host does
 //! (`chatbell-testkit`'s StatusNotifierWatcher): the badge arrives as pixels, the menu's
 //! words change in place, and a click reaches the resident as an action.
-#![cfg(all(unix, not(target_os = "macos")))]
+#![cfg(freedesktop)]
 
 use std::time::Duration;
 
-use chatbell_engine::notifier::text::Lang;
+use chatbell_engine::i18n::Lang;
 use chatbell_resident::sni::Sni;
 use chatbell_resident::tray::{self, Action, Look, Menu};
 use chatbell_testkit::{TrayWatcher, in_private_desktop};

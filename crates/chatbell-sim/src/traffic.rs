@@ -10,29 +10,20 @@ use chatbell_protocol::{
 };
 use chrono::{DateTime, Utc};
 
-const FIRST_RU: &[&str] = &[
-    "Иван",
-    "Мария",
-    "Алексей",
-    "Ольга",
-    "Дмитрий",
-    "Анна",
-    "Сергей",
-    "Елена",
-    "Никита",
-    "Татьяна",
-    "Павел",
-    "Юлия",
-];
-const LAST_RU: &[&str] = &[
-    "Петров",
-    "Смирнова",
-    "Кузнецов",
-    "Попова",
-    "Соколов",
-    "Лебедева",
-    "Новиков",
-    "Морозова",
+// A Russian surname takes its bearer's gender (Иван Петров, Анна Петрова): a name is a first
+// name of one list with the surname's form for that list.
+const MEN_RU: &[&str] = &["Иван", "Алексей", "Дмитрий", "Сергей", "Никита", "Павел"];
+const WOMEN_RU: &[&str] = &["Мария", "Ольга", "Анна", "Елена", "Татьяна", "Юлия"];
+/// Each surname as (a man's, a woman's).
+const SURNAMES_RU: &[(&str, &str)] = &[
+    ("Петров", "Петрова"),
+    ("Смирнов", "Смирнова"),
+    ("Кузнецов", "Кузнецова"),
+    ("Попов", "Попова"),
+    ("Соколов", "Соколова"),
+    ("Лебедев", "Лебедева"),
+    ("Новиков", "Новикова"),
+    ("Морозов", "Морозова"),
 ];
 const FIRST_EN: &[&str] = &[
     "John", "Emma", "Liam", "Olivia", "Noah", "Ava", "James", "Sophia", "Lucas", "Mia",
@@ -53,7 +44,7 @@ const MESSAGES_RU: &[&str] = &[
     "Спасибо, жду",
     "А можно поменять адрес доставки?",
     "Оплата прошла, но статус не изменился",
-    "Прикрепила скриншот",
+    "Прикрепляю скриншот",
     "Курьер не приехал 😕",
     "Хорошо, спасибо большое!",
     "Можно вернуть товар, если не подошёл размер?",
@@ -140,12 +131,14 @@ impl Traffic {
     fn new_person(&mut self) -> Person {
         let widget = self.rng.bool();
         let russian = self.rng.u8(..10) < 6;
-        let (first, last) = if russian {
-            (FIRST_RU, LAST_RU)
+        let name = if russian {
+            let woman = self.rng.bool();
+            let first = self.pick(if woman { WOMEN_RU } else { MEN_RU });
+            let (his, hers) = SURNAMES_RU[self.rng.usize(..SURNAMES_RU.len())];
+            format!("{first} {}", if woman { hers } else { his })
         } else {
-            (FIRST_EN, LAST_EN)
+            format!("{} {}", self.pick(FIRST_EN), self.pick(LAST_EN))
         };
-        let name = format!("{} {}", self.pick(first), self.pick(last));
         let (user_id, source, username) = if widget {
             (-self.rng.i64(1_000_000_000..9_999_999_999), "widget", None)
         } else {
@@ -317,6 +310,44 @@ mod tests {
             );
         }
         assert!(chats.iter().any(|id| *id < 0) && chats.iter().any(|id| *id > 0));
+    }
+
+    #[test]
+    fn russian_names_pair_a_first_name_with_the_surname_of_its_gender() {
+        // The table itself: these surnames take an "а" in a woman's form.
+        for (his, hers) in SURNAMES_RU {
+            assert_eq!(*hers, format!("{his}а"));
+        }
+        let now = Utc::now();
+        let mut t = Traffic::new(3);
+        let (mut men, mut women) = (0, 0);
+        for _ in 0..5_000 {
+            let env = parse_frame(&t.next_frame(now), now).expect("generated frames parse");
+            let Event::NewChat(chat) = env.event else {
+                continue;
+            };
+            let name = chat.user_name.expect("a name");
+            let (first, last) = name.split_once(' ').expect("first name and surname");
+            let woman = match (WOMEN_RU.contains(&first), MEN_RU.contains(&first)) {
+                (true, false) => true,
+                (false, true) => false,
+                _ => {
+                    assert!(FIRST_EN.contains(&first), "{name}");
+                    continue;
+                }
+            };
+            let (his, hers) = SURNAMES_RU
+                .iter()
+                .find(|(his, hers)| *his == last || *hers == last)
+                .unwrap_or_else(|| panic!("a Russian first name with another surname: {name}"));
+            assert_eq!(last, if woman { *hers } else { *his }, "{name}");
+            if woman {
+                women += 1;
+            } else {
+                men += 1;
+            }
+        }
+        assert!(men > 20 && women > 20, "men {men}, women {women}");
     }
 
     #[test]

@@ -107,18 +107,21 @@ impl PulseServer {
     /// Waits up to 10 s for `ready`; panics with `what` and the daemon's log otherwise, or as
     /// soon as the daemon exits.
     fn until(&mut self, ready: impl Fn(&Self) -> bool, what: impl Fn() -> String) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !ready(self) {
-            if let Some(status) = self.daemon.try_wait().expect("pulseaudio's status") {
-                panic!("pulseaudio exited ({status}): {}\n{}", what(), self.log());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "pulseaudio, after 10 s: {}\n{}",
-                what(),
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(10));
+        let this = &mut *self;
+        let waited =
+            crate::try_eventually_blocking("pulseaudio", Duration::from_secs(10), move || {
+                if ready(this) {
+                    return Ok(());
+                }
+                match this.daemon.try_wait().expect("pulseaudio's status") {
+                    Some(status) => {
+                        panic!("pulseaudio exited ({status}): {}\n{}", what(), this.log())
+                    }
+                    None => Err(what()),
+                }
+            });
+        if let Err(e) = waited {
+            panic!("{e}\n{}", self.log());
         }
     }
 
@@ -285,17 +288,14 @@ impl Recording {
     /// Waits until what was recorded so far satisfies `pred`; returns it, or `None` after
     /// `timeout`.
     pub fn wait(&self, timeout: Duration, pred: impl Fn(&Pcm) -> bool) -> Option<Pcm> {
-        let deadline = Instant::now() + timeout;
-        loop {
+        crate::try_eventually_blocking("the recording", timeout, || {
             let pcm = self.so_far();
-            if pred(&pcm) {
-                return Some(pcm);
+            match pred(&pcm) {
+                true => Ok(pcm),
+                false => Err(format!("{:.2} s recorded", pcm.duration_s())),
             }
-            if Instant::now() >= deadline {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        })
+        .ok()
     }
 
     /// Stops recording and returns what was heard.
@@ -331,14 +331,14 @@ impl Recording {
             .status()
             .is_ok_and(|s| s.success());
         assert!(interrupted, "kill -INT parec failed");
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while self.child.try_wait().expect("parec's status").is_none() {
-            assert!(
-                Instant::now() < deadline,
-                "parec did not stop within 5 s of SIGINT"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        crate::eventually_blocking(
+            "parec stops on SIGINT",
+            Duration::from_secs(5),
+            || match self.child.try_wait().expect("parec's status") {
+                Some(_) => Ok(()),
+                None => Err("running"),
+            },
+        );
         self.so_far()
     }
 }

@@ -6,19 +6,23 @@
 //! Each test starts its own bus, so tests run in parallel without sharing state, and the
 //! processes under test get it through `DBUS_SESSION_BUS_ADDRESS`. A virtual display (Xvfb),
 //! or a headless Wayland compositor (weston), and a minimal WebDriver client drive the desktop
-//! app in a real window. A hostile WebSocket
-//! server plays the faults a well-behaved one never would. `layering` reads a crate's source
-//! for import circles.
+//! app in a real window; `desktop` puts them together around the app and the simulator. A
+//! hostile WebSocket server plays the faults a well-behaved one never would. `layering` reads a
+//! crate's source for import circles. `wait` is how every test waits: `eventually(what,
+//! within, check)`, which says on timeout what it waited for and what it saw last.
 
 mod audio;
 mod bus;
+pub mod desktop;
 mod display;
 mod hostile;
 mod keyring;
 pub mod layering;
 mod notifications;
 mod process;
+mod screen;
 mod tray;
+mod wait;
 mod wayland;
 pub mod webdriver;
 
@@ -29,5 +33,9 @@ pub use hostile::{HostileServer, Misbehaviour, OVERSIZE};
 pub use keyring::SecretService;
 pub use notifications::{Behaviour, HintValue, NotificationServer, NotifyCall};
 pub use process::{Lines, Spawned, free_port, logs_in, processes_of};
+pub use screen::{Screen, saturated};
 pub use tray::{TrayItem, TrayWatcher};
+pub use wait::{
+    Text, TimedOut, eventually, eventually_blocking, try_eventually, try_eventually_blocking,
+};
 pub use wayland::Weston;

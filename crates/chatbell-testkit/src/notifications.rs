@@ -247,14 +247,16 @@ impl NotificationServer {
 
     /// Waits until at least `n` calls have arrived (or the timeout passes) and returns them all.
     pub async fn wait_calls(&self, n: usize, timeout: Duration) -> Vec<NotifyCall> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
+        let what = format!("{n} notification(s)");
+        crate::try_eventually(&what, timeout, async || {
             let calls = self.calls();
-            if calls.len() >= n || tokio::time::Instant::now() >= deadline {
-                return calls;
+            match calls.len() >= n {
+                true => Ok(calls),
+                false => Err(calls.len()),
             }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        })
+        .await
+        .unwrap_or_else(|_| self.calls())
     }
 
     /// Emits `ActionInvoked(id, action)`, as when the user clicks the notification.

@@ -1,7 +1,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A free loopback port (bound and released; good enough for tests).
 pub fn free_port() -> u16 {
@@ -53,18 +53,13 @@ impl Spawned {
 
     /// Waits for the process to exit; panics after `timeout`.
     pub fn wait(&mut self, timeout: Duration) -> std::process::ExitStatus {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "process did not exit within {timeout:?}; stderr:\n{}",
-                self.stderr.text()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let stderr = self.stderr.clone();
+        crate::eventually_blocking("the process exits", timeout, || {
+            self.child
+                .try_wait()
+                .unwrap()
+                .ok_or_else(|| format!("running; stderr:\n{}", stderr.text()))
+        })
     }
 }
 
@@ -114,16 +109,12 @@ impl Lines {
 
     /// Waits until some line satisfies `pred`; returns it.
     pub async fn wait_for(&self, timeout: Duration, pred: impl Fn(&str) -> bool) -> Option<String> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            if let Some(line) = self.all().into_iter().find(|l| pred(l)) {
-                return Some(line);
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return None;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        crate::try_eventually("a line", timeout, async || {
+            let lines = self.all();
+            lines.iter().find(|l| pred(l)).cloned().ok_or(lines.len())
+        })
+        .await
+        .ok()
     }
 
     /// Waits until some JSON line satisfies `pred`; returns it.
@@ -132,16 +123,12 @@ impl Lines {
         timeout: Duration,
         pred: impl Fn(&serde_json::Value) -> bool,
     ) -> Option<serde_json::Value> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            if let Some(v) = self.json().into_iter().find(|v| pred(v)) {
-                return Some(v);
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return None;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        crate::try_eventually("a JSON line", timeout, async || {
+            let lines = self.json();
+            lines.iter().find(|v| pred(v)).cloned().ok_or(lines.len())
+        })
+        .await
+        .ok()
     }
 }
 

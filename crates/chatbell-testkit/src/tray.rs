@@ -114,25 +114,23 @@ impl TrayWatcher {
 
     /// Waits for the first registered item and reads its properties.
     pub async fn wait_item(&self, timeout: Duration) -> Option<TrayItem> {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
+        crate::try_eventually("a tray item", timeout, async || {
             let first = self.registered.lock().unwrap().items.first().cloned();
-            if let Some((sender, arg)) = first {
-                // The argument is an object path (appindicator) or a bus name (others).
-                let (service, path) = if arg.starts_with('/') {
-                    (sender, arg)
-                } else {
-                    (arg, "/StatusNotifierItem".to_string())
-                };
-                if let Some(item) = self.read(&service, &path).await {
-                    return Some(item);
-                }
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return None;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            let Some((sender, arg)) = first else {
+                return Err("none registered");
+            };
+            // The argument is an object path (appindicator) or a bus name (others).
+            let (service, path) = if arg.starts_with('/') {
+                (sender, arg)
+            } else {
+                (arg, "/StatusNotifierItem".to_string())
+            };
+            self.read(&service, &path)
+                .await
+                .ok_or("registered, its properties unreadable")
+        })
+        .await
+        .ok()
     }
 
     /// The tray menu's top-level items as a tray host reads them: the `com.canonical.dbusmenu`

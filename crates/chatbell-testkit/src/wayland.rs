@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const SOCKET: &str = "wayland-chatbell";
 
@@ -35,11 +35,13 @@ impl Weston {
             .spawn()
             .expect("weston (Debian package weston) must be installed: run `cargo xtask setup`");
         let weston = Weston { child, runtime };
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while !weston.socket().exists() {
-            assert!(Instant::now() < deadline, "weston did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        crate::eventually_blocking("weston's socket", Duration::from_secs(15), || match weston
+            .socket()
+            .exists()
+        {
+            true => Ok(()),
+            false => Err("absent: weston did not start"),
+        });
         weston
     }
 

@@ -2,10 +2,12 @@
 //! clicks, keys, text, scripts, screenshots) and nothing more.
 
 use std::io;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use ureq::http;
+
+use crate::wait::try_eventually_blocking;
 
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
@@ -141,31 +143,24 @@ impl WebDriver {
             .http_status_as_error(false)
             .build()
             .into();
-        let deadline = Instant::now() + timeout;
-        loop {
-            match http(
-                &agent,
-                port,
-                "POST",
-                "/session",
-                Some(&json!({ "capabilities": capabilities })),
-            ) {
-                Ok(v) => {
-                    let session = v["sessionId"]
-                        .as_str()
-                        .ok_or_else(|| WebDriverError(format!("no session id: {v}")))?;
-                    return Ok(WebDriver {
-                        agent,
-                        port,
-                        session: session.to_string(),
-                    });
-                }
-                Err(Failure::Refused(_)) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(100));
-                }
-                Err(e) => return Err(e.into()),
+        let body = json!({ "capabilities": capabilities });
+        // Refused: the driver is not listening yet; any other failure ends the wait.
+        let created = try_eventually_blocking("a WebDriver session", timeout, || {
+            match http(&agent, port, "POST", "/session", Some(&body)) {
+                Err(Failure::Refused(e)) => Err(e),
+                other => Ok(other),
             }
-        }
+        })
+        .map_err(|e| WebDriverError(e.to_string()))??;
+        let session = created["sessionId"]
+            .as_str()
+            .ok_or_else(|| WebDriverError(format!("no session id: {created}")))?
+            .to_string();
+        Ok(WebDriver {
+            agent,
+            port,
+            session,
+        })
     }
 
     fn call(
@@ -198,32 +193,21 @@ impl WebDriver {
 
     /// Waits until `css` matches an element.
     pub fn wait_for(&self, css: &str, timeout: Duration) -> Result<Element, WebDriverError> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            match self.find(css) {
-                Ok(e) => return Ok(e),
-                Err(e) if Instant::now() >= deadline => {
-                    return Err(WebDriverError(format!("waiting for {css}: {e}")));
-                }
-                Err(_) => std::thread::sleep(Duration::from_millis(50)),
-            }
-        }
+        try_eventually_blocking(&format!("an element {css}"), timeout, || {
+            self.find(css).map_err(|e| e.0)
+        })
+        .map_err(|e| WebDriverError(e.to_string()))
     }
 
-    /// Waits until `script` (a function body returning a value) returns something truthy.
+    /// Waits until `script` (a function body returning a value) returns something truthy; a
+    /// script that fails ends the wait at once.
     pub fn wait_until(&self, script: &str, timeout: Duration) -> Result<Value, WebDriverError> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let v = self.execute(script, json!([]))?;
-            let truthy = !(v.is_null() || v == json!(false) || v == json!(0) || v == json!(""));
-            if truthy {
-                return Ok(v);
-            }
-            if Instant::now() >= deadline {
-                return Err(WebDriverError(format!("timed out waiting for: {script}")));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        try_eventually_blocking(script, timeout, || match self.execute(script, json!([])) {
+            Err(e) => Ok(Err(e)),
+            Ok(v) if v.is_null() || v == json!(false) || v == json!(0) || v == json!("") => Err(v),
+            Ok(v) => Ok(Ok(v)),
+        })
+        .map_err(|e| WebDriverError(e.to_string()))?
     }
 
     pub fn click(&self, element: &Element) -> Result<(), WebDriverError> {
@@ -269,13 +253,13 @@ impl WebDriver {
             .to_string())
     }
 
-    /// Closes the current window.
     /// Releases every key and button the session's input left pressed (WebDriver's "Release
     /// Actions").
     pub fn release_actions(&self) -> Result<(), WebDriverError> {
         self.call("DELETE", "/actions", None).map(|_| ())
     }
 
+    /// Closes the current window.
     pub fn close_window(&self) -> Result<(), WebDriverError> {
         self.call("DELETE", "/window", None).map(|_| ())
     }

@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use chatbell_sim::{SimConfig, SimHandle};
-use chatbell_testkit::{PrivateBus, Spawned};
+use chatbell_testkit::{PrivateBus, Spawned, Text, eventually};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_chatbell-cli");
 
@@ -158,14 +158,14 @@ pub async fn wait_json_count(
     timeout: Duration,
     pred: impl Fn(&serde_json::Value) -> bool,
 ) -> usize {
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        let count = lines.json().iter().filter(|v| pred(v)).count();
-        if count >= n || tokio::time::Instant::now() >= deadline {
-            return count;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let count = || lines.json().iter().filter(|v| pred(v)).count();
+    let what = format!("{n} such JSON lines");
+    chatbell_testkit::try_eventually(&what, timeout, async || match count() {
+        c if c >= n => Ok(c),
+        c => Err(c),
+    })
+    .await
+    .unwrap_or_else(|_| count())
 }
 
 /// Presses a button until the listener prints what it did (the notifier listens for presses
@@ -177,21 +177,23 @@ pub async fn press(
     action: &str,
     heard: impl Fn(&serde_json::Value) -> bool,
 ) -> serde_json::Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
+    let what = format!("the listener hears {action} pressed on notification {id}");
+    eventually(&what, Duration::from_secs(10), async || {
         server.invoke(id, action).await;
-        if let Some(v) = listener
+        listener
             .stdout
             .wait_json(Duration::from_millis(300), &heard)
             .await
-        {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{action} never heard; stdout:\n{}\nstderr:\n{}",
-            listener.stdout.text(),
-            listener.stderr.text()
-        );
-    }
+            .ok_or_else(|| output(listener))
+    })
+    .await
+}
+
+/// What a process printed, for a failed wait: its stdout and stderr.
+pub fn output(process: &Spawned) -> Text {
+    Text(format!(
+        "stdout:\n{}\nstderr:\n{}",
+        process.stdout.text(),
+        process.stderr.text()
+    ))
 }

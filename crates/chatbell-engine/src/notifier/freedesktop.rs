@@ -11,7 +11,6 @@ use notify_rust::{Hint, Notification, NotificationResponse, Timeout, Urgency};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::text::escape_markup;
 use super::{
     BoxFuture, CALL_TIMEOUT, Notifier, NotifierConfig, NotifyError, Request, Response, ServerInfo,
 };
@@ -255,4 +254,34 @@ fn call_error(e: zbus::Error) -> NotifyError {
 
 fn bad_reply(e: zbus::Error) -> NotifyError {
     NotifyError::Failed(format!("unexpected reply: {e}"))
+}
+
+/// Escapes text for the freedesktop body markup (a subset of HTML): what a customer typed is
+/// shown as typed, never as bold text or a link.
+pub fn escape_markup(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markup_is_escaped() {
+        assert_eq!(
+            escape_markup(r#"<b>x</b> & <a href="http://e.vil">'y'</a>"#),
+            "&lt;b&gt;x&lt;/b&gt; &amp; &lt;a href=&quot;http://e.vil&quot;&gt;&apos;y&apos;&lt;/a&gt;"
+        );
+    }
 }

@@ -3,14 +3,12 @@
 //! native backends on macOS and Windows), and the service task that feeds it from the coalescer
 //! and stops asking a failing notification server until a backoff ends.
 
-mod health;
-mod service;
-pub mod text;
-
-#[cfg(all(unix, not(target_os = "macos")))]
+#[cfg(freedesktop)]
 mod freedesktop;
+mod health;
 #[cfg(any(target_os = "macos", target_os = "windows"))]
 mod native;
+mod service;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -18,11 +16,13 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-#[cfg(all(unix, not(target_os = "macos")))]
+use crate::i18n::Lang;
+
+#[cfg(freedesktop)]
 pub use freedesktop::Freedesktop as DesktopNotifier;
 #[cfg(any(target_os = "macos", target_os = "windows"))]
 pub use native::Native as DesktopNotifier;
-pub(crate) use service::{NotifyService, ServiceMsg, SoundSetup, TestShown};
+pub(crate) use service::{NotifyService, ServiceMsg, ServiceParts, TestShown};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -79,6 +79,17 @@ impl Action {
 
     pub fn from_key(key: &str) -> Option<Action> {
         Action::ALL.into_iter().find(|a| a.key() == key)
+    }
+
+    /// The button's label.
+    pub fn label(self, lang: Lang) -> &'static str {
+        let labels = crate::i18n::labels(lang);
+        match self {
+            Action::Read => labels.read,
+            Action::Snooze => labels.snooze,
+            Action::WebPanel => labels.web_panel,
+            Action::Settings => labels.open_settings,
+        }
     }
 }
 

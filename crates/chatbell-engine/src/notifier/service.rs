@@ -6,20 +6,20 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chatbell_protocol::UserId;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::health::{Change, DaemonHealth, daemon_backoff};
-use super::text::{Lang, action_label, outage_words, reminder_words, test_words, words};
 use super::{Action, Notifier, NotifyError, Request, Response, ServerInfo};
-use crate::clock::Clock;
+use crate::clock::{Clock, sleep_or_pending};
 use crate::coalesce::{Coalescer, Command, Content, Incoming};
+use crate::i18n::{Lang, outage_words, reminder_words, test_words, words};
 use crate::model::{
     Alert, AlertLevel, Delivery, EngineEvent, NotifyKind, SettingsSection, Slot, SoundEvent,
     SoundOutcome,
 };
 use crate::outage::{Notice, OutageCause};
 use crate::outbox::Outbox;
-use crate::settings::SoundSettings;
+use crate::settings::{Settings, SoundSettings};
 use crate::sound::{Ended, PlayReport, Player, SoundKind};
 
 pub(crate) enum ServiceMsg {
@@ -36,15 +36,6 @@ pub(crate) enum ServiceMsg {
     Outage(Notice),
     /// The agent opened this chat: close its notification.
     Dismiss(UserId),
-    /// Whether a web panel link is configured (then chat notifications offer it).
-    WebPanel(bool),
-    Prefs {
-        lang: Lang,
-        privacy: bool,
-        /// Sounds at all (the master switch), and which tone for what.
-        sound: bool,
-        sounds: SoundSettings,
-    },
     /// Show a sample notification now, past the coalescer; answer whether it was shown.
     Test {
         reply: oneshot::Sender<TestShown>,
@@ -57,79 +48,87 @@ pub(crate) struct TestShown {
     pub server: Option<ServerInfo>,
 }
 
-/// How the service plays sounds.
-pub(crate) struct SoundSetup {
-    /// Chatbell's own player; `None`: the notification server is asked for its sound.
-    pub player: Option<Player>,
-    pub sound: bool,
-    pub sounds: SoundSettings,
+/// What the service takes from the published settings, read again whenever they change.
+struct Prefs {
+    lang: Lang,
+    privacy: bool,
+    /// Sounds at all (the master switch), and which tone for what.
+    sound: bool,
+    sounds: SoundSettings,
+    /// A web panel link is configured: chat notifications offer it.
+    web_panel: bool,
 }
 
-pub(crate) struct NotifyService {
+impl Prefs {
+    fn of(settings: &Settings) -> Self {
+        Prefs {
+            lang: Lang::of(settings.ui.language),
+            privacy: settings.notifications.privacy,
+            sound: settings.notifications.sound,
+            sounds: settings.notifications.sounds,
+            web_panel: settings.server.web_panel().is_some(),
+        }
+    }
+}
+
+/// How a shown notification is reported (`Delivery::Shown`).
+struct Report {
+    count: u32,
+    sound: bool,
+    summary: String,
+}
+
+/// What the service is built with.
+pub(crate) struct ServiceParts {
     pub notifier: Box<dyn Notifier>,
     pub coalescer: Coalescer,
-    pub lang: Lang,
-    pub privacy: bool,
     pub outbox: Outbox,
     pub clock: Arc<dyn Clock>,
     /// Where the buttons pressed on a notification go (read, snooze, web panel).
+    pub actions: mpsc::Sender<(UserId, Action)>,
+    /// Chatbell's own player; `None`: the notification server is asked for its sound.
+    pub player: Option<Player>,
+    pub settings: watch::Receiver<Settings>,
+}
+
+pub(crate) struct NotifyService {
+    notifier: Box<dyn Notifier>,
+    coalescer: Coalescer,
+    outbox: Outbox,
+    clock: Arc<dyn Clock>,
     actions: mpsc::Sender<(UserId, Action)>,
-    web_panel: bool,
+    player: Option<Player>,
+    settings: watch::Receiver<Settings>,
+    prefs: Prefs,
     ids: HashMap<Slot, u32>,
     /// The chats the live reminder digest is about, the longest wait first.
     waiting: Vec<UserId>,
     health: DaemonHealth,
-    player: Option<Player>,
-    sound: bool,
-    sounds: SoundSettings,
 }
 
 impl NotifyService {
-    pub fn new(
-        notifier: Box<dyn Notifier>,
-        coalescer: Coalescer,
-        lang: Lang,
-        privacy: bool,
-        outbox: Outbox,
-        clock: Arc<dyn Clock>,
-        actions: mpsc::Sender<(UserId, Action)>,
-    ) -> Self {
+    pub fn new(mut parts: ServiceParts) -> Self {
+        let prefs = Prefs::of(&parts.settings.borrow_and_update());
         NotifyService {
-            notifier,
-            coalescer,
-            lang,
-            privacy,
-            outbox,
-            clock,
-            actions,
-            web_panel: false,
+            notifier: parts.notifier,
+            coalescer: parts.coalescer,
+            outbox: parts.outbox,
+            clock: parts.clock,
+            actions: parts.actions,
+            player: parts.player,
+            settings: parts.settings,
+            prefs,
             ids: HashMap::new(),
             waiting: Vec::new(),
             health: DaemonHealth::new(),
-            player: None,
-            sound: true,
-            sounds: SoundSettings::default(),
         }
-    }
-
-    pub fn set_sounds(&mut self, setup: SoundSetup) {
-        self.player = setup.player;
-        self.sound = setup.sound;
-        self.sounds = setup.sounds;
-    }
-
-    pub fn set_web_panel(&mut self, configured: bool) {
-        self.web_panel = configured;
     }
 
     pub async fn run(mut self, mut rx: mpsc::Receiver<ServiceMsg>) {
         let mut responses = self.notifier.take_responses();
         loop {
             // On the engine's clock: a test that moves time by hand moves the windows too.
-            let deadline = self
-                .coalescer
-                .next_deadline()
-                .map(|d| self.clock.sleep_until(d));
+            let deadline = self.coalescer.next_deadline();
             tokio::select! {
                 msg = rx.recv() => match msg {
                     Some(msg) => self.handle(msg).await,
@@ -138,7 +137,11 @@ impl NotifyService {
                 Some(response) = async { match responses.as_mut() { Some(r) => r.recv().await, None => None } } => {
                     self.response(response);
                 }
-                _ = async { match deadline { Some(d) => d.await, None => std::future::pending().await } } => {
+                changed = self.settings.changed() => match changed {
+                    Ok(()) => self.prefs = Prefs::of(&self.settings.borrow_and_update()),
+                    Err(_) => return,
+                },
+                _ = sleep_or_pending(&*self.clock, deadline) => {
                     let commands = self.coalescer.tick(self.clock.mono());
                     self.execute(commands).await;
                 }
@@ -154,7 +157,7 @@ impl NotifyService {
                     NotifyKind::NewChat => SoundKind::NewChat,
                     NotifyKind::NewMessage => SoundKind::NewMessage,
                 };
-                let sound = sound && self.sounds.tone(kind).is_some();
+                let sound = sound && self.prefs.sounds.tone(kind).is_some();
                 let commands = self.coalescer.push(incoming, sound, self.clock.mono());
                 self.execute(commands).await;
             }
@@ -177,20 +180,8 @@ impl NotifyService {
                 self.execute(commands).await;
             }
             ServiceMsg::Outage(notice) => self.outage(notice).await,
-            ServiceMsg::WebPanel(configured) => self.web_panel = configured,
-            ServiceMsg::Prefs {
-                lang,
-                privacy,
-                sound,
-                sounds,
-            } => {
-                self.lang = lang;
-                self.privacy = privacy;
-                self.sound = sound;
-                self.sounds = sounds;
-            }
             ServiceMsg::Test { reply } => {
-                let w = test_words(self.lang);
+                let w = test_words(self.prefs.lang);
                 let request = Request {
                     summary: w.summary,
                     body: w.body,
@@ -221,7 +212,7 @@ impl NotifyService {
                     content,
                     sound,
                 } => {
-                    let w = words(&content, self.lang, self.privacy);
+                    let w = words(&content, self.prefs.lang, self.prefs.privacy);
                     let replaces = self.ids.get(&slot).copied();
                     let count = match &content {
                         Content::Chat { count, .. } => *count,
@@ -237,43 +228,18 @@ impl NotifyService {
                         sound: server_sound,
                         replaces,
                     };
-                    match self.show(request).await {
-                        Ok(id) => {
-                            self.ids.insert(slot, id);
-                            let shown = Delivery::Shown {
-                                slot,
-                                replaced: replaces.is_some(),
-                                count,
-                                sound: sound.is_some(),
-                                summary: w.summary,
-                            };
-                            self.outbox.send(EngineEvent::Delivery(shown));
-                        }
-                        Err(e) => {
-                            // Logged by `note` when the daemon starts failing, not here: a
-                            // failing daemon fails every notification.
-                            self.ids.remove(&slot);
-                            self.coalescer.closed(slot);
-                            self.outbox.send(EngineEvent::Delivery(Delivery::Failed {
-                                slot,
-                                error: e.to_string(),
-                            }));
-                        }
+                    let report = Report {
+                        count,
+                        sound: sound.is_some(),
+                        summary: w.summary,
+                    };
+                    if self.post(slot, request, report, Vec::new()).await.is_none() {
+                        self.coalescer.closed(slot);
                     }
                 }
                 Command::Close { slot } => {
                     if let Some(id) = self.ids.remove(&slot) {
-                        // A daemon known to be down is not asked; the id is forgotten anyway.
-                        if self.health.admit(self.clock.mono()).is_ok() {
-                            match self.notifier.close(id).await {
-                                // A server may refuse to close a notification that is already
-                                // gone (the spec allows it): that says nothing of its health.
-                                Err(e @ NotifyError::Failed(_)) => {
-                                    tracing::debug!(error = %e, "closing a notification failed")
-                                }
-                                result => self.note(result.as_ref().copied()),
-                            }
-                        }
+                        self.close(id).await;
                         self.outbox
                             .send(EngineEvent::Delivery(Delivery::Closed { slot }));
                     }
@@ -288,8 +254,8 @@ impl NotifyService {
         match slot {
             Slot::Chat(_) => Action::CHAT
                 .into_iter()
-                .filter(|a| *a != Action::WebPanel || self.web_panel)
-                .map(|a| (a, action_label(a, self.lang)))
+                .filter(|a| *a != Action::WebPanel || self.prefs.web_panel)
+                .map(|a| (a, a.label(self.prefs.lang)))
                 .collect(),
             Slot::Digest | Slot::Waiting | Slot::Connection => Vec::new(),
         }
@@ -298,7 +264,7 @@ impl NotifyService {
     /// Plays the sound of `kind` with Chatbell's player; returns whether the notification
     /// server should play its own instead (no player here, or ours failing or busy).
     fn play(&self, kind: SoundKind) -> bool {
-        let Some(tone) = self.sounds.tone(kind) else {
+        let Some(tone) = self.prefs.sounds.tone(kind) else {
             return false;
         };
         let Some(player) = &self.player else {
@@ -327,7 +293,7 @@ impl NotifyService {
                 }));
             }
         });
-        match player.play(tone, self.sounds.volume, Some(on_first), on_end) {
+        match player.play(tone, self.prefs.sounds.volume, Some(on_first), on_end) {
             Ok(()) => unsure,
             Err(e) => {
                 tracing::debug!(error = %e, ?kind, "a sound was not queued");
@@ -350,19 +316,19 @@ impl NotifyService {
             } => {
                 let actions = match cause {
                     OutageCause::TokenRefused => {
-                        vec![(Action::Settings, action_label(Action::Settings, self.lang))]
+                        vec![(Action::Settings, Action::Settings.label(self.prefs.lang))]
                     }
                     _ => Vec::new(),
                 };
-                let sound = self.sound && self.sounds.tone(SoundKind::Escalation).is_some();
+                let sound =
+                    self.prefs.sound && self.prefs.sounds.tone(SoundKind::Escalation).is_some();
                 (true, sound && !reminder, actions, reminder)
             }
             Notice::Back { .. } => (false, false, Vec::new(), false),
         };
-        let w = outage_words(&notice, self.lang);
+        let w = outage_words(&notice, self.prefs.lang);
         let server_sound = sound && self.play(SoundKind::Escalation);
         let old = if fresh { self.ids.remove(&slot) } else { None };
-        let replaces = self.ids.get(&slot).copied();
         let request = Request {
             summary: w.summary.clone(),
             body: w.body,
@@ -370,31 +336,15 @@ impl NotifyService {
             actions,
             critical,
             sound: server_sound,
-            replaces,
+            replaces: self.ids.get(&slot).copied(),
         };
-        let delivery = match self.show(request).await {
-            Ok(id) => {
-                self.ids.insert(slot, id);
-                Delivery::Shown {
-                    slot,
-                    replaced: replaces.is_some(),
-                    count: 1,
-                    sound,
-                    summary: w.summary,
-                }
-            }
-            Err(e) => Delivery::Failed {
-                slot,
-                error: e.to_string(),
-            },
+        let report = Report {
+            count: 1,
+            sound,
+            summary: w.summary,
         };
-        if let Some(old) = old
-            && self.health.admit(self.clock.mono()).is_ok()
-            && let Err(e) = self.notifier.close(old).await
-        {
-            tracing::debug!(error = %e, "closing the warning a reminder stands for");
-        }
-        self.outbox.send(EngineEvent::Delivery(delivery));
+        self.post(slot, request, report, old.into_iter().collect())
+            .await;
     }
 
     /// Shows a reminder as a fresh notification (a replaced one is often updated silently),
@@ -404,13 +354,13 @@ impl NotifyService {
         if alerts.is_empty() {
             return;
         }
-        let w = reminder_words(&alerts, self.lang, self.privacy);
+        let w = reminder_words(&alerts, self.prefs.lang, self.prefs.privacy);
         let slot = match alerts.as_slice() {
             [one] => Slot::Chat(one.user_id),
             _ => Slot::Waiting,
         };
         let critical = alerts.iter().any(|a| a.level == AlertLevel::Urgent);
-        let sound = sound && self.sounds.tone(SoundKind::Escalation).is_some();
+        let sound = sound && self.prefs.sounds.tone(SoundKind::Escalation).is_some();
         let server_sound = sound && self.play(SoundKind::Escalation);
         let request = Request {
             summary: w.summary.clone(),
@@ -426,39 +376,75 @@ impl NotifyService {
             stale.extend(alerts.iter().map(|a| Slot::Chat(a.user_id)));
         }
         let old: Vec<u32> = stale.iter().filter_map(|s| self.ids.remove(s)).collect();
-        let shown = self.show(request).await;
-        if let Ok(id) = shown {
-            self.ids.insert(slot, id);
-            if slot == Slot::Waiting {
-                self.waiting = alerts.iter().map(|a| a.user_id).collect();
-            }
-        }
+        let report = Report {
+            count: alerts.len() as u32,
+            sound,
+            summary: w.summary,
+        };
         for s in &stale {
             if let Slot::Chat(_) = s {
                 self.coalescer.closed(*s);
             }
         }
-        for id in old {
-            if self.health.admit(self.clock.mono()).is_ok()
-                && let Err(e) = self.notifier.close(id).await
-            {
-                tracing::debug!(error = %e, "closing a notification a reminder stands for");
-            }
+        if self.post(slot, request, report, old).await.is_some() && slot == Slot::Waiting {
+            self.waiting = alerts.iter().map(|a| a.user_id).collect();
         }
-        let delivery = match shown {
-            Ok(_) => Delivery::Shown {
-                slot,
-                replaced: false,
-                count: alerts.len() as u32,
-                sound,
-                summary: w.summary,
-            },
-            Err(e) => Delivery::Failed {
-                slot,
-                error: e.to_string(),
-            },
+    }
+
+    /// Shows `request` in `slot`, keeps its id for the slot, closes the notifications it stands
+    /// for (`stale`), then reports the delivery: the one path every notification takes. On
+    /// failure the slot is forgotten and `None` returned (the failure is logged by `note` when
+    /// the daemon starts failing, not per notification).
+    async fn post(
+        &mut self,
+        slot: Slot,
+        request: Request,
+        report: Report,
+        stale: Vec<u32>,
+    ) -> Option<u32> {
+        let replaced = request.replaces.is_some();
+        let (id, delivery) = match self.show(request).await {
+            Ok(id) => {
+                self.ids.insert(slot, id);
+                let shown = Delivery::Shown {
+                    slot,
+                    replaced,
+                    count: report.count,
+                    sound: report.sound,
+                    summary: report.summary,
+                };
+                (Some(id), shown)
+            }
+            Err(e) => {
+                self.ids.remove(&slot);
+                let failed = Delivery::Failed {
+                    slot,
+                    error: e.to_string(),
+                };
+                (None, failed)
+            }
         };
+        for old in stale {
+            self.close(old).await;
+        }
         self.outbox.send(EngineEvent::Delivery(delivery));
+        id
+    }
+
+    /// Closes a notification, unless the daemon is known to be down (the id is forgotten
+    /// either way).
+    async fn close(&mut self, id: u32) {
+        if self.health.admit(self.clock.mono()).is_err() {
+            return;
+        }
+        match self.notifier.close(id).await {
+            // A server may refuse to close a notification that is already gone (the spec
+            // allows it): that says nothing of its health.
+            Err(e @ NotifyError::Failed(_)) => {
+                tracing::debug!(error = %e, "closing a notification failed")
+            }
+            result => self.note(result.as_ref().copied()),
+        }
     }
 
     /// Shows a notification, or fails at once with the last error while the daemon is known
@@ -621,15 +607,17 @@ mod tests {
         );
         let outbox = Outbox::new();
         let mut events = outbox.subscribe();
-        let mut service = NotifyService::new(
-            Box::new(fake),
-            Coalescer::new(CoalesceConfig::default()),
-            Lang::En,
-            false,
+        let mut settings = Settings::default();
+        settings.ui.language = crate::settings::Language::En;
+        let mut service = NotifyService::new(ServiceParts {
+            notifier: Box::new(fake),
+            coalescer: Coalescer::new(CoalesceConfig::default()),
             outbox,
-            Arc::new(clock.clone()),
-            mpsc::channel(1).0,
-        );
+            clock: Arc::new(clock.clone()),
+            actions: mpsc::channel(1).0,
+            player: None,
+            settings: watch::channel(settings).1,
+        });
 
         // 50 notifications at once: one call, 50 failures reported with its error.
         for _ in 0..50 {

@@ -6,6 +6,8 @@ use std::ops::RangeInclusive;
 
 use serde::{Deserialize, Serialize};
 
+use super::problem::{Bounds, Problem, Unit};
+
 /// Minutes any step of a ladder may be set to: a minute to a day.
 pub const LADDER_MINUTES: RangeInclusive<u32> = 1..=1440;
 /// Sources one may give timings of their own (`notifications.escalation.sources`).
@@ -80,24 +82,20 @@ impl EscalationSettings {
         }
     }
 
-    /// Checks every number against [`LADDER_MINUTES`]; the error is the field's path and the
-    /// problem.
-    pub(super) fn check(&self) -> Result<(), (String, String)> {
-        let range = format!(
-            "must be from {} to {} minutes",
-            LADDER_MINUTES.start(),
-            LADDER_MINUTES.end()
-        );
-        let ladder = |path: String, l: &Ladder| -> Result<(), (String, String)> {
+    /// Checks every number against [`LADDER_MINUTES`], the sources' count and names; the error
+    /// is the field's path and its problem.
+    pub(super) fn check(&self) -> Result<(), (String, Problem)> {
+        let minutes = Bounds::of(&LADDER_MINUTES, Unit::Minutes);
+        let ladder = |path: String, l: &Ladder| -> Result<(), (String, Problem)> {
             for (name, value) in [
                 ("realert_after_min", Some(l.realert_after_min)),
                 ("every_min", Some(l.every_min)),
                 ("urgent_after_min", l.urgent_after_min),
             ] {
-                if let Some(v) = value
-                    && !LADDER_MINUTES.contains(&v)
-                {
-                    return Err((format!("{path}.{name}"), range.clone()));
+                if let Some(v) = value {
+                    minutes
+                        .check(v)
+                        .map_err(|problem| (format!("{path}.{name}"), problem))?;
                 }
             }
             Ok(())
@@ -108,7 +106,10 @@ impl EscalationSettings {
         if self.sources.len() > MAX_SOURCES {
             return Err((
                 format!("{base}.sources"),
-                format!("at most {MAX_SOURCES} sources"),
+                Problem::TooMany {
+                    max: MAX_SOURCES as u64,
+                    unit: Unit::Sources,
+                },
             ));
         }
         for (source, own) in &self.sources {
@@ -117,11 +118,10 @@ impl EscalationSettings {
             {
                 return Err((
                     format!("{base}.sources"),
-                    format!(
-                        "a source's name must be {}–{} characters without spaces",
-                        SOURCE_LEN.start(),
-                        SOURCE_LEN.end()
-                    ),
+                    Problem::NotASourceName {
+                        min: *SOURCE_LEN.start() as u64,
+                        max: *SOURCE_LEN.end() as u64,
+                    },
                 ));
             }
             // The name is the server's word (telegram, widget), not the agent's secret: it may

@@ -364,12 +364,20 @@ mod tests {
                 "{text}: the value is quoted: {err}"
             );
         }
-        for url in ["http://hunter2", "ws://", "ws://h/hunter2 x", "hunter2"] {
+        for url in [
+            "http://hunter2",
+            "ws://",
+            "ws://h/hunter2 x",
+            "hunter2",
+            "ws://hunter2:99999/",
+        ] {
             let problem = check_url(url).unwrap_err();
-            assert!(!problem.contains("hunter2"), "{url}: {problem}");
+            let wire = serde_json::to_string(&problem).unwrap();
+            assert!(!problem.to_string().contains("hunter2"), "{url}: {problem}");
+            assert!(!wire.contains("hunter2"), "{url}: {wire}");
         }
         assert_eq!(
-            check_url("http://hunter2/ws").unwrap_err(),
+            check_url("http://hunter2/ws").unwrap_err().to_string(),
             "must start with ws:// or wss://"
         );
     }

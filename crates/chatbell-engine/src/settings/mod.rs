@@ -56,6 +56,7 @@ impl ServerSettings {
     pub fn web_panel(&self) -> Option<crate::web_panel::WebPanel> {
         let template = self.web_panel.as_deref()?;
         crate::web_panel::WebPanel::parse(template)
+            .map_err(Problem::from)
             .inspect_err(|e| {
                 tracing::warn!(error = %e, "settings: server.web_panel ignored; the web panel button is off")
             })
@@ -238,8 +239,9 @@ pub struct UiSettings {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
+    /// A value `validate` refuses: the field's path (`server.url`) and what is wrong with it.
     #[error("{field}: {problem}")]
-    Invalid { field: String, problem: String },
+    Invalid { field: String, problem: Problem },
     #[error("cannot read settings {path}: {source}")]
     Read {
         path: PathBuf,
@@ -263,11 +265,18 @@ pub enum SettingsError {
 impl Settings {
     /// Checks every field a user can type; the error names the field and what is wrong.
     pub fn validate(&self) -> Result<(), SettingsError> {
-        let invalid = |field: &str, problem: String| {
+        let invalid = |field: &str, problem: Problem| {
             Err(SettingsError::Invalid {
                 field: field.to_string(),
                 problem,
             })
+        };
+        let check = |field: &str, bounds: Bounds, value: Option<u64>| match value {
+            Some(v) => bounds.check(v).map_err(|problem| SettingsError::Invalid {
+                field: field.to_string(),
+                problem,
+            }),
+            None => Ok(()),
         };
         if let Some(url) = &self.server.url
             && let Err(problem) = check_url(url)
@@ -282,107 +291,90 @@ impl Settings {
         {
             return invalid(
                 "server.query_param",
-                format!(
-                    "must be {}–{} letters, digits, '_' or '-'",
-                    QUERY_PARAM_LEN.start(),
-                    QUERY_PARAM_LEN.end()
-                ),
+                Problem::NotAName {
+                    min: *QUERY_PARAM_LEN.start() as u64,
+                    max: *QUERY_PARAM_LEN.end() as u64,
+                },
             );
         }
         if self.server.subscriptions.len() > MAX_SUBSCRIPTIONS {
             return invalid(
                 "server.subscriptions",
-                format!("at most {MAX_SUBSCRIPTIONS} user ids"),
+                Problem::TooMany {
+                    max: MAX_SUBSCRIPTIONS as u64,
+                    unit: Unit::UserIds,
+                },
             );
         }
         if self.notifications.mutes.len() > MAX_MUTES {
             return invalid(
                 "notifications.mutes",
-                format!("at most {MAX_MUTES} muted chats"),
+                Problem::TooMany {
+                    max: MAX_MUTES as u64,
+                    unit: Unit::MutedChats,
+                },
             );
         }
         if let Some(q) = self.notifications.quiet_hours
             && q.start == q.end
         {
-            return invalid(
-                "notifications.quiet_hours",
-                "start and end are the same time".into(),
-            );
+            return invalid("notifications.quiet_hours", Problem::SameTimes);
         }
         if let Some(template) = &self.server.web_panel
             && let Err(e) = crate::web_panel::WebPanel::parse(template)
         {
-            return invalid("server.web_panel", e.to_string());
+            return invalid("server.web_panel", e.into());
         }
         if let Err((field, problem)) = self.notifications.escalation.check() {
             return invalid(&field, problem);
         }
-        if !SNOOZE_MINUTES.contains(&self.notifications.snooze_minutes) {
-            return invalid(
-                "notifications.snooze_minutes",
-                format!(
-                    "must be from {} to {} minutes",
-                    SNOOZE_MINUTES.start(),
-                    SNOOZE_MINUTES.end()
-                ),
-            );
-        }
-        if !VOLUME.contains(&self.notifications.sounds.volume) {
-            return invalid(
-                "notifications.sounds.volume",
-                format!("must be from {} to {}", VOLUME.start(), VOLUME.end()),
-            );
-        }
-        if let Some(secs) = self.notifications.offline_alert_secs
-            && !OFFLINE_ALERT_SECS.contains(&secs)
-        {
-            return invalid(
-                "notifications.offline_alert_secs",
-                format!(
-                    "must be from {} to {} seconds (or empty for never)",
-                    OFFLINE_ALERT_SECS.start(),
-                    OFFLINE_ALERT_SECS.end()
-                ),
-            );
-        }
-        if let Some(days) = self.store.retention_days
-            && !RETENTION_DAYS.contains(&days)
-        {
-            return invalid(
-                "store.retention_days",
-                format!(
-                    "must be from {} to {} days (or empty to keep everything)",
-                    RETENTION_DAYS.start(),
-                    RETENTION_DAYS.end()
-                ),
-            );
-        }
-        Ok(())
+        let n = &self.notifications;
+        check(
+            "notifications.snooze_minutes",
+            Bounds::of(&SNOOZE_MINUTES, Unit::Minutes),
+            Some(n.snooze_minutes.into()),
+        )?;
+        check(
+            "notifications.sounds.volume",
+            Bounds::of(&VOLUME, Unit::Percent),
+            Some(n.sounds.volume.into()),
+        )?;
+        check(
+            "notifications.offline_alert_secs",
+            Bounds::of(&OFFLINE_ALERT_SECS, Unit::Seconds),
+            n.offline_alert_secs.map(u64::from),
+        )?;
+        check(
+            "store.retention_days",
+            Bounds::of(&RETENTION_DAYS, Unit::Days),
+            self.store.retention_days.map(u64::from),
+        )
     }
 }
 
 /// A server URL must be `ws://` or `wss://` with a host; it carries no token (that belongs in
 /// the keychain). The problem does not quote the URL: it may hold a token after all.
-pub fn check_url(url: &str) -> Result<(), String> {
+pub fn check_url(url: &str) -> Result<(), Problem> {
     // Before parsing: the URL parser drops tabs and newlines silently.
     if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err("contains spaces or control characters".into());
+        return Err(Problem::Spaces);
     }
     let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
     if !matches!(scheme.as_deref(), Some("ws" | "wss")) {
-        return Err("must start with ws:// or wss://".into());
+        return Err(Problem::Scheme {
+            expected: vec!["ws://".into(), "wss://".into()],
+        });
     }
-    let no_host = || "has no host: expected ws://host/path or wss://host/path".to_string();
     // The parser's messages quote nothing of the URL.
     let parsed = url::Url::parse(url).map_err(|e| match e {
-        url::ParseError::EmptyHost => no_host(),
-        e => format!("is not a valid address ({e}): expected ws://host/path"),
+        url::ParseError::EmptyHost => Problem::NoHost,
+        e => Problem::NotAnAddress { why: e.to_string() },
     })?;
     if parsed.host_str().is_none_or(str::is_empty) {
-        return Err(no_host());
+        return Err(Problem::NoHost);
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err("put the token in the token field, not in the URL".into());
+        return Err(Problem::Credentials);
     }
     Ok(())
 }
@@ -390,11 +382,13 @@ pub fn check_url(url: &str) -> Result<(), String> {
 mod escalation;
 mod file;
 mod owner;
+mod problem;
 
 pub use escalation::{
     EscalationSettings, LADDER_MINUTES, Ladder, MAX_SOURCES, SOURCE_LEN, SourceLadders,
 };
 pub use owner::{Apply, ChangeError, SettingsOwner};
+pub use problem::{Bounds, Problem, Unit};
 
 mod hhmm {
     use chrono::NaiveTime;
@@ -629,97 +623,5 @@ mod tests {
         assert_eq!(LADDER_MINUTES, 1..=1440);
         assert_eq!(SNOOZE_MINUTES, 1..=1440);
         assert_eq!(MAX_SUBSCRIPTIONS, 1000);
-    }
-
-    /// The settings page limits what it offers to what `validate` accepts. The page reads its
-    /// limits from the input's `min`/`max`, so this checks the one copy the UI has.
-    #[test]
-    fn the_settings_page_offers_the_same_retention_range() {
-        let ui = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui");
-        let html = std::fs::read_to_string(ui.join("index.html")).unwrap();
-        let input = html
-            .split('<')
-            .find(|tag| tag.contains(r#"id="setting-retention-days""#))
-            .expect("the retention input");
-        let want = format!(
-            r#"min="{}" max="{}""#,
-            RETENTION_DAYS.start(),
-            RETENTION_DAYS.end()
-        );
-        assert!(input.contains(&want), "{input}\nwant {want}");
-        let js = std::fs::read_to_string(ui.join("js/settings.js")).unwrap();
-        assert!(
-            !js.contains(&RETENTION_DAYS.end().to_string()),
-            "settings.js keeps its own copy of the range: read the input's min/max instead"
-        );
-        // The sentence that explains a wrong value names the same range, in every language.
-        for lang in ["en", "ru"] {
-            let words = std::fs::read_to_string(ui.join(format!("js/i18n/{lang}.js"))).unwrap();
-            let line = words
-                .lines()
-                .find(|l| l.contains(r#""settings.err_days""#))
-                .expect("the days error");
-            assert!(
-                line.contains(&format!(
-                    "{} до {}",
-                    RETENTION_DAYS.start(),
-                    RETENTION_DAYS.end()
-                )) || line.contains(&format!(
-                    "{} to {}",
-                    RETENTION_DAYS.start(),
-                    RETENTION_DAYS.end()
-                )),
-                "{lang}: {line}"
-            );
-        }
-    }
-
-    /// The same for the reminders' minutes and the snooze: every minutes input of the page
-    /// carries the engine's range, and the sentences explaining a wrong value name it.
-    #[test]
-    fn the_settings_page_offers_the_same_minutes_ranges() {
-        let ui = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui");
-        let html = std::fs::read_to_string(ui.join("index.html")).unwrap();
-        let inputs: Vec<&str> = html
-            .split('<')
-            .filter(|tag| {
-                tag.starts_with("input")
-                    && (tag.contains(r#"id="setting-esc-"#)
-                        || tag.contains(r#"id="setting-snooze-minutes""#))
-            })
-            .collect();
-        // Two tables (new chat, new message) of three, for all sources and two of their own,
-        // and the snooze.
-        assert_eq!(inputs.len(), 19, "{inputs:#?}");
-        assert_eq!(LADDER_MINUTES, SNOOZE_MINUTES, "one sentence explains both");
-        let want = format!(
-            r#"min="{}" max="{}""#,
-            LADDER_MINUTES.start(),
-            LADDER_MINUTES.end()
-        );
-        for input in &inputs {
-            assert!(input.contains(&want), "{input}\nwant {want}");
-        }
-        let js = std::fs::read_to_string(ui.join("js/settings.js")).unwrap();
-        assert!(!js.contains(&LADDER_MINUTES.end().to_string()));
-        for (lang, range) in [
-            (
-                "en",
-                format!("{} to {}", LADDER_MINUTES.start(), LADDER_MINUTES.end()),
-            ),
-            (
-                "ru",
-                format!("{} до {}", LADDER_MINUTES.start(), LADDER_MINUTES.end()),
-            ),
-        ] {
-            let words = std::fs::read_to_string(ui.join(format!("js/i18n/{lang}.js"))).unwrap();
-            for key in ["settings.err_minutes", "settings.err_urgent_minutes"] {
-                let line = words
-                    .lines()
-                    .find(|l| l.contains(&format!(r#""{key}""#)))
-                    .unwrap_or_else(|| panic!("{lang}: {key}"));
-                assert!(line.contains(&range), "{lang}: {line}");
-            }
-        }
     }
 }

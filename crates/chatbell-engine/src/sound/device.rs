@@ -95,7 +95,7 @@ pub(super) fn play(
     // PulseAudio's ALSA plugin reports errors (EIO from `snd_pcm_avail_delay`) on streams
     // that play on to the end, heard whole in the tests' recordings: a sound that played out
     // counts as played, and what was reported only goes to the debug log.
-    if let Some(error) = failure.lock().unwrap_or_else(|p| p.into_inner()).take() {
+    if let Some(error) = crate::sync::lock(&failure).take() {
         tracing::debug!(%error, "the audio stream reported an error, and played on");
     }
     Ok(Played {
@@ -128,7 +128,7 @@ fn open_error(e: cpal::Error) -> SoundError {
 
 /// A sound that did not play through: the stream's own error if it reported one.
 fn stalled(failure: &Mutex<Option<String>>, limit: Duration) -> SoundError {
-    match failure.lock().unwrap_or_else(|p| p.into_inner()).take() {
+    match crate::sync::lock(failure).take() {
         Some(error) => SoundError::Stream(error),
         None => SoundError::Stalled(limit),
     }
@@ -174,10 +174,7 @@ fn open<T: SizedSample + FromSample<f32>>(
             config,
             move |data: &mut [T], _| feed.fill(data),
             move |e| {
-                failure
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .get_or_insert_with(|| e.to_string());
+                crate::sync::lock(&failure).get_or_insert_with(|| e.to_string());
             },
             Some(START_WITHIN),
         )

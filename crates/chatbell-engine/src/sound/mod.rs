@@ -161,10 +161,7 @@ impl Player {
     }
 
     pub fn status(&self) -> AudioStatus {
-        self.status
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        crate::sync::lock(&self.status).clone()
     }
 
     /// Whether sounds are known to reach the device (until the start's probe has answered,
@@ -180,12 +177,9 @@ fn run(
     clock: Arc<dyn Clock>,
     probed: oneshot::Sender<()>,
 ) {
-    let set = |new: AudioStatus| *status.lock().unwrap_or_else(|p| p.into_inner()) = new;
+    let set = |new: AudioStatus| *crate::sync::lock(&status) = new;
     let failing = |status: &Mutex<AudioStatus>| {
-        matches!(
-            *status.lock().unwrap_or_else(|p| p.into_inner()),
-            AudioStatus::Failing { .. }
-        )
+        matches!(*crate::sync::lock(status), AudioStatus::Failing { .. })
     };
     // Ask the device once at the start, so the first alert already knows whether the
     // notification server must sound instead of us.

@@ -2,6 +2,8 @@
 //! app says per reason what happened and what to do, while the error's message keeps the
 //! details (the path, SQLite's words). The one place a store error becomes a reason.
 
+use std::path::Path;
+
 use serde::{Deserialize, Serialize};
 
 use super::StoreError;
@@ -48,6 +50,21 @@ impl StoreReason {
 }
 
 impl StoreError {
+    /// The file (or folder) the trouble is with: the desktop app names it beside its own words
+    /// for the reason.
+    pub fn path(&self) -> &Path {
+        match self {
+            StoreError::InUse { path }
+            | StoreError::Locked { path, .. }
+            | StoreError::Corrupt { path, .. }
+            | StoreError::TooNew { path, .. }
+            | StoreError::Foreign { path, .. }
+            | StoreError::Missing { path }
+            | StoreError::Folder { path, .. }
+            | StoreError::Sql { path, .. } => path,
+        }
+    }
+
     /// The reason, for a program to branch on; `Display` says the rest.
     pub fn reason(&self) -> StoreReason {
         use rusqlite::ErrorCode;
@@ -192,6 +209,7 @@ mod tests {
         ];
         for (error, reason) in &cases {
             assert_eq!(error.reason(), *reason, "{error}");
+            assert_eq!(error.path(), path, "{error}");
         }
         // ALL is what `reason` can answer: nothing missing, nothing that never happens.
         let answered: BTreeSet<_> = cases.iter().map(|(_, r)| format!("{r:?}")).collect();

@@ -1,10 +1,16 @@
-//! The words of a notification, in English or Russian.
+//! The words Chatbell says in Rust — notifications, the tray, the window's title — in English
+//! and Russian: one table per language (`en.rs`, `ru.rs`), and the functions here that pick
+//! from a table and put the words together (truncation, which words for which case). The
+//! window's page has its own catalogue (`ui/js/i18n`); where both say the same thing (how long
+//! someone has waited) a test compares them.
+
+mod en;
+mod ru;
 
 use std::time::Duration;
 
 use chrono::NaiveTime;
 
-use super::Action;
 use crate::coalesce::Content;
 use crate::model::{Alert, AlertLevel, NotifyKind};
 use crate::outage::{Notice, OutageCause};
@@ -16,6 +22,17 @@ pub enum Lang {
 }
 
 impl Lang {
+    /// The language a settings choice means, following the OS locale for `System`.
+    pub fn of(language: crate::settings::Language) -> Lang {
+        match language {
+            crate::settings::Language::En => Lang::En,
+            crate::settings::Language::Ru => Lang::Ru,
+            crate::settings::Language::System => {
+                Lang::from_locale(sys_locale::get_locale().as_deref())
+            }
+        }
+    }
+
     /// The language of the OS locale, English unless it is Russian.
     pub fn from_locale(locale: Option<&str>) -> Lang {
         match locale {
@@ -23,6 +40,66 @@ impl Lang {
             _ => Lang::En,
         }
     }
+
+    fn table(self) -> &'static Table {
+        match self {
+            Lang::En => &en::TABLE,
+            Lang::Ru => &ru::TABLE,
+        }
+    }
+}
+
+/// One language's words. A phrase with something in it is a function, so each language
+/// orders, inflects and punctuates it its own way.
+struct Table {
+    labels: Labels,
+    tray_open: &'static str,
+    tray_pause: &'static str,
+    tray_resume: &'static str,
+    tray_quit: &'static str,
+    nobody_waiting: &'static str,
+    waiting: fn(u32) -> String,
+    waiting_longest: fn(u32, &str) -> String,
+    title_waiting: fn(u32) -> String,
+    test_summary: &'static str,
+    test_body: &'static str,
+    fallback_demo: fn(&str) -> String,
+    fallback_connection: fn(&str) -> String,
+    token_refused: &'static str,
+    token_refused_body: &'static str,
+    offline_since: fn(&str) -> String,
+    offline_body: fn(&str) -> String,
+    no_network: &'static str,
+    unreachable: &'static str,
+    back: &'static str,
+    back_body: fn(&str, &str) -> String,
+    /// Under a minute, and the units: minutes, hours, days.
+    units: [&'static str; 4],
+    urgent: &'static str,
+    /// (prefix, name, wait)
+    one_waiting: fn(&str, &str, &str) -> String,
+    /// (prefix, chats, wait)
+    many_waiting: fn(&str, u32, &str) -> String,
+    and_more: fn(usize) -> String,
+    new_chat: fn(&str) -> String,
+    new_messages: fn(&str, u32) -> String,
+    attachment: fn(&str) -> String,
+    /// (messages, chats)
+    digest: fn(u32, u32) -> String,
+}
+
+/// The labels of a notification's default action and buttons.
+#[derive(Debug)]
+pub struct Labels {
+    pub open: &'static str,
+    pub read: &'static str,
+    pub snooze: &'static str,
+    pub web_panel: &'static str,
+    pub open_settings: &'static str,
+}
+
+pub fn labels(lang: Lang) -> &'static Labels {
+    &lang.table().labels
 }
 
 /// Longest summary and body, in characters. Notification servers cut or wrap long text
@@ -39,15 +116,6 @@ pub struct Words {
     pub open_label: &'static str,
 }
 
-/// Russian plural form: 1 сообщение, 2 сообщения, 5 сообщений (21 сообщение, 11 сообщений).
-fn ru_plural<'a>(n: u32, one: &'a str, few: &'a str, many: &'a str) -> &'a str {
-    match (n % 10, n % 100) {
-        (1, r) if r != 11 => one,
-        (2..=4, r) if !(12..=14).contains(&r) => few,
-        _ => many,
-    }
-}
-
 fn file_name(path: &str) -> &str {
     path.rsplit(['/', '\\'])
         .next()
@@ -55,48 +123,22 @@ fn file_name(path: &str) -> &str {
         .unwrap_or(path)
 }
 
-/// The label of a notification's default action.
-pub fn open_label(lang: Lang) -> &'static str {
-    match lang {
-        Lang::En => "Open",
-        Lang::Ru => "Открыть",
-    }
-}
-
-/// The label of a notification's button.
-pub fn action_label(action: Action, lang: Lang) -> &'static str {
-    match (action, lang) {
-        (Action::Read, Lang::En) => "Mark as read",
-        (Action::Read, Lang::Ru) => "Прочитано",
-        (Action::Snooze, Lang::En) => "Snooze",
-        (Action::Snooze, Lang::Ru) => "Отложить",
-        (Action::WebPanel, Lang::En) => "Open in web panel",
-        (Action::WebPanel, Lang::Ru) => "Открыть в веб-панели",
-        (Action::Settings, Lang::En) => "Open Settings",
-        (Action::Settings, Lang::Ru) => "Открыть настройки",
-    }
-}
-
 /// Who waits, in a line (the tray menu's first): "3 waiting · longest 7 min", or "Nobody
 /// waiting".
 pub fn waiting_line(chats: u32, longest: Option<Duration>, lang: Lang) -> String {
-    let longest = longest.map(|w| wait_text(w, lang));
-    match (lang, chats, longest) {
-        (Lang::En, 0, _) => "Nobody waiting".into(),
-        (Lang::Ru, 0, _) => "Никто не ждёт".into(),
-        (Lang::En, n, Some(w)) => format!("{n} waiting · longest {w}"),
-        (Lang::Ru, n, Some(w)) => format!("Ждут: {n} · дольше всех {w}"),
-        (Lang::En, n, None) => format!("{n} waiting"),
-        (Lang::Ru, n, None) => format!("Ждут: {n}"),
+    let t = lang.table();
+    match (chats, longest) {
+        (0, _) => t.nobody_waiting.into(),
+        (n, Some(w)) => (t.waiting_longest)(n, &wait_text(w, lang)),
+        (n, None) => (t.waiting)(n),
     }
 }
 
 /// The window's title: "Chatbell — 3 waiting", plain "Chatbell" when nobody waits.
 pub fn window_title(chats: u32, lang: Lang) -> String {
-    match (lang, chats) {
-        (_, 0) => "Chatbell".into(),
-        (Lang::En, n) => format!("Chatbell — {n} waiting"),
-        (Lang::Ru, n) => format!("Chatbell — ждут: {n}"),
+    match chats {
+        0 => "Chatbell".into(),
+        n => (lang.table().title_waiting)(n),
     }
 }
 
@@ -109,126 +151,58 @@ pub struct TrayWords {
 }
 
 pub fn tray_words(lang: Lang) -> TrayWords {
-    match lang {
-        Lang::En => TrayWords {
-            open: "Open Chatbell",
-            pause: "Pause notifications",
-            resume: "Resume notifications",
-            quit: "Quit",
-        },
-        Lang::Ru => TrayWords {
-            open: "Открыть Chatbell",
-            pause: "Приостановить уведомления",
-            resume: "Возобновить уведомления",
-            quit: "Выйти",
-        },
+    let t = lang.table();
+    TrayWords {
+        open: t.tray_open,
+        pause: t.tray_pause,
+        resume: t.tray_resume,
+        quit: t.tray_quit,
     }
 }
 
 /// The sample notification of "Test my alerts".
 pub fn test_words(lang: Lang) -> Words {
-    let (summary, body) = match lang {
-        Lang::En => (
-            "Chatbell test notification",
-            "Notifications work. New chats and messages will look like this.",
-        ),
-        Lang::Ru => (
-            "Проверка уведомлений Chatbell",
-            "Уведомления работают. Так будут выглядеть новые чаты и сообщения.",
-        ),
-    };
+    let t = lang.table();
     Words {
-        summary: summary.into(),
-        body: body.into(),
-        open_label: open_label(lang),
+        summary: t.test_summary.into(),
+        body: t.test_body.into(),
+        open_label: t.labels.open,
     }
 }
 
 /// What the desktop app says once it shows its database without a connection, because the demo
 /// (`demo`) or the connection could not start for `error`.
 pub fn fallback_notice(demo: bool, error: &str, lang: Lang) -> String {
-    match (lang, demo) {
-        (Lang::En, true) => format!(
-            "Chatbell could not start the demo ({error}); it shows its database without a connection."
-        ),
-        (Lang::En, false) => format!(
-            "Chatbell could not start the connection ({error}); it shows its database without a connection."
-        ),
-        (Lang::Ru, true) => {
-            format!("Chatbell не смог запустить демо ({error}); показана его база без подключения.")
-        }
-        (Lang::Ru, false) => {
-            format!("Chatbell не смог подключиться ({error}); показана его база без подключения.")
-        }
+    let t = lang.table();
+    match demo {
+        true => (t.fallback_demo)(error),
+        false => (t.fallback_connection)(error),
     }
 }
 
 /// The alarm when Chatbell cannot hear the service, and its end.
 pub fn outage_words(notice: &Notice, lang: Lang) -> Words {
+    let t = lang.table();
     let hhmm = |t: &NaiveTime| t.format("%H:%M").to_string();
-    let (summary, body) = match (notice, lang) {
-        (
-            Notice::Offline {
-                cause: OutageCause::TokenRefused,
-                ..
-            },
-            Lang::En,
-        ) => (
-            "The server refused the token".to_string(),
-            "New chats are not reaching you. Update the token in Settings.".to_string(),
+    let (summary, body) = match notice {
+        Notice::Offline {
+            cause: OutageCause::TokenRefused,
+            ..
+        } => (t.token_refused.into(), t.token_refused_body.into()),
+        Notice::Offline { since, cause, .. } => (
+            (t.offline_since)(&hhmm(since)),
+            (t.offline_body)(match cause {
+                OutageCause::NoNetwork => t.no_network,
+                _ => t.unreachable,
+            }),
         ),
-        (
-            Notice::Offline {
-                cause: OutageCause::TokenRefused,
-                ..
-            },
-            Lang::Ru,
-        ) => (
-            "Сервер не принял токен".to_string(),
-            "Новые чаты до вас не доходят. Обновите токен в настройках.".to_string(),
-        ),
-        (Notice::Offline { since, cause, .. }, Lang::En) => (
-            format!("Chatbell is offline since {}", hhmm(since)),
-            format!(
-                "New chats are not reaching you: {}.",
-                match cause {
-                    OutageCause::NoNetwork => "this computer has no network",
-                    _ => "the server cannot be reached",
-                }
-            ),
-        ),
-        (Notice::Offline { since, cause, .. }, Lang::Ru) => (
-            format!("Chatbell не на связи с {}", hhmm(since)),
-            format!(
-                "Новые чаты до вас не доходят: {}.",
-                match cause {
-                    OutageCause::NoNetwork => "у компьютера нет сети",
-                    _ => "сервер недоступен",
-                }
-            ),
-        ),
-        (Notice::Back { from, to }, Lang::En) => (
-            "Back online".to_string(),
-            format!(
-                "{}–{} not covered: chats written then did not arrive live.",
-                hhmm(from),
-                hhmm(to)
-            ),
-        ),
-        (Notice::Back { from, to }, Lang::Ru) => (
-            "Снова на связи".to_string(),
-            format!(
-                "{}–{} без связи: чаты за это время не пришли вовремя.",
-                hhmm(from),
-                hhmm(to)
-            ),
-        ),
-        (Notice::Withdrawn, _) => (String::new(), String::new()),
+        Notice::Back { from, to } => (t.back.into(), (t.back_body)(&hhmm(from), &hhmm(to))),
+        Notice::Withdrawn => (String::new(), String::new()),
     };
     Words {
         summary,
         body,
-        open_label: open_label(lang),
+        open_label: t.labels.open,
     }
 }
 
@@ -238,10 +212,7 @@ pub fn outage_words(notice: &Notice, lang: Lang) -> Words {
 pub fn wait_text(waited: Duration, lang: Lang) -> String {
     let minutes = waited.as_secs() / 60;
     let (hours, days) = (minutes / 60, minutes / (24 * 60));
-    let (under, min, hour, day) = match lang {
-        Lang::En => ("<1 min", "min", "h", "d"),
-        Lang::Ru => ("<1 мин", "мин", "ч", "дн."),
-    };
+    let [under, min, hour, day] = lang.table().units;
     match (days, hours % 24, minutes % 60) {
         _ if minutes < 1 => under.into(),
         (0, 0, m) => format!("{m} {min}"),
@@ -254,21 +225,13 @@ pub fn wait_text(waited: Duration, lang: Lang) -> String {
 
 /// The words of a reminder: about one chat, or a digest of several, the longest wait first.
 pub fn reminder_words(alerts: &[Alert], lang: Lang, privacy: bool) -> Words {
-    let open_label = open_label(lang);
+    let t = lang.table();
     let urgent = alerts.iter().any(|a| a.level == AlertLevel::Urgent);
     let longest = alerts.iter().map(|a| a.waited).max().unwrap_or_default();
     let wait = wait_text(longest, lang);
-    let prefix = match (urgent, lang) {
-        (false, _) => "",
-        (true, Lang::En) => "Urgent: ",
-        (true, Lang::Ru) => "Срочно: ",
-    };
+    let prefix = if urgent { t.urgent } else { "" };
     let (summary, body) = match alerts {
         [one] => {
-            let summary = match lang {
-                Lang::En => format!("{prefix}{} is waiting · {wait}", one.name),
-                Lang::Ru => format!("{prefix}{} ждёт · {wait}", one.name),
-            };
             let chat = Content::Chat {
                 user_id: one.user_id,
                 name: one.name.clone(),
@@ -277,43 +240,31 @@ pub fn reminder_words(alerts: &[Alert], lang: Lang, privacy: bool) -> Words {
                 text: one.text.clone(),
                 file_path: one.file_path.clone(),
             };
-            (summary, words(&chat, lang, privacy).body)
+            (
+                (t.one_waiting)(prefix, &one.name, &wait),
+                words(&chat, lang, privacy).body,
+            )
         }
         many => {
-            let n = many.len() as u32;
-            let summary = match lang {
-                Lang::En => format!("{prefix}{n} chats waiting, longest {wait}"),
-                Lang::Ru => format!(
-                    "{prefix}ждут {n} {}, дольше всех {wait}",
-                    ru_plural(n, "чат", "чата", "чатов")
-                ),
-            };
             let shown: Vec<&str> = many.iter().take(3).map(|a| a.name.as_str()).collect();
             let mut body = shown.join(", ");
             let more = many.len().saturating_sub(shown.len());
             if more > 0 {
-                body.push_str(&match lang {
-                    Lang::En => format!(" and {more} more"),
-                    Lang::Ru => format!(" и ещё {more}"),
-                });
+                body.push_str(&(t.and_more)(more));
             }
-            (summary, body)
+            ((t.many_waiting)(prefix, many.len() as u32, &wait), body)
         }
-    };
-    // "ждут" opens the Russian digest: capitalised when nothing comes before it.
-    let summary = match summary.strip_prefix("ждут") {
-        Some(rest) => format!("Ждут{rest}"),
-        None => summary,
     };
     Words {
         summary: truncate(&summary, MAX_SUMMARY_CHARS),
         body: truncate(&body, MAX_BODY_CHARS),
-        open_label,
+        open_label: t.labels.open,
     }
 }
 
+/// The words of a chat's notification, or of a digest of several chats.
 pub fn words(content: &Content, lang: Lang, privacy: bool) -> Words {
-    let open_label = open_label(lang);
+    let t = lang.table();
     let (summary, body) = match content {
         Content::Chat {
             name,
@@ -323,17 +274,10 @@ pub fn words(content: &Content, lang: Lang, privacy: bool) -> Words {
             file_path,
             ..
         } => {
-            let summary = match (lang, kind, count) {
-                (Lang::En, NotifyKind::NewChat, 1) => format!("New chat: {name}"),
-                (Lang::Ru, NotifyKind::NewChat, 1) => format!("Новый чат: {name}"),
-                (_, _, 1) => name.clone(),
-                (Lang::En, _, n) => format!("{name} · {n} new messages"),
-                (Lang::Ru, _, n) => {
-                    format!(
-                        "{name} · {n} {}",
-                        ru_plural(*n, "новое сообщение", "новых сообщения", "новых сообщений")
-                    )
-                }
+            let summary = match (kind, count) {
+                (NotifyKind::NewChat, 1) => (t.new_chat)(name),
+                (_, 1) => name.clone(),
+                (_, n) => (t.new_messages)(name, *n),
             };
             let body = if privacy {
                 String::new()
@@ -341,45 +285,23 @@ pub fn words(content: &Content, lang: Lang, privacy: bool) -> Words {
                 let text = text.as_deref().map(str::trim).filter(|t| !t.is_empty());
                 match (text, file_path) {
                     (Some(text), _) => text.to_string(),
-                    (None, Some(path)) => match lang {
-                        Lang::En => format!("Attachment: {}", file_name(path)),
-                        Lang::Ru => format!("Вложение: {}", file_name(path)),
-                    },
+                    (None, Some(path)) => (t.attachment)(file_name(path)),
                     (None, None) => String::new(),
                 }
             };
             (summary, body)
         }
+        // Names say who is waiting without saying what they wrote, so privacy mode keeps them.
         Content::Digest {
             messages,
             chats,
             names,
-        } => {
-            let summary = match lang {
-                Lang::En => format!("{messages} new messages in {chats} chats"),
-                Lang::Ru => format!(
-                    "{messages} {} в {chats} {}",
-                    ru_plural(
-                        *messages,
-                        "новое сообщение",
-                        "новых сообщения",
-                        "новых сообщений"
-                    ),
-                    if chats % 10 == 1 && chats % 100 != 11 {
-                        "чате"
-                    } else {
-                        "чатах"
-                    }
-                ),
-            };
-            // Names say who is waiting without saying what they wrote, so privacy mode keeps them.
-            (summary, names.join(", "))
-        }
+        } => ((t.digest)(*messages, *chats), names.join(", ")),
     };
     Words {
         summary: truncate(&summary, MAX_SUMMARY_CHARS),
         body: truncate(&body, MAX_BODY_CHARS),
-        open_label,
+        open_label: t.labels.open,
     }
 }
 
@@ -392,23 +314,6 @@ pub fn truncate(text: &str, max: usize) -> String {
             format!("{}…", cut.trim_end())
         }
     }
-}
-
-/// Escapes text for the freedesktop body markup (a subset of HTML): what a customer typed is
-/// shown as typed, never as bold text or a link.
-pub fn escape_markup(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -686,14 +591,6 @@ mod tests {
             false,
         );
         assert_eq!(w.body.chars().count(), MAX_BODY_CHARS);
-    }
-
-    #[test]
-    fn markup_is_escaped() {
-        assert_eq!(
-            escape_markup(r#"<b>x</b> & <a href="http://e.vil">'y'</a>"#),
-            "&lt;b&gt;x&lt;/b&gt; &amp; &lt;a href=&quot;http://e.vil&quot;&gt;&apos;y&apos;&lt;/a&gt;"
-        );
     }
 
     #[test]
