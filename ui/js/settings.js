@@ -21,6 +21,7 @@ import {
 import {
   collectNotifications, fillNotifications, initNotifications, relabelNotifications, renderMuted, syncNotifications,
 } from "./settings/notifications.js";
+import { resetSounds } from "./settings/sounds.js";
 
 const TABS = ["general", "connection", "notifications", "diagnostics"];
 
@@ -123,6 +124,7 @@ export function openSettings(tab = "general") {
     fillForm(state.settings, { onlyClean: false });
     resetConnection();
     resetDiagnostics();
+    resetSounds();
     renderAudioStatus();
     renderMuted();
     renderAbout();

@@ -55,30 +55,61 @@ pub fn wall_deadline(clock: &dyn Clock, left: Duration) -> Instant {
 }
 
 /// A timeline in wall-clock terms that runs with the monotonic clock and follows the wall
-/// clock forward, but never back: `now` is the start's wall time plus the larger of the time
-/// each clock says has passed. A wall time read from outside (a stamp in the store, a snooze's
+/// clock forward, but never back: when the wall clock has gone further than the monotonic one
+/// (a suspend, a step forward) the timeline jumps with it, and otherwise it runs on with the
+/// monotonic clock, so it never decreases (stepped forward and then corrected back, it stays
+/// where it was and runs on). A wall time read from outside (a stamp in the store, a snooze's
 /// end) is placed on it once, when first seen ([`Steady::place`]), at the distance from now the
 /// wall clock gives; from then on it is measured against [`Steady::now`]. Placed again later,
 /// after the wall clock stepped back, it would land later: keep what `place` returned.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct Steady {
+    anchor: Mutex<Anchor>,
+}
+
+/// Where the timeline was last set: its time then, and both clocks' readings then.
+#[derive(Debug, Clone, Copy)]
+struct Anchor {
+    steady: DateTime<Utc>,
     wall: DateTime<Utc>,
     mono: Instant,
 }
 
 impl Steady {
     pub fn new(clock: &dyn Clock) -> Self {
+        let wall = clock.utc();
         Steady {
-            wall: clock.utc(),
-            mono: clock.mono(),
+            anchor: Mutex::new(Anchor {
+                steady: wall,
+                wall,
+                mono: clock.mono(),
+            }),
         }
     }
 
     pub fn now(&self, clock: &dyn Clock) -> DateTime<Utc> {
-        let by_mono = clock.mono().saturating_duration_since(self.mono);
-        let by_wall = (clock.utc() - self.wall).to_std().unwrap_or(Duration::ZERO);
-        let passed = TimeDelta::from_std(by_mono.max(by_wall)).unwrap_or(TimeDelta::MAX);
-        self.wall.checked_add_signed(passed).unwrap_or(self.wall)
+        let (mono, wall) = (clock.mono(), clock.utc());
+        let mut anchor = crate::sync::lock(&self.anchor);
+        let by_mono = TimeDelta::from_std(mono.saturating_duration_since(anchor.mono))
+            .unwrap_or(TimeDelta::MAX);
+        let by_wall = wall - anchor.wall;
+        let at = |by: TimeDelta| {
+            anchor
+                .steady
+                .checked_add_signed(by)
+                .unwrap_or(anchor.steady)
+        };
+        if by_wall > by_mono {
+            // The wall clock went further: follow it, and measure from here on.
+            *anchor = Anchor {
+                steady: at(by_wall),
+                wall,
+                mono,
+            };
+            anchor.steady
+        } else {
+            at(by_mono)
+        }
     }
 
     /// `wall`, a wall-clock time seen just now, on this timeline.
@@ -148,9 +179,11 @@ impl ManualClock {
         }
     }
 
-    /// Waits until some task sleeps toward a deadline `after` from now (monotonic).
+    /// Waits until some task sleeps toward a deadline `after` from now (monotonic). A task
+    /// sleeping toward a wall-clock deadline further away sleeps [`WALL_RECHECK`] at a time:
+    /// then this waits for its first step.
     pub async fn sleeping(&self, after: Duration) {
-        let deadline = self.mono() + after;
+        let deadline = self.mono() + after.min(WALL_RECHECK);
         let mut sleepers = self.sleepers.subscribe();
         let _ = sleepers.wait_for(|all| all.contains(&deadline)).await;
     }
@@ -253,6 +286,22 @@ mod tests {
         assert_eq!(
             steady.now(&clock) - since,
             TimeDelta::days(3) + TimeDelta::seconds(1)
+        );
+    }
+
+    #[test]
+    fn the_steady_timeline_never_goes_back_after_a_step_forward_is_corrected() {
+        let clock = clock();
+        let steady = Steady::new(&clock);
+        clock.step_wall(TimeDelta::hours(1));
+        let ahead = steady.now(&clock);
+        clock.step_wall(TimeDelta::hours(-1));
+        assert_eq!(steady.now(&clock), ahead, "stays where it was");
+        clock.advance(Duration::from_secs(30));
+        assert_eq!(
+            steady.now(&clock) - ahead,
+            TimeDelta::seconds(30),
+            "and runs on"
         );
     }
 

@@ -171,7 +171,9 @@ impl Connection {
         // Since when nothing has been heard: from a session's end (or the first failed attempt)
         // across the failed attempts after it; each session's end sets it anew. Kept with its
         // place on a steady timeline, so the gap's end is measured from it even when the wall
-        // clock steps back meanwhile (the end never comes before the start).
+        // clock steps back meanwhile: the gap keeps its true length and never ends before it
+        // starts (its end is then ahead of the wall clock, and the timeline shows the gap after
+        // the first messages received once back, which are stamped by the wall clock).
         let steady = Steady::new(&*self.clock);
         let mut down_since: Option<(DateTime<Utc>, DateTime<Utc>)> = None;
         loop {

@@ -213,10 +213,6 @@ impl Engine {
             .name("chatbell-writer".into())
             .spawn(move || supervised(|| writer_loop.run(), &writer_outbox))
             .map_err(|_| EngineError::Stopped)?;
-        tasks.push(tokio::spawn(crate::writer::follow_retention(
-            settings_rx.clone(),
-            writer_tx.clone(),
-        )));
 
         tasks.push(tokio::spawn(crate::typing::expire(
             typing,
@@ -292,7 +288,8 @@ impl Engine {
             })),
         };
         if let Some(days) = retention_days {
-            // At start; later changes of the setting are applied as they are published.
+            // At start, then by the settings' owner when it changes (so a refusal answers the
+            // save); a daily pass is the app's to schedule.
             let _ = engine.apply_retention(days).await;
         }
         Ok(engine)
@@ -334,8 +331,9 @@ impl Engine {
     }
 
     /// Publishes new settings to every task (each takes what it uses: the policy, sounds,
-    /// language, privacy, reminders, the offline alarm, the web panel link, retention). The
-    /// server to connect to is [`Engine::set_server`]'s.
+    /// language, privacy, reminders, the offline alarm, the web panel link). The server to
+    /// connect to is [`Engine::set_server`]'s; a new retention is [`Engine::apply_retention`]'s,
+    /// which answers whether the store took it.
     pub fn set_settings(&self, settings: Settings) {
         self.settings.send_replace(settings);
     }

@@ -244,7 +244,9 @@ pub(crate) async fn run(
     }
 }
 
-/// `state` with its time placed on the steady timeline.
+/// `state` with its time placed on the steady timeline. The same `since` comes with every
+/// state of one outage and is placed each time; after a step back a later placement lands
+/// later, and `Alarm` keeps the earliest (`down_since`), the one placed when first seen.
 fn placed(state: ConnState, steady: &Steady, clock: &dyn Clock) -> ConnState {
     let place = |t| steady.place_past(t, clock);
     match state {

@@ -2,6 +2,8 @@
 //! reminders back. Pure: everything it depends on is an argument, so every rule is a row in a
 //! table test.
 
+use std::collections::{BTreeMap, HashMap};
+
 use chatbell_protocol::UserId;
 use chrono::{DateTime, NaiveTime, Utc};
 
@@ -14,8 +16,8 @@ pub struct About {
     pub user_id: UserId,
     /// The same message was stored before.
     pub duplicate: bool,
-    /// The agent snoozed the chat until then (a time past: the snooze has ended).
-    pub snoozed_until: Option<DateTime<Utc>>,
+    /// Its mute and snooze (a time past: it has ended), on the caller's timeline.
+    pub holds: ChatHolds,
 }
 
 /// Only new chats and new messages ever reach this: typing, presence and read receipts never
@@ -38,7 +40,7 @@ pub fn decide(
     } else {
         hold(
             kind == NotifyKind::NewChat,
-            ChatHolds::of(about.user_id, about.snoozed_until, settings),
+            about.holds,
             settings,
             now,
             local_time,
@@ -71,6 +73,43 @@ impl ChatHolds {
             muted: settings.mutes.get(&user_id).copied(),
             snoozed_until,
         }
+    }
+}
+
+/// The settings' mutes with their ends placed on a steady timeline (`clock::Steady`) when each
+/// is first seen: a wall clock stepped back afterwards does not stretch a mute.
+#[derive(Debug, Default)]
+pub struct Mutes {
+    placed: HashMap<UserId, Placed>,
+}
+
+/// A mute's end as the settings have it (wall clock; `None`: until unmuted), and placed.
+#[derive(Debug, Clone, Copy)]
+struct Placed {
+    set: Option<DateTime<Utc>>,
+    ends: Option<DateTime<Utc>>,
+}
+
+impl Mutes {
+    /// Follows the settings' mutes: a new or changed end is placed with `place`, a mute gone
+    /// is forgotten. Call it whenever the settings change, so each end is placed when seen.
+    pub fn follow(
+        &mut self,
+        mutes: &BTreeMap<UserId, Option<DateTime<Utc>>>,
+        place: impl Fn(DateTime<Utc>) -> DateTime<Utc>,
+    ) {
+        self.placed.retain(|user, _| mutes.contains_key(user));
+        for (user, until) in mutes {
+            if self.placed.get(user).is_none_or(|p| p.set != *until) {
+                let ends = until.map(&place);
+                self.placed.insert(*user, Placed { set: *until, ends });
+            }
+        }
+    }
+
+    /// The chat's mute, its end placed (`Some(None)`: until unmuted).
+    pub fn get(&self, user_id: UserId) -> Option<Option<DateTime<Utc>>> {
+        self.placed.get(&user_id).map(|p| p.ends)
     }
 }
 
@@ -349,7 +388,7 @@ mod tests {
             let about = About {
                 user_id: 5,
                 duplicate: dup,
-                snoozed_until: None,
+                holds: ChatHolds::of(5, None, settings),
             };
             let got = decide(kind, about, settings, focus, now, t(at));
             let want = match want {
@@ -367,7 +406,7 @@ mod tests {
         let snoozed = About {
             user_id: 5,
             duplicate: false,
-            snoozed_until: Some(now + chrono::Duration::minutes(1)),
+            holds: ChatHolds::of(5, Some(now + chrono::Duration::minutes(1)), &base),
         };
         let got = decide(
             NewMessage,
@@ -380,23 +419,24 @@ mod tests {
         assert_eq!(got, Outcome::Suppressed { reason: Snoozed });
         let got = decide(NewChat, snoozed, &base, Focus::default(), now, t("12:00"));
         assert_eq!(got, Outcome::Suppressed { reason: Snoozed });
-        let mut muted = base.clone();
-        muted.mutes.insert(5, None);
-        let got = decide(
-            NewMessage,
-            snoozed,
-            &muted,
-            Focus::default(),
-            now,
-            t("12:00"),
-        );
+        let muted = About {
+            holds: ChatHolds {
+                muted: Some(None),
+                ..snoozed.holds
+            },
+            ..snoozed
+        };
+        let got = decide(NewMessage, muted, &base, Focus::default(), now, t("12:00"));
         assert_eq!(
             got,
             Outcome::Suppressed { reason: Muted },
             "muted is named first"
         );
         let awake = About {
-            snoozed_until: Some(now),
+            holds: ChatHolds {
+                snoozed_until: Some(now),
+                ..snoozed.holds
+            },
             ..snoozed
         };
         let got = decide(NewMessage, awake, &base, Focus::default(), now, t("12:00"));

@@ -13,13 +13,13 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 use tokio_util::sync::CancellationToken;
 
 use crate::backoff::{Backoff, BackoffPolicy};
-use crate::clock::Clock;
+use crate::clock::{Clock, Steady};
 use crate::coalesce::Incoming;
 use crate::model::{Decision, EngineEvent, Focus, Outcome, StoreUpdate};
 use crate::notifier::ServiceMsg;
 use crate::outbox::Outbox;
-use crate::policy;
-use crate::settings::Settings;
+use crate::policy::{self, ChatHolds, Mutes};
+use crate::settings::{NotificationSettings, Settings};
 use crate::store::{Applied, Input, Removed, StoreError, Writer, retention_cutoff};
 use crate::typing::Typing;
 
@@ -154,14 +154,21 @@ enum Next {
 pub(crate) struct WriterLoop {
     writer: Option<Writer>,
     shared: WriterShared,
-    /// The published settings: the policy reads them for each batch.
+    /// The published settings; `policy` and `mutes` are what the policy takes of them,
+    /// renewed when they change.
     settings: watch::Receiver<Settings>,
+    policy: NotificationSettings,
+    mutes: Mutes,
+    /// The timeline snooze and mute ends are measured on, so a wall clock stepped back does
+    /// not stretch them.
+    steady: Steady,
     focus: Focus,
     rx: mpsc::Receiver<WriterMsg>,
     exit: WriterExit,
     /// The store is refusing writes (reported once per stretch, not per retry).
     failing: bool,
-    /// Snoozed chats, as the store has them: read at start, kept in step with every snooze.
+    /// Snoozed chats, as the store has them (their ends placed on `steady`): read at start,
+    /// kept in step with every snooze.
     snoozes: HashMap<UserId, DateTime<Utc>>,
 }
 
@@ -169,18 +176,29 @@ impl WriterLoop {
     pub fn new(
         writer: Writer,
         shared: WriterShared,
-        settings: watch::Receiver<Settings>,
+        mut settings: watch::Receiver<Settings>,
         rx: mpsc::Receiver<WriterMsg>,
     ) -> Self {
         let snoozes = writer.snoozes().unwrap_or_else(|e| {
             tracing::warn!(error = %e, "reading the snoozed chats");
             Vec::new()
         });
+        let clock = &*shared.clock;
+        let steady = Steady::new(clock);
+        let policy = settings.borrow_and_update().notifications.clone();
+        let mut mutes = Mutes::default();
+        mutes.follow(&policy.mutes, |t| steady.place(t, clock));
         WriterLoop {
-            snoozes: snoozes.into_iter().collect(),
+            snoozes: snoozes
+                .into_iter()
+                .map(|(user, until)| (user, steady.place(until, clock)))
+                .collect(),
             writer: Some(writer),
-            shared,
             settings,
+            policy,
+            mutes,
+            steady,
+            shared,
             focus: Focus::default(),
             rx,
             exit: WriterExit::default(),
@@ -253,7 +271,10 @@ impl WriterLoop {
                     let result = self.writer().snooze(user_id, until);
                     if let Ok(true) = result {
                         match until {
-                            Some(until) => self.snoozes.insert(user_id, until),
+                            Some(until) => {
+                                let placed = self.steady.place(until, &*self.shared.clock);
+                                self.snoozes.insert(user_id, placed)
+                            }
                             None => self.snoozes.remove(&user_id),
                         };
                         self.shared.waiting_changed.notify_one();
@@ -405,17 +426,28 @@ impl WriterLoop {
             };
             outbox.send(EngineEvent::Stored(update));
         }
-        let at = self.shared.clock.utc();
-        let local = self.shared.clock.local_time();
+        let clock = &*self.shared.clock;
+        if self.settings.has_changed().unwrap_or(false) {
+            self.policy = self.settings.borrow_and_update().notifications.clone();
+            let steady = &self.steady;
+            self.mutes
+                .follow(&self.policy.mutes, |t| steady.place(t, clock));
+        }
+        let at = clock.utc();
+        let now = self.steady.now(clock);
+        let local = clock.local_time();
         let mut decisions = Vec::with_capacity(applied.candidates.len());
-        let settings = self.settings.borrow().notifications.clone();
+        let settings = &self.policy;
         for c in applied.candidates {
             let about = policy::About {
                 user_id: c.user_id,
                 duplicate: c.duplicate,
-                snoozed_until: self.snoozes.get(&c.user_id).copied(),
+                holds: ChatHolds {
+                    muted: self.mutes.get(c.user_id),
+                    snoozed_until: self.snoozes.get(&c.user_id).copied(),
+                },
             };
-            let outcome = policy::decide(c.kind, about, &settings, self.focus, at, local);
+            let outcome = policy::decide(c.kind, about, settings, self.focus, now, local);
             let allowed = outcome == Outcome::Allowed;
             decisions.push(Decision {
                 at,
@@ -435,13 +467,7 @@ impl WriterLoop {
                 };
                 // A notifier stuck on a hung D-Bus must not stall the store: past its queue,
                 // notifications are dropped (the events are stored and counted unread).
-                if tx
-                    .try_send(ServiceMsg::Notify {
-                        incoming,
-                        sound: settings.sound,
-                    })
-                    .is_err()
-                {
+                if tx.try_send(ServiceMsg::Notify(incoming)).is_err() {
                     tracing::warn!(
                         user_id = c.user_id,
                         "notifier queue full; notification dropped"
@@ -480,36 +506,6 @@ pub(crate) fn supervised(run: impl FnOnce() -> WriterExit, outbox: &Outbox) -> W
                 unwritten: 0,
                 error: Some(error),
             }
-        }
-    }
-}
-
-/// Applies a new retention whenever the published settings change it (at start the engine
-/// applies it once itself).
-pub(crate) async fn follow_retention(
-    mut settings: watch::Receiver<Settings>,
-    writer: mpsc::Sender<WriterMsg>,
-) {
-    let mut days = settings.borrow_and_update().store.retention_days;
-    while settings.changed().await.is_ok() {
-        let now = settings.borrow_and_update().store.retention_days;
-        if now == days {
-            continue;
-        }
-        days = now;
-        let Some(days) = now else { continue };
-        let (reply, answer) = oneshot::channel();
-        if writer
-            .send(WriterMsg::Retention { days, reply })
-            .await
-            .is_err()
-        {
-            return;
-        }
-        match answer.await {
-            Ok(Ok(removed)) => tracing::info!(days, ?removed, "retention applied"),
-            Ok(Err(e)) => tracing::warn!(days, error = %e, "applying the retention"),
-            Err(_) => return,
         }
     }
 }

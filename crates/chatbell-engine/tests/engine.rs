@@ -160,13 +160,14 @@ async fn wait_event(
     .expect("event within the time limit")
 }
 
-/// Waits until `check` passes, polling the store.
+/// Waits until `check` passes, polling the store (the test kit's `eventually`, for a check
+/// that answers yes or no).
 async fn eventually<F: AsyncFn() -> bool>(within: Duration, what: &str, check: F) {
-    let deadline = Instant::now() + within;
-    while !check().await {
-        assert!(Instant::now() < deadline, "never: {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    chatbell_testkit::eventually(what, within, async || match check().await {
+        true => Ok(()),
+        false => Err("not yet"),
+    })
+    .await
 }
 
 fn message(id: i64, user: i64, text: &str) -> serde_json::Value {

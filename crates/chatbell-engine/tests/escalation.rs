@@ -559,6 +559,11 @@ async fn a_hold_survives_a_step_back(reason: SuppressReason) {
     })
     .await;
     assert_eq!(step_of(&back).2, ends, "the wait when the hold ended");
+    // And the chat's next message notifies again: the first notification's policy measures
+    // the hold on the same kind of timeline.
+    rig.post(message(50, 1, "всё ещё жду")).await;
+    let next = decision(&mut events, |d| d.escalation.is_none()).await;
+    assert_eq!(next.outcome, Outcome::Allowed);
     engine.shutdown().await;
 }
 

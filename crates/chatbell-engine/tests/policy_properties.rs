@@ -116,7 +116,7 @@ impl Case {
         About {
             user_id: self.user,
             duplicate: self.duplicate,
-            snoozed_until: self.snoozed_until,
+            holds: ChatHolds::of(self.user, self.snoozed_until, &self.settings()),
         }
     }
 

@@ -365,7 +365,10 @@ mod tests {
     #[test]
     fn other_errors_have_a_kind_and_a_message_and_no_reason() {
         let cases = [
-            (CommandError::settings("ui.language: nope"), "settings"),
+            (
+                CommandError::settings("cannot write the settings file: disk full"),
+                "settings",
+            ),
             (CommandError::keychain("locked"), "keychain"),
             (CommandError::engine("the engine has stopped"), "engine"),
             (CommandError::from(EngineError::NoSuchChat(7)), "invalid"),

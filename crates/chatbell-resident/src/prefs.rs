@@ -81,8 +81,14 @@ async fn apply(resident: &Resident, old: Settings, new: Settings) -> CommandResu
     let session = resident.session()?;
     let engine = &session.engine;
     // Every task of the engine takes what it uses: the policy, sounds, language, reminders,
-    // the offline alarm, the web panel link, retention.
+    // the offline alarm, the web panel link.
     engine.set_settings(new.clone());
+    // Applied here, not by a task, so a store that refuses it answers the save.
+    if new.store.retention_days != old.store.retention_days
+        && let Some(days) = new.store.retention_days
+    {
+        engine.apply_retention(days).await?;
+    }
     // The web panel link is the server's too, but changing it must not reconnect.
     let connection = |s: &Settings| ServerSettings {
         web_panel: None,

@@ -10,7 +10,7 @@
 //! chats wait, the task wakes at the next step due, not on a tick.
 
 pub mod ladder;
-pub mod plan;
+pub(crate) mod plan;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -22,10 +22,10 @@ use crate::clock::{Clock, Steady, sleep_or_pending, wall_deadline};
 use crate::model::{EngineEvent, WaitingSummary};
 use crate::notifier::ServiceMsg;
 use crate::outbox::Outbox;
+use crate::policy::Mutes;
 use crate::settings::Settings;
 use crate::store::{Reader, WaitingChat};
 
-pub use plan::GROUP_WITHIN;
 use plan::Track;
 
 pub(crate) struct Escalator {
@@ -46,18 +46,19 @@ impl Escalator {
     pub async fn run(mut self) {
         let steady = Steady::new(&*self.clock);
         let mut tracks = BTreeMap::new();
+        let mut mutes = Mutes::default();
         let mut published = None;
         // What the store holds at start: reminders pick up where the waits are.
         self.refresh(&steady, &mut tracks).await;
         loop {
             let settings = self.settings.borrow_and_update().notifications.clone();
+            // Each mute's end is placed when the settings that set it are first seen.
+            mutes.follow(&settings.mutes, |t| steady.place(t, &*self.clock));
             let now = steady.now(&*self.clock);
-            for track in tracks.values_mut() {
-                track.follow_mute(&settings, |t| steady.place(t, &*self.clock));
-            }
             let plan = plan::plan(
                 &mut tracks,
                 &settings,
+                &mutes,
                 now,
                 self.clock.utc(),
                 self.clock.local_time(),
@@ -69,12 +70,7 @@ impl Escalator {
             }
             if !plan.alerts.is_empty()
                 && let Some(tx) = &self.notify
-                && tx
-                    .try_send(ServiceMsg::Remind {
-                        alerts: plan.alerts,
-                        sound: settings.sound,
-                    })
-                    .is_err()
+                && tx.try_send(ServiceMsg::Remind(plan.alerts)).is_err()
             {
                 tracing::warn!("notifier queue full; reminder dropped");
             }

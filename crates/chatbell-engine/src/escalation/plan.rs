@@ -16,7 +16,7 @@ use super::ladder::{self, Step};
 use crate::model::{
     Alert, AlertLevel, Decision, Escalation, NotifyKind, Outcome, SuppressReason, WaitingSummary,
 };
-use crate::policy::ChatHolds;
+use crate::policy::{ChatHolds, Mutes};
 use crate::settings::NotificationSettings;
 use crate::store::WaitingChat;
 
@@ -52,15 +52,6 @@ pub struct Track {
     /// The agent snoozed it until then (steady): a reminder comes when the snooze ends,
     /// whatever the ladder's next step.
     pub snooze_ends: Option<DateTime<Utc>>,
-    pub mute: Option<Mute>,
-}
-
-/// A chat's mute: until when as the settings have it (wall clock; `None`: until unmuted) and
-/// that end on the steady timeline.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Mute {
-    pub set: Option<DateTime<Utc>>,
-    pub ends: Option<DateTime<Utc>>,
 }
 
 impl Track {
@@ -78,7 +69,6 @@ impl Track {
             fired: 0,
             hold: Hold::Free,
             level: None,
-            mute: None,
         }
     }
 
@@ -97,24 +87,9 @@ impl Track {
         self
     }
 
-    /// Places the chat's mute from the settings, when it is new or changed.
-    pub fn follow_mute(
-        &mut self,
-        settings: &NotificationSettings,
-        place: impl Fn(DateTime<Utc>) -> DateTime<Utc>,
-    ) {
-        let mute = settings.mutes.get(&self.chat.user_id).copied();
-        if self.mute.map(|m| m.set) != mute {
-            self.mute = mute.map(|set| Mute {
-                set,
-                ends: set.map(&place),
-            });
-        }
-    }
-
-    fn holds(&self) -> ChatHolds {
+    fn holds(&self, mutes: &Mutes) -> ChatHolds {
         ChatHolds {
-            muted: self.mute.map(|m| m.ends),
+            muted: mutes.get(self.chat.user_id),
             snoozed_until: self.snooze_ends,
         }
     }
@@ -129,11 +104,13 @@ pub struct Plan {
     pub alerts: Vec<Alert>,
 }
 
-/// The reminders due at `now` (steady), and the holds to record. `wall` stamps the decisions
-/// as the agent's clock reads them; `local` is the local time of day, for quiet hours.
+/// The reminders due at `now` (steady), and the holds to record. `mutes` are the settings'
+/// mutes placed on the same timeline; `wall` stamps the decisions as the agent's clock reads
+/// them; `local` is the local time of day, for quiet hours.
 pub fn plan(
     tracks: &mut BTreeMap<UserId, Track>,
     settings: &NotificationSettings,
+    mutes: &Mutes,
     now: DateTime<Utc>,
     wall: DateTime<Utc>,
     local: NaiveTime,
@@ -149,7 +126,13 @@ pub fn plan(
             .escalation
             .ladder(track.chat.new_chat, track.chat.source.as_deref());
         let waited = (now - track.since).to_std().unwrap_or(Duration::ZERO);
-        let hold = crate::policy::hold(track.chat.new_chat, track.holds(), settings, now, local);
+        let hold = crate::policy::hold(
+            track.chat.new_chat,
+            track.holds(mutes),
+            settings,
+            now,
+            local,
+        );
         // A snooze that ended brings the chat back at once, with the step its wait is at.
         let snooze_over = track.snooze_ends.is_some_and(|t| t <= now) && hold.is_none();
         let fired = if snooze_over {
@@ -330,6 +313,22 @@ mod tests {
         }
     }
 
+    /// The plan at minute `min`, wall and steady clocks alike, no mutes.
+    fn plan_at(
+        tracks: &mut BTreeMap<UserId, Track>,
+        settings: &NotificationSettings,
+        min: i64,
+    ) -> Plan {
+        plan(
+            tracks,
+            settings,
+            &Mutes::default(),
+            at(min),
+            at(min),
+            noon(),
+        )
+    }
+
     fn tracks(chats: Vec<WaitingChat>) -> BTreeMap<UserId, Track> {
         chats
             .into_iter()
@@ -372,7 +371,7 @@ mod tests {
         for (name, now, fired, want) in cases {
             let mut tracks = tracks(vec![chat(1, 0)]);
             tracks.get_mut(&1).unwrap().fired = *fired;
-            let plan = plan(&mut tracks, &settings, at(*now), at(*now), noon());
+            let plan = plan_at(&mut tracks, &settings, *now);
             assert_eq!(&steps(&plan), want, "{name}");
             assert_eq!(plan.alerts.len(), want.len(), "{name}");
         }
@@ -389,14 +388,14 @@ mod tests {
             ..NotificationSettings::default()
         };
         let mut tracks = tracks(vec![chat(1, 0)]);
-        let first = plan(&mut tracks, &settings, at(2), at(2), noon());
+        let first = plan_at(&mut tracks, &settings, 2);
         assert_eq!(
             steps(&first),
             vec![(1, 1, ReAlert, false)],
             "held, recorded"
         );
         assert!(first.alerts.is_empty());
-        let again = plan(&mut tracks, &settings, at(4), at(4), noon());
+        let again = plan_at(&mut tracks, &settings, 4);
         assert!(again.decisions.is_empty(), "recorded once, not per step");
         // Quiet hours end at 13:00, an hour after noon on the local clock.
         assert_eq!(
@@ -404,7 +403,7 @@ mod tests {
             Some(Duration::from_secs(3600))
         );
         settings.quiet_hours = None;
-        let over = plan(&mut tracks, &settings, at(5), at(5), noon());
+        let over = plan_at(&mut tracks, &settings, 5);
         assert_eq!(
             steps(&over),
             vec![(1, 2, ReAlert, true)],
@@ -419,7 +418,7 @@ mod tests {
         let mut late = chat(2, 0);
         late.since = at(0) + TimeDelta::seconds(20);
         let mut tracks = tracks(vec![chat(1, 0), late, chat(3, 1)]);
-        let plan = plan(&mut tracks, &settings, at(2), at(2), noon());
+        let plan = plan_at(&mut tracks, &settings, 2);
         let order: Vec<UserId> = plan.alerts.iter().map(|a| a.user_id).collect();
         assert_eq!(order, vec![1, 2], "3 is a minute away: not grouped");
     }
@@ -430,33 +429,34 @@ mod tests {
         let mut snoozed = chat(1, 0);
         snoozed.snoozed_until = Some(at(7));
         let mut tracks = tracks(vec![snoozed]);
-        let held = plan(&mut tracks, &settings, at(3), at(3), noon());
+        let held = plan_at(&mut tracks, &settings, 3);
         assert_eq!(steps(&held), vec![(1, 1, ReAlert, false)]);
         assert_eq!(
             next_wake(&tracks, &settings, at(3)),
             Some(Duration::from_secs(4 * 60))
         );
-        let ended = plan(&mut tracks, &settings, at(7), at(7), noon());
+        let ended = plan_at(&mut tracks, &settings, 7);
         assert_eq!(steps(&ended), vec![(1, 3, ReAlert, true)]);
     }
 
     #[test]
-    fn a_mute_with_an_end_is_followed_on_the_tracks_timeline() {
+    fn a_mute_is_held_until_its_placed_end() {
         let mut settings = NotificationSettings::default();
         // The mute ends at 12:05 on the wall clock; placed 2 h later on the steady timeline
         // (the wall clock was stepped back 2 h before it was seen).
         settings.mutes.insert(1, Some(at(5)));
-        let mut tracks = tracks(vec![chat(1, 0)]);
+        let mut mutes = Mutes::default();
         let two_hours = TimeDelta::hours(2);
-        tracks
-            .get_mut(&1)
-            .unwrap()
-            .follow_mute(&settings, |t| t + two_hours);
-        let held = plan(&mut tracks, &settings, at(6), at(6), noon());
+        mutes.follow(&settings.mutes, |t| t + two_hours);
+        let mut tracks = tracks(vec![chat(1, 0)]);
+        let held = plan(&mut tracks, &settings, &mutes, at(6), at(6), noon());
         assert_eq!(steps(&held), vec![(1, 3, ReAlert, false)], "still muted");
-        let over = plan(&mut tracks, &settings, at(125), at(125), noon());
+        let over = plan(&mut tracks, &settings, &mutes, at(125), at(125), noon());
         assert_eq!(steps(&over).len(), 1);
         assert!(steps(&over)[0].3, "shown once its placed end passed");
+        // Placed once: the same mute seen again is not placed anew.
+        mutes.follow(&settings.mutes, |t| t + two_hours + two_hours);
+        assert_eq!(mutes.get(1), Some(Some(at(125))));
     }
 
     #[test]
@@ -464,10 +464,7 @@ mod tests {
         let mut off = NotificationSettings::default();
         off.escalation.enabled = false;
         let mut some = tracks(vec![chat(1, 0)]);
-        assert_eq!(
-            plan(&mut some, &off, at(30), at(30), noon()),
-            Plan::default()
-        );
+        assert_eq!(plan_at(&mut some, &off, 30), Plan::default());
         assert_eq!(next_wake(&some, &off, at(30)), None);
         let on = NotificationSettings::default();
         assert_eq!(next_wake(&BTreeMap::new(), &on, at(30)), None);

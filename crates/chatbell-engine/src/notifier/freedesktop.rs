@@ -258,7 +258,7 @@ fn bad_reply(e: zbus::Error) -> NotifyError {
 
 /// Escapes text for the freedesktop body markup (a subset of HTML): what a customer typed is
 /// shown as typed, never as bold text or a link.
-pub fn escape_markup(text: &str) -> String {
+fn escape_markup(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -23,15 +23,9 @@ use crate::settings::{Settings, SoundSettings};
 use crate::sound::{Ended, PlayReport, Player, SoundKind};
 
 pub(crate) enum ServiceMsg {
-    Notify {
-        incoming: Incoming,
-        sound: bool,
-    },
+    Notify(Incoming),
     /// Remind of chats still waiting: one fresh notification (a digest for several).
-    Remind {
-        alerts: Vec<Alert>,
-        sound: bool,
-    },
+    Remind(Vec<Alert>),
     /// The connection's warning: offline, back online, or withdrawn.
     Outage(Notice),
     /// The agent opened this chat: close its notification.
@@ -151,17 +145,17 @@ impl NotifyService {
 
     async fn handle(&mut self, msg: ServiceMsg) {
         match msg {
-            ServiceMsg::Notify { incoming, sound } => {
+            ServiceMsg::Notify(incoming) => {
                 // A kind whose tone is off wants no sound, and uses up no sound limit.
                 let kind = match incoming.kind {
                     NotifyKind::NewChat => SoundKind::NewChat,
                     NotifyKind::NewMessage => SoundKind::NewMessage,
                 };
-                let sound = sound && self.prefs.sounds.tone(kind).is_some();
+                let sound = self.prefs.sound && self.prefs.sounds.tone(kind).is_some();
                 let commands = self.coalescer.push(incoming, sound, self.clock.mono());
                 self.execute(commands).await;
             }
-            ServiceMsg::Remind { alerts, sound } => self.remind(alerts, sound).await,
+            ServiceMsg::Remind(alerts) => self.remind(alerts).await,
             ServiceMsg::Dismiss(user_id) => {
                 let mut commands: Vec<Command> =
                     self.coalescer.dismiss(user_id).into_iter().collect();
@@ -233,7 +227,8 @@ impl NotifyService {
                         sound: sound.is_some(),
                         summary: w.summary,
                     };
-                    if self.post(slot, request, report, Vec::new()).await.is_none() {
+                    if !self.post(slot, request, report, Vec::new()).await {
+                        self.ids.remove(&slot);
                         self.coalescer.closed(slot);
                     }
                 }
@@ -350,7 +345,7 @@ impl NotifyService {
     /// Shows a reminder as a fresh notification (a replaced one is often updated silently),
     /// then closes the one it stands for: one chat's earlier notification, or for a digest
     /// the previous digest and the notifications of the chats it names.
-    async fn remind(&mut self, alerts: Vec<Alert>, sound: bool) {
+    async fn remind(&mut self, alerts: Vec<Alert>) {
         if alerts.is_empty() {
             return;
         }
@@ -360,7 +355,7 @@ impl NotifyService {
             _ => Slot::Waiting,
         };
         let critical = alerts.iter().any(|a| a.level == AlertLevel::Urgent);
-        let sound = sound && self.prefs.sounds.tone(SoundKind::Escalation).is_some();
+        let sound = self.prefs.sound && self.prefs.sounds.tone(SoundKind::Escalation).is_some();
         let server_sound = sound && self.play(SoundKind::Escalation);
         let request = Request {
             summary: w.summary.clone(),
@@ -386,49 +381,46 @@ impl NotifyService {
                 self.coalescer.closed(*s);
             }
         }
-        if self.post(slot, request, report, old).await.is_some() && slot == Slot::Waiting {
+        if self.post(slot, request, report, old).await && slot == Slot::Waiting {
             self.waiting = alerts.iter().map(|a| a.user_id).collect();
         }
     }
 
     /// Shows `request` in `slot`, keeps its id for the slot, closes the notifications it stands
-    /// for (`stale`), then reports the delivery: the one path every notification takes. On
-    /// failure the slot is forgotten and `None` returned (the failure is logged by `note` when
-    /// the daemon starts failing, not per notification).
+    /// for (`stale`), then reports the delivery: the one path every notification takes.
+    /// Returns whether it was shown; on failure what the slot holds is the caller's to keep or
+    /// forget (a warning that could not be replaced is still on screen). The failure is logged
+    /// by `note` when the daemon starts failing, not per notification.
     async fn post(
         &mut self,
         slot: Slot,
         request: Request,
         report: Report,
         stale: Vec<u32>,
-    ) -> Option<u32> {
+    ) -> bool {
         let replaced = request.replaces.is_some();
-        let (id, delivery) = match self.show(request).await {
+        let delivery = match self.show(request).await {
             Ok(id) => {
                 self.ids.insert(slot, id);
-                let shown = Delivery::Shown {
+                Delivery::Shown {
                     slot,
                     replaced,
                     count: report.count,
                     sound: report.sound,
                     summary: report.summary,
-                };
-                (Some(id), shown)
+                }
             }
-            Err(e) => {
-                self.ids.remove(&slot);
-                let failed = Delivery::Failed {
-                    slot,
-                    error: e.to_string(),
-                };
-                (None, failed)
-            }
+            Err(e) => Delivery::Failed {
+                slot,
+                error: e.to_string(),
+            },
         };
+        let shown = matches!(delivery, Delivery::Shown { .. });
         for old in stale {
             self.close(old).await;
         }
         self.outbox.send(EngineEvent::Delivery(delivery));
-        id
+        shown
     }
 
     /// Closes a notification, unless the daemon is known to be down (the id is forgotten
@@ -571,16 +563,13 @@ mod tests {
     }
 
     fn notify(user_id: UserId) -> ServiceMsg {
-        ServiceMsg::Notify {
-            incoming: Incoming {
-                user_id,
-                kind: NotifyKind::NewMessage,
-                name: "Ann".into(),
-                text: Some("hello".into()),
-                file_path: None,
-            },
-            sound: false,
-        }
+        ServiceMsg::Notify(Incoming {
+            user_id,
+            kind: NotifyKind::NewMessage,
+            name: "Ann".into(),
+            text: Some("hello".into()),
+            file_path: None,
+        })
     }
 
     fn deliveries(events: &mut tokio::sync::broadcast::Receiver<EngineEvent>) -> Vec<Delivery> {
@@ -609,6 +598,7 @@ mod tests {
         let mut events = outbox.subscribe();
         let mut settings = Settings::default();
         settings.ui.language = crate::settings::Language::En;
+        settings.notifications.sound = false;
         let mut service = NotifyService::new(ServiceParts {
             notifier: Box::new(fake),
             coalescer: Coalescer::new(CoalesceConfig::default()),
