@@ -126,6 +126,23 @@ impl Desk {
     }
 }
 
+/// An engine online with a simulator that then goes away at 12:00: returns once the engine
+/// says it is offline, with the simulator's address (to start it again there).
+async fn gone_offline() -> (Desk, std::net::SocketAddr) {
+    let sim = chatbell_sim::start(SimConfig::quiet()).await.unwrap();
+    let addr = sim.addr();
+    let clock = common::hand_clock();
+    let desk = desk(
+        |c| c.server.as_mut().unwrap().url = format!("ws://{addr}/ws"),
+        clock,
+    )
+    .await;
+    desk.state(|s| matches!(s, ConnState::Online { .. })).await;
+    sim.shutdown().await;
+    desk.state(|s| matches!(s, ConnState::Offline { .. })).await;
+    (desk, addr)
+}
+
 async fn sim_at(listen: std::net::SocketAddr) -> SimHandle {
     chatbell_sim::start(SimConfig {
         listen,
@@ -140,19 +157,8 @@ async fn a_long_outage_raises_one_warning_and_its_end_names_the_gap() {
     if !in_private_desktop("a_long_outage_raises_one_warning_and_its_end_names_the_gap") {
         return;
     }
-    let sim = chatbell_sim::start(SimConfig::quiet()).await.unwrap();
-    let addr = sim.addr();
-    let clock = common::hand_clock();
-    let mut desk = desk(
-        |c| c.server.as_mut().unwrap().url = format!("ws://{addr}/ws"),
-        clock,
-    )
-    .await;
-    desk.state(|s| matches!(s, ConnState::Online { .. })).await;
-
     // The service goes away at 12:00; the engine finds out and keeps retrying.
-    sim.shutdown().await;
-    desk.state(|s| matches!(s, ConnState::Offline { .. })).await;
+    let (mut desk, addr) = gone_offline().await;
     // A minute later (the threshold's exact edge is the unit tests'): the warning, with the
     // escalation sound asked of the server (this engine plays no sounds of its own).
     desk.clock.advance(Duration::from_secs(60));
@@ -208,17 +214,7 @@ async fn a_wall_clock_stepped_back_neither_delays_the_warning_nor_bends_the_gap(
     {
         return;
     }
-    let sim = chatbell_sim::start(SimConfig::quiet()).await.unwrap();
-    let addr = sim.addr();
-    let clock = common::hand_clock();
-    let mut desk = desk(
-        |c| c.server.as_mut().unwrap().url = format!("ws://{addr}/ws"),
-        clock,
-    )
-    .await;
-    desk.state(|s| matches!(s, ConnState::Online { .. })).await;
-    sim.shutdown().await;
-    desk.state(|s| matches!(s, ConnState::Offline { .. })).await;
+    let (mut desk, addr) = gone_offline().await;
     // The barrier: the alarm has seen the outage and sleeps toward its threshold.
     desk.clock.sleeping(Duration::from_secs(60)).await;
     desk.clock.step_wall(chrono::TimeDelta::hours(-2));

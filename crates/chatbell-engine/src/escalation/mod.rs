@@ -23,7 +23,7 @@ use crate::model::{EngineEvent, WaitingSummary};
 use crate::notifier::ServiceMsg;
 use crate::outbox::Outbox;
 use crate::policy::Mutes;
-use crate::settings::Settings;
+use crate::settings::{NotificationSettings, Settings};
 use crate::store::{Reader, WaitingChat};
 
 use plan::Track;
@@ -47,13 +47,18 @@ impl Escalator {
         let steady = Steady::new(&*self.clock);
         let mut tracks = BTreeMap::new();
         let mut mutes = Mutes::default();
+        let mut settings = NotificationSettings::default();
         let mut published = None;
+        let mut renew = true;
         // What the store holds at start: reminders pick up where the waits are.
         self.refresh(&steady, &mut tracks).await;
         loop {
-            let settings = self.settings.borrow_and_update().notifications.clone();
-            // Each mute's end is placed when the settings that set it are first seen.
-            mutes.follow(&settings.mutes, |t| steady.place(t, &*self.clock));
+            // Taken again only when they changed; each mute's end is placed when the settings
+            // that set it are first seen.
+            if std::mem::take(&mut renew) || self.settings.has_changed().unwrap_or(false) {
+                settings = self.settings.borrow_and_update().notifications.clone();
+                mutes.follow(&settings.mutes, |t| steady.place(t, &*self.clock));
+            }
             let now = steady.now(&*self.clock);
             let plan = plan::plan(
                 &mut tracks,
@@ -85,7 +90,10 @@ impl Escalator {
             tokio::select! {
                 _ = self.cancel.cancelled() => return,
                 _ = self.changed.notified() => self.refresh(&steady, &mut tracks).await,
-                changed = self.settings.changed() => if changed.is_err() { return },
+                changed = self.settings.changed() => match changed {
+                    Ok(()) => renew = true,
+                    Err(_) => return,
+                },
                 _ = sleep_or_pending(&*self.clock, wake) => {}
             }
         }
