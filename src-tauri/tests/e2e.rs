@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use chatbell_sim::SimConfig;
 use chatbell_testkit::desktop::{Desktop, Launch, WAIT, exited};
-use chatbell_testkit::{TrayItem, saturated};
+use chatbell_testkit::{Pki, Proxy, SERVER_CA, TrayItem, saturated};
 use serde_json::{Value, json};
 
 const APP: &str = env!("CARGO_BIN_EXE_chatbell-window");
@@ -833,4 +833,192 @@ async fn a_database_in_use_at_launch_is_explained_and_try_again_opens_it() {
     d.send(new_chat(77, "Ivan", "Hello after the retry")).await;
     d.until("return !!document.querySelector('#chat-list [data-chat-id=\"77\"]')");
     d.shot("database-opened");
+}
+
+/// The status bar's words, as the agent reads them: what is wrong, then what to do.
+fn status_words(d: &Desktop) -> Value {
+    d.js("return [document.querySelector('#status-text').textContent, document.querySelector('#status-todo').textContent]")
+}
+
+/// Chooses `value` in the `<select>` `css` as a person does (the form hears the change).
+fn choose(d: &Desktop, css: &str, value: &str) {
+    d.js(&format!(
+        "const s = document.querySelector({}); s.value = {}; s.dispatchEvent(new Event('change', {{ bubbles: true }}))",
+        serde_json::to_string(css).unwrap(),
+        serde_json::to_string(value).unwrap()
+    ));
+}
+
+/// A service behind the company's CA, reached through a proxy that wants a password, set up
+/// from Settings → Connection alone: the CA file typed, the proxy's address with the user, the
+/// password saved in its field (to the keychain), *Check connection* saying the route, the
+/// trust and the issuer; then the chat list fills over `wss://` through the proxy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_private_ca_and_a_proxy_with_a_password() {
+    let pki = Pki::new();
+    let password = "pr0xy-Pa55-word";
+    let proxy = Proxy::http_with_auth("agent", password);
+    let mut d = launch("corp-network")
+        .sim(SimConfig {
+            tls: Some(pki.sim_tls(&pki.server(), false)),
+            ..SimConfig::default()
+        })
+        .settings(json!({}))
+        .start()
+        .await;
+    assert!(
+        d.sim.ws_url().starts_with("wss://localhost:"),
+        "{}",
+        d.sim.ws_url()
+    );
+
+    // Directly, with only this computer's trust: the company's CA is unknown, and named.
+    d.until("return document.querySelector('#status-bar').dataset.state === 'offline'");
+    let words = status_words(&d);
+    assert!(
+        words[0].as_str().unwrap().contains(&format!(
+            "The server's certificate is signed by “{SERVER_CA}”, which this computer does not trust."
+        )),
+        "{words}"
+    );
+    assert_eq!(
+        words[1],
+        json!("Ask your IT for the CA certificate, or add it under Certificate authority.")
+    );
+    d.shot("unknown-issuer");
+
+    // "Open settings" opens Settings → Connection at the certificate authority.
+    assert!(d.visible("#status-settings"));
+    assert!(!d.visible("#status-proxy-password"));
+    d.click("#status-settings");
+    d.until("return document.querySelector('#settings-dialog').open && document.activeElement.id === 'setting-ca-file'");
+    d.type_into("#setting-ca-file", pki.ca().cert_file().to_str().unwrap());
+    choose(&d, "#setting-proxy-mode", "url");
+    d.until("return !document.querySelector('#proxy-url-field').hidden");
+    d.type_into("#setting-proxy", &proxy.url_with_user());
+
+    // Checked before the password is saved: the proxy asks for one.
+    d.click("#check-connection");
+    let failed = d.until("const r = document.querySelector('#check-result'); return r.dataset.state === 'failed' ? [r.dataset.kind, r.textContent] : null");
+    assert_eq!(failed[0], json!("proxy_auth_required"), "{failed}");
+    assert!(
+        failed[1].as_str().unwrap().starts_with(&format!(
+            "The proxy {} asks for a password.",
+            proxy.url_with_user()
+        )),
+        "{failed}"
+    );
+    d.shot("check-proxy-wants-a-password");
+
+    // The password goes to the keychain at once, never into the settings.
+    d.type_into("#setting-proxy-password", password);
+    d.click("#save-proxy-password");
+    d.until("return document.querySelector('#proxy-password-status').dataset.stored === 'true' && document.querySelector('#setting-proxy-password').value === ''");
+
+    // Checked again: through the proxy, trusting the CA file, the issuer named.
+    d.click("#check-connection");
+    let report = d.until("const r = document.querySelector('#check-result'); return r.dataset.state === 'ok' ? [...r.querySelectorAll('.check-line')].map(l => l.textContent) : null");
+    let ca = pki.ca().cert_file().display().to_string();
+    assert_eq!(
+        report,
+        json!([
+            "Chatbell reached the server.",
+            format!(
+                "Route: via proxy {} from Chatbell's settings",
+                proxy.url_with_user()
+            ),
+            format!("Certificate verified with this computer's trusted certificates and {ca}."),
+            format!("The server's certificate is issued by “{SERVER_CA}”."),
+        ])
+    );
+    d.shot("check-ok");
+
+    d.click("#settings-save");
+    d.until("return !document.querySelector('#settings-dialog').open");
+    d.until("return document.querySelector('#status-bar').dataset.state === 'online'");
+    let settings = d.settings_file();
+    assert_eq!(settings["server"]["proxy"], json!(proxy.url_with_user()));
+    assert_eq!(settings["server"]["tls"]["ca_file"], json!(ca));
+    assert!(
+        !settings.to_string().contains(password),
+        "the proxy password is in the keychain, not the settings file"
+    );
+
+    // The chat list fills, over wss:// through the proxy.
+    d.send(new_chat(4004, "Анна", "Здравствуйте! Заказ не пришёл."))
+        .await;
+    d.until("return document.querySelector('[data-chat-id=\"4004\"]') !== null");
+    let log = proxy.log();
+    assert!(
+        log.contains(&format!("localhost:{}", d.sim.addr().port())),
+        "the proxy carried the tunnel: {log}"
+    );
+    assert!(
+        !log.contains(password),
+        "the password is not in the proxy's log"
+    );
+    assert!(!d.app_log().contains(password), "nor in the app's");
+    d.shot("online-through-the-proxy");
+}
+
+/// A proxy that wants a password: the status bar says so in words and offers the field; a
+/// wrong password is said to be wrong, with the same button; the right one connects.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proxy_password_asked_for_refused_then_right() {
+    let proxy = Proxy::http_with_auth("agent", "the-right-one");
+    let user_url = proxy.url_with_user();
+    let mut d = launch("proxy-password")
+        .settings(json!({ "server": { "proxy": user_url } }))
+        .start()
+        .await;
+
+    let offline_with = |kind: &str| {
+        format!(
+            "return document.querySelector('#status-bar').dataset.state === 'offline' && !document.querySelector('#status-proxy-password').hidden && document.querySelector('#status-text').textContent.includes({})",
+            serde_json::to_string(kind).unwrap()
+        )
+    };
+    // No password saved: the proxy asks for one.
+    d.until(&offline_with(&format!(
+        "The proxy {user_url} asks for a password."
+    )));
+    assert_eq!(
+        status_words(&d)[1],
+        json!(
+            "Put your user name in the proxy address (http://name@host:port) and save the proxy password in Settings → Connection."
+        )
+    );
+    assert!(!d.visible("#status-settings"), "one button: the password's");
+    d.shot("proxy-wants-a-password");
+
+    // The button opens Settings → Connection at the proxy password.
+    d.click("#status-proxy-password");
+    d.until("return document.querySelector('#settings-dialog').open && !document.querySelector('#panel-connection').hidden && document.activeElement.id === 'setting-proxy-password'");
+    d.shot("settings-at-the-proxy-password");
+    d.type_into("#setting-proxy-password", "a-wrong-one");
+    d.click("#save-proxy-password");
+    d.until("return document.querySelector('#proxy-password-status').dataset.stored === 'true'");
+    d.click("#settings-cancel");
+    d.until("return !document.querySelector('#settings-dialog').open");
+
+    // Refused: said, with the same button.
+    d.until(&offline_with(&format!(
+        "The proxy {user_url} refused the password."
+    )));
+    assert_eq!(
+        status_words(&d)[1],
+        json!("Save the right proxy password in Settings → Connection.")
+    );
+    d.shot("proxy-refused-the-password");
+
+    d.click("#status-proxy-password");
+    d.until("return document.querySelector('#settings-dialog').open && document.activeElement.id === 'setting-proxy-password'");
+    d.type_into("#setting-proxy-password", "the-right-one");
+    d.click("#save-proxy-password");
+    d.until("return document.querySelector('#status-bar').dataset.state === 'online'");
+    d.click("#settings-cancel");
+    d.send(new_chat(5005, "Pavel", "Hello through the proxy"))
+        .await;
+    d.until("return document.querySelector('[data-chat-id=\"5005\"]') !== null");
+    d.shot("online-with-the-right-password");
 }

@@ -174,3 +174,78 @@ fn every_settings_problem_is_documented_and_worded() {
     let documented: BTreeSet<String> = quoted(section(&ipc, "\nUnit ", "\n"));
     assert_eq!(documented, units, "docs/ipc.md's Unit");
 }
+
+/// Why a connection failed (`NetFailure`, in ConnState "offline" and a `net` error): the
+/// engine's kinds, file problems, file roles and route sources are the lists `docs/ipc.md` gives
+/// and the ones the page words (`net-words.js`).
+#[test]
+fn every_net_failure_is_documented_and_worded() {
+    let failure = read("../crates/chatbell-engine/src/net/failure.rs");
+    let system = read("../crates/chatbell-engine/src/net/system.rs");
+    let page = read("../ui/js/net-words.js");
+    let ipc = read("../docs/ipc.md");
+
+    let kinds = variants(&failure, "NetFailure");
+    assert!(kinds.len() > 15, "read only {kinds:?}");
+    let worded: BTreeSet<String> = quoted(section(&page, "const NET_KINDS = [", "];"));
+    assert_eq!(worded, kinds, "ui/js/net-words.js NET_KINDS");
+    let net = section(&ipc, "\nNetFailure ", "\nCheckReport ");
+    let documented = after(net, "kind: \"", &['"']);
+    assert_eq!(documented, kinds, "docs/ipc.md's NetFailure");
+
+    for (name, list) in [("FileProblem", "FILE_PROBLEMS"), ("FileRole", "FILE_ROLES")] {
+        let engine = variants(&failure, name);
+        assert!(engine.len() > 2, "read only {engine:?}");
+        let worded: BTreeSet<String> = quoted(section(&page, &format!("const {list} = ["), "];"));
+        assert_eq!(worded, engine, "ui/js/net-words.js {list}");
+        let (field, end) = match name {
+            "FileRole" => ("role:", "path"),
+            _ => ("problem:", "}"),
+        };
+        let documented: BTreeSet<String> = quoted(section(net, field, end));
+        assert_eq!(documented, engine, "docs/ipc.md's NetFailure file {field}");
+    }
+
+    let sources = variants(&system, "RouteSource");
+    let worded: BTreeSet<String> = quoted(section(&page, "const ROUTE_SOURCES = [", "];"));
+    assert_eq!(worded, sources, "ui/js/net-words.js ROUTE_SOURCES");
+    let documented: BTreeSet<String> = quoted(section(&ipc, "\nRoute ", "\n"));
+    let documented: BTreeSet<String> = documented
+        .into_iter()
+        .filter(|s| s != "proxy" && s != "source")
+        .collect();
+    assert_eq!(documented, sources, "docs/ipc.md's Route");
+}
+
+/// The secrets the page saves (`settings/secrets.js`) are the contract's `SecretName`s, and
+/// `AppInfo` says of each whether it is stored (`has_<name>`).
+#[test]
+fn every_secret_is_saved_by_the_page_and_told_in_app_info() {
+    let names: Vec<String> = chatbell_ipc::contract::SecretName::ALL
+        .iter()
+        .map(|n| {
+            serde_json::to_value(n)
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let page: Vec<String> = quoted(section(
+        &read("../ui/js/settings/secrets.js"),
+        "const SECRETS = [",
+        "];",
+    ));
+    assert_eq!(page, names, "ui/js/settings/secrets.js SECRETS");
+    let contract = read("../crates/chatbell-ipc/src/contract.rs");
+    let info = section(&contract, "pub struct AppInfo {", "\n}");
+    for name in &names {
+        assert!(
+            info.contains(&format!("pub has_{name}: bool,")),
+            "AppInfo has no has_{name}"
+        );
+    }
+    let ipc = read("../docs/ipc.md");
+    let documented: Vec<String> = quoted(section(&ipc, "\nSecretName ", "\n"));
+    assert_eq!(documented, names, "docs/ipc.md's SecretName");
+}

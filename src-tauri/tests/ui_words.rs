@@ -146,6 +146,15 @@ fn every_word_the_page_names_exists() {
             .iter()
             .map(|unit| format!("unit.{unit}")),
     );
+    // Each secret's words (settings/secrets.js).
+    let secrets = read("js/settings/secrets.js");
+    for name in js_list(&secrets, "SECRETS") {
+        for what in js_list(&secrets, "WORDS") {
+            named.insert(format!("settings.{name}_{what}"));
+        }
+        named.insert(format!("settings.{name}"));
+        named.insert(format!("settings.err_{name}_empty"));
+    }
     // The store problem's words, two per reason it knows (banners.js).
     for reason in js_list(&read("js/banners.js"), "STORE_REASONS") {
         named.insert(format!("store_problem.{reason}.what"));
@@ -258,4 +267,215 @@ fn js_pairs(text: &str, name: &str) -> Vec<String> {
         .skip(1)
         .filter_map(|pair| pair.split_once('"').map(|(first, _)| first.to_string()))
         .collect()
+}
+
+/// The sentence of `key` in a dictionary file, as written (`"key": "…",` on one line).
+fn sentence(path: &str, key: &str) -> String {
+    let text = read(path);
+    let marker = format!("  \"{key}\": \"");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(&marker))
+        .unwrap_or_else(|| panic!("{path}: no \"{key}\" on a line of its own"));
+    let value = &line[marker.len()..];
+    let value = value
+        .strip_suffix("\",")
+        .or_else(|| value.strip_suffix('"'))
+        .unwrap_or_else(|| panic!("{path}: \"{key}\" is not one string: {line}"));
+    value.replace("\\\"", "\"").replace("\\\\", "\\")
+}
+
+/// `{name}` in `template` replaced as the page's `t()` does, from a JSON object's fields.
+fn fill(template: &str, params: &serde_json::Map<String, serde_json::Value>) -> String {
+    let mut out = template.to_string();
+    for (name, value) in params {
+        let text = match value {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Null => continue,
+            other => other.to_string(),
+        };
+        out = out.replace(&format!("{{{name}}}"), &text);
+    }
+    out
+}
+
+/// A failure of each kind the engine has (every file problem for every role, an issuer with
+/// and without a name), as the page receives it.
+fn sample_failures() -> Vec<serde_json::Value> {
+    use serde_json::json;
+    let proxy = "http://bob@proxy.corp.example:3128";
+    let mut samples = vec![
+        json!({"kind": "dns", "host": "support.corp.example"}),
+        json!({"kind": "no_network"}),
+        json!({"kind": "refused", "host": "support.corp.example"}),
+        json!({"kind": "timeout", "seconds": 15}),
+        json!({"kind": "unknown_issuer", "issuer": "Corp Root CA"}),
+        json!({"kind": "unknown_issuer", "issuer": null}),
+        json!({"kind": "tls_inspected", "issuer": "Corp Inspection CA", "proxy": proxy}),
+        json!({"kind": "tls_inspected", "issuer": null, "proxy": proxy}),
+        json!({"kind": "name_mismatch", "host": "support.corp.example"}),
+        json!({"kind": "expired"}),
+        json!({"kind": "not_yet_valid"}),
+        json!({"kind": "client_cert_required"}),
+        json!({"kind": "client_cert_refused"}),
+        json!({"kind": "tls", "detail": "peer sent no certificates"}),
+        json!({"kind": "proxy_unreachable", "proxy": proxy}),
+        json!({"kind": "proxy_refused", "proxy": proxy, "status": 403}),
+        json!({"kind": "proxy_refused", "proxy": "socks5://proxy:1080", "status": 0}),
+        json!({"kind": "proxy_auth_required", "proxy": proxy}),
+        json!({"kind": "proxy_auth_failed", "proxy": proxy}),
+        json!({"kind": "proxy_no_server", "proxy": proxy, "status": 502}),
+        json!({"kind": "proxy_failed", "proxy": proxy, "detail": "the proxy closed the connection"}),
+        json!({"kind": "http_status", "status": 502}),
+        json!({"kind": "token_refused", "status": 401}),
+        json!({"kind": "bad_url", "detail": "the address names no host"}),
+        json!({"kind": "token_header"}),
+        json!({"kind": "lost", "detail": "no pong within 20 s"}),
+        json!({"kind": "other", "detail": "something else"}),
+    ];
+    let page = read("js/net-words.js");
+    for role in js_list(&page, "FILE_ROLES") {
+        for problem in js_list(&page, "FILE_PROBLEMS") {
+            samples.push(json!({"kind": "file", "role": role, "path": "/home/agent/certs/corp.pem", "problem": problem}));
+        }
+    }
+    // And one of each kind as the engine lists them, so a kind added there is worded here.
+    samples.extend(
+        chatbell_engine::net::NetFailure::examples()
+            .iter()
+            .map(|f| serde_json::to_value(f).unwrap()),
+    );
+    samples
+}
+
+/// The page words a connection's failure with the engine's own sentences: for a failure of
+/// every kind, the UI's "net.…" sentences filled as `net-words.js` fills them are the engine's
+/// `i18n::net_words`, in both languages, so the status bar, *Check connection*, the offline
+/// notification and `doctor` say the same.
+#[test]
+fn the_page_words_a_connection_failure_as_the_engine_does() {
+    use chatbell_engine::i18n::{Lang, net_words};
+    use chatbell_engine::net::NetFailure;
+    let page = read("js/net-words.js");
+    let kinds = js_list(&page, "NET_KINDS");
+    let mut worded = BTreeSet::new();
+    for (file, lang) in [("js/i18n/en.js", Lang::En), ("js/i18n/ru.js", Lang::Ru)] {
+        for sample in sample_failures() {
+            let failure: NetFailure =
+                serde_json::from_value(sample.clone()).unwrap_or_else(|e| panic!("{sample}: {e}"));
+            let kind = sample["kind"].as_str().unwrap();
+            assert!(kinds.iter().any(|k| k == kind), "NET_KINDS has no {kind}");
+            worded.insert(kind.to_string());
+            // The key, as net-words.js `keyOf` makes it.
+            let key = match kind {
+                "file" => format!("net.file.{}", sample["problem"].as_str().unwrap()),
+                "unknown_issuer" | "tls_inspected" if sample["issuer"].is_null() => {
+                    format!("net.{kind}_unnamed")
+                }
+                _ => format!("net.{kind}"),
+            };
+            let mut params = sample.as_object().unwrap().clone();
+            if let Some(role) = sample["role"].as_str() {
+                let label = sentence(file, &format!("net.role.{role}"));
+                params.insert("role_label".into(), label.into());
+            }
+            let engine = net_words(&failure, lang);
+            let what = fill(&sentence(file, &format!("{key}.what")), &params);
+            let todo = fill(&sentence(file, &format!("{key}.todo")), &params);
+            assert_eq!(what, engine.what, "{file}: {key}.what for {sample}");
+            assert_eq!(todo, engine.todo, "{file}: {key}.todo for {sample}");
+            assert!(
+                !what.contains('{'),
+                "{file}: {key}.what left a placeholder: {what}"
+            );
+        }
+    }
+    let kinds: BTreeSet<String> = kinds.into_iter().collect();
+    assert_eq!(worded, kinds, "a sample of every kind the page words");
+}
+
+/// *Check connection*'s route reads as `doctor`'s: "via proxy … from the desktop's settings",
+/// "direct".
+#[test]
+fn the_page_words_a_route_as_the_engine_does() {
+    use chatbell_engine::i18n::{Lang, route_words};
+    use chatbell_engine::net::{ProxyUrl, Route, RouteSource};
+    let page = read("js/net-words.js");
+    let sources = js_list(&page, "ROUTE_SOURCES");
+    for (file, lang) in [("js/i18n/en.js", Lang::En), ("js/i18n/ru.js", Lang::Ru)] {
+        for source in &sources {
+            let source_value: RouteSource = match source.as_str() {
+                "setting" => RouteSource::Setting,
+                "portal" => RouteSource::Portal,
+                "environment" => RouteSource::Environment,
+                "windows" => RouteSource::Windows,
+                "macos" => RouteSource::Macos,
+                "none" => RouteSource::None,
+                other => panic!("ROUTE_SOURCES: {other} is not a RouteSource"),
+            };
+            assert_eq!(
+                serde_json::to_value(source_value).unwrap(),
+                serde_json::json!(source),
+                "the source's name on the wire"
+            );
+            let proxy = ProxyUrl::parse("http://bob@proxy.corp.example:3128").unwrap();
+            let mut params = serde_json::Map::new();
+            params.insert("proxy".into(), proxy.to_string().into());
+            params.insert(
+                "source".into(),
+                sentence(file, &format!("net.source.{source}")).into(),
+            );
+            let direct = Route::direct(source_value);
+            assert_eq!(
+                fill(&sentence(file, "net.route.direct"), &params),
+                route_words(&direct, lang),
+                "{file}: direct ({source})"
+            );
+            let via = Route {
+                proxy: Some(proxy.clone()),
+                source: source_value,
+                password: None,
+            };
+            assert_eq!(
+                fill(&sentence(file, "net.route.via"), &params),
+                route_words(&via, lang),
+                "{file}: via a proxy ({source})"
+            );
+        }
+    }
+}
+
+/// Which certificates verified the server reads as `doctor` says it.
+#[test]
+fn the_page_words_the_trust_as_the_engine_does() {
+    use chatbell_engine::i18n::{Lang, trust_words};
+    use chatbell_engine::net::TrustUsed;
+    use serde_json::json;
+    for (file, lang) in [("js/i18n/en.js", Lang::En), ("js/i18n/ru.js", Lang::Ru)] {
+        for store in ["system", "compiled"] {
+            for extra in [None, Some("/etc/ssl/corp-root-ca.pem")] {
+                let wire = json!({ "store": store, "extra_ca": extra });
+                let trust = TrustUsed {
+                    store: serde_json::from_value(json!(store)).unwrap(),
+                    extra_ca: extra.map(std::path::PathBuf::from),
+                };
+                assert_eq!(
+                    serde_json::to_value(&trust).unwrap(),
+                    wire,
+                    "TrustUsed on the wire"
+                );
+                let base = sentence(file, &format!("net.trust.{store}"));
+                let page = match extra {
+                    None => base,
+                    Some(path) => {
+                        let mut params = serde_json::Map::new();
+                        params.insert("store".into(), base.into());
+                        params.insert("file".into(), path.into());
+                        fill(&sentence(file, "net.trust.with_file"), &params)
+                    }
+                };
+                assert_eq!(page, trust_words(&trust, lang), "{file}: {wire}");
+            }
+        }
+    }
 }

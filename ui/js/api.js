@@ -4,10 +4,11 @@
 /**
  * A failed command (CommandError of docs/ipc.md): `kind` to branch on, `message` in English for
  * a kind the page does not word itself. What the page words crosses as data: a store error's
- * `reason` and `path`; a refused setting's `field` (its path in Settings) and `problem`.
+ * `reason` and `path`; a refused setting's `field` (its path in Settings) and `problem`; a
+ * connection that could not be made (kind "net"), its `failure` (a NetFailure).
  */
 export class ApiError extends Error {
-  constructor(kind, message, { reason = null, path = null, field = null, problem = null } = {}) {
+  constructor(kind, message, { reason = null, path = null, field = null, problem = null, failure = null } = {}) {
     super(message);
     this.name = "ApiError";
     this.kind = kind;
@@ -15,6 +16,7 @@ export class ApiError extends Error {
     this.path = path;
     this.field = field;
     this.problem = problem;
+    this.failure = failure;
   }
 }
 
@@ -38,6 +40,7 @@ function toError(e) {
       path: text(e.path),
       field: text(e.field),
       problem: e.problem && typeof e.problem === "object" ? e.problem : null,
+      failure: e.failure && typeof e.failure === "object" ? e.failure : null,
     });
   }
   return new ApiError("engine", String(e));
@@ -60,8 +63,15 @@ export const searchMessages = (query, limit) => call("search_messages", { query,
 export const markRead = (userId) => call("mark_read", { user_id: userId });
 export const setOpenChat = (userId) => call("set_open_chat", { user_id: userId ?? null });
 export const saveSettings = (settings) => call("save_settings", { settings });
-export const setToken = (token) => call("set_token", { token });
-export const clearToken = () => call("clear_token");
+/** Saves a secret to the system keychain; name: "token", "proxy_password" or "key_passphrase". */
+export const setSecret = (name, value) => call("set_secret", { name, value });
+export const clearSecret = (name) => call("clear_secret", { name });
+/**
+ * Connects once with `server` (the settings' `server`, as drafted; the secrets as stored):
+ * CheckReport { route, trust, issuer }, or rejects with kind "net" and the `failure`, or kind
+ * "setting" for a value Save would refuse.
+ */
+export const checkConnection = (server) => call("check_connection", { server });
 export const muteChat = (userId, minutes) => call("mute_chat", { user_id: userId, minutes: minutes ?? null });
 export const unmuteChat = (userId) => call("unmute_chat", { user_id: userId });
 /** null minutes: the settings' notifications.snooze_minutes. Resolves to { user_id, until }. */

@@ -217,8 +217,9 @@ async function main() {
   }
 
   initBanners({ retryStart });
-  // The status bar's "Set up" and "Open settings" (token refused) want the server's fields.
-  initStatusBar({ openSettings: (tab) => (tab === "connection" ? openServerSettings() : openSettings(tab)), startDemo });
+  // The status bar's "Set up", "Open settings" and "Enter the proxy password" want the
+  // server's fields (at the one the failure names).
+  initStatusBar({ openSettings: (tab, field) => (tab === "connection" ? openServerSettings(field) : openSettings(tab)), startDemo });
   initChatList({ openChat });
   initChatView();
   initSearch({ openChat, showMessage });

@@ -3,7 +3,8 @@
 // throws the draft away. Each tab is its own module (settings/general.js, connection.js,
 // notifications.js; Troubleshooting is diagnostics.js); this one opens and closes the dialog,
 // switches tabs, fills and collects the draft through them, and shows an error on the field it
-// names (settings/fields.js). Token, mutes and the diagnostics act at once: not in the draft.
+// names (settings/fields.js). The secrets (token, proxy password, key passphrase), mutes, the diagnostics and Check connection
+// act at once: not in the draft.
 
 import * as api from "./api.js";
 import { byId } from "./dom.js";
@@ -16,11 +17,13 @@ import {
 } from "./settings/fields.js";
 import { collectGeneral, fillGeneral, initGeneral, renderAbout, syncGeneral } from "./settings/general.js";
 import {
-  collectConnection, connectionFocus, fillConnection, initConnection, relabelConnection, renderTokenStatus, resetConnection, syncConnection,
+  collectConnection, connectionFocus, fillConnection, initConnection, relabelConnection, resetConnection, syncConnection,
 } from "./settings/connection.js";
 import {
   collectNotifications, fillNotifications, initNotifications, relabelNotifications, renderMuted, syncNotifications,
 } from "./settings/notifications.js";
+import { renderSecrets } from "./settings/secrets.js";
+import { settingToFix } from "./net-words.js";
 import { resetSounds } from "./settings/sounds.js";
 
 const TABS = ["general", "connection", "notifications", "diagnostics"];
@@ -36,7 +39,7 @@ export function initSettings(a) {
   form = byId("settings-form");
   const refresh = () => actions.refreshInfo();
   initGeneral(dialog, { preview: (ui) => actions.applyUi(ui) });
-  initConnection(dialog, { refresh });
+  initConnection(dialog, { refresh, showFieldError });
   initNotifications(dialog, { refresh, isDirty });
   initDiagnostics({ refresh: () => (dialog.open ? refresh() : Promise.resolve()) });
 
@@ -83,7 +86,7 @@ export function initSettings(a) {
   subscribe("info", () => {
     applyLimits(form);
     if (!dialog.open) return;
-    renderTokenStatus();
+    renderSecrets();
     renderAudioStatus();
   });
   subscribe("lang", () => {
@@ -135,14 +138,19 @@ export function openSettings(tab = "general") {
 }
 
 /**
- * Settings → Connection with the field that needs the agent: the server address while there
- * is none, else the token (the server refused it). Asked for by the shell
- * (`chatbell:open-settings`, the "token refused" notification's button).
+ * Settings → Connection with the field that needs the agent: `field` when given (a secret's
+ * name such as "proxy_password", or a setting's path: the status bar's button for the failure
+ * it shows), else the one that fixes the connection's trouble, else the server address while
+ * there is none, else the token. Asked for by the shell (`chatbell:open-settings`, the "token
+ * refused" notification's button) and the status bar.
  */
-export function openServerSettings() {
+export function openServerSettings(field = null) {
   if (!state.settings) return;
   openSettings("connection");
-  connectionFocus().focus();
+  const input = connectionFocus(field ?? settingToFix(state.connection));
+  input.focus();
+  // A field low in the long tab shows in the middle, with its label and help around it.
+  input.scrollIntoView({ block: "center" });
 }
 
 /** Closes the dialog as Cancel does: the draft, and any language/theme preview, are dropped. */

@@ -87,7 +87,7 @@ async function connect() {
     return;
   }
   try {
-    await api.setToken(token);
+    await api.setSecret("token", token);
     byId("welcome-token").value = "";
     info = await api.appInfo().catch(() => info);
   } catch (e) {

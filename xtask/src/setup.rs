@@ -31,7 +31,10 @@ const BUILD: &[&str] = &[
 /// `default` reaches it through the pulse plugin pulseaudio depends on; `aplay` to check by hand),
 /// screenshots, a headless Wayland compositor (weston, with its screenshooter) for the agent's
 /// day under Wayland, a browser for the footprint comparison, and `setpriv` with a Python to
-/// play a process of another user at the local socket.
+/// play a process of another user at the local socket. For the network behind a company's:
+/// real proxies on loopback (`tinyproxy-bin`, the binary without the system service that the
+/// `tinyproxy` package would start on port 8888; `microsocks` for SOCKS5) and `openssl` to
+/// encrypt the throwaway PKI's keys.
 const TEST: &[&str] = &[
     "dbus",
     "dbus-daemon",
@@ -50,6 +53,9 @@ const TEST: &[&str] = &[
     "alsa-utils",
     "util-linux",
     "python3",
+    "tinyproxy-bin",
+    "microsocks",
+    "openssl",
 ];
 
 /// To build and inspect the .deb; the Tauri CLI itself is a prebuilt binary in its npm package.

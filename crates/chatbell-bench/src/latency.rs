@@ -32,7 +32,76 @@ fn frame(id: i64) -> String {
     serde_json::json!({"event": "new_message", "data": {"message_id": id, "user_id": user, "user_name": format!("Client {user}"), "text": format!("m{id} когда будет доставка?"), "file_path": null, "source": "telegram"}, "timestamp": chrono::Utc::now().to_rfc3339()}).to_string()
 }
 
+/// The latencies of one run: to the UI event, to the `Notify` call, and of a bare client.
+pub struct Timed {
+    pub stored: Samples,
+    pub notified: Samples,
+    pub raw: Samples,
+    pub note: String,
+}
+
 pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
+    let Timed {
+        stored,
+        notified,
+        raw,
+        note,
+    } = measure(scale, |_| {}).await?;
+    Ok(vec![
+        Figure::new(
+            SECTION,
+            "frame → committed → UI event, p50",
+            stored.median(),
+            "ms",
+        )
+        .baseline("raw p50", raw.median()),
+        Figure::new(
+            SECTION,
+            "frame → committed → UI event, p99",
+            stored.percentile(99.0),
+            "ms",
+        )
+        .baseline("raw p99", raw.percentile(99.0))
+        .goal(Goal::AtMost(5.0))
+        .note(note),
+        Figure::new(
+            SECTION,
+            "frame → committed → UI event, max",
+            stored.max(),
+            "ms",
+        )
+        .baseline("raw max", raw.max()),
+        Figure::new(
+            SECTION,
+            "frame → Notify on D-Bus, p50",
+            notified.median(),
+            "ms",
+        )
+        .baseline("raw p50", raw.median()),
+        Figure::new(
+            SECTION,
+            "frame → Notify on D-Bus, p99",
+            notified.percentile(99.0),
+            "ms",
+        )
+        .baseline("raw p99", raw.percentile(99.0))
+        .goal(Goal::AtMost(5.0)),
+        Figure::new(
+            SECTION,
+            "frame → Notify on D-Bus, max",
+            notified.max(),
+            "ms",
+        )
+        .baseline("raw max", raw.max()),
+    ])
+}
+
+/// Streams `RATE` messages a second to an engine configured by `route` (and, beside it, a bare
+/// client connected directly) and times each one.
+pub async fn measure(
+    scale: Scale,
+    route: impl FnOnce(&mut chatbell_engine::EngineConfig),
+) -> Result<Timed> {
     let seconds = scale.pick(3, 20);
     let n = RATE * seconds;
     let Some(address) = std::env::var("DBUS_SESSION_BUS_ADDRESS").ok() else {
@@ -43,6 +112,7 @@ pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
 
     let dir = tempfile::tempdir()?;
     let mut config = crate::engine_config(dir.path(), sim.ws_url());
+    route(&mut config);
     // Every message its own notification: the latency of the path, not of the deliberate wait.
     config.coalesce = CoalesceConfig {
         chat_window: Duration::ZERO,
@@ -157,51 +227,10 @@ pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
     let note = format!(
         "{n} messages over {seconds} s in 40 chats; raw = a bare WebSocket client on the same stream"
     );
-    Ok(vec![
-        Figure::new(
-            SECTION,
-            "frame → committed → UI event, p50",
-            stored.median(),
-            "ms",
-        )
-        .baseline("raw p50", raw.median()),
-        Figure::new(
-            SECTION,
-            "frame → committed → UI event, p99",
-            stored.percentile(99.0),
-            "ms",
-        )
-        .baseline("raw p99", raw.percentile(99.0))
-        .goal(Goal::AtMost(5.0))
-        .note(note),
-        Figure::new(
-            SECTION,
-            "frame → committed → UI event, max",
-            stored.max(),
-            "ms",
-        )
-        .baseline("raw max", raw.max()),
-        Figure::new(
-            SECTION,
-            "frame → Notify on D-Bus, p50",
-            notified.median(),
-            "ms",
-        )
-        .baseline("raw p50", raw.median()),
-        Figure::new(
-            SECTION,
-            "frame → Notify on D-Bus, p99",
-            notified.percentile(99.0),
-            "ms",
-        )
-        .baseline("raw p99", raw.percentile(99.0))
-        .goal(Goal::AtMost(5.0)),
-        Figure::new(
-            SECTION,
-            "frame → Notify on D-Bus, max",
-            notified.max(),
-            "ms",
-        )
-        .baseline("raw max", raw.max()),
-    ])
+    Ok(Timed {
+        stored,
+        notified,
+        raw,
+        note,
+    })
 }

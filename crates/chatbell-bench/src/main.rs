@@ -7,6 +7,7 @@ mod fanout;
 mod footprint;
 mod ingest;
 mod latency;
+mod network;
 mod procfs;
 mod recovery;
 mod reminders;
@@ -67,7 +68,11 @@ pub fn engine_config(dir: &std::path::Path, url: String) -> chatbell_engine::Eng
     settings.ui.language = chatbell_engine::settings::Language::En;
     chatbell_engine::EngineConfig {
         audio: false,
-        ..chatbell_engine::EngineConfig::from_settings(dir.join("chatbell.db"), &settings, None)
+        ..chatbell_engine::EngineConfig::from_settings(
+            dir.join("chatbell.db"),
+            &settings,
+            Default::default(),
+        )
     }
 }
 
@@ -191,5 +196,6 @@ fn sections() -> Vec<(&'static str, Section)> {
         ("7. simulator fan-out", |s| Box::pin(fanout::run(s))),
         ("8. reminders", |s| Box::pin(reminders::run(s))),
         ("9. sounds", |s| Box::pin(sounds::run(s))),
+        ("11. through a proxy", |s| Box::pin(network::run(s))),
     ]
 }

@@ -6,14 +6,14 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use chatbell_engine::i18n::{Lang, wait_text};
-use chatbell_engine::keychain::Keychain;
+use chatbell_engine::i18n::{Lang, net_words, wait_text};
 use chatbell_engine::model::{
     AlertLevel, ConnState, Delivery, Diagnostic, EngineEvent, Outcome, SoundEvent, SoundOutcome,
 };
+use chatbell_engine::net::ProxySetting;
 use chatbell_engine::notifier::{DesktopNotifier, Notifier, NotifierConfig};
 use chatbell_engine::settings::{Settings, check_url};
-use chatbell_engine::{Engine, EngineConfig, Secret, ServerConfig, paths};
+use chatbell_engine::{Credentials, Engine, EngineConfig, Secret, paths, server_config};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::AuthArg;
@@ -37,6 +37,14 @@ pub struct ListenArgs {
     /// The query parameter that carries the token with `--auth query`.
     #[arg(long)]
     query_param: Option<String>,
+    /// The way out: `system` (the desktop's proxy), `none`, or `http://[user@]host:port` or
+    /// `socks5://…` (the password: `chatbell-cli proxy-password set`). Default: the settings'.
+    #[arg(long, value_name = "PROXY")]
+    proxy: Option<String>,
+    /// A PEM bundle of CAs to trust for this server, besides the system's. Default: the
+    /// settings'.
+    #[arg(long, value_name = "FILE")]
+    ca_file: Option<std::path::PathBuf>,
     /// Store and print, but raise no desktop notifications.
     #[arg(long)]
     no_notify: bool,
@@ -67,28 +75,37 @@ pub async fn run(db: &Path, args: ListenArgs) -> anyhow::Result<ExitCode> {
         "no server: pass --url ws://host/path (or set the server in the app's settings)",
     )?;
     check_url(&url).map_err(|problem| anyhow::anyhow!("--url: {problem}"))?;
-    let token = match &args.token_env {
-        Some(var) => Some(Secret::new(std::env::var(var).with_context(|| {
-            format!("--token-env: the environment variable {var} is not set")
-        })?)),
-        None => match tokio::task::spawn_blocking(|| Keychain::default().get()).await? {
-            Ok(token) => token,
+    let mut server = settings.server.clone();
+    if let Some(proxy) = &args.proxy {
+        ProxySetting::parse(proxy).map_err(|problem| anyhow::anyhow!("--proxy: {problem}"))?;
+        server.proxy = proxy.clone();
+    }
+    if let Some(ca_file) = args.ca_file {
+        server.tls.ca_file = Some(std::path::absolute(ca_file)?);
+    }
+    let needs = server.clone();
+    let mut credentials =
+        match tokio::task::spawn_blocking(move || Credentials::load(&needs)).await? {
+            Ok(credentials) => credentials,
             Err(e) => {
                 eprintln!(
-                    "warning: {}; connecting without a token",
+                    "warning: {}; connecting without the keychain's secrets",
                     terminal_safe(&e.to_string())
                 );
-                None
+                Credentials::default()
             }
-        },
-    };
-    let mut config = EngineConfig::from_settings(db, &settings, None);
-    config.server = Some(ServerConfig {
-        url,
-        token,
-        auth: args.auth.map_or(settings.server.auth, Into::into),
-        query_param: args.query_param.unwrap_or(settings.server.query_param),
-    });
+        };
+    if let Some(var) = &args.token_env {
+        credentials.token = Some(Secret::new(std::env::var(var).with_context(|| {
+            format!("--token-env: the environment variable {var} is not set")
+        })?));
+    }
+    let mut config = EngineConfig::from_settings(db, &settings, Credentials::default());
+    server.url = Some(url);
+    server.auth = args.auth.map_or(server.auth, Into::into);
+    server.query_param = args.query_param.unwrap_or(server.query_param);
+    config.server = server_config(&server, credentials);
+    let lang = Lang::of(settings.ui.language);
     if !args.subscribe.is_empty() {
         config.subscriptions = args.subscribe;
     }
@@ -136,7 +153,7 @@ pub async fn run(db: &Path, args: ListenArgs) -> anyhow::Result<ExitCode> {
                     }
                 }
                 Ok(event) if args.json => print_json(&event),
-                Ok(event) => print_human(&event, &mut names),
+                Ok(event) => print_human(&event, &mut names, lang),
                 Err(RecvError::Lagged(n)) => eprintln!("warning: output fell {n} events behind; they are in the store"),
                 Err(RecvError::Closed) => break,
             },
@@ -194,7 +211,7 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     }
 }
 
-fn print_human(event: &EngineEvent, names: &mut HashMap<i64, String>) {
+fn print_human(event: &EngineEvent, names: &mut HashMap<i64, String>, lang: Lang) {
     match event {
         EngineEvent::Connection(state) => match state {
             ConnState::NotConfigured => outln!("no server configured"),
@@ -202,13 +219,15 @@ fn print_human(event: &EngineEvent, names: &mut HashMap<i64, String>) {
             ConnState::Connecting { attempt } => outln!("connecting (attempt {})…", attempt + 1),
             ConnState::Online { .. } => outln!("online"),
             ConnState::Offline {
-                retry_at, reason, ..
+                retry_at, failure, ..
             } => {
                 let secs =
                     (*retry_at - chrono::Utc::now()).num_milliseconds().max(0) as f64 / 1000.0;
+                let words = net_words(failure, lang);
                 outln!(
-                    "offline: {}; retrying in {secs:.1} s",
-                    terminal_safe(reason)
+                    "offline: {} {} Retrying in {secs:.1} s.",
+                    terminal_safe(&words.what),
+                    terminal_safe(&words.todo)
                 );
             }
             ConnState::Unauthorized { status, .. } => {

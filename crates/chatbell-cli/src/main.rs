@@ -84,6 +84,17 @@ enum Command {
         #[command(subcommand)]
         action: token::TokenAction,
     },
+    /// The password of the proxy in the settings (`server.proxy` names the user), in the OS
+    /// keychain.
+    ProxyPassword {
+        #[command(subcommand)]
+        action: token::TokenAction,
+    },
+    /// The passphrase of an encrypted client key (`server.tls.client_key`), in the OS keychain.
+    KeyPassphrase {
+        #[command(subcommand)]
+        action: token::TokenAction,
+    },
     /// Delete messages older than N days (if given), merge the search index and shrink the file.
     Compact {
         /// 1–36500 (a hundred years), like the retention in the settings.
@@ -147,7 +158,15 @@ fn main() -> std::process::ExitCode {
             Command::Doctor { json } => store::doctor(&db, json).await,
             // The keychain blocks on its own D-Bus calls: off the runtime's thread.
             Command::Token { action } => {
-                tokio::task::spawn_blocking(move || token::run(action)).await?
+                tokio::task::spawn_blocking(move || token::run(token::Which::Token, action)).await?
+            }
+            Command::ProxyPassword { action } => {
+                tokio::task::spawn_blocking(move || token::run(token::Which::ProxyPassword, action))
+                    .await?
+            }
+            Command::KeyPassphrase { action } => {
+                tokio::task::spawn_blocking(move || token::run(token::Which::KeyPassphrase, action))
+                    .await?
             }
             Command::Compact { older_than_days } => store::compact(&db, older_than_days),
         }

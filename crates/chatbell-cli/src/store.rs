@@ -4,12 +4,13 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use chatbell_engine::i18n::Lang;
 use chatbell_engine::keychain::Keychain;
 use chatbell_engine::model::ChatOrder;
 use chatbell_engine::notifier::{DesktopNotifier, Notifier, NotifierConfig};
 use chatbell_engine::settings::Settings;
 use chatbell_engine::store::{EngineLock, Reader, Writer, mark_read, retention_cutoff};
-use chatbell_engine::{paths, server_config};
+use chatbell_engine::{Credentials, paths, server_config};
 
 use crate::output::outln;
 use crate::output::{print_chats, print_hits, print_json, print_message};
@@ -124,21 +125,19 @@ pub fn compact(db: &Path, older_than_days: Option<u32>) -> anyhow::Result<ExitCo
 
 pub async fn doctor(db: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let (settings, settings_error) = Settings::load(&paths::settings_path());
-    let keychain = Keychain::default();
-    let token = {
-        let kc = keychain.clone();
-        tokio::task::spawn_blocking(move || kc.get())
-            .await?
-            .ok()
-            .flatten()
-    };
-    let server = server_config(&settings.server, token);
+    let keychain = Keychain::token();
+    let needs = settings.server.clone();
+    let credentials = tokio::task::spawn_blocking(move || Credentials::load(&needs))
+        .await?
+        .unwrap_or_default();
+    let server = server_config(&settings.server, credentials);
     let mut notifier = DesktopNotifier::new(NotifierConfig::default());
     let mut checks = chatbell_engine::doctor::run(
         db,
         &keychain,
         Some(&mut notifier as &mut dyn Notifier),
         server.as_ref(),
+        Lang::of(settings.ui.language),
     )
     .await;
     if let Some(e) = settings_error {

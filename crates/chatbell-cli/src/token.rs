@@ -1,4 +1,5 @@
-//! `chatbell-cli token set|clear|status`.
+//! `chatbell-cli token|proxy-password|key-passphrase set|clear|status`: the secrets in the
+//! OS keychain, never in the settings file.
 
 use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
@@ -20,40 +21,77 @@ pub enum TokenAction {
     Status,
 }
 
-pub fn run(action: TokenAction) -> anyhow::Result<ExitCode> {
-    let keychain = Keychain::default();
+/// Which secret.
+#[derive(Debug, Clone, Copy)]
+pub enum Which {
+    Token,
+    ProxyPassword,
+    KeyPassphrase,
+}
+
+impl Which {
+    fn keychain(self) -> Keychain {
+        match self {
+            Which::Token => Keychain::token(),
+            Which::ProxyPassword => Keychain::proxy_password(),
+            Which::KeyPassphrase => Keychain::key_passphrase(),
+        }
+    }
+
+    /// Its name in sentences: "the token", "the proxy password".
+    fn name(self) -> &'static str {
+        match self {
+            Which::Token => "token",
+            Which::ProxyPassword => "proxy password",
+            Which::KeyPassphrase => "key passphrase",
+        }
+    }
+}
+
+pub fn run(which: Which, action: TokenAction) -> anyhow::Result<ExitCode> {
+    let keychain = which.keychain();
+    let name = which.name();
+    let capital = |s: &str| s[..1].to_uppercase() + &s[1..];
     match action {
         TokenAction::Set => {
             let token = if std::io::stdin().is_terminal() {
-                rpassword::prompt_password("API token (input hidden): ")
-                    .context("reading the token")?
+                let prompt = match which {
+                    Which::Token => "API token (input hidden): ".to_string(),
+                    _ => format!("{} (input hidden): ", capital(name)),
+                };
+                rpassword::prompt_password(prompt).with_context(|| format!("reading the {name}"))?
             } else {
                 let mut line = String::new();
                 std::io::stdin()
                     .lock()
                     .read_line(&mut line)
-                    .context("reading the token from standard input")?;
+                    .with_context(|| format!("reading the {name} from standard input"))?;
                 line
             };
             let token = token.trim();
-            anyhow::ensure!(!token.is_empty(), "the token is empty; nothing was stored");
+            // A passphrase may end in spaces; a line's end is never part of it.
+            let token = match which {
+                Which::Token => token.trim(),
+                _ => token.trim_end_matches(['\r', '\n']),
+            };
+            anyhow::ensure!(!token.is_empty(), "the {name} is empty; nothing was stored");
             anyhow::ensure!(
                 !token.chars().any(char::is_control),
-                "the token contains control characters; nothing was stored"
+                "the {name} contains control characters; nothing was stored"
             );
             keychain.set(&Secret::new(token))?;
-            outln!("Token stored in the OS keychain.");
+            outln!("{} stored in the OS keychain.", capital(name));
         }
         TokenAction::Clear => {
             if keychain.clear()? {
-                outln!("Token removed from the OS keychain.");
+                outln!("{} removed from the OS keychain.", capital(name));
             } else {
-                outln!("No token was stored.");
+                outln!("No {name} was stored.");
             }
         }
         TokenAction::Status => match keychain.get()? {
-            Some(_) => outln!("A token is stored in the OS keychain."),
-            None => outln!("No token is stored."),
+            Some(_) => outln!("A {name} is stored in the OS keychain."),
+            None => outln!("No {name} is stored."),
         },
     }
     Ok(ExitCode::SUCCESS)

@@ -4,40 +4,27 @@
 //! Writes go through [`crate::outgoing`], so reading never waits for the server to read.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use chatbell_protocol::{ClientAction, UserId, parse_frame};
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
-use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 use tokio_util::sync::CancellationToken;
 
 use crate::backoff::{Backoff, BackoffPolicy};
 use crate::clock::{Clock, Steady};
 use crate::liveness::{Heartbeat, Liveness, SleepDetector};
 use crate::model::{ConnState, EngineEvent, OfflineCause};
+use crate::net::{ConnectError, NetFailure, ServerConfig, Ws};
 use crate::outbox::Outbox;
 use crate::outgoing::{Outgoing, Stopped};
-use crate::secret::Secret;
-use crate::settings::AuthMode;
 use crate::writer::{Inbound, WriterMsg};
-
-/// Where to connect and how to present the token.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServerConfig {
-    pub url: String,
-    pub token: Option<Secret>,
-    pub auth: AuthMode,
-    pub query_param: String,
-}
 
 /// Timings of the connection; the defaults are the product's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,34 +49,11 @@ impl Default for ConnectionTuning {
     }
 }
 
-/// The largest frame accepted from the server. Larger ones break the connection (tungstenite
-/// cannot skip them); the protocol crate's own, smaller bound rejects and logs the rest.
-const MAX_MESSAGE: usize = 1024 * 1024;
-/// The most bytes waiting to be written to a server that does not read.
-const MAX_UNSENT: usize = 1024 * 1024;
-
 pub(crate) enum ConnCmd {
     Subscribe(UserId),
     Unsubscribe(UserId),
-    SetServer(Option<ServerConfig>),
+    SetServer(Box<Option<ServerConfig>>),
     ReconnectNow,
-}
-
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-#[derive(Debug)]
-enum ConnectError {
-    Unauthorized(u16),
-    Other { reason: String, cause: OfflineCause },
-}
-
-impl ConnectError {
-    fn other(reason: String) -> Self {
-        ConnectError::Other {
-            reason,
-            cause: OfflineCause::ServerUnreachable,
-        }
-    }
 }
 
 /// Why a live session ended.
@@ -149,7 +113,7 @@ impl Connection {
                 false
             }
             ConnCmd::SetServer(server) => {
-                self.server = server;
+                self.server = *server;
                 true
             }
             ConnCmd::ReconnectNow => true,
@@ -193,9 +157,12 @@ impl Connection {
             });
             let connected = tokio::select! {
                 _ = self.cancel.cancelled() => break,
-                r = tokio::time::timeout(self.tuning.connect_timeout, connect(&server)) => match r {
-                    Ok(r) => r,
-                    Err(_) => Err(ConnectError::other(format!("no answer within {:?}", self.tuning.connect_timeout))),
+                r = tokio::time::timeout(self.tuning.connect_timeout, crate::net::open(&server)) => match r {
+                    Ok(r) => r.map(|(ws, report)| {
+                        tracing::info!(route = ?report.route.proxy.as_ref().map(ToString::to_string), source = ?report.route.source, issuer = ?report.issuer, "connected");
+                        ws
+                    }),
+                    Err(_) => Err(ConnectError::Failed(NetFailure::Timeout { seconds: self.tuning.connect_timeout.as_secs().max(1) })),
                 },
             };
             let delay = match connected {
@@ -230,14 +197,15 @@ impl Connection {
                             backoff.reset();
                             continue;
                         }
-                        End::Lost(reason) => {
-                            tracing::warn!(%reason, "connection lost");
+                        End::Lost(detail) => {
+                            tracing::warn!(%detail, "connection lost");
                             let delay = backoff.next_delay();
+                            let failure = NetFailure::Lost { detail };
                             self.set_state(ConnState::Offline {
                                 attempt: backoff.attempt(),
                                 retry_at: self.retry_at(delay),
-                                reason,
-                                cause: OfflineCause::ServerUnreachable,
+                                cause: OfflineCause::of(&failure),
+                                failure,
                                 since: down_at,
                             });
                             delay
@@ -257,17 +225,22 @@ impl Connection {
                     });
                     delay
                 }
-                Err(ConnectError::Other { reason, cause }) => {
-                    let delay = backoff.next_delay();
-                    tracing::info!(%reason, ?delay, "cannot connect");
+                Err(ConnectError::Failed(failure)) => {
+                    // What only the agent can fix is retried as rarely as a refused token: a
+                    // proxy that counts wrong passwords may lock the agent's account.
+                    let delay = match failure.needs_the_agent() {
+                        true => backoff.unauthorized_delay(),
+                        false => backoff.next_delay(),
+                    };
+                    tracing::info!(%failure, ?delay, "cannot connect");
                     let since = down_since
                         .get_or_insert_with(|| now_placed(&steady, &*self.clock))
                         .0;
                     self.set_state(ConnState::Offline {
                         attempt: backoff.attempt(),
                         retry_at: self.retry_at(delay),
-                        reason,
-                        cause,
+                        cause: OfflineCause::of(&failure),
+                        failure,
                         since,
                     });
                     delay
@@ -341,10 +314,10 @@ impl Connection {
                     let action = match cmd {
                         None => break End::Cancelled,
                         Some(ConnCmd::SetServer(new)) => {
-                            if new.as_ref() == Some(server) {
+                            if new.as_ref().as_ref() == Some(server) {
                                 continue;
                             }
-                            self.server = new;
+                            self.server = *new;
                             break End::Immediate("server settings changed");
                         }
                         Some(ConnCmd::ReconnectNow) => break End::Immediate("reconnect requested"),
@@ -425,129 +398,6 @@ fn describe(e: &WsError) -> String {
     }
 }
 
-/// No route, or no name lookup: the trouble is on this side. Anything else (refused, reset,
-/// TLS, HTTP) means a network that works and a server that does not answer as it should.
-fn cause_of(e: &WsError) -> OfflineCause {
-    use std::io::ErrorKind;
-    match e {
-        WsError::Io(io)
-            if matches!(
-                io.kind(),
-                ErrorKind::NetworkUnreachable | ErrorKind::NetworkDown | ErrorKind::HostUnreachable
-            ) || io.to_string().contains("failed to lookup address") =>
-        {
-            OfflineCause::NoNetwork
-        }
-        _ => OfflineCause::ServerUnreachable,
-    }
-}
-
-/// TLS with the Mozilla root store; built once.
-fn connector() -> Connector {
-    static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
-    let config = CONFIG.get_or_init(|| {
-        let roots = rustls::RootCertStore {
-            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-        };
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .expect("ring supports the default TLS versions")
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        Arc::new(config)
-    });
-    Connector::Rustls(config.clone())
-}
-
-/// Adds `name=value` to a URL's query, the value percent-encoded (all but RFC 3986's
-/// unreserved characters: a space is `%20`, never `+`, which not every server decodes).
-fn with_query(url: &str, name: &str, value: &str) -> Result<String, url::ParseError> {
-    let mut url = url::Url::parse(url)?;
-    let pair = format!(
-        "{name}={}",
-        percent_encoding::utf8_percent_encode(value, crate::web_panel::VALUE)
-    );
-    let query = match url.query().filter(|q| !q.is_empty()) {
-        Some(q) => format!("{q}&{pair}"),
-        None => pair,
-    };
-    url.set_query(Some(&query));
-    Ok(url.into())
-}
-
-async fn connect(server: &ServerConfig) -> Result<Ws, ConnectError> {
-    let url = match (&server.token, server.auth) {
-        (Some(token), AuthMode::Query) => {
-            with_query(&server.url, &server.query_param, token.expose())
-                .map_err(|e| ConnectError::other(format!("invalid server URL: {e}")))?
-        }
-        _ => server.url.clone(),
-    };
-    let mut request = url
-        .into_client_request()
-        .map_err(|e| ConnectError::other(format!("invalid server URL: {e}")))?;
-    let headers = request.headers_mut();
-    if let (Some(token), AuthMode::Header) = (&server.token, server.auth) {
-        let value = format!("Bearer {}", token.expose()).parse().map_err(|_| {
-            ConnectError::other("the token contains characters not allowed in a header".into())
-        })?;
-        headers.insert("Authorization", value);
-    }
-    headers.insert(
-        "User-Agent",
-        concat!("Chatbell/", env!("CARGO_PKG_VERSION"))
-            .parse()
-            .expect("ascii"),
-    );
-    // A server that floods pings and never reads would otherwise grow the buffer of unsent
-    // pongs without bound until the send timeout ends the session; past this bound tungstenite
-    // keeps only the newest pong.
-    let config = WebSocketConfig::default()
-        .max_message_size(Some(MAX_MESSAGE))
-        .max_frame_size(Some(MAX_MESSAGE))
-        .max_write_buffer_size(MAX_UNSENT);
-    match tokio_tungstenite::connect_async_tls_with_config(
-        request,
-        Some(config),
-        true,
-        Some(connector()),
-    )
-    .await
-    {
-        Ok((ws, _)) => Ok(ws),
-        Err(WsError::Http(response)) => {
-            let status = response.status().as_u16();
-            if status == 401 || status == 403 {
-                Err(ConnectError::Unauthorized(status))
-            } else {
-                Err(ConnectError::other(format!(
-                    "the server answered HTTP {status} instead of a WebSocket"
-                )))
-            }
-        }
-        Err(e) => Err(ConnectError::Other {
-            reason: describe(&e),
-            cause: cause_of(&e),
-        }),
-    }
-}
-
-/// Connects once and reports how the server answered (for `doctor`).
-pub async fn probe(server: &ServerConfig, timeout: Duration) -> Result<(), String> {
-    match tokio::time::timeout(timeout, connect(server)).await {
-        Err(_) => Err(format!("no answer within {timeout:?}")),
-        Ok(Err(ConnectError::Unauthorized(status))) => {
-            Err(format!("the server refused the token (HTTP {status})"))
-        }
-        Ok(Err(ConnectError::Other { reason, .. })) => Err(reason),
-        Ok(Ok(mut ws)) => {
-            let _ = ws.close(None).await;
-            Ok(())
-        }
-    }
-}
-
 /// Tells the engine's subscribers each new connection state, once.
 pub(crate) async fn forward_state(mut state: watch::Receiver<ConnState>, outbox: Outbox) {
     let mut last = None;
@@ -568,25 +418,4 @@ pub(crate) async fn forward_state(mut state: watch::Receiver<ConnState>, outbox:
 /// Now, on the wall clock and on `steady`.
 fn now_placed(steady: &Steady, clock: &dyn Clock) -> (DateTime<Utc>, DateTime<Utc>) {
     (clock.utc(), steady.now(clock))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::with_query;
-
-    #[test]
-    fn token_goes_into_the_query_encoded() {
-        let q = |url, name, value| with_query(url, name, value).unwrap();
-        assert_eq!(
-            q("ws://h/ws", "token", "a b&c"),
-            "ws://h/ws?token=a%20b%26c"
-        );
-        assert_eq!(q("ws://h/ws?org=1", "key", "x"), "ws://h/ws?org=1&key=x");
-        assert_eq!(q("ws://h/ws#f", "t", "é"), "ws://h/ws?t=%C3%A9#f");
-        assert_eq!(
-            q("wss://h:8443/a/b?", "t", "+=/?#%"),
-            "wss://h:8443/a/b?t=%2B%3D%2F%3F%23%25"
-        );
-        assert!(with_query("not a url", "t", "x").is_err());
-    }
 }

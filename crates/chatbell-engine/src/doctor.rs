@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::connection::{ServerConfig, probe};
+use crate::i18n::{Lang, net_words, route_words, trust_words};
 use crate::keychain::Keychain;
+use crate::net::ServerConfig;
 use crate::notifier::Notifier;
 use crate::store::{Reader, integrity_check};
 
@@ -40,6 +41,7 @@ pub async fn run(
     keychain: &Keychain,
     notifier: Option<&mut dyn Notifier>,
     server: Option<&ServerConfig>,
+    lang: Lang,
 ) -> Vec<Check> {
     let mut checks = Vec::new();
     checks.push(check(
@@ -142,10 +144,37 @@ pub async fn run(
         "server",
         match server {
             None => Ok("no server configured (demo mode needs none)".into()),
-            Some(server) => probe(server, Duration::from_secs(5))
-                .await
-                .map(|()| format!("{} accepted the connection", server.url)),
+            Some(server) => server_check(server, lang).await,
         },
     ));
     checks
+}
+
+/// The server's check: the route taken, the trust and the issuer, or the failure's sentence.
+async fn server_check(server: &ServerConfig, lang: Lang) -> Result<String, String> {
+    match crate::net::check(server, Duration::from_secs(10)).await {
+        Ok(report) => {
+            let mut detail = format!(
+                "{} accepted the connection, {}",
+                server.url,
+                route_words(&report.route, lang)
+            );
+            if let Some(trust) = &report.trust {
+                detail.push_str(&format!("; trusted by {}", trust_words(trust, lang)));
+            }
+            if let Some(issuer) = &report.issuer {
+                detail.push_str(&format!("; certificate issued by “{issuer}”"));
+            }
+            Ok(detail)
+        }
+        Err(failure) => {
+            let words = net_words(&failure, lang);
+            // Where the failure is the route's, say which route was tried.
+            let route = crate::net::route(server)
+                .await
+                .map(|r| format!(" ({})", route_words(&r, lang)))
+                .unwrap_or_default();
+            Err(format!("{}{route} {}", words.what, words.todo))
+        }
+    }
 }

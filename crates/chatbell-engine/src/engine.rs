@@ -19,14 +19,14 @@ use crate::actions::Actions;
 use crate::alert_test::AlertTest;
 use crate::clock::{Clock, SystemClock};
 use crate::coalesce::{CoalesceConfig, Coalescer};
-use crate::connection::{ConnCmd, Connection, ConnectionTuning, ServerConfig};
+use crate::connection::{ConnCmd, Connection, ConnectionTuning};
 use crate::error::EngineError;
 use crate::escalation::Escalator;
 use crate::model::{ConnState, EngineEvent, Focus, WaitingSummary};
+use crate::net::ServerConfig;
 use crate::notifier::{Notifier, NotifyService, ServiceMsg, ServiceParts};
 use crate::outbox::Outbox;
 use crate::queries::Queries;
-use crate::secret::Secret;
 use crate::settings::Settings;
 use crate::sound::{AudioStatus, PlayReport, Player, SoundError, Tone};
 use crate::store::{EngineLock, Reader, Removed, StoreError};
@@ -71,10 +71,10 @@ impl EngineConfig {
     pub fn from_settings(
         db_path: impl Into<PathBuf>,
         settings: &Settings,
-        token: Option<Secret>,
+        credentials: crate::Credentials,
     ) -> Self {
         EngineConfig {
-            server: crate::server_config(&settings.server, token),
+            server: crate::server_config(&settings.server, credentials),
             subscriptions: settings.server.subscriptions.clone(),
             settings: settings.clone(),
             audio: true,
@@ -230,9 +230,9 @@ impl Engine {
             state.clone(),
             settings_rx.clone(),
             clock.clone(),
-            move |notice| {
+            move |notice, failure| {
                 if let Some(tx) = &outage_tx
-                    && tx.try_send(ServiceMsg::Outage(notice)).is_err()
+                    && tx.try_send(ServiceMsg::Outage(notice, failure)).is_err()
                 {
                     tracing::warn!(
                         ?notice,
@@ -389,7 +389,10 @@ impl Engine {
 
     /// New server settings: reconnects if they differ.
     pub async fn set_server(&self, server: Option<ServerConfig>) {
-        let _ = self.conn_tx.send(ConnCmd::SetServer(server)).await;
+        let _ = self
+            .conn_tx
+            .send(ConnCmd::SetServer(Box::new(server)))
+            .await;
     }
 
     /// Skips the remaining backoff (the "retry now" button, or a token just fixed).
@@ -529,6 +532,7 @@ impl Drop for Engine {
 #[cfg(test)]
 mod config_tests {
     use super::*;
+    use crate::secret::Secret;
     use crate::settings::{AuthMode, Language};
 
     #[test]
@@ -542,7 +546,14 @@ mod config_tests {
         settings.notifications.do_not_disturb = true;
         settings.ui.language = Language::Ru;
         settings.store.retention_days = Some(30);
-        let config = EngineConfig::from_settings("/tmp/x.db", &settings, Some(Secret::new("t")));
+        settings.server.proxy = "http://bob@proxy:3128".into();
+        settings.server.tls.ca_file = Some("/etc/corp-ca.pem".into());
+        let credentials = crate::Credentials {
+            token: Some(Secret::new("t")),
+            proxy_password: Some(Secret::new("p")),
+            key_passphrase: None,
+        };
+        let config = EngineConfig::from_settings("/tmp/x.db", &settings, credentials);
         assert_eq!(
             config.server,
             Some(ServerConfig {
@@ -550,6 +561,10 @@ mod config_tests {
                 token: Some(Secret::new("t")),
                 auth: AuthMode::Query,
                 query_param: "key".into(),
+                proxy: crate::net::ProxySetting::parse("http://bob@proxy:3128").unwrap(),
+                tls: settings.server.tls.clone(),
+                proxy_password: Some(Secret::new("p")),
+                key_passphrase: None,
             })
         );
         assert_eq!(config.db_path, PathBuf::from("/tmp/x.db"));
@@ -562,7 +577,8 @@ mod config_tests {
     fn no_server_and_a_bad_web_panel_link_still_make_an_engine() {
         let mut settings = Settings::default();
         settings.server.web_panel = Some("javascript:alert(1)".into());
-        let config = EngineConfig::from_settings("/tmp/x.db", &settings, Some(Secret::new("t")));
+        let credentials = crate::Credentials::token(Some(Secret::new("t")));
+        let config = EngineConfig::from_settings("/tmp/x.db", &settings, credentials);
         assert_eq!(
             config.server, None,
             "no URL, no connection, whatever the token"

@@ -1,5 +1,6 @@
-//! The API token in the OS keychain (Secret Service on Linux, Keychain on macOS, Credential
-//! Manager on Windows) — and nowhere else: not in settings, not in logs.
+//! The secrets in the OS keychain (Secret Service on Linux, Keychain on macOS, Credential
+//! Manager on Windows) — and nowhere else: not in settings, not in logs. The API token, a
+//! proxy's password and a client key's passphrase, one entry each.
 //!
 //! Calls block (they talk to a daemon); call them off the async runtime.
 //!
@@ -49,6 +50,21 @@ fn map(e: Error) -> KeychainError {
 }
 
 impl Keychain {
+    /// The service's API token.
+    pub fn token() -> Self {
+        Keychain::default()
+    }
+
+    /// The password of the proxy named in `server.proxy`.
+    pub fn proxy_password() -> Self {
+        Keychain::new("chatbell", "proxy-password")
+    }
+
+    /// The passphrase of the client key named in `server.tls`.
+    pub fn key_passphrase() -> Self {
+        Keychain::new("chatbell", "client-key-passphrase")
+    }
+
     pub fn new(service: impl Into<String>, account: impl Into<String>) -> Self {
         Keychain {
             service: service.into(),
@@ -98,5 +114,46 @@ impl Keychain {
     /// Whether the keychain can be used at all (for `doctor` and the settings screen).
     pub fn check(&self) -> Result<(), KeychainError> {
         self.get().map(|_| ())
+    }
+}
+
+/// The secrets a connection may need, read from the keychain.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Credentials {
+    pub token: Option<Secret>,
+    pub proxy_password: Option<Secret>,
+    pub key_passphrase: Option<Secret>,
+}
+
+impl Credentials {
+    /// Just the token.
+    pub fn token(token: Option<Secret>) -> Self {
+        Credentials {
+            token,
+            ..Credentials::default()
+        }
+    }
+
+    /// Reads what `server` may need: the token, the proxy's password (sent only to a proxy
+    /// whose address names a user, from the settings, the desktop or the environment) and,
+    /// when a client certificate is set, the key's passphrase. Blocks. A keychain that cannot
+    /// be used is an error; one entry that cannot be read is logged and left out, so the
+    /// others still connect.
+    pub fn load(server: &crate::settings::ServerSettings) -> Result<Credentials, KeychainError> {
+        let token = Keychain::token().get()?;
+        let optional = |keychain: Keychain, what: &str| {
+            keychain.get().unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "the keychain's {what} cannot be read; connecting without it");
+                None
+            })
+        };
+        Ok(Credentials {
+            token,
+            proxy_password: optional(Keychain::proxy_password(), "proxy password"),
+            key_passphrase: match server.tls.client_cert.is_some() {
+                true => optional(Keychain::key_passphrase(), "key passphrase"),
+                false => None,
+            },
+        })
     }
 }

@@ -22,6 +22,7 @@ pub mod i18n;
 pub mod keychain;
 pub mod liveness;
 pub mod model;
+pub mod net;
 pub mod notifier;
 pub mod outage;
 mod outbox;
@@ -39,24 +40,31 @@ pub mod typing;
 pub mod web_panel;
 mod writer;
 
-pub use connection::{ConnectionTuning, ServerConfig};
+pub use connection::ConnectionTuning;
 pub use engine::{Engine, EngineConfig, STOP_WITHIN, ShutdownReport, StopError, WRITER_QUEUE};
 pub use error::EngineError;
+pub use net::ServerConfig;
 pub use outbox::{DIAGNOSTIC_MEMORY, EVENT_BUFFER};
 pub use queries::Queries;
 pub use secret::Secret;
 pub use writer::{MAX_BATCH, RELEASE_AFTER, RELEASED};
 
-/// The server settings as the connection needs them: the URL and auth mode from settings,
-/// the token from the keychain.
+pub use keychain::Credentials;
+
+/// The server settings as the connection needs them: the URL, the auth mode, the route and
+/// the trust from settings, the secrets from the keychain.
 pub fn server_config(
     settings: &settings::ServerSettings,
-    token: Option<Secret>,
+    credentials: Credentials,
 ) -> Option<ServerConfig> {
     settings.url.as_ref().map(|url| ServerConfig {
         url: url.clone(),
-        token,
+        token: credentials.token,
         auth: settings.auth,
         query_param: settings.query_param.clone(),
+        proxy: settings.proxy(),
+        tls: settings.tls.clone(),
+        proxy_password: credentials.proxy_password,
+        key_passphrase: credentials.key_passphrase,
     })
 }

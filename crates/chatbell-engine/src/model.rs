@@ -135,8 +135,9 @@ pub enum ConnState {
     Offline {
         attempt: u32,
         retry_at: DateTime<Utc>,
-        reason: String,
-        /// What kind of trouble `reason` is.
+        /// Why, in terms the agent can act on.
+        failure: crate::net::NetFailure,
+        /// What kind of trouble `failure` is.
         cause: OfflineCause,
         /// Since when nothing has been heard: the start of the gap the timeline records.
         since: DateTime<Utc>,
@@ -170,6 +171,17 @@ pub enum OfflineCause {
     ServerUnreachable,
     /// This computer has no route to the network, or names cannot be looked up.
     NoNetwork,
+}
+
+impl OfflineCause {
+    /// The kind of trouble a connection failure is, for the offline alarm's words.
+    pub fn of(failure: &crate::net::NetFailure) -> OfflineCause {
+        use crate::net::NetFailure as F;
+        match failure {
+            F::Dns { .. } | F::NoNetwork => OfflineCause::NoNetwork,
+            _ => OfflineCause::ServerUnreachable,
+        }
+    }
 }
 
 /// What one committed write batch changed.

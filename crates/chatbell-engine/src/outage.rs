@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::{Clock, Steady, sleep_or_pending, wall_deadline};
 use crate::model::{ConnState, OfflineCause};
+use crate::net::NetFailure;
 use crate::policy::hold_all;
 use crate::settings::{NotificationSettings, Settings};
 
@@ -215,7 +216,7 @@ pub(crate) async fn run(
     mut state: watch::Receiver<ConnState>,
     mut settings: watch::Receiver<Settings>,
     clock: Arc<dyn Clock>,
-    deliver: impl Fn(Notice) + Send,
+    deliver: impl Fn(Notice, Option<NetFailure>) + Send,
     cancel: CancellationToken,
 ) {
     let steady = Steady::new(&*clock);
@@ -224,12 +225,17 @@ pub(crate) async fn run(
         let current = placed(state.borrow_and_update().clone(), &steady, &*clock);
         let now = steady.now(&*clock);
         let local = clock.local_time();
+        // The warning words the latest failure: what is wrong now is what the agent can fix.
+        let failure = match &current {
+            ConnState::Offline { failure, .. } => Some(failure.clone()),
+            _ => None,
+        };
         if let Some(notice) = alarm.observe(&current) {
-            deliver(notice.local(now, local));
+            deliver(notice.local(now, local), failure.clone());
         }
         let step = alarm.check(&settings.borrow_and_update().notifications, now, local);
         if let Some(notice) = step.notice {
-            deliver(notice.local(now, local));
+            deliver(notice.local(now, local), failure);
         }
         let wake = step.wake_at.map(|at| {
             let left = (at - now).to_std().unwrap_or_default();
@@ -258,13 +264,13 @@ fn placed(state: ConnState, steady: &Steady, clock: &dyn Clock) -> ConnState {
         ConnState::Offline {
             attempt,
             retry_at,
-            reason,
+            failure,
             cause,
             since,
         } => ConnState::Offline {
             attempt,
             retry_at,
-            reason,
+            failure,
             cause,
             since: place(since),
         },
@@ -301,7 +307,7 @@ mod tests {
         ConnState::Offline {
             attempt: 1,
             retry_at: since,
-            reason: "refused".into(),
+            failure: NetFailure::Refused { host: "h".into() },
             cause: OfflineCause::ServerUnreachable,
             since,
         }

@@ -8,7 +8,6 @@ use chatbell_engine::liveness::Heartbeat;
 use chatbell_engine::model::{
     ConnState, EngineEvent, Focus, Outcome, SuppressReason, TimelineItem,
 };
-use chatbell_engine::settings::AuthMode;
 use chatbell_engine::store::StoreError;
 use chatbell_engine::{Engine, EngineConfig, EngineError, Secret, ServerConfig};
 use chatbell_sim::{Fault, SimConfig, SimHandle};
@@ -59,12 +58,7 @@ fn fast_tuning() -> ConnectionTuning {
 
 impl Rig {
     fn server(&self, token: Option<&str>) -> ServerConfig {
-        ServerConfig {
-            url: self.sim.ws_url(),
-            token: token.map(Secret::new),
-            auth: AuthMode::Header,
-            query_param: "token".into(),
-        }
+        ServerConfig::new(self.sim.ws_url(), token.map(Secret::new))
     }
 
     fn config(&self, subscriptions: Vec<i64>) -> EngineConfig {
@@ -121,18 +115,7 @@ async fn wait_state(
     within: Duration,
     pred: impl Fn(&ConnState) -> bool,
 ) -> ConnState {
-    let mut state = engine.state();
-    let found = tokio::time::timeout(within, async {
-        loop {
-            let current = state.borrow_and_update().clone();
-            if pred(&current) {
-                return current;
-            }
-            state.changed().await.unwrap();
-        }
-    })
-    .await;
-    found.unwrap_or_else(|_| panic!("state never matched; last {:?}", engine.state().borrow()))
+    chatbell_testkit::watch_until("the state matched", &mut engine.state(), within, pred).await
 }
 
 async fn online(engine: &Engine) {
@@ -292,7 +275,8 @@ async fn reconnects_after_a_reset_and_after_a_close_code() {
             matches!(s, ConnState::Offline { .. })
         })
         .await;
-        if let (Fault::Close { .. }, ConnState::Offline { reason, .. }) = (&fault, &down) {
+        if let (Fault::Close { .. }, ConnState::Offline { failure, .. }) = (&fault, &down) {
+            let reason = failure.to_string();
             assert!(reason.contains("1011"), "{reason}");
         }
         online(&engine).await;
@@ -326,9 +310,10 @@ async fn reconnects_after_stall_within_the_dead_timeout() {
         detected <= dead_after + Duration::from_secs(1),
         "took {detected:?}"
     );
-    let ConnState::Offline { reason, .. } = state else {
+    let ConnState::Offline { failure, .. } = state else {
         unreachable!()
     };
+    let reason = failure.to_string();
     assert!(reason.contains("no frame or pong"), "{reason}");
     online(&engine).await;
     engine.shutdown().await;

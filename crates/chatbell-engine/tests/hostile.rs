@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use chatbell_engine::connection::ConnectionTuning;
 use chatbell_engine::liveness::Heartbeat;
 use chatbell_engine::model::{ConnState, EngineEvent, Gap, Message, TimelineItem};
-use chatbell_engine::settings::AuthMode;
 use chatbell_engine::{Engine, EngineConfig, ServerConfig};
 use chatbell_sim::{Fault, SimConfig};
 use chatbell_testkit::{HostileServer, Misbehaviour};
@@ -51,12 +50,7 @@ async fn start_with(url: String, tuning: ConnectionTuning) -> Rig {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("chatbell.db");
     let mut config = EngineConfig::new(&db);
-    config.server = Some(ServerConfig {
-        url,
-        token: None,
-        auth: AuthMode::Header,
-        query_param: "token".into(),
-    });
+    config.server = Some(ServerConfig::new(url, None));
     config.tuning = tuning;
     let engine = Engine::start(config, None).await.unwrap();
     let events = engine.events();
@@ -113,13 +107,13 @@ impl Rig {
     }
 
     async fn offline(&mut self, within: Duration) -> String {
-        let ConnState::Offline { reason, .. } = self
+        let ConnState::Offline { failure, .. } = self
             .state(within, |s| matches!(s, ConnState::Offline { .. }))
             .await
         else {
             unreachable!()
         };
-        reason
+        failure.to_string()
     }
 
     /// Waits until the messages with these ids are stored; returns them as published.
@@ -231,7 +225,7 @@ async fn a_handshake_left_unanswered_is_offline_within_the_connect_timeout() {
     let reason = rig.offline(Duration::from_secs(5)).await;
     let took = started.elapsed();
     let timeout = tuning().connect_timeout;
-    assert!(reason.contains("no answer within"), "{reason}");
+    assert!(reason.contains("did not answer within"), "{reason}");
     assert!(
         took >= timeout && took < timeout + Duration::from_secs(1),
         "Offline after {took:?}, the timeout is {timeout:?}"

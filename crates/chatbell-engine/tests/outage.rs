@@ -252,14 +252,7 @@ async fn a_refused_token_says_so_and_its_button_opens_the_server_settings() {
     .unwrap();
     let url = sim.ws_url();
     let mut desk = desk(
-        |c| {
-            c.server = Some(ServerConfig {
-                url,
-                token: Some(Secret::new("wrong")),
-                auth: Default::default(),
-                query_param: "token".into(),
-            })
-        },
+        |c| c.server = Some(ServerConfig::new(url, Some(Secret::new("wrong")))),
         common::hand_clock(),
     )
     .await;

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use chatbell_engine::model::{
     ChatSummary, ConnState, Gap, Message, SettingsSection, WaitingSummary,
 };
+use chatbell_engine::net::NetFailure;
 use chatbell_engine::settings::{
     Bounds, LADDER_MINUTES, MAX_SUBSCRIPTIONS, OFFLINE_ALERT_SECS, Problem, QUERY_PARAM_LEN,
     RETENTION_DAYS, SNOOZE_MINUTES, Settings, SettingsError, Unit, VOLUME,
@@ -33,7 +34,10 @@ pub struct AppInfo {
     pub version: String,
     pub mode: Mode,
     pub server_url: Option<String>,
+    /// Whether each secret is stored in the keychain (never what it is).
     pub has_token: bool,
+    pub has_proxy_password: bool,
+    pub has_key_passphrase: bool,
     pub tray_available: bool,
     /// A chat to open: a notification was clicked before the window existed.
     pub pending_open_chat: Option<UserId>,
@@ -91,6 +95,36 @@ impl Limits {
                 max: *QUERY_PARAM_LEN.end() as u64,
                 unit: Unit::Characters,
             },
+        }
+    }
+}
+
+/// A secret of the connection, kept in the system keychain only (never in the settings, a log or
+/// an error): `set_secret` and `clear_secret` name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecretName {
+    /// The API token.
+    Token,
+    /// The password for the user named in `server.proxy` (`http://user@proxy:3128`).
+    ProxyPassword,
+    /// The passphrase of the client key (`server.tls.client_key`).
+    KeyPassphrase,
+}
+
+impl SecretName {
+    pub const ALL: [SecretName; 3] = [
+        SecretName::Token,
+        SecretName::ProxyPassword,
+        SecretName::KeyPassphrase,
+    ];
+
+    /// Its name in English, for an error's message.
+    pub fn label(self) -> &'static str {
+        match self {
+            SecretName::Token => "token",
+            SecretName::ProxyPassword => "proxy password",
+            SecretName::KeyPassphrase => "key passphrase",
         }
     }
 }
@@ -229,6 +263,13 @@ pub enum CommandError {
     Settings { message: String },
     #[error("{message}")]
     Keychain { message: String },
+    /// The connection could not be made (`check_connection`): why, as data the page words
+    /// (`failure`), and the engine's English sentence.
+    #[error("{message}")]
+    Net {
+        failure: NetFailure,
+        message: String,
+    },
     #[error("{message}")]
     Engine { message: String },
     #[error("{message}")]
@@ -267,6 +308,15 @@ impl CommandError {
     pub fn invalid(message: impl Into<String>) -> Self {
         CommandError::Invalid {
             message: message.into(),
+        }
+    }
+}
+
+impl From<NetFailure> for CommandError {
+    fn from(failure: NetFailure) -> Self {
+        CommandError::Net {
+            message: failure.to_string(),
+            failure,
         }
     }
 }
@@ -480,6 +530,40 @@ mod tests {
         let len = limits.query_param_len.max as usize;
         assert_eq!(refused(&|s| s.server.query_param = "p".repeat(len)), None);
         assert!(refused(&|s| s.server.query_param = "p".repeat(len + 1)).is_some());
+    }
+
+    /// A connection that could not be made crosses as its failure, as data the page words, with
+    /// the engine's English sentence; a proxy's password never appears in either.
+    #[test]
+    fn a_failed_connection_says_its_failure() {
+        let failure = NetFailure::ProxyAuthFailed {
+            proxy: "http://bob@proxy.corp.example:3128".into(),
+        };
+        let error = CommandError::from(failure.clone());
+        let wire = serde_json::to_value(&error).unwrap();
+        assert_eq!(wire["kind"], "net");
+        assert_eq!(
+            wire["failure"],
+            json!({ "kind": "proxy_auth_failed", "proxy": "http://bob@proxy.corp.example:3128" })
+        );
+        assert_eq!(wire["message"], json!(failure.to_string()));
+        assert_eq!(serde_json::from_value::<CommandError>(wire).unwrap(), error);
+    }
+
+    #[test]
+    fn secrets_are_named_in_snake_case() {
+        let names: Vec<_> = SecretName::ALL
+            .iter()
+            .map(|n| serde_json::to_value(n).unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                json!("token"),
+                json!("proxy_password"),
+                json!("key_passphrase")
+            ]
+        );
     }
 
     #[test]

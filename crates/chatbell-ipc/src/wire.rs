@@ -6,15 +6,15 @@
 use std::path::PathBuf;
 
 use chatbell_engine::model::{ChatOrder, Seq};
-use chatbell_engine::settings::Settings;
+use chatbell_engine::settings::{ServerSettings, Settings};
 use chatbell_engine::sound::Tone;
 use chatbell_protocol::UserId;
 use serde::{Deserialize, Serialize};
 
-use crate::contract::{CommandError, UiEvent};
+use crate::contract::{CommandError, SecretName, UiEvent};
 
 /// The protocol both sides speak; any change to the messages below raises it.
-pub const PROTOCOL: u32 = 3;
+pub const PROTOCOL: u32 = 4;
 
 /// The longest line either side accepts (a large `stored` batch fits many times over).
 pub const MAX_LINE: usize = 8 * 1024 * 1024;
@@ -91,10 +91,19 @@ pub enum Command {
     SaveSettings {
         settings: Box<Settings>,
     },
-    SetToken {
-        token: String,
+    /// Stores a secret in the keychain (and reconnects with it).
+    SetSecret {
+        name: SecretName,
+        value: String,
     },
-    ClearToken,
+    ClearSecret {
+        name: SecretName,
+    },
+    /// Connects once with `server` (a draft of `Settings.server`, not saved) and the stored
+    /// secrets; answers a `CheckReport` or a `net` error.
+    CheckConnection {
+        server: Box<ServerSettings>,
+    },
     MuteChat {
         user_id: UserId,
         minutes: Option<u32>,
@@ -225,6 +234,32 @@ mod tests {
             Command::parse("set_open_chat", json!({})).unwrap(),
             Command::SetOpenChat { user_id: None }
         );
+        assert_eq!(
+            Command::parse(
+                "set_secret",
+                json!({"name": "proxy_password", "value": "hunter2"})
+            )
+            .unwrap(),
+            Command::SetSecret {
+                name: SecretName::ProxyPassword,
+                value: "hunter2".into()
+            }
+        );
+        assert_eq!(
+            Command::parse("clear_secret", json!({"name": "key_passphrase"})).unwrap(),
+            Command::ClearSecret {
+                name: SecretName::KeyPassphrase
+            }
+        );
+        let mut server = Settings::default().server;
+        server.url = Some("wss://support.corp.example/ws".into());
+        assert_eq!(
+            Command::parse("check_connection", json!({ "server": server })).unwrap(),
+            Command::CheckConnection {
+                server: Box::new(server)
+            }
+        );
+        assert!(Command::parse("set_secret", json!({"name": "api_key", "value": "x"})).is_err());
         assert!(
             Command::parse("search_messages", json!({"query": "x", "limit": 5}))
                 .unwrap()

@@ -2,20 +2,24 @@
 
 use chatbell_engine::alert_test::{AlertTest, Blocker};
 use chatbell_engine::model::{ChatOrder, ChatSummary, Diagnostic, HistoryPage, SearchHit, Seq};
+use chatbell_engine::net::{self, CheckReport};
 use chatbell_engine::server_config;
-use chatbell_engine::settings::{SNOOZE_MINUTES, Settings};
+use chatbell_engine::settings::{SNOOZE_MINUTES, ServerSettings, Settings};
 use chatbell_engine::sound::{PlayReport, Tone};
 use chatbell_engine::web_panel::WebPanel;
 use chatbell_ipc::Command;
 use chatbell_ipc::contract::{
-    AppInfo, CommandError, CommandResult, Limits, Mode, Snoozed, WebPanelPreview,
+    AppInfo, CommandError, CommandResult, Limits, Mode, SecretName, Snoozed, WebPanelPreview,
 };
 use chatbell_protocol::UserId;
 use serde_json::Value;
 
 use crate::reads::{self, answer};
 use crate::resident::Resident;
-use crate::{prefs, switch, token, tray_host, web_panel};
+use crate::{prefs, secrets, switch, tray_host, web_panel};
+
+/// How long *Check connection* waits for the server before it says so.
+pub const CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 
 impl Resident {
     /// Carries out one of the page's commands: the one door for a shell that forwards them
@@ -43,8 +47,9 @@ impl Resident {
                 answer(Ok(()))
             }
             Command::SaveSettings { settings } => answer(self.save_settings(*settings).await),
-            Command::SetToken { token } => answer(self.set_token(Some(token)).await),
-            Command::ClearToken => answer(self.set_token(None).await),
+            Command::SetSecret { name, value } => answer(self.set_secret(name, Some(value)).await),
+            Command::ClearSecret { name } => answer(self.set_secret(name, None).await),
+            Command::CheckConnection { server } => answer(self.check_connection(*server).await),
             Command::MuteChat { user_id, minutes } => {
                 answer(self.mute_chat(user_id, minutes).await)
             }
@@ -71,11 +76,14 @@ impl Resident {
         let session = self.session()?;
         let settings = self.settings();
         let mode = session.mode();
+        let [has_token, has_proxy_password, has_key_passphrase] = secrets::stored().await;
         let info = AppInfo {
             version: env!("CARGO_PKG_VERSION").into(),
             mode,
             server_url: settings.server.url.clone().filter(|_| mode == Mode::Server),
-            has_token: token::has_token().await,
+            has_token,
+            has_proxy_password,
+            has_key_passphrase,
             tray_available: self.tray_available(),
             pending_open_chat: self.update_view(|v| v.pending_open.take()),
             unread_total: session.engine.queries().unread_total().await?,
@@ -160,17 +168,34 @@ impl Resident {
         self.app_info().await
     }
 
-    /// Stores a token (`None`: removes it) and reconnects with it.
-    pub async fn set_token(&self, token: Option<String>) -> CommandResult<()> {
-        let token = token::store(token).await?;
+    /// Stores a secret (`None`: removes it) and reconnects with the secrets as they are now.
+    pub async fn set_secret(&self, name: SecretName, value: Option<String>) -> CommandResult<()> {
+        secrets::store(name, value).await?;
         let session = self.session()?;
         if session.mode() == Mode::Server {
+            let server = self.settings().server;
+            let credentials = secrets::credentials(&server).await;
             session
                 .engine
-                .set_server(server_config(&self.settings().server, token))
+                .set_server(server_config(&server, credentials))
                 .await;
         }
         Ok(())
+    }
+
+    /// Connects once to `server` — Settings → Connection's draft, checked as Save would check
+    /// it, not saved — with the stored secrets, and says how it went.
+    pub async fn check_connection(&self, server: ServerSettings) -> CommandResult<CheckReport> {
+        let mut draft = self.settings();
+        draft.server = server;
+        draft.validate()?;
+        let credentials = secrets::credentials(&draft.server).await;
+        let Some(config) = server_config(&draft.server, credentials) else {
+            return Err(CommandError::invalid(
+                "no server address: type the address of your support service",
+            ));
+        };
+        Ok(net::check(&config, CHECK_TIMEOUT).await?)
     }
 
     pub async fn mute_chat(

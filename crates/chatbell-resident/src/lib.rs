@@ -14,13 +14,13 @@ mod prefs;
 pub mod process;
 pub mod reads;
 mod resident;
+mod secrets;
 mod session;
 #[cfg(freedesktop)]
 pub mod sni;
 #[cfg(freedesktop)]
 pub mod split;
 mod switch;
-mod token;
 pub mod tray;
 mod tray_host;
 mod waiting;

@@ -9,7 +9,7 @@ use chatbell_engine::{paths, server_config};
 use chatbell_ipc::contract::{CommandError, CommandResult, Mode};
 
 use crate::resident::Resident;
-use crate::token::stored_token;
+use crate::secrets;
 use crate::{autostart, switch};
 
 /// The settings file, or defaults with a notice when it could not be read (the bad file is
@@ -103,7 +103,8 @@ async fn apply(resident: &Resident, old: Settings, new: Settings) -> CommandResu
         Mode::Demo => {}
         Mode::Server | Mode::Unconfigured => {
             if reconnect {
-                let server = server_config(&new.server, stored_token().await);
+                let credentials = secrets::credentials(&new.server).await;
+                let server = server_config(&new.server, credentials);
                 session.set_mode(if server.is_some() {
                     Mode::Server
                 } else {

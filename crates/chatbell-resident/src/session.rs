@@ -5,15 +5,16 @@
 use std::sync::{Arc, Mutex};
 
 use chatbell_engine::model::Focus;
+use chatbell_engine::net::ProxySetting;
 use chatbell_engine::notifier::{DesktopNotifier, NotifierConfig};
-use chatbell_engine::settings::{AuthMode, Settings};
+use chatbell_engine::settings::Settings;
 use chatbell_engine::sync::lock;
-use chatbell_engine::{Engine, EngineConfig, ServerConfig, paths};
+use chatbell_engine::{Credentials, Engine, EngineConfig, ServerConfig, paths};
 use chatbell_ipc::contract::{CommandError, CommandResult, Mode};
 use chatbell_sim::{SimConfig, SimHandle};
 use tokio::task::JoinHandle;
 
-use crate::token::stored_token;
+use crate::secrets;
 
 pub struct Session {
     pub engine: Engine,
@@ -74,19 +75,18 @@ impl Session {
         focus: Focus,
     ) -> CommandResult<Arc<Session>> {
         let db = db_path(mode);
-        let (token, sim) = match mode {
-            Mode::Demo => (None, Some(start_demo_sim().await?)),
-            Mode::Server => (stored_token().await, None),
-            Mode::Unconfigured => (None, None),
+        let (credentials, sim) = match mode {
+            Mode::Demo => (Credentials::default(), Some(start_demo_sim().await?)),
+            Mode::Server => (secrets::credentials(&settings.server).await, None),
+            Mode::Unconfigured => (Credentials::default(), None),
         };
-        let mut config = EngineConfig::from_settings(db, settings, token);
+        let mut config = EngineConfig::from_settings(db, settings, credentials);
         if mode != Mode::Server {
             config.subscriptions.clear();
+            // The demo's simulator is on this computer: never through a proxy.
             config.server = sim.as_ref().map(|sim| ServerConfig {
-                url: sim.ws_url(),
-                token: None,
-                auth: AuthMode::Header,
-                query_param: "token".into(),
+                proxy: ProxySetting::None,
+                ..ServerConfig::new(sim.ws_url(), None)
             });
         }
         let notifier = DesktopNotifier::new(NotifierConfig {

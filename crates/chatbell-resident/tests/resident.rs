@@ -412,3 +412,114 @@ async fn a_killed_resident_loses_nothing_it_notified_and_the_next_one_takes_over
     let window = desk.window().await;
     assert_eq!(window.welcome.db, desk.db());
 }
+
+/// The connection's secrets go to the keychain and nowhere else, and *Check connection* tries
+/// a draft without saving it: refused as Save would refuse it, a proxy that is not there, the
+/// proxy that wants the saved password, and a wrong one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_stay_in_the_keychain_and_a_draft_is_checked_before_it_is_saved() {
+    use chatbell_ipc::CommandError;
+    use chatbell_testkit::Proxy;
+    let desk = Desk::new().await;
+    let _resident = desk.resident().await;
+    let mut window = desk.window().await;
+    let password = "s3cret-proxy-pw";
+
+    let info = window.call("app_info", json!({})).await.unwrap();
+    assert_eq!(info["has_proxy_password"], json!(false));
+    assert_eq!(info["has_key_passphrase"], json!(false));
+    let saved = window.call("app_info", json!({})).await.unwrap()["settings"]["server"].clone();
+
+    // Saved to the keychain; AppInfo says so, the settings file does not hold it.
+    window
+        .call(
+            "set_secret",
+            json!({"name": "proxy_password", "value": password}),
+        )
+        .await
+        .unwrap();
+    window
+        .call(
+            "set_secret",
+            json!({"name": "key_passphrase", "value": "pass phrase"}),
+        )
+        .await
+        .unwrap();
+    let info = window.call("app_info", json!({})).await.unwrap();
+    assert_eq!(info["has_proxy_password"], json!(true));
+    assert_eq!(info["has_key_passphrase"], json!(true));
+    let file = std::fs::read_to_string(desk.home.path().join("config/settings.json")).unwrap();
+    assert!(!file.contains(password), "{file}");
+    assert!(
+        !desk.log().contains(password),
+        "the password is never logged"
+    );
+    match window
+        .call(
+            "set_secret",
+            json!({"name": "proxy_password", "value": "two\nlines"}),
+        )
+        .await
+    {
+        Err(CommandError::Invalid { message }) => assert!(!message.contains("two"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+    window
+        .call("clear_secret", json!({"name": "key_passphrase"}))
+        .await
+        .unwrap();
+    let info = window.call("app_info", json!({})).await.unwrap();
+    assert_eq!(info["has_key_passphrase"], json!(false));
+
+    let check = |proxy: String| {
+        let mut server = saved.clone();
+        server["proxy"] = json!(proxy);
+        json!({ "server": server })
+    };
+    // A password in the proxy's address is refused as Save refuses it, naming the field.
+    match window
+        .call(
+            "check_connection",
+            check("http://agent:pw@127.0.0.1:3128".into()),
+        )
+        .await
+    {
+        Err(CommandError::Setting { field, problem, .. }) => {
+            assert_eq!(field, "server.proxy");
+            assert_eq!(
+                serde_json::to_value(problem).unwrap(),
+                json!({"kind": "proxy_password"})
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // A proxy that is not there.
+    let nowhere = format!("http://agent@127.0.0.1:{}", chatbell_testkit::free_port());
+    match window
+        .call("check_connection", check(nowhere.clone()))
+        .await
+    {
+        Err(CommandError::Net { failure, message }) => {
+            assert_eq!(
+                serde_json::to_value(&failure).unwrap(),
+                json!({"kind": "proxy_unreachable", "proxy": nowhere})
+            );
+            assert!(message.contains("cannot be reached"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // The proxy that wants the saved password: through it, with the route named.
+    let proxy = Proxy::http_with_auth("agent", password);
+    let report = window
+        .call("check_connection", check(proxy.url_with_user()))
+        .await
+        .unwrap_or_else(|e| panic!("{e:?}\n{}", proxy.log()));
+    assert_eq!(
+        report["route"],
+        json!({"proxy": proxy.url_with_user(), "source": "setting"})
+    );
+    assert_eq!(report["trust"], json!(null), "ws://: nothing to verify");
+    // Nothing was saved: the settings are as they were.
+    let info = window.call("app_info", json!({})).await.unwrap();
+    assert_eq!(info["settings"]["server"], saved);
+}

@@ -8,7 +8,6 @@ use std::time::Duration;
 use chatbell_protocol::parse_action;
 use chrono::Utc;
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::StatusCode;
@@ -20,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use crate::SimConfig;
 use crate::http::{Head, Replayed, query_param};
 use crate::hub::{ClientStats, Fault, Hub, Outgoing, Registration};
+use crate::tls::Conn;
 use crate::traffic::{MALFORMED, Traffic};
 
 type Ws = WebSocketStream<Replayed>;
@@ -27,7 +27,7 @@ type Ws = WebSocketStream<Replayed>;
 /// Completes the handshake (refusing a wrong token with 401) and serves the client until it
 /// leaves, a fault ends it, or the server shuts down.
 pub(crate) async fn serve(
-    stream: TcpStream,
+    stream: Conn,
     head: Head,
     peer: String,
     hub: Arc<Hub>,
@@ -156,7 +156,7 @@ async fn inject(
     match fault {
         Fault::Reset => {
             // SO_LINGER 0 makes close() send RST instead of FIN.
-            let _ = ws.get_ref().inner.set_zero_linger();
+            let _ = ws.get_ref().inner.tcp().set_zero_linger();
             Some("fault: reset")
         }
         Fault::Close { code, reason } => {

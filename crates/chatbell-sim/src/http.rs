@@ -5,7 +5,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
-use tokio::net::TcpStream;
+
+use crate::tls::Conn;
 
 /// The most a request head may take; a larger one is refused.
 pub const MAX_HEAD_BYTES: usize = 16 * 1024;
@@ -50,7 +51,7 @@ pub enum HeadError {
     Io(#[from] io::Error),
 }
 
-pub async fn read_head(stream: &mut TcpStream) -> Result<Head, HeadError> {
+pub async fn read_head(stream: &mut Conn) -> Result<Head, HeadError> {
     let mut buffered = Vec::with_capacity(1024);
     let mut chunk = [0u8; 4096];
     loop {
@@ -97,7 +98,7 @@ pub async fn read_head(stream: &mut TcpStream) -> Result<Head, HeadError> {
 }
 
 /// Reads the body that follows `head` (by `Content-Length`).
-pub async fn read_body(stream: &mut TcpStream, head: &Head) -> Result<Vec<u8>, HttpError> {
+pub async fn read_body(stream: &mut Conn, head: &Head) -> Result<Vec<u8>, HttpError> {
     let len = match head.header("content-length") {
         None => 0,
         Some(v) => v
@@ -139,7 +140,7 @@ impl HttpError {
 }
 
 pub async fn respond_json(
-    stream: &mut TcpStream,
+    stream: &mut Conn,
     status: u16,
     body: &serde_json::Value,
 ) -> io::Result<()> {
@@ -162,16 +163,16 @@ pub async fn respond_json(
     stream.shutdown().await
 }
 
-/// A TCP stream whose first bytes were already read; they are served again before the rest,
+/// A connection whose first bytes were already read; they are served again before the rest,
 /// so the WebSocket handshake can read the request we peeked at.
 pub struct Replayed {
     prefix: Vec<u8>,
     pos: usize,
-    pub inner: TcpStream,
+    pub inner: Conn,
 }
 
 impl Replayed {
-    pub fn new(prefix: Vec<u8>, inner: TcpStream) -> Self {
+    pub fn new(prefix: Vec<u8>, inner: Conn) -> Self {
         Replayed {
             prefix,
             pos: 0,

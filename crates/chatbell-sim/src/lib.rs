@@ -4,13 +4,15 @@
 //! It is Chatbell's demo server (embedded in the desktop app's demo mode), the real peer of the
 //! engine's and the app's tests, and a tool for integrators. Traffic is realistic and
 //! deterministic per seed; subscriptions follow the protocol exactly; faults (reset, close,
-//! stall, malformed frames) can be injected through the API.
+//! stall, malformed frames) can be injected through the API. With [`SimTls`] it serves `wss://`,
+//! and with a client CA it requires client certificates (mutual TLS).
 
 mod client;
 mod control;
 mod control_client;
 mod http;
 mod hub;
+mod tls;
 mod traffic;
 
 use std::net::SocketAddr;
@@ -20,11 +22,13 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
 pub use control::ENDPOINTS;
 pub use control_client::{ControlClient, ControlError};
 pub use hub::{ClientId, ClientInfo, Fault, Hub};
+pub use tls::{SimTls, TlsError};
 pub use traffic::{MALFORMED, Traffic};
 
 /// How the simulator runs.
@@ -42,6 +46,9 @@ pub struct SimConfig {
     pub client_queue: usize,
     /// Events sent as fast as the socket takes them to every client right after it connects.
     pub burst_on_connect: u64,
+    /// When set, `/ws` takes TLS only (`wss://`), with this certificate and key, and client
+    /// certificates when it names a client CA. The control API answers plain HTTP too.
+    pub tls: Option<SimTls>,
 }
 
 impl Default for SimConfig {
@@ -55,6 +62,7 @@ impl Default for SimConfig {
             max_clients: 10_000,
             client_queue: 4096,
             burst_on_connect: 0,
+            tls: None,
         }
     }
 }
@@ -82,11 +90,14 @@ pub enum SimError {
     },
     #[error("rate {0} is not a number of events per second >= 0")]
     BadRate(f64),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
 }
 
 /// A running simulator.
 pub struct SimHandle {
     addr: SocketAddr,
+    tls: bool,
     hub: Arc<Hub>,
     cancel: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
@@ -97,12 +108,26 @@ impl SimHandle {
         self.addr
     }
 
-    /// `ws://addr/ws`
+    /// `ws://addr/ws`, or with TLS `wss://localhost:PORT/ws` on loopback (the name a test
+    /// certificate is made for), `wss://addr/ws` elsewhere.
     pub fn ws_url(&self) -> String {
-        format!("ws://{}/ws", self.addr)
+        if !self.tls {
+            return format!("ws://{}/ws", self.addr);
+        }
+        let ip = self.addr.ip();
+        if ip.is_loopback() || ip.is_unspecified() {
+            format!("wss://localhost:{}/ws", self.addr.port())
+        } else {
+            format!("wss://{}/ws", self.addr)
+        }
     }
 
-    /// `http://addr`
+    /// True when `/ws` takes TLS only.
+    pub fn is_tls(&self) -> bool {
+        self.tls
+    }
+
+    /// `http://addr`: the control API, in plain HTTP also on a TLS port.
     pub fn http_url(&self) -> String {
         format!("http://{}", self.addr)
     }
@@ -136,6 +161,8 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
     if !(config.rate.is_finite() && config.rate >= 0.0) {
         return Err(SimError::BadRate(config.rate));
     }
+    // Files first: a bad certificate is reported before the port is taken.
+    let acceptor = config.tls.as_ref().map(tls::acceptor).transpose()?;
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|source| SimError::Bind {
@@ -149,8 +176,10 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
     let hub = Arc::new(Hub::new(config.client_queue));
     let cancel = CancellationToken::new();
     let config = Arc::new(config);
+    let tls = acceptor.is_some();
     let mut tasks = vec![tokio::spawn(accept_loop(
         listener,
+        acceptor,
         hub.clone(),
         config.clone(),
         cancel.clone(),
@@ -165,6 +194,7 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
     }
     Ok(SimHandle {
         addr,
+        tls,
         hub,
         cancel,
         tasks,
@@ -173,6 +203,7 @@ pub async fn start(config: SimConfig) -> Result<SimHandle, SimError> {
 
 async fn accept_loop(
     listener: TcpListener,
+    acceptor: Option<TlsAcceptor>,
     hub: Arc<Hub>,
     config: Arc<SimConfig>,
     cancel: CancellationToken,
@@ -193,6 +224,7 @@ async fn accept_loop(
         let _ = stream.set_nodelay(true);
         tokio::spawn(route(
             stream,
+            acceptor.clone(),
             peer,
             hub.clone(),
             config.clone(),
@@ -201,14 +233,47 @@ async fn accept_loop(
     }
 }
 
+/// Completes the TLS handshake when the client opens one; None when that fails (logged).
+async fn open(
+    stream: TcpStream,
+    acceptor: Option<TlsAcceptor>,
+    peer: SocketAddr,
+) -> Option<tls::Conn> {
+    let Some(acceptor) = acceptor else {
+        return Some(tls::Conn::Plain(stream));
+    };
+    let handshake = async {
+        if !tls::starts_tls(&stream).await? {
+            return Ok(tls::Conn::Plain(stream));
+        }
+        let tls = acceptor.accept(stream).await?;
+        Ok::<_, std::io::Error>(tls::Conn::Tls(Box::new(tls)))
+    };
+    match tokio::time::timeout(Duration::from_secs(10), handshake).await {
+        Ok(Ok(conn)) => Some(conn),
+        Ok(Err(e)) => {
+            tracing::info!(%peer, error = %e, "TLS handshake failed");
+            None
+        }
+        Err(_) => {
+            tracing::info!(%peer, "TLS handshake timed out");
+            None
+        }
+    }
+}
+
 /// Reads the request head and hands the connection to the WebSocket or the control API.
 async fn route(
-    mut stream: TcpStream,
+    stream: TcpStream,
+    acceptor: Option<TlsAcceptor>,
     peer: SocketAddr,
     hub: Arc<Hub>,
     config: Arc<SimConfig>,
     cancel: CancellationToken,
 ) {
+    let Some(mut stream) = open(stream, acceptor, peer).await else {
+        return;
+    };
     let head =
         match tokio::time::timeout(Duration::from_secs(10), http::read_head(&mut stream)).await {
             Ok(Ok(head)) => head,
@@ -221,7 +286,10 @@ async fn route(
             Err(_) => return,
         };
     if head.path == "/ws" {
-        if !head.is_websocket_upgrade() {
+        if config.tls.is_some() && !stream.is_tls() {
+            let body = serde_json::json!({ "error": "this server takes wss:// (TLS) only on /ws" });
+            let _ = http::respond_json(&mut stream, 400, &body).await;
+        } else if !head.is_websocket_upgrade() {
             let body = serde_json::json!({ "error": "/ws is a WebSocket endpoint; send an Upgrade request" });
             let _ = http::respond_json(&mut stream, 400, &body).await;
         } else if hub.len() >= config.max_clients {

@@ -1,7 +1,8 @@
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use anyhow::Context;
-use chatbell_sim::{ENDPOINTS, SimConfig};
+use chatbell_sim::{ENDPOINTS, SimConfig, SimTls};
 use clap::Parser;
 
 /// A support-chat events server for loopback: speaks Chatbell's protocol on /ws, generates
@@ -35,6 +36,17 @@ struct Args {
     /// Events queued per client before new ones are dropped (and counted) for it.
     #[arg(long, default_value_t = 4096)]
     client_queue: usize,
+    /// Serve wss:// with this certificate (PEM; the server's, then any intermediates). The
+    /// control API still answers plain HTTP on the same port.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM, unencrypted).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Require client certificates signed by a CA in this PEM bundle (mutual TLS); needs
+    /// --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    client_ca: Option<PathBuf>,
 }
 
 fn after_help() -> String {
@@ -64,6 +76,14 @@ async fn main() -> anyhow::Result<()> {
         max_clients: args.max_clients,
         client_queue: args.client_queue,
         burst_on_connect: args.burst,
+        tls: match (args.tls_cert, args.tls_key) {
+            (Some(cert), Some(key)) => Some(SimTls {
+                cert,
+                key,
+                client_ca: args.client_ca,
+            }),
+            _ => None,
+        },
     };
     // Listen for Ctrl-C before saying we are up: a Ctrl-C right after the line must not meet
     // the default handler, which kills the process without a clean shutdown.

@@ -20,6 +20,9 @@ fn help_documents_every_flag_and_endpoint() {
         "--burst",
         "--max-clients",
         "--client-queue",
+        "--tls-cert",
+        "--tls-key",
+        "--client-ca",
         "/ws",
         "/clients",
         "/events",
@@ -100,4 +103,34 @@ fn ctrl_c_shuts_down_cleanly() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Runs the simulator with `args` after `--listen 127.0.0.1:0`, expecting it to refuse them;
+/// returns what it said.
+fn refused(args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .args(["--listen", "127.0.0.1:0"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{args:?} accepted");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn tls_flags_go_together_and_bad_files_are_named() {
+    let err = refused(&["--tls-cert", "/nonexistent/cert.pem"]);
+    assert!(err.contains("--tls-key"), "{err}");
+    let err = refused(&["--client-ca", "/nonexistent/ca.pem"]);
+    assert!(err.contains("--tls-cert"), "{err}");
+    let err = refused(&[
+        "--tls-cert",
+        "/nonexistent/cert.pem",
+        "--tls-key",
+        "/nonexistent/key.pem",
+    ]);
+    assert!(
+        err.contains("--tls-cert /nonexistent/cert.pem") && err.contains("No such file"),
+        "{err}"
+    );
 }

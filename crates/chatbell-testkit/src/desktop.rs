@@ -1,6 +1,7 @@
 //! The release app in a private desktop, driven as a person would: a virtual display (or a
 //! headless Wayland compositor), a private D-Bus with a recording notification server and a
-//! tray host (StatusNotifierWatcher), a real Secret Service, the simulator as the server, and
+//! tray host (StatusNotifierWatcher), a real Secret Service, optionally a desktop portal that
+//! names the desktop's proxy, the simulator as the server, and
 //! tauri-driver with WebKitWebDriver. The driver starts the window process
 //! (`chatbell-window`), which starts the tray-resident `chatbell` beside it, as a click on the
 //! menu entry's window would; a window the resident opens later (a notification clicked, the
@@ -22,8 +23,8 @@ use crate::screen::Screen;
 use crate::wait::try_eventually;
 use crate::webdriver::WebDriver;
 use crate::{
-    NotificationServer, PrivateBus, SecretService, Spawned, TrayWatcher, VirtualDisplay, Weston,
-    free_port, logs_in, processes_of,
+    FakePortal, NotificationServer, PrivateBus, SecretService, Spawned, TrayWatcher,
+    VirtualDisplay, Weston, free_port, logs_in, processes_of,
 };
 
 /// How long a step of the app may take: loaded CI machines are slow, and each wait ends as
@@ -45,6 +46,7 @@ pub struct Launch {
     tray_host: bool,
     env: Vec<(String, String)>,
     wayland: bool,
+    portal: Option<Vec<String>>,
 }
 
 impl Launch {
@@ -61,6 +63,7 @@ impl Launch {
             tray_host: true,
             env: Vec::new(),
             wayland: false,
+            portal: None,
         }
     }
 
@@ -89,6 +92,14 @@ impl Launch {
         self
     }
 
+    /// A desktop portal on the private bus whose `ProxyResolver.Lookup` answers `answer`
+    /// (e.g. `["http://127.0.0.1:3128"]`): the desktop's proxy settings, as GNOME or KDE give
+    /// them.
+    pub fn portal(mut self, answer: &[&str]) -> Self {
+        self.portal = Some(answer.iter().map(|a| a.to_string()).collect());
+        self
+    }
+
     /// The window on a headless Wayland compositor (GTK's Wayland backend), not on X.
     pub fn wayland(mut self) -> Self {
         self.wayland = true;
@@ -108,6 +119,13 @@ impl Launch {
         let bus = PrivateBus::start();
         let notifications =
             NotificationServer::start(&bus, &["body", "body-markup", "actions", "sound"]).await;
+        let portal = match &self.portal {
+            Some(answer) => {
+                let answer: Vec<&str> = answer.iter().map(String::as_str).collect();
+                Some(FakePortal::start(&bus, &answer).await)
+            }
+            None => None,
+        };
         let tray = match self.tray_host {
             true => Some(TrayWatcher::start(&bus).await),
             false => None,
@@ -143,8 +161,11 @@ impl Launch {
             .env("CHATBELL_CONFIG_DIR", &config)
             .env("LANG", "en_US.UTF-8")
             .env_remove("LC_ALL")
-            .env_remove("WAYLAND_DISPLAY")
-            .envs(self.env.iter().cloned());
+            .env_remove("WAYLAND_DISPLAY");
+        for var in crate::PROXY_ENV {
+            command.env_remove(var);
+        }
+        command.envs(self.env.iter().cloned());
         if let Some(weston) = &wayland {
             command
                 .env("WAYLAND_DISPLAY", weston.socket())
@@ -172,6 +193,7 @@ impl Launch {
             sim,
             display,
             wayland,
+            portal,
             _bus: bus,
             home,
             app: self.app,
@@ -208,6 +230,8 @@ pub struct Desktop {
     pub display: VirtualDisplay,
     /// Set: the app runs under this Wayland compositor instead of the X display.
     wayland: Option<Weston>,
+    /// Set by [`Launch::portal`].
+    portal: Option<FakePortal>,
     _bus: PrivateBus,
     /// The app's home: `config/` holds its settings, `data/` its database and logs.
     pub home: tempfile::TempDir,
@@ -437,6 +461,13 @@ impl Desktop {
             }
         })
         .await
+    }
+
+    /// The desktop portal [`Launch::portal`] started: what it was asked.
+    pub fn portal(&self) -> &FakePortal {
+        self.portal
+            .as_ref()
+            .expect("this desktop has a portal: Launch::portal")
     }
 
     pub fn tray(&self) -> &TrayWatcher {

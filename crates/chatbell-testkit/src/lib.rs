@@ -7,7 +7,11 @@
 //! processes under test get it through `DBUS_SESSION_BUS_ADDRESS`. A virtual display (Xvfb),
 //! or a headless Wayland compositor (weston), and a minimal WebDriver client drive the desktop
 //! app in a real window; `desktop` puts them together around the app and the simulator. A
-//! hostile WebSocket server plays the faults a well-behaved one never would. `layering` reads a
+//! hostile WebSocket server plays the faults a well-behaved one never would. For the network
+//! behind a company's: `pki` makes a throwaway CA, server and client certificates at run time,
+//! `proxy` runs real proxies on loopback (tinyproxy for HTTP CONNECT, microsocks for SOCKS5) and
+//! a relay that records what a client told them, and `portal` answers the desktop portal's
+//! `ProxyResolver.Lookup` on a private bus. `layering` reads a
 //! crate's source for import circles. `wait` is how every test waits: `eventually(what,
 //! within, check)`, which says on timeout what it waited for and what it saw last.
 
@@ -19,7 +23,10 @@ mod hostile;
 mod keyring;
 pub mod layering;
 mod notifications;
+mod pki;
+mod portal;
 mod process;
+mod proxy;
 mod screen;
 mod tray;
 mod wait;
@@ -32,10 +39,14 @@ pub use display::VirtualDisplay;
 pub use hostile::{HostileServer, Misbehaviour, OVERSIZE};
 pub use keyring::SecretService;
 pub use notifications::{Behaviour, HintValue, NotificationServer, NotifyCall};
+pub use pki::{CLIENT_CA, Ca, CertFiles, PROXY_CA, Pki, SERVER_CA};
+pub use portal::{FakePortal, PORTAL_NAME, PORTAL_PATH, PROXY_RESOLVER};
 pub use process::{Lines, Spawned, free_port, logs_in, processes_of};
+pub use proxy::{Captured, PROXY_ENV, Proxy, ProxyKind, ProxyOptions, Relay, find};
 pub use screen::{Screen, saturated};
 pub use tray::{TrayItem, TrayWatcher};
 pub use wait::{
     Text, TimedOut, eventually, eventually_blocking, try_eventually, try_eventually_blocking,
+    watch_until,
 };
 pub use wayland::Weston;

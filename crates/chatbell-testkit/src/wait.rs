@@ -132,6 +132,29 @@ pub fn eventually_blocking<T, S: Debug>(
     try_eventually_blocking(what, within, check).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// Waits until the value a watch channel holds satisfies `pred`, woken by each change (no
+/// polling); fails the test with `what` and the last value seen when `within` runs out.
+pub async fn watch_until<T: Clone + Debug>(
+    what: &str,
+    rx: &mut tokio::sync::watch::Receiver<T>,
+    within: Duration,
+    pred: impl Fn(&T) -> bool,
+) -> T {
+    let found = tokio::time::timeout(within, async {
+        loop {
+            let current = rx.borrow_and_update().clone();
+            if pred(&current) {
+                return current;
+            }
+            if rx.changed().await.is_err() {
+                return std::future::pending().await;
+            }
+        }
+    })
+    .await;
+    found.unwrap_or_else(|_| panic!("never {what} within {within:?}; last {:?}", *rx.borrow()))
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::{Duration, Instant};

@@ -1,55 +1,68 @@
-// Settings → Connection: the server's address, how the token travels, the token itself (saved
-// at once to the keychain, never part of the draft), whose chats to receive, and the web panel
-// link with a preview filled for a sample chat.
+// Settings → Connection: the server's address, how the token travels, whose chats to receive,
+// the web panel link with a preview filled for a sample chat, the proxy and the certificates
+// (paths, typed). The secrets (token, proxy password, key passphrase) are saved at once to the
+// keychain, never part of the draft (secrets.js); Check connection tries this tab's draft
+// before it is saved (check.js).
 
 import * as api from "../api.js";
-import { byId, el, setHidden, setText } from "../dom.js";
+import { byId, el, setHidden } from "../dom.js";
 import { t } from "../i18n/index.js";
 import { state } from "../state.js";
-import { FieldError, clearInputError, settingErrorText, showInputError } from "./fields.js";
+import { FieldError, inputFor, settingErrorText } from "./fields.js";
+import { initCheck, relabelCheck, resetCheck } from "./check.js";
+import { initSecrets, renderSecrets, resetSecrets, secretInput } from "./secrets.js";
 
 const PREVIEW_DEBOUNCE_MS = 200;
+// server.proxy's words that are not a URL; anything else is the proxy's URL.
+const PROXY_CHOICES = ["system", "none"];
 
 let f = {};
-let refreshInfo = async () => {};
 let previewTimer = 0;
 let previewToken = 0;
 
-export function initConnection(dialog, { refresh }) {
-  refreshInfo = refresh;
+export function initConnection(dialog, { refresh, showFieldError }) {
   f = {
+    panel: byId("panel-connection"),
     url: byId("setting-url"),
     auth: byId("setting-auth"),
     queryParam: byId("setting-query-param"),
     queryField: byId("query-param-field"),
-    token: byId("setting-token"),
     subscriptions: byId("setting-subscriptions"),
     webPanel: byId("setting-web-panel"),
     webPanelPreview: byId("web-panel-preview"),
+    proxyMode: byId("setting-proxy-mode"),
+    proxy: byId("setting-proxy"),
+    proxyField: byId("proxy-url-field"),
+    caFile: byId("setting-ca-file"),
+    clientCert: byId("setting-client-cert"),
+    clientKey: byId("setting-client-key"),
   };
-  byId("save-token").addEventListener("click", saveToken);
-  byId("clear-token").addEventListener("click", clearToken);
-  f.token.addEventListener("keydown", (e) => {
-    if (e.key === "Enter") {
-      e.preventDefault();
-      saveToken();
-    }
-  });
+  initSecrets({ refresh });
+  initCheck({ draftServer, showFieldError });
   f.webPanel.addEventListener("input", () => schedulePreview(PREVIEW_DEBOUNCE_MS));
   dialog.addEventListener("close", () => clearTimeout(previewTimer));
 }
 
-/** On opening the dialog: no token typed, no word on the last one saved. */
+/** On opening the dialog: no secret typed, no word on the last one saved, no check shown. */
 export function resetConnection() {
-  f.token.value = "";
-  setHidden(byId("token-message"), true);
-  renderTokenStatus();
+  resetSecrets();
+  resetCheck();
   schedulePreview(0);
 }
 
-/** The field that needs the agent: the server address while there is none, else the token. */
-export function connectionFocus() {
-  return f.url.value.trim() === "" ? f.url : f.token;
+/**
+ * The input that needs the agent: `field` when given (a secret's name, "proxy_password", or a
+ * setting's path, "server.tls.ca_file"), else the server address while there is none, else the
+ * token.
+ */
+export function connectionFocus(field = null) {
+  if (field) {
+    const input = secretInput(field) ?? inputFor(f.panel, field);
+    // The proxy's URL shows only when a proxy is chosen: else the choice itself.
+    if (input === f.proxy && f.proxyField.hidden) return f.proxyMode;
+    if (input) return input;
+  }
+  return f.url.value.trim() === "" ? f.url : secretInput("token");
 }
 
 export function fillConnection(server, set) {
@@ -60,6 +73,14 @@ export function fillConnection(server, set) {
   set(f.subscriptions, (server.subscriptions || []).join(", "));
   set(f.webPanel, server.web_panel ?? "");
   if (f.webPanel.value !== webPanelBefore) schedulePreview(0);
+  const proxy = typeof server.proxy === "string" ? server.proxy : "system";
+  const choice = PROXY_CHOICES.includes(proxy) ? proxy : "url";
+  set(f.proxyMode, choice);
+  if (choice === "url") set(f.proxy, proxy);
+  const tls = server.tls || {};
+  set(f.caFile, tls.ca_file ?? "");
+  set(f.clientCert, tls.client_cert ?? "");
+  set(f.clientKey, tls.client_key ?? "");
 }
 
 export function collectConnection(server) {
@@ -70,16 +91,35 @@ export function collectConnection(server) {
   server.subscriptions = parseSubscriptions(f.subscriptions.value);
   const webPanel = f.webPanel.value.trim();
   server.web_panel = webPanel === "" ? null : webPanel;
+  server.proxy = collectProxy();
+  const path = (input) => (input.value.trim() === "" ? null : input.value.trim());
+  server.tls = { ...(server.tls || {}), ca_file: path(f.caFile), client_cert: path(f.clientCert), client_key: path(f.clientKey) };
+}
+
+/** The draft of this tab alone, over the saved server settings: what Check connection tries. */
+function draftServer() {
+  const server = structuredClone(state.settings.server);
+  collectConnection(server);
+  return server;
+}
+
+function collectProxy() {
+  if (PROXY_CHOICES.includes(f.proxyMode.value)) return f.proxyMode.value;
+  const url = f.proxy.value.trim();
+  if (url === "") throw new FieldError(f.proxy.dataset.field, t("settings.err_proxy_empty"));
+  return url;
 }
 
 export function syncConnection() {
   setHidden(f.queryField, f.auth.value !== "query");
+  setHidden(f.proxyField, f.proxyMode.value !== "url");
 }
 
 /** The language changed: what this section words itself. */
 export function relabelConnection() {
   schedulePreview(0);
-  renderTokenStatus();
+  renderSecrets();
+  relabelCheck();
 }
 
 /** Parses user ids: integers, separated by commas, spaces or new lines. */
@@ -94,55 +134,6 @@ function parseSubscriptions(text) {
     if (!ids.includes(n)) ids.push(n);
   }
   return ids;
-}
-
-/* ---- token ---- */
-
-export function renderTokenStatus() {
-  const has = Boolean(state.info && state.info.has_token);
-  const status = byId("token-status");
-  setText(status, t(has ? "settings.token_stored" : "settings.token_none"));
-  status.dataset.stored = has ? "true" : "false";
-  byId("clear-token").disabled = !has;
-}
-
-async function saveToken() {
-  clearInputError(f.token.form, f.token);
-  const message = byId("token-message");
-  message.hidden = true;
-  const token = f.token.value.trim();
-  if (!token) {
-    showInputError(f.token, t("settings.err_token_empty"));
-    f.token.focus();
-    return;
-  }
-  const button = byId("save-token");
-  button.disabled = true;
-  try {
-    await api.setToken(token);
-    f.token.value = "";
-    setText(message, t("settings.token_saved"));
-    message.hidden = false;
-    await refreshInfo();
-  } catch (e) {
-    showInputError(f.token, e.message);
-    f.token.focus();
-  } finally {
-    button.disabled = false;
-  }
-}
-
-async function clearToken() {
-  clearInputError(f.token.form, f.token);
-  const message = byId("token-message");
-  try {
-    await api.clearToken();
-    setText(message, t("settings.token_cleared"));
-    message.hidden = false;
-    await refreshInfo();
-  } catch (e) {
-    showInputError(f.token, e.message);
-  }
 }
 
 /* ---- web panel preview ---- */

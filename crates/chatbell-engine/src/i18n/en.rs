@@ -1,6 +1,7 @@
 //! English.
 
 use super::{Labels, Table};
+use crate::net::{FileProblem, FileRole, NetFailure, RouteSource, Store};
 
 pub(super) const TABLE: Table = Table {
     labels: Labels {
@@ -34,6 +35,7 @@ pub(super) const TABLE: Table = Table {
     token_refused_body: "New chats are not reaching you. Update the token in Settings.",
     offline_since: |since| format!("Chatbell is offline since {since}"),
     offline_body: |why| format!("New chats are not reaching you: {why}."),
+    offline_failure: |what, todo| format!("New chats are not reaching you. {what} {todo}"),
     no_network: "this computer has no network",
     unreachable: "the server cannot be reached",
     back: "Back online",
@@ -50,3 +52,172 @@ pub(super) const TABLE: Table = Table {
     attachment: |file| format!("Attachment: {file}"),
     digest: |messages, chats| format!("{messages} new messages in {chats} chats"),
 };
+
+/// A connection failure: what is wrong, and what to do.
+pub(super) fn net(f: &NetFailure) -> (String, String) {
+    use NetFailure as F;
+    let keeps_trying = "Chatbell keeps trying.";
+    let in_settings = "Correct it in Settings → Connection.";
+    let (what, todo) = match f {
+        F::Dns { host } => (
+            format!("The name {host} cannot be found."),
+            "Check the server address, or ask your IT whether this network reaches it.".into(),
+        ),
+        F::NoNetwork => (
+            "This computer has no network.".into(),
+            "Connect to a network; Chatbell reconnects on its own.".into(),
+        ),
+        F::Refused { host } => (
+            format!("{host} refused the connection."),
+            format!("The chat service may be down, or the port is wrong. {keeps_trying}"),
+        ),
+        F::Timeout { seconds } => (
+            format!("The server did not answer within {seconds} s."),
+            format!("The network or a firewall may be dropping the connection. {keeps_trying}"),
+        ),
+        F::UnknownIssuer { issuer: Some(issuer) } => (
+            format!("The server's certificate is signed by “{issuer}”, which this computer does not trust."),
+            "Ask your IT for the CA certificate, or add it under Certificate authority.".into(),
+        ),
+        F::UnknownIssuer { issuer: None } => (
+            "The server's certificate is signed by an authority this computer does not trust.".into(),
+            "Ask your IT for the CA certificate, or add it under Certificate authority.".into(),
+        ),
+        F::TlsInspected { issuer: Some(issuer), proxy } => (
+            format!("The proxy {proxy} seems to inspect secure connections: the certificate is signed by “{issuer}”, which this computer does not trust."),
+            "Ask your IT for that CA certificate and add it under Certificate authority.".into(),
+        ),
+        F::TlsInspected { issuer: None, proxy } => (
+            format!("The proxy {proxy} seems to inspect secure connections: the certificate is signed by an authority this computer does not trust."),
+            "Ask your IT for that CA certificate and add it under Certificate authority.".into(),
+        ),
+        F::NameMismatch { host } => (
+            format!("The server's certificate is not made out to {host}."),
+            "Check the server address; if it is right, tell whoever runs the chat service.".into(),
+        ),
+        F::Expired => (
+            "The server's certificate has expired.".into(),
+            "Tell whoever runs the chat service, and check this computer's date.".into(),
+        ),
+        F::NotYetValid => (
+            "The server's certificate is not valid yet.".into(),
+            "Check this computer's date and time.".into(),
+        ),
+        F::ClientCertRequired => (
+            "The server requires a client certificate.".into(),
+            "Ask your IT for one and set it under Client certificate.".into(),
+        ),
+        F::ClientCertRefused => (
+            "The server refused this computer's client certificate.".into(),
+            "Ask your IT whether the certificate is valid for this server.".into(),
+        ),
+        F::Tls { detail } => (
+            format!("The secure connection failed ({detail})."),
+            "Tell your IT or whoever runs the chat service.".into(),
+        ),
+        F::ProxyUnreachable { proxy } => (
+            format!("The proxy {proxy} cannot be reached."),
+            "Check the proxy setting, or ask your IT whether the proxy runs.".into(),
+        ),
+        F::ProxyRefused { proxy, status } => (
+            format!("The proxy {proxy} refused to connect to the chat service (answer {status})."),
+            "Ask your IT to let the chat service's address through the proxy.".into(),
+        ),
+        F::ProxyAuthRequired { proxy } => (
+            format!("The proxy {proxy} asks for a password."),
+            "Put your user name in the proxy address (http://name@host:port) and save the proxy password in Settings → Connection.".into(),
+        ),
+        F::ProxyAuthFailed { proxy } => (
+            format!("The proxy {proxy} refused the password."),
+            "Save the right proxy password in Settings → Connection.".into(),
+        ),
+        F::ProxyNoServer { proxy, status } => (
+            format!("The proxy {proxy} could not reach the chat service (answer {status})."),
+            format!("The chat service may be down, or its address wrong. {keeps_trying}"),
+        ),
+        F::ProxyFailed { proxy, detail } => (
+            format!("The proxy {proxy} failed ({detail})."),
+            "Check the proxy setting, or ask your IT.".into(),
+        ),
+        F::HttpStatus { status } => (
+            format!("The server answered HTTP {status} instead of opening the connection."),
+            format!("Check the server address, its path too. {keeps_trying}"),
+        ),
+        F::TokenRefused { status } => (
+            format!("The server refused the token (HTTP {status})."),
+            "Paste a new token in Settings → Connection.".into(),
+        ),
+        F::BadUrl { detail } => (
+            format!("The server address cannot be used ({detail})."),
+            in_settings.into(),
+        ),
+        F::TokenHeader => (
+            "The token holds characters that cannot be sent.".into(),
+            "Paste the token again in Settings → Connection, without spaces or line breaks.".into(),
+        ),
+        F::File { role, path, problem } => {
+            let role = match role {
+                FileRole::CaFile => "certificate authority file",
+                FileRole::ClientCert => "client certificate file",
+                FileRole::ClientKey => "client key file",
+            };
+            let path = path.display();
+            let check_path = "Check the path in Settings → Connection.";
+            match problem {
+                FileProblem::Missing => (format!("The {role} {path} does not exist."), check_path.into()),
+                FileProblem::Unreadable => (format!("The {role} {path} cannot be read."), check_path.into()),
+                FileProblem::TooLarge => (format!("The {role} {path} is too large for a certificate file."), check_path.into()),
+                FileProblem::NoCertificates => (format!("The {role} {path} holds no PEM certificate."), check_path.into()),
+                FileProblem::NoKey => (format!("The {role} {path} holds no PEM private key."), check_path.into()),
+                FileProblem::ReadableByOthers => (
+                    format!("The {role} {path} can be read by other users of this computer."),
+                    format!("Make it readable by you only (chmod 600 {path})."),
+                ),
+                FileProblem::PassphraseNeeded => (
+                    format!("The {role} {path} is encrypted and no passphrase is saved."),
+                    "Save the key's passphrase in Settings → Connection.".into(),
+                ),
+                FileProblem::WrongPassphrase => (
+                    format!("The {role} {path} cannot be opened with the saved passphrase."),
+                    "Save the key's passphrase again in Settings → Connection.".into(),
+                ),
+            }
+        }
+        F::Lost { detail } => (
+            format!("The connection was lost ({detail})."),
+            "Chatbell reconnects on its own.".into(),
+        ),
+        F::Other { detail } => (
+            format!("The connection failed ({detail})."),
+            keeps_trying.into(),
+        ),
+    };
+    (what, todo)
+}
+
+/// The way a connection went.
+pub(super) fn route(proxy: Option<&str>, source: RouteSource) -> String {
+    let from = match source {
+        RouteSource::Setting => "from Chatbell's settings",
+        RouteSource::Portal => "from the desktop's settings",
+        RouteSource::Environment => "from the environment",
+        RouteSource::Windows => "from Windows' settings",
+        RouteSource::Macos => "from macOS's settings",
+        RouteSource::None => "(no proxy is set on this computer)",
+    };
+    match proxy {
+        Some(proxy) => format!("via proxy {proxy} {from}"),
+        None => format!("direct {from}"),
+    }
+}
+
+pub(super) fn trust(store: Store, extra: Option<&str>) -> String {
+    let base = match store {
+        Store::System => "this computer's trusted certificates",
+        Store::Compiled => "Chatbell's built-in certificates (this computer has none)",
+    };
+    match extra {
+        Some(file) => format!("{base} and {file}"),
+        None => base.into(),
+    }
+}

@@ -13,6 +13,7 @@ use chrono::NaiveTime;
 
 use crate::coalesce::Content;
 use crate::model::{Alert, AlertLevel, NotifyKind};
+use crate::net::{NetFailure, Route, TrustUsed};
 use crate::outage::{Notice, OutageCause};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +70,8 @@ struct Table {
     token_refused_body: &'static str,
     offline_since: fn(&str) -> String,
     offline_body: fn(&str) -> String,
+    /// A failure the agent can act on: what is wrong, what to do.
+    offline_failure: fn(&str, &str) -> String,
     no_network: &'static str,
     unreachable: &'static str,
     back: &'static str,
@@ -181,9 +184,17 @@ pub fn fallback_notice(demo: bool, error: &str, lang: Lang) -> String {
 }
 
 /// The alarm when Chatbell cannot hear the service, and its end.
-pub fn outage_words(notice: &Notice, lang: Lang) -> Words {
+/// The alarm words `failure`, the last one seen, where it says more than "cannot be reached".
+pub fn outage_words(notice: &Notice, failure: Option<&NetFailure>, lang: Lang) -> Words {
+    use NetFailure as F;
     let t = lang.table();
     let hhmm = |t: &NaiveTime| t.format("%H:%M").to_string();
+    let telling = failure.filter(|f| {
+        !matches!(
+            f,
+            F::Lost { .. } | F::Other { .. } | F::Refused { .. } | F::Timeout { .. } | F::NoNetwork
+        )
+    });
     let (summary, body) = match notice {
         Notice::Offline {
             cause: OutageCause::TokenRefused,
@@ -191,10 +202,16 @@ pub fn outage_words(notice: &Notice, lang: Lang) -> Words {
         } => (t.token_refused.into(), t.token_refused_body.into()),
         Notice::Offline { since, cause, .. } => (
             (t.offline_since)(&hhmm(since)),
-            (t.offline_body)(match cause {
-                OutageCause::NoNetwork => t.no_network,
-                _ => t.unreachable,
-            }),
+            match telling {
+                Some(f) => {
+                    let w = net_words(f, lang);
+                    (t.offline_failure)(&w.what, &w.todo)
+                }
+                None => (t.offline_body)(match cause {
+                    OutageCause::NoNetwork => t.no_network,
+                    _ => t.unreachable,
+                }),
+            },
         ),
         Notice::Back { from, to } => (t.back.into(), (t.back_body)(&hhmm(from), &hhmm(to))),
         Notice::Withdrawn => (String::new(), String::new()),
@@ -203,6 +220,47 @@ pub fn outage_words(notice: &Notice, lang: Lang) -> Words {
         summary,
         body,
         open_label: t.labels.open,
+    }
+}
+
+/// A connection failure in words: what is wrong, and what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct NetWords {
+    pub what: String,
+    pub todo: String,
+}
+
+impl std::fmt::Display for NetFailure {
+    /// English, for logs and errors that have no language: the same sentences as the app's.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let words = net_words(self, Lang::En);
+        write!(f, "{} {}", words.what, words.todo)
+    }
+}
+
+pub fn net_words(failure: &NetFailure, lang: Lang) -> NetWords {
+    let (what, todo) = match lang {
+        Lang::En => en::net(failure),
+        Lang::Ru => ru::net(failure),
+    };
+    NetWords { what, todo }
+}
+
+/// The way a connection took: "via proxy http://proxy:3128 from the desktop's settings".
+pub fn route_words(route: &Route, lang: Lang) -> String {
+    let proxy = route.proxy.as_ref().map(ToString::to_string);
+    match lang {
+        Lang::En => en::route(proxy.as_deref(), route.source),
+        Lang::Ru => ru::route(proxy.as_deref(), route.source),
+    }
+}
+
+/// Which certificates verified the server.
+pub fn trust_words(trust: &TrustUsed, lang: Lang) -> String {
+    let extra = trust.extra_ca.as_ref().map(|p| p.display().to_string());
+    match lang {
+        Lang::En => en::trust(trust.store, extra.as_deref()),
+        Lang::Ru => ru::trust(trust.store, extra.as_deref()),
     }
 }
 
@@ -528,6 +586,39 @@ mod tests {
             assert_eq!(wait_text(waited, Lang::En), en, "{secs} s");
             assert_eq!(wait_text(waited, Lang::Ru), ru, "{secs} s");
         }
+    }
+
+    /// Every connection failure reads as two sentences in each language, the second saying
+    /// what to do; the issuer and the proxy are named where known.
+    #[test]
+    fn every_connection_failure_is_worded_in_both_languages() {
+        for failure in NetFailure::examples() {
+            let en = net_words(&failure, Lang::En);
+            let ru = net_words(&failure, Lang::Ru);
+            for w in [&en, &ru] {
+                for s in [&w.what, &w.todo] {
+                    assert!(s.ends_with('.'), "{failure:?}: {s}");
+                    assert!(!s.contains('{'), "{failure:?}: {s}");
+                }
+            }
+            assert_ne!(en.what, ru.what, "{failure:?}");
+            let wire = serde_json::to_value(&failure).unwrap();
+            for name in ["issuer", "proxy", "host"] {
+                if let Some(value) = wire.get(name).and_then(|v| v.as_str()) {
+                    assert!(
+                        en.what.contains(value) && ru.what.contains(value),
+                        "{failure:?}"
+                    );
+                }
+            }
+        }
+        let unknown = NetFailure::UnknownIssuer {
+            issuer: Some("Corp Root CA".into()),
+        };
+        assert_eq!(
+            net_words(&unknown, Lang::En).what,
+            "The server's certificate is signed by “Corp Root CA”, which this computer does not trust."
+        );
     }
 
     /// The chat list words waits itself (`duration(ms)` in `ui/js/time.js`, from the

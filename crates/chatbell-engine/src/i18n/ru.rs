@@ -1,6 +1,7 @@
 //! Russian.
 
 use super::{Labels, Table};
+use crate::net::{FileProblem, FileRole, NetFailure, RouteSource, Store};
 
 /// The plural form: 1 сообщение, 2 сообщения, 5 сообщений (21 сообщение, 11 сообщений).
 fn plural<'a>(n: u32, one: &'a str, few: &'a str, many: &'a str) -> &'a str {
@@ -43,6 +44,7 @@ pub(super) const TABLE: Table = Table {
     token_refused_body: "Новые чаты до вас не доходят. Обновите токен в настройках.",
     offline_since: |since| format!("Chatbell не на связи с {since}"),
     offline_body: |why| format!("Новые чаты до вас не доходят: {why}."),
+    offline_failure: |what, todo| format!("Новые чаты до вас не доходят. {what} {todo}"),
     no_network: "у компьютера нет сети",
     unreachable: "сервер недоступен",
     back: "Снова на связи",
@@ -73,3 +75,172 @@ pub(super) const TABLE: Table = Table {
         format!("{messages} {} в {chats} {place}", new_messages(messages))
     },
 };
+
+/// A connection failure: what is wrong, and what to do.
+pub(super) fn net(f: &NetFailure) -> (String, String) {
+    use NetFailure as F;
+    let keeps_trying = "Chatbell продолжает попытки.";
+    let in_settings = "Исправьте его в Настройках → Подключение.";
+    let (what, todo) = match f {
+        F::Dns { host } => (
+            format!("Имя {host} не найдено."),
+            "Проверьте адрес сервера или спросите ИТ-отдел, доступен ли он из этой сети.".into(),
+        ),
+        F::NoNetwork => (
+            "У компьютера нет сети.".into(),
+            "Подключитесь к сети: Chatbell переподключится сам.".into(),
+        ),
+        F::Refused { host } => (
+            format!("{host} отклонил подключение."),
+            format!("Сервис чатов может не работать, или порт указан неверно. {keeps_trying}"),
+        ),
+        F::Timeout { seconds } => (
+            format!("Сервер не ответил за {seconds} с."),
+            format!("Сеть или межсетевой экран могут обрывать подключение. {keeps_trying}"),
+        ),
+        F::UnknownIssuer { issuer: Some(issuer) } => (
+            format!("Сертификат сервера подписан «{issuer}», которому этот компьютер не доверяет."),
+            "Попросите у ИТ-отдела сертификат центра сертификации или добавьте его в поле «Центр сертификации».".into(),
+        ),
+        F::UnknownIssuer { issuer: None } => (
+            "Сертификат сервера подписан центром, которому этот компьютер не доверяет.".into(),
+            "Попросите у ИТ-отдела сертификат центра сертификации или добавьте его в поле «Центр сертификации».".into(),
+        ),
+        F::TlsInspected { issuer: Some(issuer), proxy } => (
+            format!("Прокси {proxy}, похоже, просматривает защищённые подключения: сертификат подписан «{issuer}», которому этот компьютер не доверяет."),
+            "Попросите у ИТ-отдела этот сертификат и добавьте его в поле «Центр сертификации».".into(),
+        ),
+        F::TlsInspected { issuer: None, proxy } => (
+            format!("Прокси {proxy}, похоже, просматривает защищённые подключения: сертификат подписан центром, которому этот компьютер не доверяет."),
+            "Попросите у ИТ-отдела этот сертификат и добавьте его в поле «Центр сертификации».".into(),
+        ),
+        F::NameMismatch { host } => (
+            format!("Сертификат сервера выдан не для {host}."),
+            "Проверьте адрес сервера; если он верен, сообщите тем, кто обслуживает сервис чатов.".into(),
+        ),
+        F::Expired => (
+            "Срок действия сертификата сервера истёк.".into(),
+            "Сообщите тем, кто обслуживает сервис чатов, и проверьте дату на компьютере.".into(),
+        ),
+        F::NotYetValid => (
+            "Сертификат сервера ещё не действует.".into(),
+            "Проверьте дату и время на компьютере.".into(),
+        ),
+        F::ClientCertRequired => (
+            "Сервер требует клиентский сертификат.".into(),
+            "Попросите его у ИТ-отдела и укажите в поле «Клиентский сертификат».".into(),
+        ),
+        F::ClientCertRefused => (
+            "Сервер отклонил клиентский сертификат этого компьютера.".into(),
+            "Уточните у ИТ-отдела, действует ли сертификат для этого сервера.".into(),
+        ),
+        F::Tls { detail } => (
+            format!("Не удалось установить защищённое подключение ({detail})."),
+            "Сообщите ИТ-отделу или тем, кто обслуживает сервис чатов.".into(),
+        ),
+        F::ProxyUnreachable { proxy } => (
+            format!("Прокси {proxy} недоступен."),
+            "Проверьте настройку прокси или спросите ИТ-отдел, работает ли прокси.".into(),
+        ),
+        F::ProxyRefused { proxy, status } => (
+            format!("Прокси {proxy} отказался подключаться к сервису чатов (ответ {status})."),
+            "Попросите ИТ-отдел разрешить адрес сервиса чатов на прокси.".into(),
+        ),
+        F::ProxyAuthRequired { proxy } => (
+            format!("Прокси {proxy} требует пароль."),
+            "Укажите имя пользователя в адресе прокси (http://имя@хост:порт) и сохраните пароль прокси в Настройках → Подключение.".into(),
+        ),
+        F::ProxyAuthFailed { proxy } => (
+            format!("Прокси {proxy} не принял пароль."),
+            "Сохраните верный пароль прокси в Настройках → Подключение.".into(),
+        ),
+        F::ProxyNoServer { proxy, status } => (
+            format!("Прокси {proxy} не смог связаться с сервисом чатов (ответ {status})."),
+            format!("Сервис чатов может не работать, или его адрес неверен. {keeps_trying}"),
+        ),
+        F::ProxyFailed { proxy, detail } => (
+            format!("Ошибка прокси {proxy} ({detail})."),
+            "Проверьте настройку прокси или обратитесь в ИТ-отдел.".into(),
+        ),
+        F::HttpStatus { status } => (
+            format!("Сервер ответил HTTP {status} вместо подключения."),
+            format!("Проверьте адрес сервера, в том числе путь. {keeps_trying}"),
+        ),
+        F::TokenRefused { status } => (
+            format!("Сервер отклонил токен (HTTP {status})."),
+            "Вставьте новый токен в Настройках → Подключение.".into(),
+        ),
+        F::BadUrl { detail } => (
+            format!("Адрес сервера не подходит ({detail})."),
+            in_settings.into(),
+        ),
+        F::TokenHeader => (
+            "В токене есть символы, которые нельзя отправить.".into(),
+            "Вставьте токен заново в Настройках → Подключение, без пробелов и переносов строк.".into(),
+        ),
+        F::File { role, path, problem } => {
+            let role = match role {
+                FileRole::CaFile => "файл центра сертификации",
+                FileRole::ClientCert => "файл клиентского сертификата",
+                FileRole::ClientKey => "файл клиентского ключа",
+            };
+            let path = path.display();
+            let check_path = "Проверьте путь в Настройках → Подключение.";
+            match problem {
+                FileProblem::Missing => (format!("Не найден {role}: {path}."), check_path.into()),
+                FileProblem::Unreadable => (format!("Не читается {role}: {path}."), check_path.into()),
+                FileProblem::TooLarge => (format!("Слишком велик {role}: {path}."), check_path.into()),
+                FileProblem::NoCertificates => (format!("Нет сертификата PEM, {role}: {path}."), check_path.into()),
+                FileProblem::NoKey => (format!("Нет закрытого ключа PEM, {role}: {path}."), check_path.into()),
+                FileProblem::ReadableByOthers => (
+                    format!("Другие пользователи компьютера могут прочитать {role}: {path}."),
+                    format!("Оставьте доступ только себе (chmod 600 {path})."),
+                ),
+                FileProblem::PassphraseNeeded => (
+                    format!("Зашифрован, а пароль не сохранён: {role} {path}."),
+                    "Сохраните пароль ключа в Настройках → Подключение.".into(),
+                ),
+                FileProblem::WrongPassphrase => (
+                    format!("Сохранённый пароль не подходит: {role} {path}."),
+                    "Сохраните пароль ключа заново в Настройках → Подключение.".into(),
+                ),
+            }
+        }
+        F::Lost { detail } => (
+            format!("Подключение потеряно ({detail})."),
+            "Chatbell переподключится сам.".into(),
+        ),
+        F::Other { detail } => (
+            format!("Не удалось подключиться ({detail})."),
+            keeps_trying.into(),
+        ),
+    };
+    (what, todo)
+}
+
+/// The way a connection went.
+pub(super) fn route(proxy: Option<&str>, source: RouteSource) -> String {
+    let from = match source {
+        RouteSource::Setting => "по настройкам Chatbell",
+        RouteSource::Portal => "по настройкам рабочего стола",
+        RouteSource::Environment => "по переменным окружения",
+        RouteSource::Windows => "по настройкам Windows",
+        RouteSource::Macos => "по настройкам macOS",
+        RouteSource::None => "(прокси на компьютере не задан)",
+    };
+    match proxy {
+        Some(proxy) => format!("через прокси {proxy} {from}"),
+        None => format!("напрямую {from}"),
+    }
+}
+
+pub(super) fn trust(store: Store, extra: Option<&str>) -> String {
+    let base = match store {
+        Store::System => "доверенные сертификаты этого компьютера",
+        Store::Compiled => "встроенные сертификаты Chatbell (на компьютере их нет)",
+    };
+    match extra {
+        Some(file) => format!("{base} и {file}"),
+        None => base.into(),
+    }
+}

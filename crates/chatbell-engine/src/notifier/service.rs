@@ -27,7 +27,8 @@ pub(crate) enum ServiceMsg {
     /// Remind of chats still waiting: one fresh notification (a digest for several).
     Remind(Vec<Alert>),
     /// The connection's warning: offline, back online, or withdrawn.
-    Outage(Notice),
+    /// A connection warning, with what went wrong last (the warning words it).
+    Outage(Notice, Option<crate::net::NetFailure>),
     /// The agent opened this chat: close its notification.
     Dismiss(UserId),
     /// Show a sample notification now, past the coalescer; answer whether it was shown.
@@ -173,7 +174,7 @@ impl NotifyService {
                 }
                 self.execute(commands).await;
             }
-            ServiceMsg::Outage(notice) => self.outage(notice).await,
+            ServiceMsg::Outage(notice, failure) => self.outage(notice, failure).await,
             ServiceMsg::Test { reply } => {
                 let w = test_words(self.prefs.lang);
                 let request = Request {
@@ -299,7 +300,7 @@ impl NotifyService {
 
     /// The connection's warning: shown at once, in place of the previous one; a reminder is a
     /// fresh notification (an updated one often stays silent) and the old one is closed.
-    async fn outage(&mut self, notice: Notice) {
+    async fn outage(&mut self, notice: Notice, failure: Option<crate::net::NetFailure>) {
         let slot = Slot::Connection;
         let (critical, sound, actions, fresh) = match notice {
             Notice::Withdrawn => {
@@ -309,11 +310,13 @@ impl NotifyService {
             Notice::Offline {
                 cause, reminder, ..
             } => {
-                let actions = match cause {
-                    OutageCause::TokenRefused => {
-                        vec![(Action::Settings, Action::Settings.label(self.prefs.lang))]
-                    }
-                    _ => Vec::new(),
+                // Only the agent can fix a refused token, a proxy's password or a certificate:
+                // the warning opens Settings.
+                let fixable = cause == OutageCause::TokenRefused
+                    || failure.as_ref().is_some_and(|f| f.needs_the_agent());
+                let actions = match fixable {
+                    true => vec![(Action::Settings, Action::Settings.label(self.prefs.lang))],
+                    false => Vec::new(),
                 };
                 let sound =
                     self.prefs.sound && self.prefs.sounds.tone(SoundKind::Escalation).is_some();
@@ -321,7 +324,7 @@ impl NotifyService {
             }
             Notice::Back { .. } => (false, false, Vec::new(), false),
         };
-        let w = outage_words(&notice, self.prefs.lang);
+        let w = outage_words(&notice, failure.as_ref(), self.prefs.lang);
         let server_sound = sound && self.play(SoundKind::Escalation);
         let old = if fresh { self.ids.remove(&slot) } else { None };
         let request = Request {

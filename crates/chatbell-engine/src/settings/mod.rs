@@ -47,9 +47,24 @@ pub struct ServerSettings {
     /// Where the agent answers: a link template for the service's web panel, with
     /// `{user_id}`, `{username}` and `{source}` (see [`crate::web_panel`]).
     pub web_panel: Option<String>,
+    /// Which way out: `"system"` (the desktop's proxy), `"none"`, or a proxy URL
+    /// (`http://[user@]host:port`, `socks5://…`); see `docs/network.md`. Text, so that a bad
+    /// one is refused by [`Settings::validate`] with its field, as the other addresses are.
+    pub proxy: String,
+    /// A CA bundle to trust besides the system's; a client certificate and key.
+    pub tls: TlsSettings,
 }
 
 impl ServerSettings {
+    /// The proxy setting, parsed. Settings are validated before they are saved or used; should
+    /// a bad one get through, the desktop's route is the one to take.
+    pub fn proxy(&self) -> ProxySetting {
+        ProxySetting::parse(&self.proxy).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "settings: server.proxy ignored; the desktop's proxy is used");
+            ProxySetting::System
+        })
+    }
+
     /// The web panel link template, checked. Settings are validated before they are saved,
     /// but a file edited by hand may still hold a bad one: it is logged and treated as none
     /// (the notifications' web panel button is left off), never a reason not to start.
@@ -72,6 +87,8 @@ impl Default for ServerSettings {
             query_param: "token".into(),
             subscriptions: Vec::new(),
             web_panel: None,
+            proxy: "system".into(),
+            tls: TlsSettings::default(),
         }
     }
 }
@@ -325,6 +342,24 @@ impl Settings {
         {
             return invalid("server.web_panel", e.into());
         }
+        if let Err(e) = ProxySetting::parse(&self.server.proxy) {
+            return invalid("server.proxy", e.into());
+        }
+        let tls = &self.server.tls;
+        for (field, path) in [
+            ("server.tls.ca_file", &tls.ca_file),
+            ("server.tls.client_cert", &tls.client_cert),
+            ("server.tls.client_key", &tls.client_key),
+        ] {
+            if let Some(path) = path
+                && let Err(problem) = check_path(path)
+            {
+                return invalid(field, problem);
+            }
+        }
+        if tls.client_key.is_some() && tls.client_cert.is_none() {
+            return invalid("server.tls.client_cert", Problem::KeyWithoutCertificate);
+        }
         if let Err((field, problem)) = self.notifications.escalation.check() {
             return invalid(&field, problem);
         }
@@ -379,14 +414,27 @@ pub fn check_url(url: &str) -> Result<(), Problem> {
     Ok(())
 }
 
+/// A certificate or key file's path: whole (absolute), on one line.
+fn check_path(path: &std::path::Path) -> Result<(), Problem> {
+    if path.to_string_lossy().chars().any(char::is_control) {
+        return Err(Problem::Spaces);
+    }
+    if !path.is_absolute() {
+        return Err(Problem::NotAbsolute);
+    }
+    Ok(())
+}
+
 mod escalation;
 mod file;
+mod network;
 mod owner;
 mod problem;
 
 pub use escalation::{
     EscalationSettings, LADDER_MINUTES, Ladder, MAX_SOURCES, SOURCE_LEN, SourceLadders,
 };
+pub use network::{ProxyProblem, ProxyScheme, ProxySetting, ProxyUrl, TlsSettings};
 pub use owner::{Apply, ChangeError, SettingsOwner};
 pub use problem::{Bounds, Problem, Unit};
 
@@ -481,6 +529,22 @@ mod tests {
                 Box::new(|s| s.store.retention_days = Some(0)),
                 "store.retention_days",
             ),
+            (
+                Box::new(|s| s.server.proxy = "http://bob:hunter2@proxy:3128".into()),
+                "server.proxy",
+            ),
+            (
+                Box::new(|s| s.server.proxy = "direct".into()),
+                "server.proxy",
+            ),
+            (
+                Box::new(|s| s.server.tls.ca_file = Some("corp.pem".into())),
+                "server.tls.ca_file",
+            ),
+            (
+                Box::new(|s| s.server.tls.client_key = Some("/k.pem".into())),
+                "server.tls.client_cert",
+            ),
         ];
         for (edit, field) in cases {
             let mut s = Settings::default();
@@ -491,6 +555,14 @@ mod tests {
         let mut ok = Settings::default();
         ok.server.url = Some("wss://support.example.com/ws?org=5".into());
         ok.validate().unwrap();
+        ok.server.proxy = "socks5://bob@proxy:1080".into();
+        ok.server.tls.ca_file = Some("/etc/corp-ca.pem".into());
+        ok.validate().unwrap();
+        // A password is refused, and the error does not quote it.
+        ok.server.proxy = "http://bob:hunter2@proxy:3128".into();
+        let err = ok.validate().unwrap_err().to_string();
+        assert!(!err.contains("hunter2"), "{err}");
+        assert!(err.contains("proxy password"), "{err}");
     }
 
     #[test]

@@ -122,10 +122,32 @@ pub enum Problem {
     /// A `}` without its `{`.
     #[error("has a }} without its {{")]
     Unopened,
+    /// Not a proxy setting: `"system"`, `"none"` or an `http://`/`socks5://` URL.
+    #[error("must be \"system\", \"none\" or a proxy address such as http://proxy:3128")]
+    NotAProxy,
+    /// A proxy address with a password in it: it belongs in the keychain.
+    #[error("must not carry a password: save it as the proxy password")]
+    ProxyPassword,
+    /// A file's path that does not start at the root (or a drive).
+    #[error("must be a full path")]
+    NotAbsolute,
+    /// A client key without the certificate it goes with.
+    #[error("is needed with a client key")]
+    KeyWithoutCertificate,
     /// Saved, but what it configures refused it (`error`: the system's words), e.g. start at
     /// login.
     #[error("could not be applied: {error}")]
     NotApplied { error: String },
+}
+
+impl From<super::ProxyProblem> for Problem {
+    fn from(e: super::ProxyProblem) -> Problem {
+        use super::ProxyProblem as P;
+        match e {
+            P::Password => Problem::ProxyPassword,
+            P::NotAUrl | P::Scheme | P::Shape => Problem::NotAProxy,
+        }
+    }
 }
 
 impl From<WebPanelError> for Problem {

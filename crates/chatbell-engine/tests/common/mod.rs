@@ -27,12 +27,7 @@ pub fn hand_clock() -> ManualClock {
 /// An engine on `db`, connected to the simulator at `url` without a token.
 pub fn config(db: &Path, url: String) -> EngineConfig {
     let mut config = EngineConfig::new(db);
-    config.server = Some(ServerConfig {
-        url,
-        token: None,
-        auth: Default::default(),
-        query_param: "token".into(),
-    });
+    config.server = Some(ServerConfig::new(url, None));
     // Minutes are moved by hand here; the heartbeat must not take that for silence.
     config.tuning = ConnectionTuning {
         heartbeat: Heartbeat {
