@@ -175,27 +175,7 @@ async fn the_token_lives_in_the_keychain_and_is_never_printed() {
 
     let (ok, out, err) = desk.run(&["token", "status"]);
     assert!(ok && out.contains("No token"), "{out}{err}");
-    let mut set = desk.cli();
-    set.args(["token", "set"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = set.spawn().unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{secret}\n").as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    everything += &String::from_utf8_lossy(&out.stdout);
-    everything += &String::from_utf8_lossy(&out.stderr);
+    everything += &desk.store_secret("token", secret);
     let (ok, out, err) = desk.run(&["token", "status"]);
     assert!(ok && out.contains("A token is stored"), "{out}{err}");
     everything += &out;

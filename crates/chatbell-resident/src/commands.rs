@@ -1,7 +1,9 @@
 //! What the page may ask (`docs/ipc.md`), carried out: typed, one method each.
 
 use chatbell_engine::alert_test::{AlertTest, Blocker};
-use chatbell_engine::model::{ChatOrder, ChatSummary, Diagnostic, HistoryPage, SearchHit, Seq};
+use chatbell_engine::model::{
+    ChatOrder, ChatSummary, ConnState, Diagnostic, HistoryPage, SearchHit, Seq,
+};
 use chatbell_engine::net::{self, CheckReport};
 use chatbell_engine::server_config;
 use chatbell_engine::settings::{SNOOZE_MINUTES, ServerSettings, Settings};
@@ -171,6 +173,12 @@ impl Resident {
     /// Stores a secret (`None`: removes it) and reconnects with the secrets as they are now.
     pub async fn set_secret(&self, name: SecretName, value: Option<String>) -> CommandResult<()> {
         secrets::store(name, value).await?;
+        self.reread_secrets().await
+    }
+
+    /// Hands the connection the keychain's secrets as they are now (a server connection only):
+    /// down, it retries at once; up, settings equal to its own change nothing.
+    async fn reread_secrets(&self) -> CommandResult<()> {
         let session = self.session()?;
         if session.mode() == Mode::Server {
             let server = self.settings().server;
@@ -307,8 +315,17 @@ impl Resident {
         self.app_info().await
     }
 
+    /// "Try again": with the keychain read again first, so a secret stored meanwhile (by
+    /// `chatbell-cli proxy-password set`, say) is the one tried.
     pub async fn reconnect_now(&self) -> CommandResult<()> {
-        self.session()?.engine.reconnect_now().await;
+        let session = self.session()?;
+        // Down, the connection retries at once on the secrets read again; online, it is asked
+        // to reconnect. Never both: that would connect twice.
+        let online = matches!(*session.engine.state().borrow(), ConnState::Online { .. });
+        self.reread_secrets().await?;
+        if online || session.mode() != Mode::Server {
+            session.engine.reconnect_now().await;
+        }
         Ok(())
     }
 }

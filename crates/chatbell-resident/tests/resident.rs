@@ -523,3 +523,63 @@ async fn secrets_stay_in_the_keychain_and_a_draft_is_checked_before_it_is_saved(
     let info = window.call("app_info", json!({})).await.unwrap();
     assert_eq!(info["settings"]["server"], saved);
 }
+
+/// A proxy password stored while the app runs (with `chatbell-cli`, not the window) is the one
+/// tried at *Try again*: the keychain is read again then.
+#[tokio::test]
+async fn try_again_reads_the_keychain_again() {
+    use chatbell_testkit::Proxy;
+    let desk = Desk::new().await;
+    let password = "stored-later-pw";
+    let proxy = Proxy::http_with_auth("agent", password);
+    std::fs::write(
+        desk.home.path().join("config/settings.json"),
+        json!({
+            "server": {"url": desk.sim.ws_url(), "proxy": proxy.url_with_user()},
+            "ui": {"welcome_done": true}
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let _resident = desk.resident().await;
+    let mut window = desk.window().await;
+    let asked = connection(&mut window, |c| c["state"] == "offline").await;
+    assert_eq!(
+        asked["failure"],
+        json!({"kind": "proxy_auth_required", "proxy": proxy.url_with_user()})
+    );
+
+    let mut set = desk.command(sibling("chatbell-cli").to_str().unwrap());
+    set.args(["proxy-password", "set"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null());
+    let mut child = set.spawn().unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{password}\n").as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+
+    window.call("reconnect_now", json!({})).await.unwrap();
+    connection(&mut window, |c| c["state"] == "online").await;
+}
+
+/// The connection as `app_info` tells it, asked until `pick` accepts it.
+async fn connection(window: &mut Window, pick: impl Fn(&Value) -> bool) -> Value {
+    let deadline = tokio::time::Instant::now() + WITHIN;
+    loop {
+        let info = window.call("app_info", json!({})).await.unwrap();
+        if pick(&info["connection"]) {
+            return info["connection"].clone();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the connection never got there; last {}",
+            info["connection"]
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -66,7 +66,36 @@ impl Desk {
             .env_remove("LC_ALL")
             .env_remove("LC_MESSAGES")
             .env_remove("CHATBELL_LOG");
+        // The machine's proxy is not the test's: each test names its own.
+        for var in chatbell_testkit::PROXY_ENV {
+            c.env_remove(var);
+        }
         c
+    }
+
+    /// Stores `secret` with `chatbell-cli <what> set`, typed on standard input; returns what
+    /// the command printed (its standard output and error).
+    pub fn store_secret(&self, what: &str, secret: &str) -> String {
+        use std::io::Write;
+        let mut set = self.cli();
+        set.args([what, "set"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = set.spawn().unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{secret}\n").as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{what} set: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
     }
 
     /// `chatbell-cli listen --json` against the simulator; returns once online.

@@ -588,6 +588,38 @@ mod tests {
         }
     }
 
+    /// The offline warning says what the agent can act on (an untrusted certificate, a proxy's
+    /// password), and keeps its short words for a server that is simply away.
+    #[test]
+    fn the_offline_warning_words_the_failure_the_agent_can_fix() {
+        let notice = Notice::Offline {
+            since: NaiveTime::from_hms_opt(10, 0, 0).unwrap(),
+            cause: OutageCause::ServerUnreachable,
+            reminder: false,
+        };
+        let untrusted = NetFailure::UnknownIssuer {
+            issuer: Some("Corp Root CA".into()),
+        };
+        let w = outage_words(&notice, Some(&untrusted), Lang::En);
+        assert_eq!(w.summary, "Chatbell is offline since 10:00");
+        assert_eq!(
+            w.body,
+            "New chats are not reaching you. The server's certificate is signed by “Corp Root CA”, \
+             which this computer does not trust. Ask your IT for the CA certificate, or add it \
+             under Certificate authority."
+        );
+        let w = outage_words(&notice, Some(&untrusted), Lang::Ru);
+        assert!(w.body.contains("«Corp Root CA»"), "{}", w.body);
+        let away = NetFailure::Refused { host: "h".into() };
+        for failure in [None, Some(&away)] {
+            let w = outage_words(&notice, failure, Lang::En);
+            assert_eq!(
+                w.body,
+                "New chats are not reaching you: the server cannot be reached."
+            );
+        }
+    }
+
     /// Every connection failure reads as two sentences in each language, the second saying
     /// what to do; the issuer and the proxy are named where known.
     #[test]
