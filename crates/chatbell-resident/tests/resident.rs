@@ -567,19 +567,16 @@ async fn try_again_reads_the_keychain_again() {
     connection(&mut window, |c| c["state"] == "online").await;
 }
 
-/// The connection as `app_info` tells it, asked until `pick` accepts it.
+/// The connection as `app_info` tells it, asked until `pick` accepts it (the test kit's wait).
 async fn connection(window: &mut Window, pick: impl Fn(&Value) -> bool) -> Value {
-    let deadline = tokio::time::Instant::now() + WITHIN;
-    loop {
+    chatbell_testkit::eventually("the connection's state", WITHIN, async || {
         let info = window.call("app_info", json!({})).await.unwrap();
-        if pick(&info["connection"]) {
-            return info["connection"].clone();
+        let connection = info["connection"].clone();
+        if pick(&connection) {
+            Ok(connection)
+        } else {
+            Err(connection)
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the connection never got there; last {}",
-            info["connection"]
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await
 }
