@@ -217,9 +217,17 @@ impl Proxy {
         }
     }
 
-    /// SIGSTOP: it keeps its sockets and answers nothing (a tunnel goes silent).
+    /// SIGSTOP: it keeps its sockets and answers nothing (a tunnel goes silent). Returns once
+    /// every thread of the proxy is stopped: `kill` only queues the signal, and a thread
+    /// already relaying on the other core would otherwise still pass a few bytes on.
     pub fn pause(&self) {
         self.signal("STOP");
+        let pid = self.pid().expect("the proxy runs");
+        crate::eventually_blocking(
+            &format!("every thread of the proxy {pid} is stopped"),
+            START_WITHIN,
+            || running_threads(pid),
+        );
     }
 
     /// SIGCONT after [`Proxy::pause`].
@@ -437,4 +445,24 @@ fn pump(from: &TcpStream, to: &TcpStream, capture: Arc<Mutex<Captured>>, client_
         let _ = to.shutdown(Shutdown::Write);
         let _ = from.shutdown(Shutdown::Read);
     });
+}
+
+/// Ok once no thread of `pid` is running (all are in the stopped state `T`); else the states
+/// seen, read from `/proc/PID/task/*/stat` (the field after the name's closing parenthesis).
+fn running_threads(pid: u32) -> Result<(), Vec<String>> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map_err(|e| vec![format!("/proc/{pid}/task: {e}")])?;
+    let states: Vec<String> = tasks
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("stat")).ok())
+        .filter_map(|stat| {
+            let after = stat.rsplit_once(')')?.1;
+            after.split_whitespace().next().map(str::to_owned)
+        })
+        .collect();
+    if !states.is_empty() && states.iter().all(|s| s == "T") {
+        Ok(())
+    } else {
+        Err(states)
+    }
 }
