@@ -100,6 +100,8 @@ fn the_package_declares_what_it_needs_and_ships_its_three_programs() {
         "usr/bin/chatbell-window",
         "usr/bin/chatbell-cli",
         "usr/share/applications/Chatbell.desktop",
+        // The organization's file to start from (docs/deployment.md).
+        "usr/share/doc/chatbell/examples/settings.json",
     ] {
         assert!(files.contains(&file), "{file} in:\n{listing}");
     }
@@ -124,6 +126,28 @@ async fn the_installed_app_starts_in_demo_mode_and_is_removed_cleanly() {
         "chatbell --version: {version}"
     );
     run("/usr/bin/chatbell-cli", &["--version"]);
+    // The shipped example, put where IT puts the organization's file, is read as it should be.
+    let example = "/usr/share/doc/chatbell/examples/settings.json";
+    let config = tempfile::tempdir().unwrap();
+    let shown = Command::new("/usr/bin/chatbell-cli")
+        .args(["settings", "show", "--origin"])
+        .env("CHATBELL_ORG_SETTINGS", example)
+        .env("CHATBELL_CONFIG_DIR", config.path())
+        .output()
+        .unwrap();
+    let shown_text = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        shown.status.success() && shown.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
+    assert!(
+        shown_text.lines().any(|l| l
+            == format!(
+                "locked by the organization\t{example}\tserver.url=\"wss://support.example.com/events\""
+            )),
+        "{shown_text}"
+    );
     let entry = std::fs::read_to_string("/usr/share/applications/Chatbell.desktop").unwrap();
     // The menu entry starts the resident, which opens the window.
     assert!(entry.lines().any(|l| l == "Exec=chatbell"), "{entry}");

@@ -1022,3 +1022,135 @@ async fn a_proxy_password_asked_for_refused_then_right() {
     d.until("return document.querySelector('[data-chat-id=\"5005\"]') !== null");
     d.shot("online-with-the-right-password");
 }
+
+/// Whether the input `id` is disabled, and the lock's words beside its label (null: none).
+fn lock_of(d: &Desktop, id: &str) -> Value {
+    d.js(&format!(
+        "const i = document.getElementById('{id}'); const b = document.querySelector('label[for=\"{id}\"] + .lock-badge'); return [i.disabled, b ? b.textContent : null]"
+    ))
+}
+
+/// Set up by the organization's file (`docs/deployment.md`): with the server's address locked
+/// the first run asks only for the token; Settings shows the locked address and the locked
+/// reminder timing disabled, with the lock, and saves what is the agent's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn set_up_by_the_organization_the_first_run_asks_only_the_token_and_locks_show() {
+    let token = "org-token";
+    let mut d = launch("organization")
+        .sim(SimConfig {
+            token: Some(token.into()),
+            ..SimConfig::default()
+        })
+        .organization(|sim| {
+            json!({
+                "defaults": {"notifications": {"snooze_minutes": 20}},
+                "locked": {
+                    "server": {"url": sim},
+                    "notifications": {"escalation": {"new_chat": {"every_min": 5}}}
+                }
+            })
+            .to_string()
+        })
+        .start()
+        .await;
+    d.until("return !document.querySelector('#welcome').hidden");
+    assert!(!d.visible("#welcome-url"), "a locked address is not asked");
+    assert_eq!(
+        d.js("return document.querySelector('#welcome-url-locked').textContent"),
+        json!(format!(
+            "Server: {}. Set by your organization.",
+            d.sim.ws_url()
+        ))
+    );
+    assert_eq!(
+        d.js("return document.activeElement.id"),
+        json!("welcome-token")
+    );
+    d.shot("first-run-token-only");
+    d.type_into("#welcome-token", token);
+    d.click("#welcome-connect");
+    d.until("return document.querySelector('#welcome').hidden");
+    // The simulator demands the token: being online proves it went through.
+    d.until("return document.querySelector('#status-bar').dataset.state === 'online'");
+    let file = d.settings_file();
+    assert_eq!(file["ui"]["welcome_done"], json!(true));
+    assert!(
+        file.get("server").is_none() && file.get("notifications").is_none(),
+        "the organization's values are not the agent's: {file}"
+    );
+
+    d.click("#settings-button");
+    d.until("return document.querySelector('#settings-dialog').open");
+    d.click("#tab-connection");
+    assert_eq!(
+        lock_of(&d, "setting-url"),
+        json!([true, "Set by your organization"])
+    );
+    assert_eq!(
+        d.js("return document.getElementById('setting-url').value"),
+        json!(d.sim.ws_url())
+    );
+    assert_eq!(lock_of(&d, "setting-web-panel"), json!([false, null]));
+    d.shot("connection-locked");
+    d.click("#tab-notifications");
+    assert_eq!(
+        d.js("return [document.getElementById('setting-esc-new-chat-every').disabled, document.getElementById('setting-esc-new-chat-every').value, document.getElementById('setting-esc-new-chat-realert').disabled, (document.querySelector('#ladder-general .ladder-table + .lock-badge') || {}).textContent]"),
+        json!([true, "5", false, "Set by your organization"])
+    );
+    assert_eq!(
+        d.js("return document.getElementById('setting-snooze-minutes').value"),
+        json!("20"),
+        "the organization's default"
+    );
+    d.shot("reminders-locked");
+    // What is the agent's is saved, with the locks in the form.
+    d.js("const s = document.getElementById('setting-snooze-minutes'); s.value = '30'; s.dispatchEvent(new Event('input', { bubbles: true }))");
+    d.click("#settings-save");
+    d.until("return !document.querySelector('#settings-dialog').open");
+    assert_eq!(
+        d.settings_file()["notifications"],
+        json!({"snooze_minutes": 30})
+    );
+}
+
+/// A broken organization's file never stops Chatbell: it connects with the agent's settings and
+/// the banner names the file and the field (never the value); fixed while the app runs, the
+/// banner goes and the file's new lock holds in the open Settings.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_organization_file_is_explained_and_the_app_connects_all_the_same() {
+    let mut d = launch("organization-broken")
+        .settings(json!({}))
+        .organization(|_| {
+            json!({"locked": {"notifications": {"snooze_minutes": "hunter2"}}}).to_string()
+        })
+        .start()
+        .await;
+    d.until("return document.querySelector('#status-bar').dataset.state === 'online'");
+    d.until("return !document.querySelector('#org-problem').hidden");
+    let said = d.js("return document.querySelector('#org-problem-text').textContent");
+    assert_eq!(
+        said,
+        json!(format!(
+            "Your organization's settings file {} is not in use: notifications.snooze_minutes: This setting does not take a value of this kind. Chatbell goes on with your own and its built-in settings. Tell whoever manages your computer.",
+            d.organization_path().display()
+        ))
+    );
+    d.shot("organization-file-broken");
+
+    d.click("#settings-button");
+    d.until("return document.querySelector('#settings-dialog').open");
+    d.click("#tab-notifications");
+    assert_eq!(lock_of(&d, "setting-privacy"), json!([false, null]));
+    d.write_organization(&json!({"locked": {"notifications": {"privacy": true}}}).to_string());
+    d.until("return document.querySelector('#org-problem').hidden");
+    d.until("return document.getElementById('setting-privacy').disabled");
+    assert_eq!(
+        lock_of(&d, "setting-privacy"),
+        json!([true, "Set by your organization"])
+    );
+    assert_eq!(
+        d.js("return document.getElementById('setting-privacy').checked"),
+        json!(true)
+    );
+    d.shot("organization-lock-followed");
+}

@@ -175,6 +175,35 @@ fn every_settings_problem_is_documented_and_worded() {
     assert_eq!(documented, units, "docs/ipc.md's Unit");
 }
 
+/// Why the organization's settings file is set aside (`OrgProblem`, in `OrganizationInfo`): the
+/// engine's kinds are the list `docs/ipc.md` gives and the one the banner words (`banners.js`),
+/// each with its words in both languages.
+#[test]
+fn every_organization_problem_is_documented_and_worded() {
+    let engine = read("../crates/chatbell-engine/src/settings/organization.rs");
+    let kinds = variants(&engine, "OrgProblem");
+    assert!(kinds.len() > 5, "read only {kinds:?}");
+    let banners = read("../ui/js/banners.js");
+    let worded: BTreeSet<String> = quoted(section(&banners, "const ORG_PROBLEMS = [", "];"));
+    assert_eq!(worded, kinds, "ui/js/banners.js ORG_PROBLEMS");
+    let ipc = read("../docs/ipc.md");
+    let documented = after(
+        section(&ipc, "\nOrgProblem ", "\n             why"),
+        "kind: \"",
+        &['"'],
+    );
+    assert_eq!(documented, kinds, "docs/ipc.md's OrgProblem");
+    for language in ["en", "ru"] {
+        let words = read(&format!("../ui/js/i18n/{language}.js"));
+        for kind in &kinds {
+            assert!(
+                words.contains(&format!("\n  \"org_problem.{kind}\": ")),
+                "ui/js/i18n/{language}.js has no org_problem.{kind}"
+            );
+        }
+    }
+}
+
 /// Why a connection failed (`NetFailure`, in ConnState "offline" and a `net` error): the
 /// engine's kinds, file problems, file roles and route sources are the lists `docs/ipc.md` gives
 /// and the ones the page words (`net-words.js`).

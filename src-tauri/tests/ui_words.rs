@@ -232,6 +232,12 @@ fn the_settings_form_names_the_apps_fields_and_limits() {
     for field in &fields {
         assert!(is_path(field), "data-field=\"{field}\" is not a setting");
     }
+    // What a control locks with (settings/locks.js) is a setting too.
+    let locks = quoted_after(&html, "data-locks=\"");
+    assert!(locks.len() >= 4, "{locks:?}");
+    for field in &locks {
+        assert!(is_path(field), "data-locks=\"{field}\" is not a setting");
+    }
     // The ladder tables' inputs get theirs from ladders.js: its tables, kinds and steps.
     let ladders = read("js/settings/ladders.js");
     let kinds: Vec<String> = js_pairs(&ladders, "KINDS");

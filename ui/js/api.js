@@ -105,6 +105,7 @@ export const EVENTS = Object.freeze({
   snoozed: "chatbell:snoozed",
   openSettings: "chatbell:open-settings",
   service: "chatbell:service",
+  organization: "chatbell:organization",
 });
 
 /** Subscribes to a shell event; the handler gets the payload. Resolves to an unlisten function. */

@@ -6,7 +6,8 @@ import * as api from "./api.js";
 import { byId, setText } from "./dom.js";
 import { resolveLanguage, setLanguage, t } from "./i18n/index.js";
 import {
-  nextMuteExpiry, notify, patchChat, setBanner, setConnection, setInfo, setSettings, setUnreadTotal, setWaiting, state, subscribe, upsertChats,
+  nextMuteExpiry, notify, patchChat, setBanner, setConnection, setInfo, setOrganization, setSettings, setUnreadTotal, setWaiting, state, subscribe,
+  upsertChats,
 } from "./state.js";
 import { msToMidnight } from "./time.js";
 import { adjacentChatId, focusChatRow, initChatList, loadMoreChats, reloadChats } from "./chat-list.js";
@@ -188,6 +189,7 @@ function registerListeners() {
     api.on(E.openSettings, (p) => openSettingsSection(p ? p.section : null)),
     // The window's background service went away and is being restarted (a resync follows).
     api.on(E.service, (p) => setBanner("serviceLost", !(p && p.running))),
+    api.on(E.organization, (p) => setOrganization(p)),
   ]);
 }
 

@@ -1,10 +1,12 @@
 // Non-blocking messages: the one-time tray hint, the shell's notice, disk write failures, a
-// session that could not start because of its database, and short toasts for failed commands.
+// session that could not start because of its database, an organization's settings file set
+// aside, and short toasts for failed commands.
 // None of them steals focus.
 
 import * as api from "./api.js";
 import { byId, setHidden, setText } from "./dom.js";
 import { t } from "./i18n/index.js";
+import { problemText } from "./problems.js";
 import { setBanner, setInfo, state, subscribe } from "./state.js";
 
 const TOAST_MS = 5000;
@@ -34,6 +36,30 @@ export function setStoreProblem(error) {
   setBanner("storeProblem", error ? { reason: error.reason, path: error.path } : null);
 }
 
+// Every OrgProblem kind of docs/ipc.md, each worded "org_problem.<kind>"; the contract tests
+// compare this line with the engine's.
+const ORG_PROBLEMS = ["unreadable", "not_a_file", "too_large", "not_json", "shape", "token", "setting"];
+
+/** What is wrong with the organization's file (an OrgProblem), in the agent's words. */
+export function orgProblemWords(problem) {
+  const kind = ORG_PROBLEMS.includes(problem?.kind) ? problem.kind : "unreadable";
+  if (kind === "setting") return t("org_problem.setting", { field: problem.field, problem: problemText(problem.problem) ?? "" });
+  return t(`org_problem.${kind}`, { line: problem.line, column: problem.column, field: problem.field ?? "" });
+}
+
+/**
+ * The organization's file is set aside: said once in the banner (the resident marks the first
+ * telling `announce`), hidden when the file is fixed.
+ */
+function followOrganization(info) {
+  const org = info.organization;
+  if (!org || !org.problem) {
+    if (state.banners.orgProblem) setBanner("orgProblem", null);
+  } else if (org.announce) {
+    setBanner("orgProblem", { path: org.path, problem: org.problem });
+  }
+}
+
 export function initBanners({ retryStart = async () => {} } = {}) {
   toastEl = byId("toast");
   const retry = byId("store-problem-retry");
@@ -48,11 +74,13 @@ export function initBanners({ retryStart = async () => {} } = {}) {
   byId("tray-hint-dismiss").addEventListener("click", dismissTrayHint);
   byId("notice-dismiss").addEventListener("click", () => setBanner("notice", null));
   byId("store-error-dismiss").addEventListener("click", () => setBanner("storeError", null));
+  byId("org-problem-dismiss").addEventListener("click", () => setBanner("orgProblem", null));
   subscribe("banners", renderBanners);
   subscribe("lang", renderBanners);
   subscribe("info", (s) => {
     const info = s.info;
     if (!info) return;
+    followOrganization(info);
     const wantsHint = info.tray_available === false && !info.settings?.ui?.tray_hint_shown;
     if (wantsHint !== s.banners.trayHint) setBanner("trayHint", wantsHint);
   });
@@ -65,6 +93,9 @@ export function renderBanners(s) {
   setText(byId("notice-text"), s.banners.notice || "");
   setHidden(byId("store-error"), !s.banners.storeError);
   setText(byId("store-error-text"), s.banners.storeError || "");
+  const org = s.banners.orgProblem;
+  setHidden(byId("org-problem"), !org);
+  setText(byId("org-problem-text"), org ? t("org_problem.text", { path: org.path, what: orgProblemWords(org.problem) }) : "");
   const problem = s.banners.storeProblem;
   setHidden(byId("store-problem"), !problem);
   const words = problem ? storeProblemWords(problem.reason) : { what: "", todo: "" };

@@ -2,8 +2,8 @@
 // object (the engine validates it and names the field it refuses, with the problem), Cancel
 // throws the draft away. Each tab is its own module (settings/general.js, connection.js,
 // notifications.js; Troubleshooting is diagnostics.js); this one opens and closes the dialog,
-// switches tabs, fills and collects the draft through them, and shows an error on the field it
-// names (settings/fields.js). The secrets (token, proxy password, key passphrase), mutes, the diagnostics and Check connection
+// switches tabs, fills and collects the draft through them, shows an error on the field it
+// names (settings/fields.js) and what the organization locked (settings/locks.js). The secrets (token, proxy password, key passphrase), mutes, the diagnostics and Check connection
 // act at once: not in the draft.
 
 import * as api from "./api.js";
@@ -23,6 +23,7 @@ import {
   collectNotifications, fillNotifications, initNotifications, relabelNotifications, renderMuted, syncNotifications,
 } from "./settings/notifications.js";
 import { renderSecrets } from "./settings/secrets.js";
+import { holdLocks, isLocked, releaseLocks } from "./settings/locks.js";
 import { settingToFix } from "./net-words.js";
 import { resetSounds } from "./settings/sounds.js";
 
@@ -85,7 +86,10 @@ export function initSettings(a) {
   });
   subscribe("info", () => {
     applyLimits(form);
+    renderDndButton(state);
     if (!dialog.open) return;
+    // What the organization locks may have changed (its file did).
+    syncDependents();
     renderSecrets();
     renderAudioStatus();
   });
@@ -106,9 +110,11 @@ function renderDndButton(s) {
   const button = byId("dnd-button");
   button.setAttribute("aria-pressed", on ? "true" : "false");
   button.classList.toggle("is-active", on);
+  const locked = isLocked("notifications.do_not_disturb");
+  button.disabled = locked;
   const label = t(on ? "dnd.label_on" : "dnd.label");
   button.setAttribute("aria-label", label);
-  button.title = label;
+  button.title = locked ? `${label} · ${t("settings.locked")}` : label;
 }
 
 /* ---- open / close ---- */
@@ -178,10 +184,13 @@ function fillForm(settings, { onlyClean }) {
   syncDependents();
 }
 
+/** The form's own rules (a field that depends on another), then the organization's locks over them. */
 function syncDependents() {
+  releaseLocks(form);
   syncGeneral();
   syncConnection();
   syncNotifications();
+  holdLocks(form);
 }
 
 function collect() {

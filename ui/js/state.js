@@ -18,7 +18,8 @@ export const state = {
   search: { query: "", results: [], chatMatches: [], loading: false, error: null, active: false },
   language: "en",
   // storeProblem: { reason, message } while the session could not start because of its database.
-  banners: { storeError: null, notice: null, trayHint: false, fatal: null, storeProblem: null, serviceLost: false },
+  // orgProblem: { path, problem } while the organization's settings file is set aside (until dismissed).
+  banners: { storeError: null, notice: null, trayHint: false, fatal: null, storeProblem: null, serviceLost: false, orgProblem: null },
 };
 
 const listeners = new Map();
@@ -65,6 +66,13 @@ export function setInfo(info) {
   setConnection(info.connection);
   setUnreadTotal(info.unread_total);
   setWaiting(info.waiting);
+}
+
+/** The organization's file changed (chatbell:organization): what it locks, what is wrong with it. */
+export function setOrganization(organization) {
+  if (!organization || !state.info) return;
+  state.info = { ...state.info, organization };
+  notify("info", {});
 }
 
 export function setSettings(settings) {

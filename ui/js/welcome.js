@@ -1,11 +1,13 @@
-// First run: connect to a real service, or try the built-in demo. Shown only while nothing is
-// configured and the welcome has not been answered.
+// First run: connect to a real service, or try the built-in demo. Shown until the welcome is
+// answered, while nothing is configured, or while the organization's file gave the server (as a
+// default, filled in; locked, shown and not asked) and the token is still to be entered.
 
 import * as api from "./api.js";
-import { byId, setText } from "./dom.js";
+import { byId, setHidden, setText } from "./dom.js";
 import { t } from "./i18n/index.js";
 import { setInfo, state, subscribe } from "./state.js";
 import { errorText } from "./problems.js";
+import { isLocked } from "./settings/locks.js";
 
 let root;
 // Held open from the moment Connect is pressed until the token is stored too: saving the
@@ -25,18 +27,38 @@ export function initWelcome() {
   }
   subscribe("info", renderWelcome);
   subscribe("settings", renderWelcome);
+  subscribe("lang", renderWelcome);
 }
 
 export function shouldShowWelcome(s) {
-  return Boolean(s.info && s.info.mode === "unconfigured" && s.settings && !s.settings.ui.welcome_done);
+  if (!s.info || !s.settings || s.settings.ui.welcome_done) return false;
+  return s.info.mode === "unconfigured" || (s.info.mode === "server" && !s.info.has_token);
+}
+
+/** The server's address as the organization locked it, or null. */
+function lockedUrl(s) {
+  const url = s.settings?.server?.url;
+  return url && isLocked("server.url") ? url : null;
 }
 
 export function renderWelcome(s) {
   const show = pinned || shouldShowWelcome(s);
+  renderServer(s);
   if (root.hidden === !show) return;
   root.hidden = !show;
   document.getElementById("app").inert = show;
-  if (show) byId("welcome-url").focus();
+  if (show) byId(lockedUrl(s) ? "welcome-token" : "welcome-url").focus();
+}
+
+/** A locked address is shown, not asked; one the organization suggests is filled in. */
+function renderServer(s) {
+  const locked = lockedUrl(s);
+  setHidden(byId("welcome-url-field"), Boolean(locked));
+  setHidden(byId("welcome-url-locked"), !locked);
+  setText(byId("welcome-url-locked"), locked ? t("welcome.url_locked", { url: locked }) : "");
+  const input = byId("welcome-url");
+  const suggested = s.settings?.server?.url;
+  if (!locked && suggested && input.value === "") input.value = suggested;
 }
 
 export function isWelcomeOpen() {
@@ -57,7 +79,7 @@ function busy(on) {
 }
 
 async function connect() {
-  const url = byId("welcome-url").value.trim();
+  const url = lockedUrl(state) ?? byId("welcome-url").value.trim();
   const token = byId("welcome-token").value.trim();
   showError("welcome-url", null);
   showError("welcome-token", null);

@@ -12,6 +12,7 @@ use chatbell_engine::model::{
 };
 use chatbell_engine::net::ProxySetting;
 use chatbell_engine::notifier::{DesktopNotifier, Notifier, NotifierConfig};
+use chatbell_engine::settings::organization;
 use chatbell_engine::settings::{Settings, check_url};
 use chatbell_engine::{Credentials, Engine, EngineConfig, Secret, paths, server_config};
 use tokio::sync::broadcast::error::RecvError;
@@ -67,10 +68,10 @@ pub struct ListenArgs {
 }
 
 pub async fn run(db: &Path, args: ListenArgs) -> anyhow::Result<ExitCode> {
-    let (settings, settings_error) = Settings::load(&paths::settings_path());
-    if let Some(e) = settings_error {
-        eprintln!("warning: {}", terminal_safe(&e.to_string()));
-    }
+    let org_path = organization::path();
+    let loaded = organization::load_layers(&paths::settings_path(), &org_path);
+    crate::settings::warn(&loaded);
+    let settings = loaded.layers.effective();
     let url = args.url.or(settings.server.url.clone()).context(
         "no server: pass --url ws://host/path (or set the server in the app's settings)",
     )?;
@@ -109,8 +110,15 @@ pub async fn run(db: &Path, args: ListenArgs) -> anyhow::Result<ExitCode> {
     if !args.subscribe.is_empty() {
         config.subscriptions = args.subscribe;
     }
+    // What the flags say over the settings, again each time the organization's file changes.
+    let no_sound = args.no_sound;
+    let flags = move |settings: &mut Settings| {
+        if no_sound {
+            settings.notifications.sound = false;
+        }
+    };
+    flags(&mut config.settings);
     if args.no_sound {
-        config.settings.notifications.sound = false;
         config.audio = false;
     }
     if let Some(ms) = args.ping_ms {
@@ -127,12 +135,31 @@ pub async fn run(db: &Path, args: ListenArgs) -> anyhow::Result<ExitCode> {
     let stop = shutdown_signal();
     let engine = Engine::start(config, notifier).await?;
     let mut events = engine.events();
+    // The organization's file is followed as the app follows it; the connection stays as this
+    // run started (`set_settings` never reconnects; the flags may have chosen the server).
+    let mut layers = loaded.layers;
+    let mut org_changes = organization::watch(org_path, loaded.organization);
     let mut names: HashMap<i64, String> = HashMap::new();
     let mut failed = None;
     tokio::pin!(stop);
     loop {
         tokio::select! {
             _ = &mut stop => break,
+            Some(org) = org_changes.recv() => {
+                match &org.problem {
+                    Some(problem) => eprintln!(
+                        "warning: the organization's settings ({}) are set aside: {}",
+                        org.path.display(),
+                        terminal_safe(&problem.to_string())
+                    ),
+                    None => eprintln!("the organization's settings ({}) changed", org.path.display()),
+                }
+                layers.defaults = org.defaults;
+                layers.locked = org.locked;
+                let mut now = layers.effective();
+                flags(&mut now);
+                engine.set_settings(now);
+            }
             event = events.recv() => match event {
                 Ok(EngineEvent::Failed { error }) => {
                     failed = Some(error);

@@ -3,6 +3,7 @@
 
 mod listen;
 mod output;
+mod settings;
 mod store;
 mod token;
 
@@ -95,6 +96,11 @@ enum Command {
         #[command(subcommand)]
         action: token::TokenAction,
     },
+    /// The settings as they hold (yours, your organization's, built-in), and one changed or reset.
+    Settings {
+        #[command(subcommand)]
+        action: settings::SettingsAction,
+    },
     /// Delete messages older than N days (if given), merge the search index and shrink the file.
     Compact {
         /// 1–36500 (a hundred years), like the retention in the settings.
@@ -168,6 +174,7 @@ fn main() -> std::process::ExitCode {
                 tokio::task::spawn_blocking(move || token::run(token::Which::KeyPassphrase, action))
                     .await?
             }
+            Command::Settings { action } => settings::run(action).await,
             Command::Compact { older_than_days } => store::compact(&db, older_than_days),
         }
     });

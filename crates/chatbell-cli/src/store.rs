@@ -8,7 +8,7 @@ use chatbell_engine::i18n::Lang;
 use chatbell_engine::keychain::Keychain;
 use chatbell_engine::model::ChatOrder;
 use chatbell_engine::notifier::{DesktopNotifier, Notifier, NotifierConfig};
-use chatbell_engine::settings::Settings;
+use chatbell_engine::settings::organization::{self, Organization};
 use chatbell_engine::store::{EngineLock, Reader, Writer, mark_read, retention_cutoff};
 use chatbell_engine::{Credentials, paths, server_config};
 
@@ -124,7 +124,8 @@ pub fn compact(db: &Path, older_than_days: Option<u32>) -> anyhow::Result<ExitCo
 }
 
 pub async fn doctor(db: &Path, json: bool) -> anyhow::Result<ExitCode> {
-    let (settings, settings_error) = Settings::load(&paths::settings_path());
+    let loaded = organization::load_layers(&paths::settings_path(), &organization::path());
+    let settings = loaded.layers.effective();
     let keychain = Keychain::token();
     let needs = settings.server.clone();
     let credentials = tokio::task::spawn_blocking(move || Credentials::load(&needs))
@@ -140,13 +141,14 @@ pub async fn doctor(db: &Path, json: bool) -> anyhow::Result<ExitCode> {
         Lang::of(settings.ui.language),
     )
     .await;
-    if let Some(e) = settings_error {
+    if let Some(e) = &loaded.user_error {
         checks.push(chatbell_engine::doctor::Check {
             name: "settings",
             ok: false,
             detail: e.to_string(),
         });
     }
+    checks.push(organization_check(&loaded.organization));
     let ok = checks.iter().all(|c| c.ok);
     if json {
         checks.iter().for_each(print_json);
@@ -165,4 +167,32 @@ pub async fn doctor(db: &Path, json: bool) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// The organization's file: none, what it sets and locks, or why it is set aside (its field,
+/// never its value).
+fn organization_check(org: &Organization) -> chatbell_engine::doctor::Check {
+    let path = org.path.display();
+    let (ok, detail) = match &org.problem {
+        Some(problem) => (
+            false,
+            format!("{path} is set aside, the built-in and your settings hold: {problem}"),
+        ),
+        None if !org.present => (true, format!("none ({path})")),
+        None => {
+            let locked = org.locked_keys();
+            let defaults = org.default_keys().len();
+            let locks = if locked.is_empty() {
+                "nothing locked".to_string()
+            } else {
+                format!("locked: {}", locked.join(", "))
+            };
+            (true, format!("{path}: {defaults} defaults; {locks}"))
+        }
+    };
+    chatbell_engine::doctor::Check {
+        name: "organization",
+        ok,
+        detail,
+    }
 }

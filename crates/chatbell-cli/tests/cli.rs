@@ -303,7 +303,8 @@ async fn doctor_checks_every_dependency() {
             "audio",
             "keychain",
             "store",
-            "server"
+            "server",
+            "organization"
         ]
     );
     assert!(ok, "{out}{err}");

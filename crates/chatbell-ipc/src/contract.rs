@@ -8,6 +8,7 @@ use chatbell_engine::model::{
     ChatSummary, ConnState, Gap, Message, SettingsSection, WaitingSummary,
 };
 use chatbell_engine::net::NetFailure;
+use chatbell_engine::settings::organization::{OrgProblem, Organization};
 use chatbell_engine::settings::{
     Bounds, LADDER_MINUTES, MAX_SUBSCRIPTIONS, OFFLINE_ALERT_SECS, Problem, QUERY_PARAM_LEN,
     RETENTION_DAYS, SNOOZE_MINUTES, Settings, SettingsError, Unit, VOLUME,
@@ -55,6 +56,36 @@ pub struct AppInfo {
     pub pending_settings: Option<SettingsSection>,
     /// What the settings' numbers may be: the page's inputs take their bounds from here.
     pub limits: Limits,
+    /// The organization's file: what it locks, and what is wrong with it.
+    pub organization: OrganizationInfo,
+}
+
+/// `chatbell:organization`, and `AppInfo.organization`: the organization's settings file as
+/// read (`docs/deployment.md`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrganizationInfo {
+    /// Where it is looked for.
+    pub path: PathBuf,
+    /// Whether there is a file there (most computers have none).
+    pub present: bool,
+    /// The dotted keys it locks (`server.url`): the page disables their fields.
+    pub locked: Vec<String>,
+    /// Why the file is set aside as a whole, if it is (never quoting a value).
+    pub problem: Option<OrgProblem>,
+    /// Say the problem now (the banner): true once per problem, the first time a window is told.
+    pub announce: bool,
+}
+
+impl OrganizationInfo {
+    pub fn of(org: &Organization) -> OrganizationInfo {
+        OrganizationInfo {
+            path: org.path.clone(),
+            present: org.present,
+            locked: org.locked_keys(),
+            problem: org.problem.clone(),
+            announce: false,
+        }
+    }
 }
 
 /// The bounds `Settings::validate` holds the settings' numbers to, for the page's inputs (and
@@ -205,6 +236,7 @@ pub enum UiEvent {
     Snoozed(Snoozed),
     OpenSettings(OpenSettings),
     Service(Service),
+    Organization(OrganizationInfo),
 }
 
 impl UiEvent {
@@ -223,6 +255,7 @@ impl UiEvent {
             UiEvent::Snoozed(_) => "chatbell:snoozed",
             UiEvent::OpenSettings(_) => "chatbell:open-settings",
             UiEvent::Service(_) => "chatbell:service",
+            UiEvent::Organization(_) => "chatbell:organization",
         }
     }
 

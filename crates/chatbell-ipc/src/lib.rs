@@ -8,5 +8,5 @@ pub mod contract;
 pub mod socket;
 pub mod wire;
 
-pub use contract::{CommandError, CommandResult, Mode, UiEvent};
-pub use wire::{Command, PROTOCOL, Role, ToResident, ToWindow, Welcome};
+pub use contract::{CommandError, CommandResult, Mode, OrganizationInfo, UiEvent};
+pub use wire::{CliReply, CliRequest, Command, PROTOCOL, Role, ToResident, ToWindow, Welcome};

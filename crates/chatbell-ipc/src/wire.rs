@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::contract::{CommandError, SecretName, UiEvent};
 
 /// The protocol both sides speak; any change to the messages below raises it.
-pub const PROTOCOL: u32 = 4;
+pub const PROTOCOL: u32 = 5;
 
 /// The longest line either side accepts (a large `stored` batch fits many times over).
 pub const MAX_LINE: usize = 8 * 1024 * 1024;
@@ -37,7 +37,26 @@ pub enum Role {
     Window,
     /// A second `chatbell` launched: asks for the window, then leaves.
     Launcher,
+    /// `chatbell-cli`: one [`CliRequest`], answered by one [`CliReply`], then it leaves.
+    Cli,
 }
+
+/// What `chatbell-cli` asks the running resident, which owns the settings while it runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "request", rename_all = "snake_case")]
+pub enum CliRequest {
+    /// `settings set KEY VALUE`: one field by its dotted key.
+    SetSetting {
+        key: String,
+        value: serde_json::Value,
+    },
+    /// `settings reset KEY`: the field follows the organization's default or the built-in
+    /// value again.
+    ResetSetting { key: String },
+}
+
+/// The resident's answer to a [`CliRequest`]: the settings after it, or why not.
+pub type CliReply = Result<Settings, CommandError>;
 
 /// The resident's answer to [`Hello`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,10 +9,10 @@ use chatbell_engine::server_config;
 use chatbell_engine::settings::{SNOOZE_MINUTES, ServerSettings, Settings};
 use chatbell_engine::sound::{PlayReport, Tone};
 use chatbell_engine::web_panel::WebPanel;
-use chatbell_ipc::Command;
 use chatbell_ipc::contract::{
     AppInfo, CommandError, CommandResult, Limits, Mode, SecretName, Snoozed, WebPanelPreview,
 };
+use chatbell_ipc::{CliReply, CliRequest, Command};
 use chatbell_protocol::UserId;
 use serde_json::Value;
 
@@ -96,6 +96,7 @@ impl Resident {
             audio: session.engine.audio_status(),
             pending_settings: self.update_view(|v| v.pending_settings.take()),
             limits: Limits::of_settings(),
+            organization: self.organization(),
         };
         self.refocus_engine();
         Ok(info)
@@ -163,6 +164,11 @@ impl Resident {
     pub fn set_open_chat(&self, user_id: Option<UserId>) {
         self.update_view(|v| v.open_chat = user_id);
         self.refocus_engine();
+    }
+
+    /// `chatbell-cli settings set|reset`, asked over the socket.
+    pub async fn cli(&self, request: CliRequest) -> CliReply {
+        prefs::cli(self, request).await
     }
 
     pub async fn save_settings(&self, settings: Settings) -> CommandResult<AppInfo> {

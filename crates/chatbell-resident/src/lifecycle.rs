@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use chatbell_engine::settings::Settings;
+use chatbell_engine::settings::Layers;
 use chatbell_ipc::contract::Mode;
 
 use crate::desktop::Desktop;
@@ -17,7 +17,7 @@ impl Resident {
     /// (settings that could not be read).
     pub fn new(
         options: Options,
-        settings: Settings,
+        settings: Layers,
         notice: Option<String>,
         desktop: Arc<dyn Desktop>,
     ) -> Resident {
@@ -36,6 +36,7 @@ impl Resident {
         self.set_tray_available(tray_host::present().await.unwrap_or(false));
         waiting::start(self);
         bridge::follow_settings(self);
+        prefs::follow_organization(self);
         self.spawn(switch::restart_after_failures(self.clone()));
         let settings = self.settings();
         let mode = if self.0.options.demo {

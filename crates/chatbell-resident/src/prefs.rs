@@ -4,36 +4,71 @@
 //! applied here to what they configure (start at login, the engine, the connection, the web
 //! panel link).
 
-use chatbell_engine::settings::{ChangeError, Problem, ServerSettings, Settings, SettingsOwner};
+use chatbell_engine::settings::organization::{self, Organization};
+use chatbell_engine::settings::{
+    ChangeError, Layers, Problem, ServerSettings, Settings, SettingsOwner,
+};
 use chatbell_engine::{paths, server_config};
-use chatbell_ipc::contract::{CommandError, CommandResult, Mode};
+use chatbell_ipc::CliRequest;
+use chatbell_ipc::contract::{CommandError, CommandResult, Mode, OrganizationInfo};
 
 use crate::resident::Resident;
 use crate::secrets;
 use crate::{autostart, switch};
 
-/// The settings file, or defaults with a notice when it could not be read (the bad file is
-/// kept beside it, never overwritten).
-pub fn load() -> (Settings, Option<String>) {
-    let (settings, error) = Settings::load(&paths::settings_path());
-    if let Some(e) = &error {
+/// The settings in their layers: the agent's file (or nothing, with a notice, when it could
+/// not be read: the bad file is kept beside it, never overwritten) and the organization's file
+/// (set aside as a whole when it is bad, said in the log).
+pub fn load() -> (Layers, Option<String>) {
+    let loaded = organization::load_layers(&paths::settings_path(), &organization::path());
+    if let Some(e) = &loaded.user_error {
         tracing::warn!(error = %e, "settings");
     }
-    (settings, error.map(|e| e.to_string()))
+    let org = &loaded.organization;
+    if let Some(problem) = &org.problem {
+        tracing::warn!(file = %org.path.display(), %problem, "the organization's settings are set aside");
+    }
+    (loaded.layers, loaded.user_error.map(|e| e.to_string()))
+}
+
+/// Follows the organization's file: read again now (it may have changed since `load`), then at
+/// each change. Each version is handed to the settings' owner, which publishes and applies what
+/// moves, and told to the window (what is locked, what is wrong with the file).
+pub(crate) fn follow_organization(resident: &Resident) {
+    let owner = resident.settings_owner().clone();
+    let path = organization::path();
+    let first = Organization::load(&path);
+    let mut changes = organization::watch(path, first.clone());
+    let me = resident.clone();
+    resident.spawn(async move {
+        let mut next = Some(first);
+        while let Some(org) = next {
+            let layers = owner.layers();
+            if (&layers.defaults, &layers.locked) != (&org.defaults, &org.locked)
+                && let Err(e) = owner
+                    .organization(org.defaults.clone(), org.locked.clone())
+                    .await
+            {
+                tracing::warn!(error = %e, "the organization's settings could not be applied");
+            }
+            me.set_organization(OrganizationInfo::of(&org));
+            next = changes.recv().await;
+        }
+    });
 }
 
 /// The owner of `settings` (kept in the settings file) and its task, for the caller to run.
 /// Changes are applied to the resident `resident` returns (none: it is gone, nothing to do).
 pub(crate) fn own(
-    settings: Settings,
+    layers: Layers,
     resident: impl Fn() -> Option<Resident> + Send + Sync + 'static,
 ) -> (
     SettingsOwner<CommandError>,
     impl std::future::Future<Output = ()> + Send + 'static,
 ) {
     let resident = std::sync::Arc::new(resident);
-    SettingsOwner::new(
-        settings,
+    SettingsOwner::with_layers(
+        layers,
         Some(paths::settings_path()),
         Box::new(move |old, new| {
             let resident = resident.clone();
@@ -53,7 +88,20 @@ pub async fn update(
     edit: impl FnOnce(&mut Settings) + Send + 'static,
 ) -> CommandResult<Settings> {
     let owner = resident.settings_owner().clone();
-    owner.update(edit).await.map_err(|e| match e {
+    answer(owner.update(edit).await)
+}
+
+/// `chatbell-cli settings set|reset`: one field, by its dotted key.
+pub async fn cli(resident: &Resident, request: CliRequest) -> CommandResult<Settings> {
+    let owner = resident.settings_owner().clone();
+    answer(match request {
+        CliRequest::SetSetting { key, value } => owner.set(key, value).await,
+        CliRequest::ResetSetting { key } => owner.reset(key).await,
+    })
+}
+
+fn answer(change: Result<Settings, ChangeError<CommandError>>) -> CommandResult<Settings> {
+    change.map_err(|e| match e {
         ChangeError::Refused(e) => e.into(),
         ChangeError::Apply(e) => e,
         e @ ChangeError::Stopped => CommandError::engine(e.to_string()),

@@ -7,9 +7,10 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use chatbell_engine::model::{Focus, SettingsSection, WaitingSummary};
+use chatbell_engine::settings::organization::{self, Organization};
 use chatbell_engine::settings::{Settings, SettingsOwner};
 use chatbell_engine::sync::lock;
-use chatbell_ipc::contract::{CommandError, CommandResult, Mode};
+use chatbell_ipc::contract::{CommandError, CommandResult, Mode, OrganizationInfo, UiEvent};
 use chatbell_protocol::UserId;
 use tokio::runtime::Handle;
 use tokio::sync::{Notify, watch};
@@ -66,6 +67,9 @@ pub(crate) struct Inner {
     start_failure: Mutex<Option<StartFailure>>,
     view: Mutex<View>,
     notice: Mutex<Option<String>>,
+    /// The organization's file as last read (`prefs::follow_organization`), and whether its
+    /// problem is still to be said in a window.
+    organization: Mutex<(OrganizationInfo, bool)>,
     /// The window's title ("Chatbell — 3 waiting"), kept for when it is opened again.
     title: Mutex<Option<String>>,
     /// Who waits, as the engine last said: shown by `waiting`'s task.
@@ -100,6 +104,13 @@ impl Resident {
                 start_failure: Mutex::new(None),
                 view: Mutex::new(View::default()),
                 notice: Mutex::new(notice),
+                organization: Mutex::new((
+                    OrganizationInfo::of(&Organization {
+                        path: organization::path(),
+                        ..Organization::default()
+                    }),
+                    false,
+                )),
                 title: Mutex::new(None),
                 waiting: watch::channel(WaitingSummary::default()).0,
                 failed: Notify::new(),
@@ -235,6 +246,36 @@ impl Resident {
             }
         });
         self.refocus_engine();
+    }
+
+    /// The organization's file as last read, for a window: its problem is announced the first
+    /// time a window is told of it.
+    pub(crate) fn organization(&self) -> OrganizationInfo {
+        let mut now = lock(&self.0.organization);
+        let (info, untold) = &mut *now;
+        OrganizationInfo {
+            announce: std::mem::take(untold),
+            ..info.clone()
+        }
+    }
+
+    /// The organization's file as read now; a window is told when that changes (and a new
+    /// problem announced, now or when a window next asks).
+    pub(crate) fn set_organization(&self, info: OrganizationInfo) {
+        let window = self.view().window_alive;
+        let told = {
+            let mut now = lock(&self.0.organization);
+            if now.0 == info {
+                return;
+            }
+            let fresh = info.problem.is_some();
+            *now = (info.clone(), fresh && !window);
+            OrganizationInfo {
+                announce: fresh,
+                ..info
+            }
+        };
+        self.desktop().emit(UiEvent::Organization(told));
     }
 
     pub(crate) fn take_notice(&self) -> Option<String> {

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use chatbell_engine::sync::lock;
 use chatbell_ipc::socket::{Listener, Peer, Receiver, Sender};
-use chatbell_ipc::{PROTOCOL, Role, ToResident, ToWindow, UiEvent, Welcome};
+use chatbell_ipc::{CliReply, CliRequest, PROTOCOL, Role, ToResident, ToWindow, UiEvent, Welcome};
 use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 
@@ -218,6 +218,7 @@ async fn greet(peer: Peer, resident: Resident, split: Arc<Split>) {
     match greeted {
         Ok((Role::Launcher, receiver, _)) => launcher(receiver, &resident).await,
         Ok((Role::Window, receiver, sender)) => window(receiver, sender, resident, split).await,
+        Ok((Role::Cli, receiver, sender)) => cli(receiver, sender, &resident).await,
         Err(refusal) => tracing::warn!(%refusal, "refused a client"),
     }
 }
@@ -231,6 +232,20 @@ async fn launcher(mut receiver: Receiver, resident: &Resident) {
         }
         Ok(other) => tracing::warn!(?other, "a launcher asked for something else"),
         Err(e) => tracing::debug!(error = %e, "a launcher left"),
+    }
+}
+
+/// `chatbell-cli`: one request about the settings, one answer, and it leaves.
+async fn cli(mut receiver: Receiver, mut sender: Sender, resident: &Resident) {
+    match receiver.recv::<CliRequest>().await {
+        Ok(request) => {
+            tracing::info!(?request, "chatbell-cli asked");
+            let reply: CliReply = resident.cli(request).await;
+            if let Err(e) = sender.send(&reply).await {
+                tracing::debug!(error = %e, "chatbell-cli left before its answer");
+            }
+        }
+        Err(e) => tracing::debug!(error = %e, "chatbell-cli left"),
     }
 }
 

@@ -75,7 +75,12 @@ impl Desk {
             .env("LANG", "en_US.UTF-8")
             .env_remove("LC_ALL")
             .env_remove("CHATBELL_LOG")
-            .env_remove("CHATBELL_RUNTIME_DIR");
+            .env_remove("CHATBELL_RUNTIME_DIR")
+            // The organization's file of this desktop (none unless a test writes it).
+            .env(
+                "CHATBELL_ORG_SETTINGS",
+                self.home.path().join("org/settings.json"),
+            );
         c
     }
 
@@ -579,4 +584,134 @@ async fn connection(window: &mut Window, pick: impl Fn(&Value) -> bool) -> Value
         }
     })
     .await
+}
+
+/// The organization's file: its defaults and locks hold in the running resident, a change of it
+/// is followed within 2 s and told to the window, a save or a `chatbell-cli settings set` that
+/// changes a locked field is refused naming it, the CLI's change of another field goes through
+/// the resident, and a bad file is set aside with its field named, once.
+#[tokio::test]
+async fn the_organization_s_file_is_followed_and_its_locks_hold() {
+    use chatbell_ipc::{CommandError, OrganizationInfo, UiEvent};
+    let desk = Desk::new().await;
+    let org = desk.home.path().join("org");
+    let write_org = |json: Value| {
+        chatbell_testkit::write_into_place(&org.join("settings.json"), &json.to_string())
+    };
+    write_org(json!({"defaults": {"notifications": {"snooze_minutes": 20}}}));
+    let _resident = desk.resident().await;
+    let mut window = desk.window().await;
+    let info = window.call("app_info", json!({})).await.unwrap();
+    assert_eq!(info["settings"]["notifications"]["snooze_minutes"], 20);
+    assert_eq!(
+        info["organization"],
+        json!({"path": org.join("settings.json"), "present": true, "locked": [], "problem": null, "announce": false})
+    );
+
+    write_org(json!({"locked": {"notifications": {"snooze_minutes": 45}}}));
+    let told = |pick: fn(&OrganizationInfo) -> bool| {
+        move |m| match m {
+            ToWindow::Event(UiEvent::Organization(info)) if pick(&info) => Some(info),
+            _ => None,
+        }
+    };
+    tokio::time::timeout(
+        Duration::from_secs(2),
+        window.until(told(|info| info.locked == ["notifications.snooze_minutes"])),
+    )
+    .await
+    .expect("the change was followed and told within 2 s");
+    let info = window.call("app_info", json!({})).await.unwrap();
+    let settings = info["settings"].clone();
+    assert_eq!(settings["notifications"]["snooze_minutes"], 45);
+
+    let mut changed = settings.clone();
+    changed["notifications"]["snooze_minutes"] = json!(10);
+    match window
+        .call("save_settings", json!({ "settings": changed }))
+        .await
+    {
+        Err(CommandError::Setting { field, problem, .. }) => {
+            assert_eq!(field, "notifications.snooze_minutes");
+            assert_eq!(
+                serde_json::to_value(problem).unwrap(),
+                json!({"kind": "locked"})
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // Another field is the agent's to change, and only it is kept in the agent's file.
+    let mut mine = settings;
+    mine["notifications"]["privacy"] = json!(true);
+    window
+        .call("save_settings", json!({ "settings": mine }))
+        .await
+        .unwrap();
+    let user_file = desk.home.path().join("config/settings.json");
+    let file: Value = serde_json::from_str(&std::fs::read_to_string(&user_file).unwrap()).unwrap();
+    assert_eq!(file["notifications"], json!({"privacy": true}), "{file}");
+
+    // chatbell-cli goes through the running resident: the one owner applies and publishes.
+    let cli = |args: &[&str]| {
+        let out = desk
+            .command(sibling("chatbell-cli").to_str().unwrap())
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, out, err) = cli(&["settings", "set", "notifications.sound", "false"]);
+    assert!(ok, "{err}");
+    assert!(out.starts_with("your file\t"), "{out}");
+    window
+        .until(|m| match m {
+            ToWindow::Event(UiEvent::Settings(s)) if !s.notifications.sound => Some(()),
+            _ => None,
+        })
+        .await;
+    let (ok, _, err) = cli(&["settings", "set", "notifications.snooze_minutes", "10"]);
+    assert!(!ok);
+    assert!(
+        err.contains("notifications.snooze_minutes: is set by your organization"),
+        "{err}"
+    );
+    desk.logged("chatbell-cli asked").await;
+
+    // A bad file: set aside as a whole (the lock goes), its field named, its value never.
+    write_org(json!({"locked": {"notifications": {"snooze_minutes": "hunter2"}}}));
+    let bad = window.until(told(|info| info.problem.is_some())).await;
+    assert_eq!(
+        serde_json::to_value(&bad.problem).unwrap(),
+        json!({"kind": "setting", "field": "notifications.snooze_minutes", "problem": {"kind": "wrong_type"}})
+    );
+    assert!(bad.locked.is_empty());
+    assert!(bad.announce, "a new problem is said");
+    let info = window.call("app_info", json!({})).await.unwrap();
+    assert_eq!(
+        info["organization"]["announce"], false,
+        "once: the window was told"
+    );
+    assert_eq!(
+        info["settings"]["notifications"]["snooze_minutes"], 10,
+        "the built-in value"
+    );
+    assert_eq!(
+        info["organization"]["problem"]["field"],
+        "notifications.snooze_minutes"
+    );
+    desk.logged("the organization's settings are set aside")
+        .await;
+    let log = desk.log();
+    assert_eq!(
+        log.matches("the organization's settings are set aside")
+            .count(),
+        1,
+        "said once:\n{log}"
+    );
+    assert!(!log.contains("hunter2"));
+    assert!(org.join("settings.json").exists(), "never moved");
 }

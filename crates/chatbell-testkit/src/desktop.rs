@@ -47,7 +47,11 @@ pub struct Launch {
     env: Vec<(String, String)>,
     wayland: bool,
     portal: Option<Vec<String>>,
+    organization: Option<OrgFile>,
 }
+
+/// The organization's file of a launch: its text, given the simulator's address.
+type OrgFile = Box<dyn FnOnce(&str) -> String + Send>;
 
 impl Launch {
     /// The window program `app` (`chatbell-window`; the resident `chatbell` is beside it) on a
@@ -64,7 +68,16 @@ impl Launch {
             env: Vec::new(),
             wayland: false,
             portal: None,
+            organization: None,
         }
+    }
+
+    /// The organization's settings file (`docs/deployment.md`) written before the start: its
+    /// text, made from the simulator's address. Without it there is none (never the machine's
+    /// `/etc/chatbell/settings.json`).
+    pub fn organization(mut self, text: impl FnOnce(&str) -> String + Send + 'static) -> Self {
+        self.organization = Some(Box::new(text));
+        self
     }
 
     /// The simulator's configuration (its address and traffic are set by the desktop).
@@ -139,6 +152,9 @@ impl Launch {
             settings["ui"]["welcome_done"] = json!(true);
             std::fs::write(config.join("settings.json"), settings.to_string()).unwrap();
         }
+        if let Some(text) = self.organization {
+            write_organization(home.path(), &text(&sim.ws_url()));
+        }
         std::fs::create_dir_all(&self.artifacts).unwrap();
 
         let port = free_port();
@@ -159,6 +175,7 @@ impl Launch {
             .env("XDG_RUNTIME_DIR", home.path())
             .env("CHATBELL_DATA_DIR", home.path().join("data"))
             .env("CHATBELL_CONFIG_DIR", &config)
+            .env("CHATBELL_ORG_SETTINGS", organization_path(home.path()))
             .env("LANG", "en_US.UTF-8")
             .env_remove("LC_ALL")
             .env_remove("WAYLAND_DISPLAY");
@@ -204,6 +221,16 @@ impl Launch {
         desktop.until("return document.body.dataset.ready === 'true'");
         desktop
     }
+}
+
+/// Where a desktop's organization's file is.
+fn organization_path(home: &Path) -> PathBuf {
+    home.join("org/settings.json")
+}
+
+/// Writes the organization's file as configuration tools do.
+fn write_organization(home: &Path, text: &str) {
+    crate::write_into_place(&organization_path(home), text);
 }
 
 /// tauri-driver where `cargo install` puts it, else from `PATH`.
@@ -472,6 +499,16 @@ impl Desktop {
 
     pub fn tray(&self) -> &TrayWatcher {
         self.tray.as_ref().expect("this desktop has a tray host")
+    }
+
+    /// Where the organization's file of this desktop is.
+    pub fn organization_path(&self) -> PathBuf {
+        organization_path(self.home.path())
+    }
+
+    /// Writes (or replaces) the organization's file while the app runs.
+    pub fn write_organization(&self, text: &str) {
+        write_organization(self.home.path(), text);
     }
 
     /// The settings file as the app last wrote it.

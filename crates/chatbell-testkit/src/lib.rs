@@ -41,7 +41,7 @@ pub use keyring::SecretService;
 pub use notifications::{Behaviour, HintValue, NotificationServer, NotifyCall};
 pub use pki::{CLIENT_CA, Ca, CertFiles, PROXY_CA, Pki, SERVER_CA};
 pub use portal::{FakePortal, PORTAL_NAME, PORTAL_PATH, PROXY_RESOLVER};
-pub use process::{Lines, Spawned, free_port, logs_in, processes_of};
+pub use process::{Lines, Spawned, free_port, logs_in, processes_of, write_into_place};
 pub use proxy::{Captured, PROXY_ENV, Proxy, ProxyKind, ProxyOptions, Relay, find};
 pub use screen::{Screen, saturated};
 pub use tray::{TrayItem, TrayWatcher};

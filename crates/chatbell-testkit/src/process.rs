@@ -164,3 +164,14 @@ pub fn processes_of(exe: &std::path::Path, home: &std::path::Path) -> Vec<u32> {
         })
         .collect()
 }
+
+/// Writes `text` to `path` as configuration tools do (Ansible, Puppet, an editor's save): to a
+/// new file beside it, renamed into place, so a reader never sees half of it; makes the folder.
+pub fn write_into_place(path: &std::path::Path, text: &str) {
+    let folder = path.parent().expect("a file in a folder");
+    std::fs::create_dir_all(folder).unwrap();
+    let name = path.file_name().expect("a file name").to_string_lossy();
+    let tmp = folder.join(format!(".{name}.tmp"));
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}

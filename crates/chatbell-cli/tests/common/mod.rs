@@ -49,6 +49,17 @@ impl Desk {
         self.home.path().join("config")
     }
 
+    /// Where this desk's organization's file is (none until a test writes it): never the
+    /// machine's `/etc/chatbell/settings.json`.
+    pub fn org_settings(&self) -> PathBuf {
+        self.home.path().join("org/settings.json")
+    }
+
+    /// Writes the organization's file as configuration tools do.
+    pub fn write_org_settings(&self, json: serde_json::Value) {
+        chatbell_testkit::write_into_place(&self.org_settings(), &json.to_string());
+    }
+
     pub fn write_settings(&self, json: serde_json::Value) {
         std::fs::create_dir_all(self.config_dir()).unwrap();
         std::fs::write(self.config_dir().join("settings.json"), json.to_string()).unwrap();
@@ -62,6 +73,8 @@ impl Desk {
             .env("XDG_DATA_HOME", self.home.path().join(".local/share"))
             .env("CHATBELL_DATA_DIR", self.data_dir())
             .env("CHATBELL_CONFIG_DIR", self.config_dir())
+            .env("CHATBELL_ORG_SETTINGS", self.org_settings())
+            .env("CHATBELL_RUNTIME_DIR", self.home.path().join("run"))
             .env("LANG", "en_US.UTF-8")
             .env_remove("LC_ALL")
             .env_remove("LC_MESSAGES")

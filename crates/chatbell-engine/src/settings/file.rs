@@ -6,7 +6,9 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use chrono::Utc;
+use serde_json::{Map, Value};
 
+use super::layers::{Layers, field_path, overlay, settings_of};
 use super::{MAX_FILE_BYTES, Settings, SettingsError};
 
 impl Settings {
@@ -18,40 +20,25 @@ impl Settings {
     /// opened, is reported and left alone. An existing file (and its folder) is tightened to
     /// the owner only.
     pub fn load(path: &Path) -> (Settings, Option<SettingsError>) {
-        let problem = match read_file(path) {
-            Ok(Contents::Missing) => return (Settings::default(), None),
-            Ok(Contents::Text(text)) => match parse(&text) {
-                Ok(settings) => return (settings, None),
-                Err(problem) => problem,
-            },
-            Ok(Contents::Broken(problem)) => problem,
-            Err(source) => {
-                return (
-                    Settings::default(),
-                    Some(SettingsError::Read {
-                        path: path.into(),
-                        source,
-                    }),
-                );
-            }
-        };
-        let moved_to = aside_path(path);
-        if let Err(source) = std::fs::rename(path, &moved_to) {
-            return (
-                Settings::default(),
-                Some(SettingsError::Write {
-                    path: moved_to,
-                    source,
-                }),
-            );
-        }
-        (
-            Settings::default(),
-            Some(SettingsError::Unreadable {
-                path: path.into(),
-                problem,
-                moved_to,
-            }),
+        load_with(path, parse)
+    }
+
+    /// The agent's own choices in the file at `path` (see `layers.rs`), handled as
+    /// [`Settings::load`] handles the file: valid when laid over the built-in values. A file
+    /// written before settings were layered holds every field: it counts as the fields that
+    /// differ from the built-in values.
+    pub fn load_user(path: &Path) -> (Map<String, Value>, Option<SettingsError>) {
+        load_with(path, parse_user)
+    }
+
+    /// Writes the agent's choices atomically, private as [`Settings::save`] writes.
+    pub fn save_user(user: &Map<String, Value>, path: &Path) -> Result<(), SettingsError> {
+        let mut file = Map::new();
+        file.insert(LAYERED.into(), Value::from(LAYERED_VERSION));
+        file.extend(user.clone());
+        write_private(
+            path,
+            &serde_json::to_string_pretty(&file).expect("JSON serializes"),
         )
     }
 
@@ -59,18 +46,28 @@ impl Settings {
     /// 0600 and its folder 0700 whatever the umask.
     pub fn save(&self, path: &Path) -> Result<(), SettingsError> {
         self.validate()?;
-        let write = |source| SettingsError::Write {
-            path: path.into(),
-            source,
-        };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            crate::private::dir(dir).map_err(write)?;
-        }
-        let tmp = path.with_extension("json.tmp");
-        let text = serde_json::to_string_pretty(self).expect("settings serialize");
-        crate::private::write(&tmp, text.as_bytes()).map_err(write)?;
-        std::fs::rename(&tmp, path).map_err(write)
+        write_private(
+            path,
+            &serde_json::to_string_pretty(self).expect("settings serialize"),
+        )
     }
+}
+
+/// The key that marks a file of the agent's choices alone, and its version.
+const LAYERED: &str = "layered";
+const LAYERED_VERSION: u64 = 1;
+
+fn write_private(path: &Path, text: &str) -> Result<(), SettingsError> {
+    let write = |source| SettingsError::Write {
+        path: path.into(),
+        source,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        crate::private::dir(dir).map_err(write)?;
+    }
+    let tmp = path.with_extension("json.tmp");
+    crate::private::write(&tmp, text.as_bytes()).map_err(write)?;
+    std::fs::rename(&tmp, path).map_err(write)
 }
 
 /// What is at the settings path.
@@ -118,7 +115,7 @@ fn read_file(path: &Path) -> std::io::Result<Contents> {
 
 /// Opens for reading; on unix with `O_NONBLOCK`, so a FIFO opens at once instead of waiting
 /// for a writer (the flag changes nothing for a regular file).
-fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
+pub(super) fn open_nonblocking(path: &Path) -> std::io::Result<std::fs::File> {
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
@@ -137,6 +134,65 @@ fn tighten(path: &Path) {
         crate::private::file(path).and_then(|()| folder.map_or(Ok(()), crate::private::dir));
     if let Err(error) = result {
         tracing::warn!(path = %path.display(), %error, "cannot make the settings private");
+    }
+}
+
+/// Reads the file at `path` with `parse`; a missing file, or one set aside, gives `T`'s
+/// default (see [`Settings::load`]).
+fn load_with<T: Default>(
+    path: &Path,
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> (T, Option<SettingsError>) {
+    let problem = match read_file(path) {
+        Ok(Contents::Missing) => return (T::default(), None),
+        Ok(Contents::Text(text)) => match parse(&text) {
+            Ok(parsed) => return (parsed, None),
+            Err(problem) => problem,
+        },
+        Ok(Contents::Broken(problem)) => problem,
+        Err(source) => {
+            return (
+                T::default(),
+                Some(SettingsError::Read {
+                    path: path.into(),
+                    source,
+                }),
+            );
+        }
+    };
+    let moved_to = aside_path(path);
+    if let Err(source) = std::fs::rename(path, &moved_to) {
+        return (
+            T::default(),
+            Some(SettingsError::Write {
+                path: moved_to,
+                source,
+            }),
+        );
+    }
+    (
+        T::default(),
+        Some(SettingsError::Unreadable {
+            path: path.into(),
+            problem,
+            moved_to,
+        }),
+    )
+}
+
+/// The agent's choices: a layered file's fields (which must make valid settings over the
+/// built-in values), or an older whole file's differences from them.
+fn parse_user(text: &str) -> Result<Map<String, Value>, String> {
+    let value: Value = serde_json::from_str(text).map_err(|e| json_problem(None, &e))?;
+    match value {
+        Value::Object(mut map) if map.get(LAYERED) == Some(&Value::from(LAYERED_VERSION)) => {
+            map.remove(LAYERED);
+            let mut all = serde_json::to_value(Settings::default()).expect("settings serialize");
+            overlay(&mut all, &Value::Object(map.clone()));
+            settings_of(all, &[]).map_err(|e| e.to_string())?;
+            Ok(map)
+        }
+        _ => parse(text).map(|settings| Layers::user_from_whole(&settings)),
     }
 }
 
@@ -164,37 +220,6 @@ fn json_problem(field: Option<&serde_path_to_error::Path>, e: &serde_json::Error
         Category::Eof => format!("the JSON ends too early ({at})"),
         Category::Io => format!("cannot be read ({at})"),
     }
-}
-
-/// `notifications.quiet_hours.start`, `server.subscriptions[3]`. A data error can only sit
-/// under known fields and integer map keys (unknown fields are skipped unread), but a key is
-/// still shown only if it looks like one.
-fn field_path(path: &serde_path_to_error::Path) -> String {
-    use serde_path_to_error::Segment;
-    let mut out = String::new();
-    for segment in path {
-        let name = match segment {
-            Segment::Seq { index } => {
-                out.push_str(&format!("[{index}]"));
-                continue;
-            }
-            Segment::Map { key } | Segment::Enum { variant: key } => key.as_str(),
-            Segment::Unknown => "?",
-        };
-        let looks_like_a_key = !name.is_empty()
-            && name.len() <= 64
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-        if !out.is_empty() {
-            out.push('.');
-        }
-        out.push_str(if looks_like_a_key { name } else { "?" });
-    }
-    if out.is_empty() {
-        out.push_str("(the whole file)");
-    }
-    out
 }
 
 /// `settings.json.invalid-<stamp>`; `-2`, `-3`… after it when that is taken (two bad files in
@@ -280,6 +305,47 @@ mod tests {
         std::fs::write(&path, r#"{"server":{"url":"ftp://x"}}"#).unwrap();
         let err = Settings::load(&path).1.unwrap().to_string();
         assert!(err.contains("server.url"), "{err}");
+    }
+
+    #[test]
+    fn the_agent_s_file_keeps_only_their_choices_and_reads_back_part_of_a_field() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("settings.json");
+        // One step of a ladder, not the whole ladder: read over the built-in values.
+        let user = serde_json::json!({
+            "notifications": {"escalation": {"new_chat": {"every_min": 3}}}
+        });
+        let Value::Object(user) = user else {
+            unreachable!()
+        };
+        Settings::save_user(&user, &path).unwrap();
+        let (loaded, err) = Settings::load_user(&path);
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!(loaded, user);
+        assert!(path.exists(), "kept in place");
+
+        // A value the field does not take sets the file aside, naming the field only.
+        std::fs::write(
+            &path,
+            r#"{"layered": 1, "notifications": {"snooze_minutes": "hunter2"}}"#,
+        )
+        .unwrap();
+        let (loaded, err) = Settings::load_user(&path);
+        assert!(loaded.is_empty());
+        let err = err.unwrap().to_string();
+        assert!(err.contains("notifications.snooze_minutes"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+
+        // A whole file from before the layers: what differs from the built-in values.
+        let mut s = Settings::default();
+        s.notifications.snooze_minutes = 25;
+        s.save(&path).unwrap();
+        let (loaded, err) = Settings::load_user(&path);
+        assert!(err.is_none());
+        assert_eq!(
+            Value::Object(loaded),
+            serde_json::json!({"notifications": {"snooze_minutes": 25}})
+        );
     }
 
     #[test]

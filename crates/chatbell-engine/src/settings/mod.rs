@@ -427,14 +427,18 @@ fn check_path(path: &std::path::Path) -> Result<(), Problem> {
 
 mod escalation;
 mod file;
+mod layers;
 mod network;
+pub mod organization;
 mod owner;
 mod problem;
 
 pub use escalation::{
     EscalationSettings, LADDER_MINUTES, Ladder, MAX_SOURCES, SOURCE_LEN, SourceLadders,
 };
+pub use layers::{Layers, Origin, Shown};
 pub use network::{ProxyProblem, ProxyScheme, ProxySetting, ProxyUrl, TlsSettings};
+pub use organization::{OrgProblem, Organization};
 pub use owner::{Apply, ChangeError, SettingsOwner};
 pub use problem::{Bounds, Problem, Unit};
 

@@ -134,6 +134,15 @@ pub enum Problem {
     /// A client key without the certificate it goes with.
     #[error("is needed with a client key")]
     KeyWithoutCertificate,
+    /// Set by the organization (`locked` in its file): not the agent's to change.
+    #[error("is set by your organization")]
+    Locked,
+    /// A key the settings do not have (a typo in a dotted key, or in the organization's file).
+    #[error("is not a setting")]
+    NoSuchSetting,
+    /// A value of the wrong kind for the setting (text where a number goes).
+    #[error("is not a value this setting takes")]
+    WrongType,
     /// Saved, but what it configures refused it (`error`: the system's words), e.g. start at
     /// login.
     #[error("could not be applied: {error}")]
