@@ -59,6 +59,12 @@ function flush() {
 /* ---- mutations: each one says what changed ---- */
 
 export function setInfo(info) {
+  if (earlyOrganization) {
+    // The resident took the problem as said when it sent the event: say it here.
+    const announce = Boolean(earlyOrganization.announce || info.organization?.announce);
+    info = { ...info, organization: { ...info.organization, announce } };
+    earlyOrganization = null;
+  }
   const modeChanged = state.info && state.info.mode !== info.mode;
   state.info = info;
   notify("info", { modeChanged });
@@ -68,9 +74,16 @@ export function setInfo(info) {
   setWaiting(info.waiting);
 }
 
+// chatbell:organization that came before the first AppInfo: its `announce` is kept for it.
+let earlyOrganization = null;
+
 /** The organization's file changed (chatbell:organization): what it locks, what is wrong with it. */
 export function setOrganization(organization) {
-  if (!organization || !state.info) return;
+  if (!organization) return;
+  if (!state.info) {
+    earlyOrganization = organization;
+    return;
+  }
   state.info = { ...state.info, organization };
   notify("info", {});
 }

@@ -103,9 +103,11 @@ async function connect() {
   } catch (e) {
     busy(false);
     pinned = false;
-    // The address is the one setting asked here: the engine's problem with it, in words.
-    showError("welcome-url", e.kind === "setting" ? errorText(e) : e.message);
-    byId("welcome-url").focus();
+    // The address is the one setting asked here: the engine's problem with it, in words (by
+    // the token when the address is the organization's and not shown as a field).
+    const field = lockedUrl(state) ? "welcome-token" : "welcome-url";
+    showError(field, e.kind === "setting" ? errorText(e) : e.message);
+    byId(field).focus();
     return;
   }
   try {

@@ -1,7 +1,7 @@
 //! `chatbell-cli settings`: `show [--origin] [--json]`, every setting as it holds and where its
 //! value comes from (in the manner of `git config --show-origin`); `set KEY VALUE` and
-//! `reset KEY`, one field by its dotted key, through the running app when there is one (it owns
-//! the settings while it runs), else in the agent's file directly.
+//! `reset KEY`, one field by its dotted key, through the running app when one answers on its
+//! socket (Linux's resident, which owns the settings while it runs), else in the agent's file.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -157,6 +157,13 @@ async fn change(key: String, change: Change) -> anyhow::Result<ExitCode> {
             }
             .map_err(|e| anyhow::anyhow!("{}", terminal_safe(&e.to_string())))?;
             Settings::save_user(&user, &files.user_path)?;
+            // Linux's app answers on the socket; elsewhere the app is one process without one,
+            // and would keep its own copy of the settings.
+            #[cfg(not(target_os = "linux"))]
+            eprintln!(
+                "note: written to {}; a running Chatbell reads it when it next starts: quit it first",
+                files.user_path.display()
+            );
         }
     }
     let files = Files::read();
@@ -196,7 +203,7 @@ async fn through_resident(change: &Change) -> anyhow::Result<Option<chatbell_ipc
     Ok(Some(receiver.recv().await?))
 }
 
-/// Windows and macOS run Chatbell as one process with no socket: the file is changed directly.
+/// Windows has no local socket (Chatbell is one process there): the file is changed directly.
 #[cfg(not(unix))]
 async fn through_resident(_change: &Change) -> anyhow::Result<Option<chatbell_ipc::CliReply>> {
     Ok(None)

@@ -55,6 +55,15 @@ pub enum CliRequest {
     ResetSetting { key: String },
 }
 
+impl CliRequest {
+    /// The dotted key it is about (what a log may say of it: never the value).
+    pub fn key(&self) -> &str {
+        match self {
+            CliRequest::SetSetting { key, .. } | CliRequest::ResetSetting { key } => key,
+        }
+    }
+}
+
 /// The resident's answer to a [`CliRequest`]: the settings after it, or why not.
 pub type CliReply = Result<Settings, CommandError>;
 

@@ -239,7 +239,9 @@ async fn launcher(mut receiver: Receiver, resident: &Resident) {
 async fn cli(mut receiver: Receiver, mut sender: Sender, resident: &Resident) {
     match receiver.recv::<CliRequest>().await {
         Ok(request) => {
-            tracing::info!(?request, "chatbell-cli asked");
+            // The key, never the value (it may be anything the agent typed).
+            let key = chatbell_engine::settings::shown_key(request.key());
+            tracing::info!(%key, "chatbell-cli asked to change a setting");
             let reply: CliReply = resident.cli(request).await;
             if let Err(e) = sender.send(&reply).await {
                 tracing::debug!(error = %e, "chatbell-cli left before its answer");

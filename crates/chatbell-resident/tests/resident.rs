@@ -368,6 +368,11 @@ async fn a_killed_resident_loses_nothing_it_notified_and_the_next_one_takes_over
     let mut resident = desk.resident().await;
     desk.tray.wait_item(WITHIN).await.expect("a tray item");
     let control = desk.sim.control();
+    // Connected first: an event sent before reaches nobody (the tray comes up sooner).
+    control
+        .wait_clients(WITHIN, |c| c.len() == 1)
+        .await
+        .expect("the resident connects");
     for user in 1..=40 {
         control
             .send_event(&message(user, user, &format!("question {user}")))
@@ -679,7 +684,7 @@ async fn the_organization_s_file_is_followed_and_its_locks_hold() {
         err.contains("notifications.snooze_minutes: is set by your organization"),
         "{err}"
     );
-    desk.logged("chatbell-cli asked").await;
+    desk.logged("chatbell-cli asked to change a setting").await;
 
     // A bad file: set aside as a whole (the lock goes), its field named, its value never.
     write_org(json!({"locked": {"notifications": {"snooze_minutes": "hunter2"}}}));
@@ -705,6 +710,13 @@ async fn the_organization_s_file_is_followed_and_its_locks_hold() {
     );
     desk.logged("the organization's settings are set aside")
         .await;
+    assert!(org.join("settings.json").exists(), "never moved");
+    // Fixed: followed too; by then the log has said the problem once.
+    write_org(json!({}));
+    window
+        .until(told(|info| info.problem.is_none() && info.present))
+        .await;
+    desk.logged("the organization's settings changed").await;
     let log = desk.log();
     assert_eq!(
         log.matches("the organization's settings are set aside")
@@ -713,5 +725,4 @@ async fn the_organization_s_file_is_followed_and_its_locks_hold() {
         "said once:\n{log}"
     );
     assert!(!log.contains("hunter2"));
-    assert!(org.join("settings.json").exists(), "never moved");
 }

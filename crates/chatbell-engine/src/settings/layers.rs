@@ -47,14 +47,27 @@ fn built_in() -> Value {
     serde_json::to_value(Settings::default()).expect("settings serialize")
 }
 
-/// Lays `top` over `base`, object by object; anything else in `top` replaces what is below.
+/// The settings' shape: a group of settings (`notifications`, `server.tls`) is an object with
+/// fields in the built-in value. Anything else — a number, text, a list, a value that may be
+/// absent (quiet hours), a map keyed by data (muted chats, per-source timings) — is one field,
+/// set, kept and replaced whole, so no layer ever holds half of one.
+fn is_group(shape: &Value) -> bool {
+    matches!(shape, Value::Object(fields) if !fields.is_empty())
+}
+
+/// Lays `top` over `base` field by field: into the groups, any field replaced whole.
 pub(super) fn overlay(base: &mut Value, top: &Value) {
+    overlay_in(base, top, &built_in());
+}
+
+fn overlay_in(base: &mut Value, top: &Value, shape: &Value) {
     match (base, top) {
-        (Value::Object(base), Value::Object(top)) => {
+        (Value::Object(base), Value::Object(top)) if is_group(shape) => {
             for (key, value) in top {
+                let below = shape.get(key).unwrap_or(&Value::Null);
                 match base.get_mut(key) {
-                    Some(below) if below.is_object() && value.is_object() => overlay(below, value),
-                    _ => {
+                    Some(under) => overlay_in(under, value, below),
+                    None => {
                         base.insert(key.clone(), value.clone());
                     }
                 }
@@ -75,24 +88,49 @@ fn settle(layers: &[&Map<String, Value>]) -> Option<Settings> {
     Some(settings)
 }
 
-/// Whether the settings have `key`: a path through their objects. Below a field whose built-in
-/// value is empty or absent (a map of muted chats, quiet hours that are off) any key is taken:
-/// the value's own check decides.
-pub(super) fn known(key: &str) -> bool {
-    let built_in = built_in();
-    let mut node = &built_in;
-    for part in key.split('.') {
-        match node {
-            Value::Object(map) if map.is_empty() => return true,
-            Value::Object(map) => match map.get(part) {
-                Some(next) => node = next,
-                None => return false,
-            },
-            Value::Null => return true,
-            _ => return false,
-        }
+/// The most a dotted key may be before it is not shown in an error (a hostile file's or
+/// command line's key is not repeated back at length).
+const MAX_KEY: usize = 256;
+
+/// Whether `name` looks like a part of a settings key (shown as it is in an error).
+fn looks_like_a_key(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// `key` as an error may show it: itself if it looks like a dotted key, else `?`.
+pub fn shown_key(key: &str) -> String {
+    if key.len() <= MAX_KEY && key.split('.').all(looks_like_a_key) {
+        key.to_string()
+    } else {
+        "?".to_string()
     }
-    !key.is_empty()
+}
+
+/// Where `key` (dotted) leads in the settings' shape: a field or a group; `None` when the key is
+/// not the settings' (it may not go below a field: a muted chat is set with all the mutes).
+fn shape_at(key: &str) -> Option<Value> {
+    let mut node = built_in();
+    for part in key.split('.') {
+        if !is_group(&node) {
+            return None;
+        }
+        node = node.get(part)?.clone();
+    }
+    Some(node)
+}
+
+/// Whether `key` (dotted) names a field or a group of the settings.
+pub(super) fn known(key: &str) -> bool {
+    !key.is_empty() && shape_at(key).is_some()
+}
+
+/// Whether `key` (dotted) names one field (not a group): what `set` takes.
+fn is_field(key: &str) -> bool {
+    !key.is_empty() && shape_at(key).is_some_and(|shape| !is_group(&shape))
 }
 
 /// The settings `value` holds, where `keys` are the dotted keys that were written into it:
@@ -101,7 +139,7 @@ pub(super) fn known(key: &str) -> bool {
 pub(super) fn settings_of(value: Value, keys: &[&str]) -> Result<Settings, SettingsError> {
     let refuse = |field: String, problem| SettingsError::Invalid { field, problem };
     if let Some(key) = keys.iter().find(|key| !known(key)) {
-        return Err(refuse(key.to_string(), Problem::NoSuchSetting));
+        return Err(refuse(shown_key(key), Problem::NoSuchSetting));
     }
     let settings: Settings = serde_path_to_error::deserialize(value)
         .map_err(|e| refuse(field_path(e.path()), Problem::WrongType))?;
@@ -124,15 +162,10 @@ pub(super) fn field_path(path: &serde_path_to_error::Path) -> String {
             Segment::Map { key } | Segment::Enum { variant: key } => key.as_str(),
             Segment::Unknown => "?",
         };
-        let looks_like_a_key = !name.is_empty()
-            && name.len() <= 64
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
         if !out.is_empty() {
             out.push('.');
         }
-        out.push_str(if looks_like_a_key { name } else { "?" });
+        out.push_str(if looks_like_a_key(name) { name } else { "?" });
     }
     if out.is_empty() {
         out.push_str("(the whole file)");
@@ -140,8 +173,7 @@ pub(super) fn field_path(path: &serde_path_to_error::Path) -> String {
     out
 }
 
-/// Writes `new` at the dotted `key` of `value`, making the objects on the way (over an absent
-/// value too).
+/// Writes `new` at the dotted `key` of `value`, making the groups on the way.
 fn put(value: &mut Value, key: &str, new: Value) {
     let mut node = value;
     for part in key.split('.') {
@@ -157,30 +189,36 @@ fn put(value: &mut Value, key: &str, new: Value) {
     *node = new;
 }
 
-/// Every leaf of `value` as `(dotted key, value)`: a leaf is anything but a non-empty object
-/// (an empty one below the root is a leaf: a map with nothing in it).
-pub(super) fn leaves(value: &Value, prefix: &str, out: &mut Vec<(String, Value)>) {
+/// Every field `value` sets, as `(dotted key, value)`, through the settings' groups. A key that
+/// is not the settings' is listed where it leaves their shape (for `known` to refuse it).
+pub(super) fn fields(value: &Value) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    fields_in(value, &built_in(), "", &mut out);
+    out
+}
+
+fn fields_in(value: &Value, shape: &Value, prefix: &str, out: &mut Vec<(String, Value)>) {
     match value {
-        // The root is never a leaf: an empty one has none.
-        Value::Object(map) if !map.is_empty() || prefix.is_empty() => {
+        Value::Object(map) if is_group(shape) => {
             for (key, value) in map {
                 let path = if prefix.is_empty() {
                     key.clone()
                 } else {
                     format!("{prefix}.{key}")
                 };
-                leaves(value, &path, out);
+                fields_in(value, shape.get(key).unwrap_or(&Value::Null), &path, out);
             }
         }
         _ => out.push((prefix.to_string(), value.clone())),
     }
 }
 
-/// The dotted keys of the leaves `part` sets.
+/// The dotted keys of the fields `part` sets.
 pub(super) fn keys(part: &Map<String, Value>) -> Vec<String> {
-    let mut all = Vec::new();
-    leaves(&Value::Object(part.clone()), "", &mut all);
-    all.into_iter().map(|(key, _)| key).collect()
+    fields(&Value::Object(part.clone()))
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect()
 }
 
 /// The value at a dotted key.
@@ -202,30 +240,7 @@ fn sets(map: &Map<String, Value>, key: &str) -> bool {
     true
 }
 
-/// What `new` holds that `base` does not, as an overlay (`None`: nothing).
-fn difference(new: &Value, base: &Value) -> Option<Value> {
-    match (new, base) {
-        (Value::Object(new), Value::Object(base)) if !new.is_empty() => {
-            let mut out = Map::new();
-            for (key, value) in new {
-                // A key the base lacks is new, whatever its value (a chat muted for good is
-                // `null` in the map of mutes).
-                let diff = match base.get(key) {
-                    None => Some(value.clone()),
-                    Some(below) => difference(value, below),
-                };
-                if let Some(diff) = diff {
-                    out.insert(key.clone(), diff);
-                }
-            }
-            (!out.is_empty()).then_some(Value::Object(out))
-        }
-        (new, base) if new == base => None,
-        (new, _) => Some(new.clone()),
-    }
-}
-
-/// Removes `key` (dotted) from `map`, and the objects it leaves empty.
+/// Removes `key` (dotted) from `map`, and the groups it leaves empty.
 fn remove(map: &mut Map<String, Value>, key: &str) {
     match key.split_once('.') {
         None => {
@@ -243,10 +258,10 @@ fn remove(map: &mut Map<String, Value>, key: &str) {
 }
 
 impl Layers {
-    /// The settings that hold. Locked fields always win; where the layers do not make valid
-    /// settings together (the organization's quiet hours starting when the agent's end), the
-    /// organization's defaults give way first, then the agent's choices: the result is always
-    /// valid.
+    /// The settings that hold. Locked fields always win. Where the layers do not make valid
+    /// settings together (the agent's client key with no certificate once the organization's
+    /// default certificate is gone, say), the organization's defaults are left out, then the
+    /// agent's choices: the result is always valid.
     pub fn effective(&self) -> Settings {
         [
             vec![&self.defaults, &self.user, &self.locked],
@@ -274,9 +289,8 @@ impl Layers {
     /// Every field as it holds now, with its origin, in the settings' order.
     pub fn shown(&self) -> Vec<Shown> {
         let value = serde_json::to_value(self.effective()).expect("settings serialize");
-        let mut all = Vec::new();
-        leaves(&value, "", &mut all);
-        all.into_iter()
+        fields(&value)
+            .into_iter()
             .map(|(key, value)| Shown {
                 origin: self.origin(&key),
                 key,
@@ -290,49 +304,67 @@ impl Layers {
         keys(&self.locked)
     }
 
-    /// The agent's file for `new`, the settings after an edit: refused when `new` is not valid
-    /// or changes a locked field (naming it); else what `new` holds beyond the organization's
-    /// defaults and the built-in values, locked fields left out.
+    /// The agent's file after an edit that leaves the settings as `new`: the agent's choices so
+    /// far, with every field the edit changed now theirs. Refused when `new` is not valid or
+    /// changes a locked field (naming it). A field the edit left alone stays as it was —
+    /// the agent's choice, or following the organization's default.
     pub fn user_for(&self, new: &Settings) -> Result<Map<String, Value>, SettingsError> {
         new.validate()?;
+        let now = serde_json::to_value(self.effective()).expect("settings serialize");
         let new = serde_json::to_value(new).expect("settings serialize");
-        let mut locked = Vec::new();
-        leaves(&Value::Object(self.locked.clone()), "", &mut locked);
-        for (key, value) in &locked {
-            if get(&new, key) != Some(value) {
+        let mut user = Value::Object(self.user.clone());
+        for (key, value) in fields(&new) {
+            if get(&now, &key) == Some(&value) {
+                continue;
+            }
+            if self.origin(&key) == Origin::Locked {
                 return Err(SettingsError::Invalid {
-                    field: key.clone(),
+                    field: key,
                     problem: Problem::Locked,
                 });
             }
+            put(&mut user, &key, value);
         }
-        let base = serde_json::to_value(settle(&[&self.defaults]).unwrap_or_default())
-            .expect("settings serialize");
-        let Some(Value::Object(mut user)) = difference(&new, &base) else {
-            return Ok(Map::new());
-        };
-        for (key, _) in &locked {
-            remove(&mut user, key);
+        match user {
+            Value::Object(user) => Ok(user),
+            _ => unreachable!("the agent's choices are an object"),
         }
-        Ok(user)
     }
 
-    /// The agent's file after `key` (dotted) is set to `value`: refused when the key is not a
-    /// setting, is locked, or the value is not one it takes (naming the field).
+    /// The agent's file after the field `key` (dotted) is set to `value`, the agent's choice
+    /// from now on (also when it is the organization's default): refused when the key is not
+    /// one field of the settings, is locked, or the value is not one it takes (naming it).
     pub fn set(&self, key: &str, value: Value) -> Result<Map<String, Value>, SettingsError> {
+        if !is_field(key) {
+            return Err(SettingsError::Invalid {
+                field: shown_key(key),
+                problem: Problem::NoSuchSetting,
+            });
+        }
         self.unlocked(key)?;
         let mut all = serde_json::to_value(self.effective()).expect("settings serialize");
         put(&mut all, key, value);
-        self.user_for(&settings_of(all, &[key])?)
+        let new = serde_json::to_value(settings_of(all, &[key])?).expect("settings serialize");
+        let mut user = Value::Object(self.user.clone());
+        put(
+            &mut user,
+            key,
+            get(&new, key).cloned().unwrap_or(Value::Null),
+        );
+        match user {
+            Value::Object(user) => Ok(user),
+            _ => unreachable!("the agent's choices are an object"),
+        }
     }
 
-    /// The agent's file after their choice for `key` (dotted) is dropped, so the field follows
-    /// the organization's default or the built-in value again.
+    /// The agent's file after their choice for `key` (dotted: a field, or a group for all its
+    /// fields) is dropped, so it follows the organization's default or the built-in value again.
     pub fn reset(&self, key: &str) -> Result<Map<String, Value>, SettingsError> {
         self.unlocked(key)?;
         let mut user = self.user.clone();
         remove(&mut user, key);
-        // What is left must still make settings (a part of quiet hours left alone would not).
+        // What is left must still make settings with the locks (a client key whose
+        // certificate was the choice reset would not).
         let mut all = built_in();
         for layer in [&user, &self.locked] {
             overlay(&mut all, &Value::Object(layer.clone()));
@@ -341,30 +373,38 @@ impl Layers {
         Ok(user)
     }
 
-    /// Refuses a key that is not a setting, or that the organization locked.
+    /// Refuses a key that is not the settings', or that the organization locked.
     fn unlocked(&self, key: &str) -> Result<(), SettingsError> {
         let refuse = |problem| {
             Err(SettingsError::Invalid {
-                field: key.to_string(),
+                field: shown_key(key),
                 problem,
             })
         };
         if !known(key) {
             refuse(Problem::NoSuchSetting)
         } else if self.origin(key) == Origin::Locked {
+            // (`origin` of a group is `Locked` when any field in it is.)
             refuse(Problem::Locked)
         } else {
             Ok(())
         }
     }
 
-    /// The agent's overlay from a whole settings file written before files were layered:
-    /// what differs from the built-in values.
+    /// The agent's choices from a whole settings file written before files were layered: the
+    /// fields that differ from the built-in values.
     pub fn user_from_whole(settings: &Settings) -> Map<String, Value> {
         let value = serde_json::to_value(settings).expect("settings serialize");
-        match difference(&value, &built_in()) {
-            Some(Value::Object(map)) => map,
-            _ => Map::new(),
+        let built_in = built_in();
+        let mut user = Value::Object(Map::new());
+        for (key, value) in fields(&value) {
+            if get(&built_in, &key) != Some(&value) {
+                put(&mut user, &key, value);
+            }
+        }
+        match user {
+            Value::Object(user) => user,
+            _ => unreachable!("the agent's choices are an object"),
         }
     }
 }
@@ -445,15 +485,19 @@ mod tests {
         s.ui.language = crate::settings::Language::Ru;
         let user = l.user_for(&s).unwrap();
         assert_eq!(
-            Value::Object(user),
+            Value::Object(user.clone()),
             json!({"ui": {"language": "ru"}}),
             "only the change"
         );
 
-        // Back to the default: the agent follows the organization again.
-        s.ui.language = crate::settings::Language::System;
-        s.notifications.snooze_minutes = 15;
-        assert_eq!(l.user_for(&s).unwrap(), Map::new());
+        // A later edit keeps it, whatever else it changes.
+        let chose = Layers { user, ..l.clone() };
+        let mut s = chose.effective();
+        s.notifications.privacy = true;
+        assert_eq!(
+            Value::Object(chose.user_for(&s).unwrap()),
+            json!({"ui": {"language": "ru"}, "notifications": {"privacy": true}})
+        );
 
         s.server.url = Some("wss://mine.example/ws".into());
         match l.user_for(&s) {
@@ -482,9 +526,10 @@ mod tests {
         assert_eq!(set.origin(key), Origin::User);
         assert_eq!(set.user["ui"]["language"], "ru", "the other choices stay");
 
-        // Set to the organization's default, it is no longer the agent's own.
+        // Set to the organization's default, it is the agent's own all the same (a new default
+        // will not move it); reset, it follows the organization again.
         let user = l.set("notifications.snooze_minutes", json!(15)).unwrap();
-        assert_eq!(Value::Object(user), json!({"ui": {"language": "ru"}}));
+        assert_eq!(user["notifications"]["snooze_minutes"], 15);
         let user = set.reset(key).unwrap();
         assert_eq!(Value::Object(user), json!({"ui": {"language": "ru"}}));
         // Into an absent value (quiet hours off) whole, as JSON.
@@ -507,7 +552,20 @@ mod tests {
                 Problem::Locked,
             ),
             (l.reset("server.url"), "server.url", Problem::Locked),
-            (l.set("server", json!({})), "server", Problem::Locked),
+            (l.set("server", json!({})), "server", Problem::NoSuchSetting),
+            (l.reset("server"), "server", Problem::Locked),
+            (
+                l.set("notifications.mutes.42", json!(null)),
+                "notifications.mutes.42",
+                Problem::NoSuchSetting,
+            ),
+            (l.set("", json!(1)), "?", Problem::NoSuchSetting),
+            (l.set("a..b", json!(1)), "?", Problem::NoSuchSetting),
+            (
+                l.set(&"x.".repeat(10_000), json!(1)),
+                "?",
+                Problem::NoSuchSetting,
+            ),
             (
                 l.set("notifications.snooze_minuets", json!(5)),
                 "notifications.snooze_minuets",
@@ -521,6 +579,11 @@ mod tests {
             ),
             (
                 l.set("notifications.quiet_hours.start", json!("22:00")),
+                "notifications.quiet_hours.start",
+                Problem::NoSuchSetting,
+            ),
+            (
+                l.set("notifications.quiet_hours", json!({"start": "22:00"})),
                 "notifications.quiet_hours",
                 Problem::WrongType,
             ),
@@ -531,15 +594,69 @@ mod tests {
         let (field, problem) = refused(l.set("notifications.snooze_minutes", json!(0)));
         assert_eq!(field, "notifications.snooze_minutes");
         assert!(matches!(problem, Problem::OutOfRange { .. }), "{problem:?}");
-        // Half of the quiet hours cannot be reset alone.
+        // Quiet hours are one field: set and reset whole.
         let quiet = layers(
             json!({}),
             json!({}),
             json!({"notifications": {"quiet_hours": {"start": "22:00", "end": "07:00"}}}),
         );
         let (field, _) = refused(quiet.reset("notifications.quiet_hours.start"));
-        assert_eq!(field, "notifications.quiet_hours");
+        assert_eq!(field, "notifications.quiet_hours.start");
         assert!(quiet.reset("notifications.quiet_hours").unwrap().is_empty());
+        // A group resets every choice in it.
+        assert_eq!(
+            Value::Object(set.reset("notifications").unwrap()),
+            json!({"ui": {"language": "ru"}})
+        );
+    }
+
+    /// A field that may be absent (quiet hours) or is a map (per-source timings, mutes) is one
+    /// field: an agent who changes half of the organization's quiet hours keeps the whole of
+    /// theirs, a map emptied stays empty over the organization's, and a locked value written
+    /// another way ("8:00") does not make every save a change of it.
+    #[test]
+    fn fields_are_kept_whole_and_compared_as_the_settings_read_them() {
+        let l = layers(
+            json!({"notifications": {
+                "quiet_hours": {"start": "20:00", "end": "08:00"},
+                "escalation": {"sources": {"widget": {
+                    "new_chat": {"realert_after_min": 1, "every_min": 1, "urgent_after_min": 5},
+                    "new_message": {"realert_after_min": 1, "every_min": 1, "urgent_after_min": 5}
+                }}}
+            }}),
+            json!({"notifications": {"mutes": {}}, "ui": {"theme": "dark"}, "server": {"tls": {}}}),
+            json!({}),
+        );
+        let mut s = l.effective();
+        s.notifications.quiet_hours.as_mut().unwrap().end =
+            chrono::NaiveTime::from_hms_opt(7, 0, 0).unwrap();
+        s.notifications.escalation.sources.clear();
+        let user = l.user_for(&s).unwrap();
+        assert_eq!(
+            Value::Object(user.clone()),
+            json!({"notifications": {
+                "quiet_hours": {"start": "20:00", "end": "07:00"},
+                "escalation": {"sources": {}}
+            }})
+        );
+        let after = Layers { user, ..l.clone() }.effective();
+        assert_eq!(after, s, "read back as edited");
+        assert!(after.notifications.escalation.sources.is_empty());
+
+        // Locked quiet hours written "8:00" read as 08:00: an edit of something else goes.
+        let locked = layers(
+            json!({}),
+            json!({"notifications": {"quiet_hours": {"start": "22:00", "end": "8:00"}}}),
+            json!({}),
+        );
+        let mut s = locked.effective();
+        s.notifications.privacy = true;
+        assert!(locked.user_for(&s).is_ok());
+        assert_eq!(
+            locked.locked_keys(),
+            ["notifications.quiet_hours"],
+            "an empty group locks nothing"
+        );
     }
 
     #[test]
@@ -573,42 +690,64 @@ mod tests {
                 Just(Value::Null),
                 Just(json!({"start": "22:00", "end": "08:00"})),
                 Just(json!({"start": "12:00", "end": "13:00"})),
+                // Read as 09:00: compared as the settings read it.
+                Just(json!({"start": "9:00", "end": "17:00"})),
             ]),
             proptest::option::of(prop_oneof![
                 Just(Value::Null),
                 (1u32..=3650).prop_map(|d| json!(d))
             ]),
+            (
+                proptest::option::of(prop_oneof![
+                    Just(json!({})),
+                    Just(json!({"widget": {
+                        "new_chat": {"realert_after_min": 1, "every_min": 1, "urgent_after_min": 5},
+                        "new_message": {"realert_after_min": 3, "every_min": 2, "urgent_after_min": null}
+                    }})),
+                ]),
+                proptest::option::of(prop_oneof![
+                    Just(json!({})),
+                    Just(json!({"5": null})),
+                    Just(json!({"-7": null, "9": null})),
+                ]),
+                proptest::option::of((1u32..=60).prop_map(|m| json!(m))),
+            ),
         );
-        fields.prop_map(|(url, snooze, sound, language, quiet, retention)| {
-            let mut v = json!({});
-            let mut put = |key: &str, value: Option<Value>| {
-                if let Some(value) = value {
-                    let mut top = json!({});
-                    let mut node = &mut top;
-                    let parts: Vec<&str> = key.split('.').collect();
-                    for (i, p) in parts.iter().enumerate() {
-                        let next = if i + 1 == parts.len() {
-                            value.clone()
-                        } else {
-                            json!({})
-                        };
-                        node = node
-                            .as_object_mut()
-                            .unwrap()
-                            .entry(p.to_string())
-                            .or_insert(next);
+        fields.prop_map(
+            |(url, snooze, sound, language, quiet, retention, (sources, mutes, every))| {
+                let mut v = json!({});
+                let mut put = |key: &str, value: Option<Value>| {
+                    if let Some(value) = value {
+                        let mut top = json!({});
+                        let mut node = &mut top;
+                        let parts: Vec<&str> = key.split('.').collect();
+                        for (i, p) in parts.iter().enumerate() {
+                            let next = if i + 1 == parts.len() {
+                                value.clone()
+                            } else {
+                                json!({})
+                            };
+                            node = node
+                                .as_object_mut()
+                                .unwrap()
+                                .entry(p.to_string())
+                                .or_insert(next);
+                        }
+                        overlay(&mut v, &top);
                     }
-                    overlay(&mut v, &top);
-                }
-            };
-            put("server.url", url);
-            put("notifications.snooze_minutes", snooze);
-            put("notifications.sound", sound);
-            put("ui.language", language);
-            put("notifications.quiet_hours", quiet);
-            put("store.retention_days", retention);
-            map(v)
-        })
+                };
+                put("server.url", url);
+                put("notifications.snooze_minutes", snooze);
+                put("notifications.sound", sound);
+                put("ui.language", language);
+                put("notifications.quiet_hours", quiet);
+                put("store.retention_days", retention);
+                put("notifications.escalation.sources", sources);
+                put("notifications.mutes", mutes);
+                put("notifications.escalation.new_chat.every_min", every);
+                map(v)
+            },
+        )
     }
 
     proptest! {
@@ -621,10 +760,9 @@ mod tests {
             prop_assert!(s.validate().is_ok(), "the merged settings always validate");
             let value = serde_json::to_value(&s).unwrap();
             let built_in = built_in();
-            let mut locked_leaves = Vec::new();
-            leaves(&Value::Object(locked.clone()), "", &mut locked_leaves);
-            for (key, v) in &locked_leaves {
-                prop_assert_eq!(get(&value, key), Some(v), "locked always wins: {}", key);
+            for (key, _) in fields(&Value::Object(locked.clone())) {
+                let alone = serde_json::to_value(settle(&[&locked]).unwrap()).unwrap();
+                prop_assert_eq!(get(&value, &key), get(&alone, &key), "locked always wins: {}", key);
             }
             for shown in l.shown() {
                 if shown.origin == Origin::BuiltIn {
@@ -632,19 +770,53 @@ mod tests {
                 }
             }
             // The agent's choice of an unlocked field survives any new default.
-            let moved = Layers { defaults: new_defaults, ..l.clone() };
+            let moved = Layers { defaults: new_defaults.clone(), ..l.clone() };
             let after = serde_json::to_value(moved.effective()).unwrap();
-            let mut chosen = Vec::new();
-            leaves(&Value::Object(user), "", &mut chosen);
-            for (key, v) in &chosen {
-                if moved.origin(key) == Origin::User {
-                    prop_assert_eq!(get(&after, key), Some(v), "the agent's {} survives", key);
+            for (key, _) in fields(&Value::Object(user)) {
+                if moved.origin(&key) == Origin::User && settle(&[&new_defaults, &moved.user, &locked]).is_some() {
+                    let v = serde_json::to_value(settle(&[&moved.user]).unwrap()).unwrap();
+                    prop_assert_eq!(get(&after, &key), get(&v, &key), "the agent's {} survives", key);
                 }
             }
             // What an edit keeps reads back as the same settings.
             let kept = l.user_for(&s).unwrap();
             let again = Layers { user: kept, ..l.clone() };
             prop_assert_eq!(again.effective(), s);
+        }
+
+        /// An edit of one field, then new defaults: the edited field keeps the agent's value,
+        /// and the agent's file, written and read back, gives the same settings.
+        #[test]
+        fn an_edit_survives_new_defaults_and_the_file(
+            defaults in part(), new_defaults in part(), user in part(), edit in part()
+        ) {
+            let l = Layers { defaults, locked: Map::new(), user };
+            let before = serde_json::to_value(l.effective()).unwrap();
+            let mut value = before.clone();
+            overlay(&mut value, &Value::Object(edit.clone()));
+            let Ok(new) = settings_of(value, &[]) else {
+                return Ok(());
+            };
+            let user = l.user_for(&new).unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("settings.json");
+            Settings::save_user(&user, &path).unwrap();
+            let (read, error) = Settings::load_user(&path);
+            prop_assert!(error.is_none(), "{:?}", error);
+            prop_assert_eq!(&read, &user);
+            let edited = Layers { user: read, ..l.clone() };
+            prop_assert_eq!(edited.effective(), new.clone());
+            let moved = Layers { defaults: new_defaults, ..edited };
+            if settle(&[&moved.defaults, &moved.user]).is_some() {
+                let after = serde_json::to_value(moved.effective()).unwrap();
+                let new = serde_json::to_value(&new).unwrap();
+                // What the edit changed (an edit to the value a field has is no choice).
+                for (key, _) in fields(&Value::Object(edit)) {
+                    if get(&before, &key) != get(&new, &key) {
+                        prop_assert_eq!(get(&after, &key), get(&new, &key), "the edit of {} holds", key);
+                    }
+                }
+            }
         }
     }
 }

@@ -436,7 +436,7 @@ mod problem;
 pub use escalation::{
     EscalationSettings, LADDER_MINUTES, Ladder, MAX_SOURCES, SOURCE_LEN, SourceLadders,
 };
-pub use layers::{Layers, Origin, Shown};
+pub use layers::{Layers, Origin, Shown, shown_key};
 pub use network::{ProxyProblem, ProxyScheme, ProxySetting, ProxyUrl, TlsSettings};
 pub use organization::{OrgProblem, Organization};
 pub use owner::{Apply, ChangeError, SettingsOwner};

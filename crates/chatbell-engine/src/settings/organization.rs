@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::layers::{keys, leaves, overlay, settings_of};
-use super::{Layers, Problem, Settings, SettingsError};
+use super::layers::{fields, keys, overlay, settings_of, shown_key};
+use super::{Layers, MAX_FILE_BYTES, Problem, Settings, SettingsError};
 
 /// The settings' layers as the files say now.
 #[derive(Debug)]
@@ -62,9 +62,6 @@ fn system_path() -> PathBuf {
 fn system_path() -> PathBuf {
     PathBuf::from("/etc/chatbell/settings.json")
 }
-
-/// The most the file may weigh.
-const MAX_BYTES: u64 = 1024 * 1024;
 
 /// What is wrong with the organization's file. Never quotes a value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -159,10 +156,10 @@ fn read(path: &Path) -> Result<Option<String>, OrgProblem> {
         return Err(OrgProblem::NotAFile);
     }
     let mut bytes = Vec::new();
-    file.take(MAX_BYTES + 1)
+    file.take(MAX_FILE_BYTES + 1)
         .read_to_end(&mut bytes)
         .map_err(|_| OrgProblem::Unreadable)?;
-    if bytes.len() as u64 > MAX_BYTES {
+    if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(OrgProblem::TooLarge);
     }
     String::from_utf8(bytes)
@@ -201,22 +198,41 @@ pub(super) fn parse(text: &str) -> Result<(Part, Part), OrgProblem> {
 /// A part of settings: no token, no field the settings do not have, and valid laid over the
 /// built-in values.
 fn check(part: &Map<String, Value>) -> Result<(), OrgProblem> {
-    let mut keys = Vec::new();
-    leaves(&Value::Object(part.clone()), "", &mut keys);
-    if let Some((key, _)) = keys.iter().find(|(key, _)| {
-        key.split('.')
-            .any(|p| p.contains("token") && p != "token_param")
-    }) {
-        return Err(OrgProblem::Token { field: key.clone() });
+    let keys: Vec<String> = fields(&Value::Object(part.clone()))
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect();
+    if let Some(key) = keys
+        .iter()
+        .find(|key| key.split('.').any(|p| p.contains("token")))
+    {
+        return Err(OrgProblem::Token {
+            field: shown_key(key),
+        });
     }
     let mut value = serde_json::to_value(Settings::default()).expect("settings serialize");
     overlay(&mut value, &Value::Object(part.clone()));
-    let keys: Vec<&str> = keys.iter().map(|(key, _)| key.as_str()).collect();
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
     settings_of(value, &keys).map(drop).map_err(|e| match e {
         SettingsError::Invalid { field, problem } => OrgProblem::Setting { field, problem },
         // `settings_of` refuses fields only.
         _ => OrgProblem::Shape,
     })
+}
+
+/// Whether a file event may have changed the organization's `file` in `folder`: a change of the
+/// file itself (written, replaced by a rename, removed, its permissions), or of the folder or one
+/// above it on the way (made, removed, renamed) while it is awaited. Reads are not changes —
+/// reading the file opens it, and an open that woke the next read would read forever — nor is
+/// anything about the folder's other files (or, while `/etc/chatbell` is awaited, `/etc`'s).
+fn matters(event: &notify::Event, file: &Path, folder: &Path) -> bool {
+    if matches!(event.kind, notify::EventKind::Access(_)) {
+        return false;
+    }
+    event
+        .paths
+        .iter()
+        .any(|p| p == file || folder.starts_with(p))
 }
 
 /// How long after a change of the file it is read: an editor's save is several events.
@@ -232,7 +248,13 @@ pub fn watch(path: PathBuf, first: Organization) -> tokio::sync::mpsc::Receiver<
     use notify::{RecursiveMode, Watcher};
     let (out, receiver) = tokio::sync::mpsc::channel(4);
     let (poke, mut pokes) = tokio::sync::mpsc::channel::<()>(1);
-    let watcher = notify::recommended_watcher(move |_event: notify::Result<notify::Event>| {
+    let folder = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let (file, awaited) = (path.clone(), folder.clone());
+    let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        // An error may mean events were lost: read again to be sure.
+        if event.is_ok_and(|e| !matters(&e, &file, &awaited)) {
+            return;
+        }
         // A full channel is a read already due: it will see this change too.
         let _ = poke.try_send(());
     });
@@ -243,7 +265,6 @@ pub fn watch(path: PathBuf, first: Organization) -> tokio::sync::mpsc::Receiver<
             return receiver;
         }
     };
-    let folder = path.parent().map(Path::to_path_buf).unwrap_or_default();
     // The folder, or the nearest one above it that exists (to see the folder appear).
     let arm = move |watcher: &mut notify::RecommendedWatcher, watched: &mut Option<PathBuf>| {
         let target = if folder.is_dir() {
@@ -382,7 +403,7 @@ mod tests {
         );
 
         let big = dir.path().join("big.json");
-        std::fs::write(&big, vec![b' '; MAX_BYTES as usize + 2]).unwrap();
+        std::fs::write(&big, vec![b' '; MAX_FILE_BYTES as usize + 2]).unwrap();
         assert_eq!(Organization::load(&big).problem, Some(OrgProblem::TooLarge));
 
         #[cfg(unix)]
@@ -408,6 +429,105 @@ mod tests {
             Some("ui.theme")
         );
         assert!(bad.exists(), "never moved or rewritten");
+    }
+
+    /// What wakes a read: changes of the file and of the way to its folder; never a read of the
+    /// file (which the watcher's own reads would repeat forever) nor other files nearby.
+    #[test]
+    fn only_changes_of_the_file_or_its_folder_wake_a_read() {
+        use notify::event::{
+            AccessKind, AccessMode, CreateKind, DataChange, EventKind, MetadataKind, ModifyKind,
+            RemoveKind, RenameMode,
+        };
+        let file = Path::new("/etc/chatbell/settings.json");
+        let folder = Path::new("/etc/chatbell");
+        let event = |kind, paths: &[&str]| notify::Event {
+            kind,
+            paths: paths.iter().map(PathBuf::from).collect(),
+            attrs: Default::default(),
+        };
+        let cases = [
+            (
+                EventKind::Access(AccessKind::Open(AccessMode::Read)),
+                &["/etc/chatbell/settings.json"][..],
+                false,
+            ),
+            (
+                EventKind::Access(AccessKind::Close(AccessMode::Read)),
+                &["/etc/chatbell/settings.json"],
+                false,
+            ),
+            (
+                EventKind::Access(AccessKind::Close(AccessMode::Write)),
+                &["/etc/chatbell/settings.json"],
+                false,
+            ),
+            (
+                EventKind::Modify(ModifyKind::Data(DataChange::Any)),
+                &["/etc/chatbell/settings.json"],
+                true,
+            ),
+            (
+                EventKind::Modify(ModifyKind::Metadata(MetadataKind::Permissions)),
+                &["/etc/chatbell/settings.json"],
+                true,
+            ),
+            (
+                EventKind::Remove(RemoveKind::File),
+                &["/etc/chatbell/settings.json"],
+                true,
+            ),
+            (
+                EventKind::Create(CreateKind::File),
+                &["/etc/chatbell/.settings.json.tmp"],
+                false,
+            ),
+            (
+                EventKind::Modify(ModifyKind::Name(RenameMode::Both)),
+                &[
+                    "/etc/chatbell/.settings.json.tmp",
+                    "/etc/chatbell/settings.json",
+                ],
+                true,
+            ),
+            (
+                EventKind::Modify(ModifyKind::Name(RenameMode::To)),
+                &["/etc/chatbell/settings.json"],
+                true,
+            ),
+            (
+                EventKind::Create(CreateKind::Folder),
+                &["/etc/chatbell"],
+                true,
+            ),
+            (
+                EventKind::Remove(RemoveKind::Folder),
+                &["/etc/chatbell"],
+                true,
+            ),
+            (
+                EventKind::Modify(ModifyKind::Data(DataChange::Any)),
+                &["/etc/chatbell/other.json"],
+                false,
+            ),
+            (
+                EventKind::Modify(ModifyKind::Data(DataChange::Any)),
+                &["/etc/passwd"],
+                false,
+            ),
+            (
+                EventKind::Create(CreateKind::Folder),
+                &["/etc/chatbell-old"],
+                false,
+            ),
+        ];
+        for (kind, paths, wakes) in cases {
+            assert_eq!(
+                matters(&event(kind, paths), file, folder),
+                wakes,
+                "{kind:?} {paths:?}"
+            );
+        }
     }
 
     #[tokio::test]
