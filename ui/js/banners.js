@@ -47,6 +47,10 @@ export function orgProblemWords(problem) {
   return t(`org_problem.${kind}`, { line: problem.line, column: problem.column, field: problem.field ?? "" });
 }
 
+// The OrganizationInfo whose problem the banner last said: the same info notified again (a new
+// language, the first load's second look) does not bring a dismissed banner back.
+let announced = null;
+
 /**
  * The organization's file is set aside: said once in the banner (the resident marks the first
  * telling `announce`), hidden when the file is fixed.
@@ -55,7 +59,8 @@ function followOrganization(info) {
   const org = info.organization;
   if (!org || !org.problem) {
     if (state.banners.orgProblem) setBanner("orgProblem", null);
-  } else if (org.announce) {
+  } else if (org.announce && org !== announced) {
+    announced = org;
     setBanner("orgProblem", { path: org.path, problem: org.problem });
   }
 }
