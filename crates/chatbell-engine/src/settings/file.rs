@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use chrono::Utc;
 use serde_json::{Map, Value};
 
-use super::layers::{Layers, field_path, overlay, settings_of};
+use super::layers::{Layers, built_in, field_path, overlay, settings_of};
 use super::{MAX_FILE_BYTES, Settings, SettingsError};
 
 impl Settings {
@@ -187,7 +187,7 @@ fn parse_user(text: &str) -> Result<Map<String, Value>, String> {
     match value {
         Value::Object(mut map) if map.get(LAYERED) == Some(&Value::from(LAYERED_VERSION)) => {
             map.remove(LAYERED);
-            let mut all = serde_json::to_value(Settings::default()).expect("settings serialize");
+            let mut all = built_in().clone();
             overlay(&mut all, &Value::Object(map.clone()));
             settings_of(all, &[]).map_err(|e| e.to_string())?;
             Ok(map)

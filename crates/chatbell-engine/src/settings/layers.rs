@@ -43,8 +43,13 @@ pub struct Layers {
     pub user: Map<String, Value>,
 }
 
-fn built_in() -> Value {
-    serde_json::to_value(Settings::default()).expect("settings serialize")
+/// The built-in settings as JSON: every layer is laid over them, and their shape says what a
+/// field is. Made once.
+pub(super) fn built_in() -> &'static Value {
+    static BUILT_IN: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| {
+        serde_json::to_value(Settings::default()).expect("settings serialize")
+    });
+    &BUILT_IN
 }
 
 /// The settings' shape: a group of settings (`notifications`, `server.tls`) is an object with
@@ -57,7 +62,7 @@ fn is_group(shape: &Value) -> bool {
 
 /// Lays `top` over `base` field by field: into the groups, any field replaced whole.
 pub(super) fn overlay(base: &mut Value, top: &Value) {
-    overlay_in(base, top, &built_in());
+    overlay_in(base, top, built_in());
 }
 
 fn overlay_in(base: &mut Value, top: &Value, shape: &Value) {
@@ -79,7 +84,7 @@ fn overlay_in(base: &mut Value, top: &Value, shape: &Value) {
 
 /// The settings `layers` make, if they deserialize and validate.
 fn settle(layers: &[&Map<String, Value>]) -> Option<Settings> {
-    let mut value = built_in();
+    let mut value = built_in().clone();
     for layer in layers {
         overlay(&mut value, &Value::Object((*layer).clone()));
     }
@@ -112,13 +117,13 @@ pub fn shown_key(key: &str) -> String {
 
 /// Where `key` (dotted) leads in the settings' shape: a field or a group; `None` when the key is
 /// not the settings' (it may not go below a field: a muted chat is set with all the mutes).
-fn shape_at(key: &str) -> Option<Value> {
+fn shape_at(key: &str) -> Option<&'static Value> {
     let mut node = built_in();
     for part in key.split('.') {
-        if !is_group(&node) {
+        if !is_group(node) {
             return None;
         }
-        node = node.get(part)?.clone();
+        node = node.get(part)?;
     }
     Some(node)
 }
@@ -130,7 +135,7 @@ pub(super) fn known(key: &str) -> bool {
 
 /// Whether `key` (dotted) names one field (not a group): what `set` takes.
 fn is_field(key: &str) -> bool {
-    !key.is_empty() && shape_at(key).is_some_and(|shape| !is_group(&shape))
+    !key.is_empty() && shape_at(key).is_some_and(|shape| !is_group(shape))
 }
 
 /// The settings `value` holds, where `keys` are the dotted keys that were written into it:
@@ -193,7 +198,7 @@ fn put(value: &mut Value, key: &str, new: Value) {
 /// is not the settings' is listed where it leaves their shape (for `known` to refuse it).
 pub(super) fn fields(value: &Value) -> Vec<(String, Value)> {
     let mut out = Vec::new();
-    fields_in(value, &built_in(), "", &mut out);
+    fields_in(value, built_in(), "", &mut out);
     out
 }
 
@@ -299,11 +304,6 @@ impl Layers {
             .collect()
     }
 
-    /// The dotted keys the organization locked.
-    pub fn locked_keys(&self) -> Vec<String> {
-        keys(&self.locked)
-    }
-
     /// The agent's file after an edit that leaves the settings as `new`: the agent's choices so
     /// far, with every field the edit changed now theirs. Refused when `new` is not valid or
     /// changes a locked field (naming it). A field the edit left alone stays as it was —
@@ -365,7 +365,7 @@ impl Layers {
         remove(&mut user, key);
         // What is left must still make settings with the locks (a client key whose
         // certificate was the choice reset would not).
-        let mut all = built_in();
+        let mut all = built_in().clone();
         for layer in [&user, &self.locked] {
             overlay(&mut all, &Value::Object(layer.clone()));
         }
@@ -395,10 +395,9 @@ impl Layers {
     /// fields that differ from the built-in values.
     pub fn user_from_whole(settings: &Settings) -> Map<String, Value> {
         let value = serde_json::to_value(settings).expect("settings serialize");
-        let built_in = built_in();
         let mut user = Value::Object(Map::new());
         for (key, value) in fields(&value) {
-            if get(&built_in, &key) != Some(&value) {
+            if get(built_in(), &key) != Some(&value) {
                 put(&mut user, &key, value);
             }
         }
@@ -458,7 +457,7 @@ mod tests {
         );
         assert_eq!(l.origin("ui.language"), Origin::BuiltIn);
         assert_eq!(
-            l.locked_keys(),
+            keys(&l.locked),
             ["notifications.escalation.new_chat.every_min"]
         );
         let shown = l.shown();
@@ -653,7 +652,7 @@ mod tests {
         s.notifications.privacy = true;
         assert!(locked.user_for(&s).is_ok());
         assert_eq!(
-            locked.locked_keys(),
+            keys(&locked.locked),
             ["notifications.quiet_hours"],
             "an empty group locks nothing"
         );
@@ -766,7 +765,7 @@ mod tests {
             }
             for shown in l.shown() {
                 if shown.origin == Origin::BuiltIn {
-                    prop_assert_eq!(Some(&shown.value), get(&built_in, &shown.key), "in no file: built-in");
+                    prop_assert_eq!(Some(&shown.value), get(built_in, &shown.key), "in no file: built-in");
                 }
             }
             // The agent's choice of an unlocked field survives any new default.

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::layers::{fields, keys, overlay, settings_of, shown_key};
+use super::layers::{built_in, fields, keys, overlay, settings_of, shown_key};
 use super::{Layers, MAX_FILE_BYTES, Problem, Settings, SettingsError};
 
 /// The settings' layers as the files say now.
@@ -82,16 +82,6 @@ pub enum OrgProblem {
     /// A field that is not a setting, or a value the setting does not take.
     #[error("{field}: {problem}")]
     Setting { field: String, problem: Problem },
-}
-
-impl OrgProblem {
-    /// The field's dotted key, when the trouble is one field's.
-    pub fn field(&self) -> Option<&str> {
-        match self {
-            OrgProblem::Token { field } | OrgProblem::Setting { field, .. } => Some(field),
-            _ => None,
-        }
-    }
 }
 
 /// The organization's file as read.
@@ -210,7 +200,7 @@ fn check(part: &Map<String, Value>) -> Result<(), OrgProblem> {
             field: shown_key(key),
         });
     }
-    let mut value = serde_json::to_value(Settings::default()).expect("settings serialize");
+    let mut value = built_in().clone();
     overlay(&mut value, &Value::Object(part.clone()));
     let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
     settings_of(value, &keys).map(drop).map_err(|e| match e {
@@ -424,9 +414,10 @@ mod tests {
         std::fs::write(&bad, b"{\"locked\": {\"ui\": {\"theme\": 5}}}").unwrap();
         let org = Organization::load(&bad);
         assert!(org.present && org.defaults.is_empty() && org.locked.is_empty());
-        assert_eq!(
-            org.problem.as_ref().and_then(OrgProblem::field),
-            Some("ui.theme")
+        assert!(
+            matches!(&org.problem, Some(OrgProblem::Setting { field, .. }) if field == "ui.theme"),
+            "{:?}",
+            org.problem
         );
         assert!(bad.exists(), "never moved or rewritten");
     }

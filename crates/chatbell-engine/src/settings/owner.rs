@@ -123,11 +123,6 @@ impl<E: Send + 'static> SettingsOwner<E> {
         self.current.clone()
     }
 
-    /// Every change of the layers (the organization's file too), from now on.
-    pub fn subscribe_layers(&self) -> watch::Receiver<Layers> {
-        self.layers.clone()
-    }
-
     /// Edits the settings as they are when the edit runs; answers with the settings after it,
     /// once they are applied. An edit of a field the organization locked is refused, naming it.
     pub async fn update(
@@ -384,7 +379,10 @@ mod tests {
         assert_eq!(now.server.url.as_deref(), Some("wss://corp.example/ws"));
         assert_eq!(now.ui.language, crate::settings::Language::Ru);
         assert_eq!(seen.lock().unwrap().last().unwrap().1, now, "applied");
-        assert_eq!(owner.layers().locked_keys(), ["server.url"]);
+        assert_eq!(
+            crate::settings::layers::keys(&owner.layers().locked),
+            ["server.url"]
+        );
 
         // The locked field cannot be changed; the file is as it was.
         let e = owner
