@@ -88,14 +88,14 @@ pub fn run(options: Options) {
 fn set_up_single(app: &mut App<Wry>, options: Options) -> Result<(), Box<dyn std::error::Error>> {
     let handle = app.handle().clone();
     let desktop = Arc::new(TauriDesktop::new(handle.clone(), window_opened));
-    let (settings, notice) = chatbell_resident::load_settings();
+    let settings = chatbell_resident::load_settings();
     let resident_options = chatbell_resident::Options {
         demo: options.demo,
         hidden: options.hidden,
     };
     // On Tauri's runtime, where the resident's tasks run.
     let resident = tauri::async_runtime::block_on(async move {
-        Resident::new(resident_options, settings, notice, desktop)
+        Resident::new(resident_options, settings, desktop)
     });
     app.manage(resident.clone());
     app.manage(Backend::Here(resident.clone()));

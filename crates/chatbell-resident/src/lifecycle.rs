@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use chatbell_engine::settings::Layers;
+use chatbell_engine::settings::organization::Loaded;
 use chatbell_ipc::contract::Mode;
 
 use crate::desktop::Desktop;
@@ -12,20 +12,20 @@ use crate::tray::{Action, Menu};
 use crate::{bridge, prefs, switch, tray_host, waiting};
 
 impl Resident {
-    /// The resident with its settings' owner running; `start` runs the rest. Called on the
-    /// tokio runtime its tasks are to run on. `notice` is said once, at the window's first look
-    /// (settings that could not be read).
-    pub fn new(
-        options: Options,
-        settings: Layers,
-        notice: Option<String>,
-        desktop: Arc<dyn Desktop>,
-    ) -> Resident {
-        Resident::with_settings(options, notice, desktop, |resident| {
-            let (owner, task) = prefs::own(settings, resident);
+    /// The resident with its settings' owner running, from the settings `prefs::load` read
+    /// (the organization's file followed from there); `start` runs the rest. Called on the
+    /// tokio runtime its tasks are to run on. Settings that could not be read are said once,
+    /// at the window's first look.
+    pub fn new(options: Options, settings: Loaded, desktop: Arc<dyn Desktop>) -> Resident {
+        let notice = settings.user_error.map(|e| e.to_string());
+        let layers = settings.layers;
+        let resident = Resident::with_settings(options, notice, desktop, |resident| {
+            let (owner, task) = prefs::own(layers, resident);
             tokio::spawn(task);
             owner
-        })
+        });
+        prefs::follow_organization(&resident, settings.organization);
+        resident
     }
 
     /// Asks whether there is a tray host, starts the tasks that follow who waits, the settings
@@ -36,7 +36,6 @@ impl Resident {
         self.set_tray_available(tray_host::present().await.unwrap_or(false));
         waiting::start(self);
         bridge::follow_settings(self);
-        prefs::follow_organization(self);
         self.spawn(switch::restart_after_failures(self.clone()));
         let settings = self.settings();
         let mode = if self.0.options.demo {

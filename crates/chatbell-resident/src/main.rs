@@ -105,8 +105,8 @@ mod resident {
         tracing::info!(version = env!("CARGO_PKG_VERSION"), ?options, socket = %path.display(), "starting");
         let quit = Arc::new(Notify::new());
         let split = Split::new(window_exe, quit.clone());
-        let (settings, notice) = chatbell_resident::load_settings();
-        let resident = Resident::new(options, settings, notice, Arc::new(split.clone()));
+        let settings = chatbell_resident::load_settings();
+        let resident = Resident::new(options, settings, Arc::new(split.clone()));
         split.show_tray(&resident).await;
         resident.start().await;
         let server = tokio::spawn(split::serve(listener, resident.clone(), split.clone()));

@@ -4,7 +4,7 @@
 //! applied here to what they configure (start at login, the engine, the connection, the web
 //! panel link).
 
-use chatbell_engine::settings::organization::{self, Organization};
+use chatbell_engine::settings::organization::{self, Loaded, Organization};
 use chatbell_engine::settings::{
     ChangeError, Layers, Problem, ServerSettings, Settings, SettingsOwner,
 };
@@ -18,8 +18,8 @@ use crate::{autostart, switch};
 
 /// The settings in their layers: the agent's file (or nothing, with a notice, when it could
 /// not be read: the bad file is kept beside it, never overwritten) and the organization's file
-/// (set aside as a whole when it is bad, said in the log).
-pub fn load() -> (Layers, Option<String>) {
+/// (set aside as a whole when it is bad, said in the log), read once at start.
+pub fn load() -> Loaded {
     let loaded = organization::load_layers(&paths::settings_path(), &organization::path());
     if let Some(e) = &loaded.user_error {
         tracing::warn!(error = %e, "settings");
@@ -28,31 +28,26 @@ pub fn load() -> (Layers, Option<String>) {
     if let Some(problem) = &org.problem {
         tracing::warn!(file = %org.path.display(), %problem, "the organization's settings are set aside");
     }
-    (loaded.layers, loaded.user_error.map(|e| e.to_string()))
+    loaded
 }
 
-/// Follows the organization's file: read again now (it may have changed since `load`), then at
-/// each change. Each version is handed to the settings' owner, which publishes and applies what
-/// moves, and told to the window (what is locked, what is wrong with the file).
-pub(crate) fn follow_organization(resident: &Resident) {
+/// Follows the organization's file from `first`, as it was read at start: the window is told
+/// what it locks and what is wrong with it, and each change is handed to the settings' owner,
+/// which publishes and applies what moves, and told to the window.
+pub(crate) fn follow_organization(resident: &Resident, first: Organization) {
+    resident.set_organization(OrganizationInfo::of(&first));
+    let mut changes = organization::watch(first.path.clone(), first);
     let owner = resident.settings_owner().clone();
-    let path = organization::path();
-    let first = Organization::load(&path);
-    let mut changes = organization::watch(path, first.clone());
     let me = resident.clone();
     resident.spawn(async move {
-        let mut next = Some(first);
-        while let Some(org) = next {
-            let layers = owner.layers();
-            if (&layers.defaults, &layers.locked) != (&org.defaults, &org.locked)
-                && let Err(e) = owner
-                    .organization(org.defaults.clone(), org.locked.clone())
-                    .await
+        while let Some(org) = changes.recv().await {
+            if let Err(e) = owner
+                .organization(org.defaults.clone(), org.locked.clone())
+                .await
             {
                 tracing::warn!(error = %e, "the organization's settings could not be applied");
             }
             me.set_organization(OrganizationInfo::of(&org));
-            next = changes.recv().await;
         }
     });
 }

@@ -228,16 +228,18 @@ fn matters(event: &notify::Event, file: &Path, folder: &Path) -> bool {
 /// How long after a change of the file it is read: an editor's save is several events.
 const SETTLE: std::time::Duration = std::time::Duration::from_millis(150);
 
-/// Follows the organization's file: each time it changes (or appears, or goes), its new
-/// contents are sent, once they differ from the last. The system's file notifications (inotify
-/// on Linux, through `notify`) wake it: there is no polling timer. Its folder is watched, not
-/// the file, so a file replaced by a rename (as configuration tools write) is followed; a
-/// folder that is not there yet is waited for in the folder above. Ends when the receiver is
-/// dropped.
+/// Follows the organization's file from `first`, the caller's own reading: each time it
+/// changes (or appears, or goes), its new contents are sent, once they differ from the last.
+/// The system's file notifications (inotify on Linux, through `notify`) wake it: there is no
+/// polling timer. Its folder is watched, not the file, so a file replaced by a rename (as
+/// configuration tools write) is followed; a folder that is not there yet is waited for in the
+/// folder above. It is read once more as soon as it is watched, so a change between the
+/// caller's reading and the watch is not missed. Ends when the receiver is dropped.
 pub fn watch(path: PathBuf, first: Organization) -> tokio::sync::mpsc::Receiver<Organization> {
     use notify::{RecursiveMode, Watcher};
     let (out, receiver) = tokio::sync::mpsc::channel(4);
     let (poke, mut pokes) = tokio::sync::mpsc::channel::<()>(1);
+    let look_again = poke.clone();
     let folder = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let (file, awaited) = (path.clone(), folder.clone());
     let watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
@@ -280,6 +282,9 @@ pub fn watch(path: PathBuf, first: Organization) -> tokio::sync::mpsc::Receiver<
     };
     let mut watched = None;
     arm(&mut watcher, &mut watched);
+    // Watched from here on: what changed since the caller read it is read now.
+    let _ = look_again.try_send(());
+    drop(look_again);
     tokio::spawn(async move {
         let mut last = first;
         loop {
