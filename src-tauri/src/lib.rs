@@ -18,6 +18,7 @@ mod window;
 
 use std::sync::Arc;
 
+use chatbell_ipc::socket::{self, BindError, Listener};
 use chatbell_resident::Resident;
 use tauri::{App, AppHandle, Manager, RunEvent, Window, WindowEvent, Wry};
 
@@ -46,23 +47,28 @@ pub fn run(options: Options) {
         "chatbell-window"
     });
     tracing::info!(version = env!("CARGO_PKG_VERSION"), ?options, "starting");
-    let mut builder = tauri::Builder::default();
+    // The one instance: whoever binds the local socket (a named pipe on Windows). A second
+    // launch (the menu entry clicked again) asks it for its window and ends. In the split the
+    // resident binds it.
+    let mut listener = None;
     if single {
-        // A second launch (the menu entry clicked again) brings up this one. In the split the
-        // resident keeps the one instance.
-        builder = builder.plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
-            app.state::<Resident>().show_window()
-        }));
+        match claim(options) {
+            Ok(bound) => listener = Some(bound),
+            Err(code) => {
+                drop(log.take());
+                std::process::exit(code)
+            }
+        }
     }
-    let app = builder
+    let app = tauri::Builder::default()
         .invoke_handler(commands::dispatch)
         .on_window_event(on_window_event)
-        .setup(move |app| {
-            if single {
-                set_up_single(app, options)
-            } else {
-                set_up_window(app, options)
-            }
+        .setup(move |app| match listener.take() {
+            Some(listener) => set_up_single(app, options, listener),
+            #[cfg(freedesktop)]
+            None => set_up_window(app, options),
+            #[cfg(not(freedesktop))]
+            None => Err("the window alone runs only on Linux".into()),
         })
         .build(tauri::generate_context!())
         .expect("the Tauri application builds");
@@ -84,8 +90,44 @@ pub fn run(options: Options) {
     });
 }
 
-/// The whole app here: the resident, Tauri's tray, and the window unless hidden.
-fn set_up_single(app: &mut App<Wry>, options: Options) -> Result<(), Box<dyn std::error::Error>> {
+/// The local socket, bound on Tauri's runtime (where it is served). When Chatbell already runs
+/// (asked for its window) or the socket cannot be bound (said), this launch ends with the
+/// exit code given.
+fn claim(options: Options) -> Result<Listener, i32> {
+    let path = socket::socket_path();
+    let bound = tauri::async_runtime::block_on(Listener::bind(&path));
+    match bound {
+        Ok(listener) => Ok(listener),
+        Err(BindError::AlreadyRunning { .. }) => {
+            tracing::info!(?options, "already running: asking it to show its window");
+            let asked = tauri::async_runtime::block_on(chatbell_resident::local::open_running(
+                &path,
+                options.hidden,
+            ));
+            match asked {
+                Ok(()) => Err(0),
+                Err(e) => {
+                    tracing::error!(error = %e, "already running, but cannot be reached");
+                    eprintln!("chatbell: Chatbell is already running, but {e}");
+                    Err(1)
+                }
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start");
+            eprintln!("chatbell: {e}");
+            Err(1)
+        }
+    }
+}
+
+/// The whole app here: the resident, Tauri's tray, the local socket's door, and the window
+/// unless hidden.
+fn set_up_single(
+    app: &mut App<Wry>,
+    options: Options,
+    listener: Listener,
+) -> Result<(), Box<dyn std::error::Error>> {
     let handle = app.handle().clone();
     let desktop = Arc::new(TauriDesktop::new(handle.clone(), window_opened));
     let settings = chatbell_resident::load_settings();
@@ -102,6 +144,12 @@ fn set_up_single(app: &mut App<Wry>, options: Options) -> Result<(), Box<dyn std
     quit_on_signals(&handle);
     tray::create(&handle, &resident)?;
     tauri::async_runtime::block_on(resident.start());
+    // A window's process has nothing to do with the whole app: it is let go.
+    tauri::async_runtime::spawn(chatbell_resident::local::serve(
+        listener,
+        resident.clone(),
+        |_, _, _| async { tracing::warn!("a window process connected to the whole app: ignored") },
+    ));
     if !options.hidden {
         resident.show_window();
     }
@@ -120,11 +168,6 @@ fn set_up_window(app: &mut App<Wry>, options: Options) -> Result<(), Box<dyn std
     app.manage(Backend::Remote(remote));
     desktop.show_window();
     Ok(())
-}
-
-#[cfg(not(freedesktop))]
-fn set_up_window(app: &mut App<Wry>, options: Options) -> Result<(), Box<dyn std::error::Error>> {
-    set_up_single(app, options)
 }
 
 /// The window was created (and focused): the backend hears it opened.
@@ -158,4 +201,19 @@ fn quit_on_signals(app: &AppHandle) {
         tracing::info!(signal, "asked to quit");
         app.exit(0);
     });
+}
+
+#[cfg(test)]
+mod tests {
+    /// Windows shows a toast only for an AppUserModelID a Start-menu shortcut carries: the
+    /// engine's toasts and the installer's shortcut (stamped from this file) must agree.
+    #[test]
+    fn the_bundle_identifier_is_the_app_user_model_id() {
+        let conf: serde_json::Value =
+            serde_json::from_str(include_str!("../tauri.conf.json")).unwrap();
+        assert_eq!(
+            conf["identifier"],
+            chatbell_engine::notifier::APP_USER_MODEL_ID
+        );
+    }
 }

@@ -116,8 +116,12 @@ fn lighten(window: &WebviewWindow) {
             context.set_cache_model(CacheModel::DocumentViewer);
         }
     });
+    // WebView2 and WKWebView keep their defaults: nothing to set there.
     #[cfg(not(target_os = "linux"))]
-    let lightened: tauri::Result<()> = Ok(());
+    let lightened: tauri::Result<()> = {
+        let _ = window;
+        Ok(())
+    };
     if let Err(e) = lightened {
         tracing::warn!(error = %e, "cannot set the webview's settings");
     }

@@ -6,6 +6,9 @@
 //! Ignored by default: it needs the package from `cargo xtask bundle` and root (dpkg). The
 //! bundle task runs it with `--include-ignored`.
 
+// Its peers (a private D-Bus, Xvfb, PulseAudio, gnome-keyring, tinyproxy, /proc…) are Linux's.
+#![cfg(target_os = "linux")]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;

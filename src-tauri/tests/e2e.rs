@@ -10,6 +10,9 @@
 //! (look at them). They are taken from the X server: WebKitWebDriver's own needs GPU
 //! compositing, which the window turns off.
 
+// Its peers (a private D-Bus, Xvfb, PulseAudio, gnome-keyring, tinyproxy, /proc…) are Linux's.
+#![cfg(target_os = "linux")]
+
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;

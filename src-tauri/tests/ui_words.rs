@@ -134,6 +134,11 @@ fn every_word_the_page_names_exists() {
             .iter()
             .map(|kind| format!("blocker.{kind}")),
     );
+    named.extend(
+        js_list(&read("js/diagnostics.js"), "NOTES")
+            .iter()
+            .map(|kind| format!("note.{kind}")),
+    );
     let problems = read("js/problems.js");
     named.extend(
         js_list(&problems, "PROBLEMS")

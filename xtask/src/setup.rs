@@ -11,6 +11,8 @@ pub enum Need {
     Bundle,
     /// `cargo xtask fuzz` alone: what building needs, and cargo-fuzz.
     Fuzz,
+    /// Windows and macOS from here (`cargo xtask cross`, the end of `test`).
+    Cross,
 }
 
 /// To build the app (WebKitGTK, the tray library, and what `-sys` crates link: ALSA for the
@@ -57,6 +59,44 @@ const TEST: &[&str] = &[
     "microsocks",
     "openssl",
 ];
+
+/// For Windows and macOS: the mingw C compiler and linker (with `windres` for the app's icon),
+/// Wine to run the tests and the installer (the `wine` package brings the `wine` and
+/// `wineserver` commands to `wine64`), NSIS to make the installer, and a Python virtualenv for
+/// zig's C compiler (PyPI's `ziglang`, which has macOS's C headers).
+const CROSS: &[&str] = &[
+    "gcc-mingw-w64-x86-64",
+    "wine64",
+    "wine",
+    "nsis",
+    "python3-venv",
+];
+
+/// The Rust targets of `cargo xtask cross`.
+fn rust_targets() -> Result<()> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .context("running rustup (the cross part needs a rustup toolchain)")?;
+    let installed = String::from_utf8_lossy(&installed.stdout);
+    let missing: Vec<&str> = [crate::cross::WINDOWS, crate::cross::MACOS]
+        .into_iter()
+        .filter(|t| !installed.lines().any(|l| l.trim() == *t))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    println!("xtask: adding Rust targets: {}", missing.join(" "));
+    let status = Command::new("rustup")
+        .args(["target", "add"])
+        .args(&missing)
+        .status()
+        .context("running rustup target add")?;
+    if !status.success() {
+        bail!("rustup target add {} failed ({status})", missing.join(" "));
+    }
+    Ok(())
+}
 
 /// To build and inspect the .deb; the Tauri CLI itself is a prebuilt binary in its npm package.
 const BUNDLE: &[&str] = &["dpkg-dev", "fakeroot", "file"];
@@ -166,6 +206,10 @@ fn cargo_fuzz() -> Result<()> {
 pub fn run(need: Need) -> Result<()> {
     match need {
         Need::Demo => apt(BUILD),
+        Need::Cross => {
+            apt(CROSS)?;
+            rust_targets()
+        }
         Need::Fuzz => {
             apt(BUILD)?;
             cargo_fuzz()

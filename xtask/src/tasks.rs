@@ -42,8 +42,12 @@ pub fn demo() -> Result<()> {
     )
 }
 
-pub fn test() -> Result<()> {
+/// Everything CI runs: Linux, then (unless `cross` is off) Windows and macOS.
+pub fn test(cross: bool) -> Result<()> {
     setup::run(Need::Bundle)?;
+    if cross {
+        setup::run(Need::Cross)?;
+    }
     cargo(&["fmt", "--all", "--check"])?;
     cargo(&[
         "clippy",
@@ -57,7 +61,13 @@ pub fn test() -> Result<()> {
     build_release()?;
     cargo(&["test", "--workspace", "--release", "--no-fail-fast"])?;
     run_bench(true)?;
-    bundle_and_check_deb()
+    bundle_and_check_deb()?;
+    if cross {
+        crate::cross::run()
+    } else {
+        println!("xtask: --no-cross: Windows and macOS were not built or tested");
+        Ok(())
+    }
 }
 
 /// One release build of every package and target: the tests, the benchmarks, the demo and the

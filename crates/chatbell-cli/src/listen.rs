@@ -217,8 +217,9 @@ fn open_in_browser(url: String) {
     }
 }
 
-/// Resolves on SIGINT or SIGTERM. The handlers are installed when this is called, not when
-/// it is first polled, so a signal that comes right after start still shuts down cleanly.
+/// Resolves on SIGINT or SIGTERM (on Windows: Ctrl-C, the console closed, the system shutting
+/// down). The handlers are installed when this is called, not when it is first polled, so a
+/// signal that comes right after start still shuts down cleanly.
 fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
@@ -232,9 +233,19 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
             }
         }
     }
-    #[cfg(not(unix))]
-    async {
-        let _ = tokio::signal::ctrl_c().await;
+    #[cfg(windows)]
+    {
+        use tokio::signal::windows::{ctrl_c, ctrl_close, ctrl_shutdown};
+        let mut interrupt = ctrl_c().expect("Ctrl-C handler");
+        let mut close = ctrl_close().expect("console close handler");
+        let mut shutdown = ctrl_shutdown().expect("shutdown handler");
+        async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = close.recv() => {}
+                _ = shutdown.recv() => {}
+            }
+        }
     }
 }
 

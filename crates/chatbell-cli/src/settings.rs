@@ -157,13 +157,6 @@ async fn change(key: String, change: Change) -> anyhow::Result<ExitCode> {
             }
             .map_err(|e| anyhow::anyhow!("{}", terminal_safe(&e.to_string())))?;
             Settings::save_user(&user, &files.user_path)?;
-            // Linux's app answers on the socket; elsewhere the app is one process without one,
-            // and would keep its own copy of the settings.
-            #[cfg(not(target_os = "linux"))]
-            eprintln!(
-                "note: written to {}; a running Chatbell reads it when it next starts: quit it first",
-                files.user_path.display()
-            );
         }
     }
     let files = Files::read();
@@ -181,7 +174,6 @@ async fn change(key: String, change: Change) -> anyhow::Result<ExitCode> {
 }
 
 /// The running app's answer, or `None` when no app runs (no one listens on its socket).
-#[cfg(unix)]
 async fn through_resident(change: &Change) -> anyhow::Result<Option<chatbell_ipc::CliReply>> {
     use chatbell_ipc::socket::{self, ConnectError};
     use chatbell_ipc::{CliRequest, Role};
@@ -201,10 +193,4 @@ async fn through_resident(change: &Change) -> anyhow::Result<Option<chatbell_ipc
         };
     sender.send(&request).await?;
     Ok(Some(receiver.recv().await?))
-}
-
-/// Windows has no local socket (Chatbell is one process there): the file is changed directly.
-#[cfg(not(unix))]
-async fn through_resident(_change: &Change) -> anyhow::Result<Option<chatbell_ipc::CliReply>> {
-    Ok(None)
 }

@@ -2,14 +2,25 @@
 //! a database in use, another program's SQLite file, a umask that shares everything, a full
 //! disk, and what reaches the terminal while that happens.
 
+// The umask, the full disk (a FIFO in /proc's place) and signals are Unix's; the rest runs
+// on Windows too, under Wine.
+
 mod common;
 
+#[cfg(unix)]
 use std::path::{Path, PathBuf};
+#[cfg(unix)]
 use std::process::Command;
-use std::time::{Duration, Instant};
+#[cfg(unix)]
+use std::time::Duration;
+#[cfg(target_os = "linux")]
+use std::time::Instant;
 
+#[cfg(unix)]
 use chatbell_testkit::Spawned;
-use common::{Desk, message, until_online, wait_stored};
+use common::Desk;
+#[cfg(unix)]
+use common::{message, until_online, wait_stored};
 
 fn listen_args(desk: &Desk) -> Vec<String> {
     ["listen", "--no-notify", "--url", &desk.sim.ws_url()]
@@ -20,7 +31,7 @@ fn listen_args(desk: &Desk) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_listener_on_a_hard_link_of_the_database_is_refused() {
     let desk = Desk::new().await;
-    let mut first = desk.listen(&["--no-notify"]).await;
+    let first = desk.listen(&["--no-notify"]).await;
     let link = desk.data_dir().join("other.db");
     std::fs::hard_link(desk.db(), &link).unwrap();
     let out = desk
@@ -36,8 +47,7 @@ async fn a_second_listener_on_a_hard_link_of_the_database_is_refused() {
         stderr.contains("in use by another running Chatbell engine"),
         "{stderr}"
     );
-    first.signal("TERM");
-    assert!(first.wait(Duration::from_secs(10)).success());
+    common::quit(first);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -70,6 +80,7 @@ fn mode(p: &Path) -> u32 {
     std::fs::metadata(p).unwrap().permissions().mode() & 0o777
 }
 
+#[cfg(unix)]
 /// The CLI under `umask 022`, the usual default that makes new files world-readable.
 fn with_umask_022(desk: &Desk) -> Command {
     let cli = desk.cli();
@@ -118,6 +129,7 @@ async fn every_file_is_private_whatever_the_umask_and_old_installs_are_tightened
     assert_eq!(mode(&db), 0o600);
 }
 
+#[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn errors_name_each_cause_once_and_log_lines_carry_no_colour_codes() {
     let desk = Desk::new().await;
@@ -166,10 +178,12 @@ async fn errors_name_each_cause_once_and_log_lines_carry_no_colour_codes() {
 }
 
 /// A small tmpfs, so that the disk can really be filled (needs root; skipped elsewhere).
+#[cfg(target_os = "linux")]
 struct SmallDisk {
     dir: tempfile::TempDir,
 }
 
+#[cfg(target_os = "linux")]
 impl SmallDisk {
     fn mount(size: &str) -> Option<SmallDisk> {
         let dir = tempfile::tempdir().unwrap();
@@ -202,6 +216,7 @@ impl SmallDisk {
     }
 }
 
+#[cfg(target_os = "linux")]
 impl Drop for SmallDisk {
     fn drop(&mut self) {
         let _ = Command::new("umount")
@@ -211,6 +226,7 @@ impl Drop for SmallDisk {
     }
 }
 
+#[cfg(target_os = "linux")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_while_the_disk_is_full_exits_promptly_with_the_cause_and_keeps_what_was_committed()
 {

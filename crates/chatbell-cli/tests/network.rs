@@ -2,6 +2,9 @@
 //! a server of a private CA, and `doctor` saying the route, the trust and the issuer — or, when
 //! the CA is not trusted, the sentence with the fix, in the settings' language.
 
+// Its peers (a private D-Bus, Xvfb, PulseAudio, gnome-keyring, tinyproxy, /proc…) are Linux's.
+#![cfg(target_os = "linux")]
+
 mod common;
 
 use chatbell_sim::SimConfig;

@@ -1,6 +1,9 @@
 //! Real desktop notifications: `chatbell-cli listen` talks to a recording notification server
 //! on a private D-Bus.
 
+// Its peers (a private D-Bus, Xvfb, PulseAudio, gnome-keyring, tinyproxy, /proc…) are Linux's.
+#![cfg(target_os = "linux")]
+
 mod common;
 
 use std::time::Duration;

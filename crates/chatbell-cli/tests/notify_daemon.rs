@@ -3,6 +3,9 @@
 //! than per notification, uses the daemon again when it is back, and prints the daemon's error
 //! text harmlessly.
 
+// Its peers (a private D-Bus, Xvfb, PulseAudio, gnome-keyring, tinyproxy, /proc…) are Linux's.
+#![cfg(target_os = "linux")]
+
 mod common;
 
 use std::time::Duration;

@@ -2,6 +2,9 @@
 //! simulator over loopback stopped and started again on the same port, a recording
 //! notification server on a private D-Bus, and the shortest threshold the settings allow.
 
+// Its peers (a private D-Bus, Xvfb, PulseAudio, gnome-keyring, tinyproxy, /proc…) are Linux's.
+#![cfg(target_os = "linux")]
+
 mod common;
 
 use std::time::Duration;

@@ -2,6 +2,9 @@
 //! notification server on a private D-Bus that presses the buttons, and a stand-in browser on
 //! `PATH` that writes down the URL it was asked to open.
 
+// Its peers (a private D-Bus, Xvfb, PulseAudio, gnome-keyring, tinyproxy, /proc…) are Linux's.
+#![cfg(target_os = "linux")]
+
 mod common;
 
 use std::os::unix::fs::PermissionsExt;

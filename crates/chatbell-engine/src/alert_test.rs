@@ -18,6 +18,26 @@ pub struct AlertTest {
     pub notification: NotificationCheck,
     /// What would keep an alert from the agent; empty when nothing would.
     pub blockers: Vec<Blocker>,
+    /// What the agent should know though nothing here can tell whether it applies now.
+    pub notes: Vec<Note>,
+}
+
+/// Something that may hold alerts back, which Chatbell cannot see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Note {
+    /// Windows: Focus Assist (Do not disturb) may hold notifications back, and no documented
+    /// API says whether it is on: Chatbell's own quiet hours are the reliable switch.
+    FocusAssist,
+}
+
+/// The notes of this platform.
+pub fn notes() -> Vec<Note> {
+    if cfg!(windows) {
+        vec![Note::FocusAssist]
+    } else {
+        Vec::new()
+    }
 }
 
 /// The new-chat sound, played on the audio device.
@@ -98,6 +118,7 @@ pub(crate) async fn run(
         sound,
         notification,
         blockers,
+        notes: notes(),
     }
 }
 
@@ -190,6 +211,12 @@ mod tests {
             version: "1".into(),
             capabilities: caps.iter().map(|c| c.to_string()).collect(),
         })
+    }
+
+    /// Under Wine for Windows: Focus Assist is said there, as a note (the test can still pass).
+    #[test]
+    fn windows_alone_notes_focus_assist() {
+        assert_eq!(notes().contains(&Note::FocusAssist), cfg!(windows));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::i18n::{Lang, net_words, route_words, trust_words};
-use crate::keychain::Keychain;
+use crate::keychain::{Keychain, KeychainError};
 use crate::net::ServerConfig;
 use crate::notifier::Notifier;
 use crate::store::{Reader, integrity_check};
@@ -79,7 +79,9 @@ pub async fn run(
     let kc = keychain.clone();
     let keychain_result = match tokio::time::timeout(
         Duration::from_secs(5),
-        tokio::task::spawn_blocking(move || kc.get()),
+        tokio::task::spawn_blocking(move || {
+            Ok::<_, KeychainError>((Keychain::store_name()?, kc.get()?))
+        }),
     )
     .await
     {
@@ -90,11 +92,11 @@ pub async fn run(
         Ok(joined) => joined
             .map_err(|e| e.to_string())
             .and_then(|r| r.map_err(|e| e.to_string()))
-            .map(|token| {
+            .map(|(store, token)| {
                 if token.is_some() {
-                    "reachable; a token is stored".into()
+                    format!("{store}: reachable; a token is stored")
                 } else {
-                    "reachable; no token stored".into()
+                    format!("{store}: reachable; no token stored")
                 }
             }),
     };

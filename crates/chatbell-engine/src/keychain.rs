@@ -111,6 +111,33 @@ impl Keychain {
         }
     }
 
+    /// Which keychain holds the secrets, by its maker's name ("Windows Credential Manager").
+    pub fn store_name() -> Result<String, KeychainError> {
+        #[cfg(freedesktop)]
+        let vendor = {
+            use keyring_core::api::CredentialStoreApi;
+            zbus_secret_service_keyring_store::Store::new()
+                .map(|store| store.vendor())
+                .map_err(map)?
+        };
+        #[cfg(not(freedesktop))]
+        let vendor = {
+            if let Err(e) = keyring::Entry::store_status() {
+                return Err(KeychainError::Unavailable(e.to_string()));
+            }
+            keyring_core::get_default_store()
+                .map(|store| store.vendor())
+                .ok_or_else(|| KeychainError::Unavailable("no credential store".into()))?
+        };
+        // "Windows Credential Manager, https://crates.io/…": the name, not the crate.
+        Ok(vendor
+            .split(',')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_string())
+    }
+
     /// Whether the keychain can be used at all (for `doctor` and the settings screen).
     pub fn check(&self) -> Result<(), KeychainError> {
         self.get().map(|_| ())
@@ -155,5 +182,31 @@ impl Credentials {
                 false => None,
             },
         })
+    }
+}
+
+/// Under Wine here: the Wine prefix's Credential Manager, for real.
+#[cfg(all(test, windows))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_keeps_secrets_in_the_credential_manager() {
+        assert_eq!(
+            Keychain::store_name().unwrap(),
+            "Windows Credential Manager"
+        );
+        let entry = Keychain::new(
+            "chatbell-test",
+            format!("round-trip-{}", std::process::id()),
+        );
+        assert_eq!(entry.get().unwrap().map(|s| s.expose().to_string()), None);
+        entry.set(&Secret::new("s3cret")).unwrap();
+        assert_eq!(
+            entry.get().unwrap().map(|s| s.expose().to_string()),
+            Some("s3cret".into())
+        );
+        assert!(entry.clear().unwrap());
+        assert!(!entry.clear().unwrap());
     }
 }

@@ -12,16 +12,19 @@ fn from_env(var: &str) -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
-/// `~/.local/share/chatbell` on Linux.
+/// `~/.local/share/chatbell` on Linux, `%LOCALAPPDATA%\chatbell` on Windows (the machine's
+/// own: a database has no place in a roaming profile, copied at every sign-in),
+/// `~/Library/Application Support/chatbell` on macOS.
 pub fn data_dir() -> PathBuf {
     from_env("CHATBELL_DATA_DIR").unwrap_or_else(|| {
-        dirs::data_dir()
+        dirs::data_local_dir()
             .unwrap_or_else(std::env::temp_dir)
             .join(APP)
     })
 }
 
-/// `~/.config/chatbell` on Linux.
+/// `~/.config/chatbell` on Linux, `%APPDATA%\chatbell` on Windows (the settings roam with the
+/// agent), `~/Library/Application Support/chatbell` on macOS.
 pub fn config_dir() -> PathBuf {
     from_env("CHATBELL_CONFIG_DIR").unwrap_or_else(|| {
         dirs::config_dir()
@@ -58,4 +61,31 @@ pub fn runtime_dir() -> PathBuf {
             .map(|d| d.join(APP))
             .unwrap_or_else(|| data_dir().join("run"))
     })
+}
+
+/// Under Wine here: the Wine prefix's user folders.
+#[cfg(all(test, windows))]
+mod tests {
+    #[test]
+    fn data_stays_on_the_machine_and_settings_roam() {
+        if std::env::var_os("CHATBELL_DATA_DIR").is_some()
+            || std::env::var_os("CHATBELL_CONFIG_DIR").is_some()
+        {
+            panic!("run without CHATBELL_DATA_DIR and CHATBELL_CONFIG_DIR");
+        }
+        let data = super::data_dir();
+        let config = super::config_dir();
+        assert!(
+            data.ends_with(r"AppData\Local\chatbell"),
+            "{}",
+            data.display()
+        );
+        assert!(
+            config.ends_with(r"AppData\Roaming\chatbell"),
+            "{}",
+            config.display()
+        );
+        assert!(super::log_dir().starts_with(&data));
+        assert!(super::runtime_dir().starts_with(&data));
+    }
 }

@@ -4,6 +4,9 @@
 //! its kind and its sentence. What depends on the process's environment (the system's trust
 //! store, the environment's and the portal's proxies) is in `network_system.rs`.
 
+// Its peers (a private D-Bus, Xvfb, PulseAudio, gnome-keyring, tinyproxy, /proc…) are Linux's.
+#![cfg(target_os = "linux")]
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::Duration;

@@ -6,6 +6,9 @@
 //! machine's own proxy and trust variables removed. The parent makes the PKI and the proxies
 //! and keeps them while the child runs.
 
+// Its peers (a private D-Bus, Xvfb, PulseAudio, gnome-keyring, tinyproxy, /proc…) are Linux's.
+#![cfg(target_os = "linux")]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;

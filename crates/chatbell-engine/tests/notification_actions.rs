@@ -6,6 +6,9 @@
 //! set that for itself (the tests of a binary share one environment), so each test runs again
 //! in a child process of this binary with the private bus's address set.
 
+// Its peers (a private D-Bus, Xvfb, PulseAudio, gnome-keyring, tinyproxy, /proc…) are Linux's.
+#![cfg(target_os = "linux")]
+
 mod common;
 
 use std::time::Duration;

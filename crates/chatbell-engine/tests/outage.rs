@@ -3,6 +3,9 @@
 //! over loopback (stopped and started again on the same port), and the threshold crossed by
 //! moving the engine's clock by hand.
 
+// Its peers (a private D-Bus, Xvfb, PulseAudio, gnome-keyring, tinyproxy, /proc…) are Linux's.
+#![cfg(target_os = "linux")]
+
 mod common;
 
 use std::time::Duration;

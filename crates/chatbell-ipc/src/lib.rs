@@ -1,10 +1,9 @@
 //! Chatbell's local IPC. The resident process (engine, store, notifier, tray) and the window
 //! process (the Tauri app, started on demand) talk over a private local socket: the typed
 //! commands and events of `docs/ipc.md` (`contract`), the messages and their versioned
-//! handshake (`wire`), and the socket itself (`socket`, Unix only).
+//! handshake (`wire`), and the socket itself (`socket`: a Unix socket, a named pipe on Windows).
 
 pub mod contract;
-#[cfg(unix)]
 pub mod socket;
 pub mod wire;
 

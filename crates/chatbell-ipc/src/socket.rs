@@ -1,18 +1,22 @@
-//! The private local socket between Chatbell's processes: `$XDG_RUNTIME_DIR/chatbell/
-//! chatbell.sock` on Linux (the folder 0700, the socket 0600, and every peer's uid checked
-//! against ours: a socket is the only door into the engine, and only its user may use it).
-//! Whoever binds it is the one resident process; a stale socket left by a killed one is
-//! replaced.
+//! The private local socket between Chatbell's processes and its command line. Whoever binds
+//! it is the one running Chatbell: a second launch, the window's process and `chatbell-cli`
+//! connect to it.
+//!
+//! - **Unix**: `$XDG_RUNTIME_DIR/chatbell/chatbell.sock` (the folder 0700, the socket 0600, and
+//!   every peer's uid checked against ours: the socket is the only door into the engine, and
+//!   only its user may use it). A stale socket left by a killed process is replaced.
+//! - **Windows**: a named pipe, `\\.\pipe\chatbell-<hash of the path>`, so a path still names
+//!   the endpoint (tests and two data folders get pipes of their own). Remote clients are
+//!   refused; the pipe's default security gives other users read access only, so they cannot
+//!   say hello. A pipe goes with its process: nothing stale is left.
 
 use std::io;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use futures_util::{SinkExt, StreamExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tokio::net::unix::{OwnedReadHalf, OwnedWriteHalf};
-use tokio::net::{UnixListener, UnixStream};
+use tokio::io::{AsyncRead, AsyncWrite, ReadHalf, WriteHalf};
 use tokio::sync::mpsc;
 use tokio_util::codec::{FramedRead, FramedWrite, LinesCodec, LinesCodecError};
 
@@ -57,9 +61,15 @@ pub enum ConnectError {
     Wire(#[from] WireError),
 }
 
+/// A connection of either kind, read and written by the same code.
+trait Duplex: AsyncRead + AsyncWrite + Send + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> Duplex for T {}
+
+type Stream = Box<dyn Duplex>;
+
 /// Reads messages of one kind, one per line.
 pub struct Receiver {
-    lines: FramedRead<OwnedReadHalf, LinesCodec>,
+    lines: FramedRead<ReadHalf<Stream>, LinesCodec>,
 }
 
 impl Receiver {
@@ -75,7 +85,7 @@ impl Receiver {
 
 /// Writes messages, one per line.
 pub struct Sender {
-    lines: FramedWrite<OwnedWriteHalf, LinesCodec>,
+    lines: FramedWrite<WriteHalf<Stream>, LinesCodec>,
 }
 
 impl Sender {
@@ -100,8 +110,8 @@ impl Sender {
     }
 }
 
-fn split(stream: UnixStream) -> (Receiver, Sender) {
-    let (read, write) = stream.into_split();
+fn split(stream: Stream) -> (Receiver, Sender) {
+    let (read, write) = tokio::io::split(stream);
     (
         Receiver {
             lines: FramedRead::new(read, LinesCodec::new_with_max_length(MAX_LINE)),
@@ -113,16 +123,20 @@ fn split(stream: UnixStream) -> (Receiver, Sender) {
 }
 
 /// The resident's end: bound for as long as it lives; the socket file goes with it.
+#[cfg(unix)]
 pub struct Listener {
-    listener: UnixListener,
+    listener: tokio::net::UnixListener,
     path: PathBuf,
     uid: u32,
 }
 
+#[cfg(unix)]
 impl Listener {
     /// Binds `path`, creating its folder 0700. A socket that answers belongs to a running
     /// resident: `AlreadyRunning`. One that does not was left by a resident that died: replaced.
     pub async fn bind(path: &Path) -> Result<Listener, BindError> {
+        use std::os::unix::fs::MetadataExt;
+        use tokio::net::{UnixListener, UnixStream};
         let io = |source| BindError::Io {
             path: path.to_path_buf(),
             source,
@@ -153,17 +167,17 @@ impl Listener {
         })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// The next connection from a process of this user. Others are closed unanswered and
     /// logged; so is a peer whose credentials cannot be read.
     pub async fn accept(&self) -> io::Result<Peer> {
         loop {
             let (stream, _) = self.listener.accept().await?;
             match stream.peer_cred() {
-                Ok(cred) if cred.uid() == self.uid => return Ok(Peer { stream }),
+                Ok(cred) if cred.uid() == self.uid => {
+                    return Ok(Peer {
+                        stream: Box::new(stream),
+                    });
+                }
                 Ok(cred) => tracing::warn!(
                     uid = cred.uid(),
                     pid = ?cred.pid(),
@@ -175,15 +189,140 @@ impl Listener {
     }
 }
 
+#[cfg(unix)]
 impl Drop for Listener {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
     }
 }
 
+#[cfg(unix)]
+async fn open(path: &Path) -> io::Result<Stream> {
+    Ok(Box::new(tokio::net::UnixStream::connect(path).await?))
+}
+
+/// The resident's end: the pipe's instance the next client reaches. The pipe lives while one
+/// of its instances does, so one is always kept waiting.
+#[cfg(windows)]
+pub struct Listener {
+    next: std::sync::Mutex<Option<tokio::net::windows::named_pipe::NamedPipeServer>>,
+    name: String,
+    path: PathBuf,
+}
+
+/// The pipe that `path` names.
+#[cfg(windows)]
+pub fn pipe_name(path: &Path) -> String {
+    // FNV-1a: stable across builds and runs (std's hasher is neither promised nor seeded so).
+    let hash = path
+        .to_string_lossy()
+        .to_lowercase()
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    format!(r"\\.\pipe\chatbell-{hash:016x}")
+}
+
+#[cfg(windows)]
+impl Listener {
+    /// Creates the pipe `path` names. One that exists belongs to a running Chatbell:
+    /// `AlreadyRunning`.
+    pub async fn bind(path: &Path) -> Result<Listener, BindError> {
+        let name = pipe_name(path);
+        // Someone answers (or all its instances stay busy): it runs. The first-instance flag
+        // below says the same without the race, but Wine ignores it.
+        match open(path).await {
+            Err(e) if e.kind() != io::ErrorKind::TimedOut => {}
+            _ => {
+                return Err(BindError::AlreadyRunning {
+                    path: path.to_path_buf(),
+                });
+            }
+        }
+        let first = match Self::instance(&name, true) {
+            Ok(first) => first,
+            // ERROR_ACCESS_DENIED is what a first instance of an existing pipe gets.
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+                return Err(BindError::AlreadyRunning {
+                    path: path.to_path_buf(),
+                });
+            }
+            Err(source) => {
+                return Err(BindError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
+        };
+        Ok(Listener {
+            next: std::sync::Mutex::new(Some(first)),
+            name,
+            path: path.to_path_buf(),
+        })
+    }
+
+    fn instance(
+        name: &str,
+        first: bool,
+    ) -> io::Result<tokio::net::windows::named_pipe::NamedPipeServer> {
+        tokio::net::windows::named_pipe::ServerOptions::new()
+            .first_pipe_instance(first)
+            .reject_remote_clients(true)
+            .create(name)
+    }
+
+    /// The next connection. Only one caller accepts at a time.
+    pub async fn accept(&self) -> io::Result<Peer> {
+        // The spare is made before waiting, so an instance outlives this call whatever happens
+        // to it (an error, or the caller giving up): the pipe, and with it the one-instance
+        // claim, never lapses. A client that reaches the spare meanwhile is connected there
+        // and answered by the next call at once.
+        let spare = Self::instance(&self.name, false)?;
+        let server = chatbell_engine::sync::lock(&self.next).replace(spare);
+        let server = match server {
+            Some(server) => server,
+            None => Self::instance(&self.name, false)?,
+        };
+        server.connect().await?;
+        Ok(Peer {
+            stream: Box::new(server),
+        })
+    }
+}
+
+#[cfg(windows)]
+async fn open(path: &Path) -> io::Result<Stream> {
+    // ERROR_PIPE_BUSY: every instance is taken for the moment (the server makes the next one
+    // as soon as it has accepted).
+    const BUSY: i32 = 231;
+    let name = pipe_name(path);
+    let mut tries = 0;
+    loop {
+        match tokio::net::windows::named_pipe::ClientOptions::new().open(&name) {
+            Ok(client) => return Ok(Box::new(client)),
+            Err(e) if e.raw_os_error() == Some(BUSY) => {
+                if tries == 100 {
+                    // Someone is there, and busy: not "not running".
+                    return Err(io::Error::new(io::ErrorKind::TimedOut, e));
+                }
+                tries += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+impl Listener {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
 /// An accepted connection, before its handshake.
 pub struct Peer {
-    stream: UnixStream,
+    stream: Stream,
 }
 
 impl Peer {
@@ -242,9 +381,11 @@ pub async fn connect_with(
     path: &Path,
     hello: &Hello,
 ) -> Result<(Welcome, Receiver, Sender), ConnectError> {
-    let stream = UnixStream::connect(path)
-        .await
-        .map_err(|source| ConnectError::NotRunning { source })?;
+    let stream = open(path).await.map_err(|source| match source.kind() {
+        // It runs, but did not take the connection in time.
+        io::ErrorKind::TimedOut => ConnectError::Wire(WireError::Io(source)),
+        _ => ConnectError::NotRunning { source },
+    })?;
     let (mut receiver, mut sender) = split(stream);
     sender.send(hello).await?;
     match receiver.recv::<Answer>().await? {

@@ -1,9 +1,10 @@
 //! The local socket for real: a listener in a private folder, clients of this build and of
-//! others, a stale socket, a second resident, and a process of another user.
+//! others, a stale socket, a second resident, and a process of another user. On Windows the
+//! same tests run on the named pipe (under Wine here), but for the Unix socket's file.
 
+#[cfg(unix)]
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use chatbell_ipc::Command;
 use chatbell_ipc::socket::{self, BindError, ConnectError, Listener};
@@ -17,6 +18,7 @@ fn welcome(_: Role) -> Welcome {
     }
 }
 
+#[cfg(unix)]
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
@@ -43,8 +45,11 @@ async fn a_window_says_hello_is_welcomed_and_its_calls_are_answered() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("run/chatbell.sock");
     let listener = Listener::bind(&path).await.unwrap();
-    assert_eq!(mode(path.parent().unwrap()), 0o700, "the folder is private");
-    assert_eq!(mode(&path), 0o600, "the socket is private");
+    #[cfg(unix)]
+    {
+        assert_eq!(mode(path.parent().unwrap()), 0o700, "the folder is private");
+        assert_eq!(mode(&path), 0o600, "the socket is private");
+    }
 
     let server = async { serve_one(&listener).await };
     let client = async {
@@ -71,6 +76,23 @@ async fn a_window_says_hello_is_welcomed_and_its_calls_are_answered() {
     );
     drop(listener);
     assert!(!path.exists(), "the socket goes with its resident");
+    assert!(
+        matches!(
+            socket::connect(&path, Role::Launcher).await,
+            Err(ConnectError::NotRunning { .. })
+        ),
+        "nobody answers once it is gone"
+    );
+}
+
+/// A connection that speaks no protocol: the socket's own stream.
+async fn raw(path: &Path) -> impl tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin {
+    #[cfg(unix)]
+    return tokio::net::UnixStream::connect(path).await.unwrap();
+    #[cfg(windows)]
+    return tokio::net::windows::named_pipe::ClientOptions::new()
+        .open(socket::pipe_name(path))
+        .unwrap();
 }
 
 #[tokio::test]
@@ -109,7 +131,7 @@ async fn garbage_instead_of_hello_is_refused_and_a_huge_line_is_cut_off() {
     let listener = Listener::bind(&path).await.unwrap();
 
     let client = async {
-        let mut stream = tokio::net::UnixStream::connect(&path).await.unwrap();
+        let mut stream = raw(&path).await;
         stream.write_all(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
         let mut answer = String::new();
         stream.read_to_string(&mut answer).await.unwrap();
@@ -121,7 +143,7 @@ async fn garbage_instead_of_hello_is_refused_and_a_huge_line_is_cut_off() {
 
     // A line that never ends: refused once it passes the limit, not buffered forever.
     let client = async {
-        let mut stream = tokio::net::UnixStream::connect(&path).await.unwrap();
+        let mut stream = raw(&path).await;
         let chunk = vec![b'x'; 1 << 20];
         for _ in 0..(chatbell_ipc::wire::MAX_LINE >> 20) + 2 {
             if stream.write_all(&chunk).await.is_err() {
@@ -144,8 +166,11 @@ async fn one_resident_at_a_time_and_a_stale_socket_is_replaced() {
     }
     drop(first);
     // As a resident killed with -9 leaves it: the file, nobody listening.
-    drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
-    assert!(path.exists());
+    #[cfg(unix)]
+    {
+        drop(std::os::unix::net::UnixListener::bind(&path).unwrap());
+        assert!(path.exists());
+    }
     let _again = Listener::bind(&path)
         .await
         .expect("the stale socket is replaced");
@@ -157,6 +182,7 @@ async fn one_resident_at_a_time_and_a_stale_socket_is_replaced() {
 
 /// A process of another user that reaches the socket (here the folder and socket are opened
 /// up on purpose) is closed unanswered.
+#[cfg(target_os = "linux")]
 #[tokio::test]
 async fn a_process_of_another_user_is_not_answered() {
     if std::process::Command::new("setpriv")
@@ -202,7 +228,7 @@ async fn a_process_of_another_user_is_not_answered() {
         let (welcome, _, _) = socket::connect(&path, Role::Launcher).await.unwrap();
         (stranger, welcome)
     };
-    let (served, (stranger, _)) = tokio::time::timeout(Duration::from_secs(20), async {
+    let (served, (stranger, _)) = tokio::time::timeout(std::time::Duration::from_secs(20), async {
         tokio::join!(serve_one(&listener), ours)
     })
     .await

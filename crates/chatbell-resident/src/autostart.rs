@@ -31,6 +31,13 @@ pub fn set(on: bool) -> io::Result<()> {
     std::fs::write(&path, entry(program))
 }
 
+/// Whether Chatbell starts at login now (the installer may have said so, or the agent in the
+/// desktop's own list of startup apps).
+#[cfg(freedesktop)]
+pub fn is_on() -> io::Result<bool> {
+    Ok(entry_path()?.is_file())
+}
+
 /// `$XDG_CONFIG_HOME/autostart/Chatbell.desktop`, `~/.config/…` when it is unset or relative.
 #[cfg(freedesktop)]
 fn entry_path() -> io::Result<PathBuf> {
@@ -63,19 +70,41 @@ fn entry(program: &str) -> String {
 
 #[cfg(not(freedesktop))]
 pub fn set(on: bool) -> io::Result<()> {
-    let program = program()?;
-    let launcher = auto_launch::AutoLaunchBuilder::new()
-        .set_app_name("Chatbell")
-        .set_app_path(&program.to_string_lossy())
-        .set_args(&["--hidden"])
-        .build()
-        .map_err(io::Error::other)?;
+    let launcher = launcher()?;
     if on {
         launcher.enable()
     } else {
         launcher.disable()
     }
     .map_err(io::Error::other)
+}
+
+/// Whether Chatbell starts at login now (the installer may have said so, or the agent in the
+/// system's own list of startup apps).
+#[cfg(not(freedesktop))]
+pub fn is_on() -> io::Result<bool> {
+    launcher()?.is_enabled().map_err(io::Error::other)
+}
+
+#[cfg(not(freedesktop))]
+fn launcher() -> io::Result<auto_launch::AutoLaunch> {
+    let program = program()?;
+    // The Run key's value is a command line, which auto-launch does not quote: a path with a
+    // space (`C:\Users\Ann Lee\…`) would start `C:\Users\Ann`. The installer's value is the same.
+    let program = if cfg!(windows) {
+        format!("\"{}\"", program.display())
+    } else {
+        program.to_string_lossy().into_owned()
+    };
+    auto_launch::AutoLaunchBuilder::new()
+        .set_app_name("Chatbell")
+        .set_app_path(&program)
+        .set_args(&["--hidden"])
+        // The agent's own Run key: on its default, auto-launch tries the machine's first,
+        // which an administrator's session may write, for every user of the machine.
+        .set_windows_enable_mode(auto_launch::WindowsEnableMode::CurrentUser)
+        .build()
+        .map_err(io::Error::other)
 }
 
 #[cfg(all(test, unix, not(target_os = "macos")))]
@@ -95,5 +124,35 @@ mod tests {
             "{odd}"
         );
         assert!(!odd.contains("\n\n"));
+    }
+}
+
+/// Under Wine here: the Run key of the test's own Wine prefix.
+#[cfg(all(test, windows))]
+mod tests {
+    use winreg::RegKey;
+    use winreg::enums::HKEY_CURRENT_USER;
+
+    use super::*;
+
+    const RUN: &str = r"Software\Microsoft\Windows\CurrentVersion\Run";
+
+    fn value() -> io::Result<String> {
+        RegKey::predef(HKEY_CURRENT_USER)
+            .open_subkey(RUN)?
+            .get_value("Chatbell")
+    }
+
+    #[test]
+    fn start_at_login_is_the_users_run_key_with_the_program_quoted() {
+        set(true).unwrap();
+        let expected = format!("\"{}\" --hidden", program().unwrap().display());
+        assert_eq!(value().unwrap(), expected);
+        assert!(is_on().unwrap());
+        set(false).unwrap();
+        assert_eq!(value().unwrap_err().kind(), io::ErrorKind::NotFound);
+        assert!(!is_on().unwrap());
+        // Turning off what is off is no error.
+        set(false).unwrap();
     }
 }

@@ -9,6 +9,7 @@ mod bridge;
 mod commands;
 pub mod desktop;
 mod lifecycle;
+pub mod local;
 pub mod logging;
 mod prefs;
 pub mod process;

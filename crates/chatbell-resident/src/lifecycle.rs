@@ -36,6 +36,7 @@ impl Resident {
         self.set_tray_available(tray_host::present().await.unwrap_or(false));
         waiting::start(self);
         bridge::follow_settings(self);
+        prefs::adopt_start_at_login(self).await;
         self.spawn(switch::restart_after_failures(self.clone()));
         let settings = self.settings();
         let mode = if self.0.options.demo {

@@ -61,8 +61,7 @@ mod resident {
     use std::process::ExitCode;
     use std::sync::Arc;
 
-    use chatbell_ipc::socket::{self, BindError, ConnectError, Listener};
-    use chatbell_ipc::{Role, ToResident};
+    use chatbell_ipc::socket::{self, BindError, Listener};
     use chatbell_resident::split::{self, Split};
     use chatbell_resident::{Options, Resident};
     use tokio::sync::Notify;
@@ -109,7 +108,14 @@ mod resident {
         let resident = Resident::new(options, settings, Arc::new(split.clone()));
         split.show_tray(&resident).await;
         resident.start().await;
-        let server = tokio::spawn(split::serve(listener, resident.clone(), split.clone()));
+        let for_window = split.clone();
+        let server = tokio::spawn(chatbell_resident::local::serve(
+            listener,
+            resident.clone(),
+            move |receiver, sender, resident| {
+                split::window(receiver, sender, resident, for_window.clone())
+            },
+        ));
         if !options.hidden {
             resident.show_window();
         }
@@ -128,18 +134,9 @@ mod resident {
         ExitCode::SUCCESS
     }
 
-    /// Chatbell already runs: it shows its window (unless this launch was to start hidden,
-    /// which it already is), and this one ends.
+    /// Chatbell already runs: it shows its window, and this one ends.
     async fn open_running(options: Options, path: &std::path::Path) -> ExitCode {
-        if options.hidden {
-            return ExitCode::SUCCESS;
-        }
-        let asked = async {
-            let (_, _, mut sender) = socket::connect(path, Role::Launcher).await?;
-            sender.send(&ToResident::Open).await?;
-            Ok::<_, ConnectError>(())
-        };
-        match asked.await {
+        match chatbell_resident::local::open_running(path, options.hidden).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("chatbell: Chatbell is already running, but {e}");

@@ -103,6 +103,29 @@ fn answer(change: Result<Settings, ChangeError<CommandError>>) -> CommandResult<
     })
 }
 
+/// Start at login is the system's: the installer may have turned it on, the agent may have
+/// turned it off in the system's list of startup apps. The setting is made to say what is, so
+/// the switch in Settings shows it (a locked setting is left as the organization wants it).
+pub async fn adopt_start_at_login(resident: &Resident) {
+    let on = match tokio::task::spawn_blocking(autostart::is_on).await {
+        Ok(Ok(on)) => on,
+        Ok(Err(e)) => {
+            return tracing::warn!(error = %e, "cannot tell whether Chatbell starts at login");
+        }
+        Err(e) => return tracing::warn!(error = %e, "cannot tell whether Chatbell starts at login"),
+    };
+    if resident.settings().ui.start_at_login == on {
+        return;
+    }
+    tracing::info!(
+        on,
+        "start at login was changed outside Chatbell: the setting follows"
+    );
+    if let Err(e) = update(resident, move |s| s.ui.start_at_login = on).await {
+        tracing::warn!(error = %e, "start at login: the setting cannot follow the system");
+    }
+}
+
 /// Pauses or resumes notifications (the tray menu and the UI).
 pub async fn set_dnd(resident: &Resident, on: bool) -> CommandResult<Settings> {
     update(resident, move |s| s.notifications.do_not_disturb = on).await

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use chatbell_engine::sync::lock;
-use chatbell_ipc::socket::{Listener, Peer, Receiver, Sender};
-use chatbell_ipc::{CliReply, CliRequest, PROTOCOL, Role, ToResident, ToWindow, UiEvent, Welcome};
+use chatbell_ipc::socket::{Receiver, Sender};
+use chatbell_ipc::{ToResident, ToWindow, UiEvent};
 use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 
@@ -189,71 +189,14 @@ impl Desktop for Arc<Split> {
     }
 }
 
-/// Answers everyone who connects to `listener`, for as long as the resident lives.
-pub async fn serve(listener: Listener, resident: Resident, split: Arc<Split>) {
-    loop {
-        match listener.accept().await {
-            Ok(peer) => {
-                let (resident, split) = (resident.clone(), split.clone());
-                tokio::spawn(async move { greet(peer, resident, split).await });
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "accepting a connection");
-                // A process out of descriptors: let some close before accepting again.
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            }
-        }
-    }
-}
-
-async fn greet(peer: Peer, resident: Resident, split: Arc<Split>) {
-    let db = resident.database();
-    let greeted = peer
-        .greet(|_| Welcome {
-            protocol: PROTOCOL,
-            version: env!("CARGO_PKG_VERSION").into(),
-            db,
-        })
-        .await;
-    match greeted {
-        Ok((Role::Launcher, receiver, _)) => launcher(receiver, &resident).await,
-        Ok((Role::Window, receiver, sender)) => window(receiver, sender, resident, split).await,
-        Ok((Role::Cli, receiver, sender)) => cli(receiver, sender, &resident).await,
-        Err(refusal) => tracing::warn!(%refusal, "refused a client"),
-    }
-}
-
-/// A second `chatbell` launched: it asks for the window and leaves.
-async fn launcher(mut receiver: Receiver, resident: &Resident) {
-    match receiver.recv::<ToResident>().await {
-        Ok(ToResident::Open) => {
-            tracing::info!("launched again: showing the window");
-            resident.show_window();
-        }
-        Ok(other) => tracing::warn!(?other, "a launcher asked for something else"),
-        Err(e) => tracing::debug!(error = %e, "a launcher left"),
-    }
-}
-
-/// `chatbell-cli`: one request about the settings, one answer, and it leaves.
-async fn cli(mut receiver: Receiver, mut sender: Sender, resident: &Resident) {
-    match receiver.recv::<CliRequest>().await {
-        Ok(request) => {
-            // The key, never the value (it may be anything the agent typed).
-            let key = chatbell_engine::settings::shown_key(request.key());
-            tracing::info!(%key, "chatbell-cli asked to change a setting");
-            let reply: CliReply = resident.cli(request).await;
-            if let Err(e) = sender.send(&reply).await {
-                tracing::debug!(error = %e, "chatbell-cli left before its answer");
-            }
-        }
-        Err(e) => tracing::debug!(error = %e, "chatbell-cli left"),
-    }
-}
-
 /// The window process, connected: its commands carried out, everything for it sent, until it
 /// goes (closed, crashed or killed).
-async fn window(mut receiver: Receiver, mut sender: Sender, resident: Resident, split: Arc<Split>) {
+pub async fn window(
+    mut receiver: Receiver,
+    mut sender: Sender,
+    resident: Resident,
+    split: Arc<Split>,
+) {
     let (tx, rx) = mpsc::unbounded_channel();
     let second = {
         let mut window = lock(&split.window);

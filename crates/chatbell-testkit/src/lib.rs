@@ -15,38 +15,50 @@
 //! crate's source for import circles. `wait` is how every test waits: `eventually(what,
 //! within, check)`, which says on timeout what it waited for and what it saw last.
 
-mod audio;
-mod bus;
-pub mod desktop;
-mod display;
-mod hostile;
-mod keyring;
-pub mod layering;
-mod notifications;
-mod pki;
-mod portal;
-mod process;
-mod proxy;
-mod screen;
-mod tray;
-mod wait;
-mod wayland;
-pub mod webdriver;
+/// Items of the Linux desktop's peers (D-Bus, X11, Wayland, PulseAudio, proxies, WebDriver):
+/// the tests that use them are Linux's.
+macro_rules! linux_only {
+    ($($item:item)*) => { $(#[cfg(target_os = "linux")] $item)* };
+}
 
-pub use audio::{Burst, Pcm, PulseServer, Recording};
-pub use bus::{PrivateBus, in_private_desktop};
-pub use display::VirtualDisplay;
+linux_only! {
+    mod audio;
+    mod bus;
+    pub mod desktop;
+    mod display;
+    mod keyring;
+    mod notifications;
+    mod portal;
+    mod proxy;
+    mod screen;
+    mod tray;
+    mod wayland;
+    pub mod webdriver;
+}
+
+mod hostile;
+pub mod layering;
+mod pki;
+mod process;
+mod wait;
+
 pub use hostile::{HostileServer, Misbehaviour, OVERSIZE};
-pub use keyring::SecretService;
-pub use notifications::{Behaviour, HintValue, NotificationServer, NotifyCall};
 pub use pki::{CLIENT_CA, Ca, CertFiles, PROXY_CA, Pki, SERVER_CA};
-pub use portal::{FakePortal, PORTAL_NAME, PORTAL_PATH, PROXY_RESOLVER};
-pub use process::{Lines, Spawned, free_port, logs_in, processes_of, write_into_place};
-pub use proxy::{Captured, PROXY_ENV, Proxy, ProxyKind, ProxyOptions, Relay, find};
-pub use screen::{Screen, saturated};
-pub use tray::{TrayItem, TrayWatcher};
+pub use process::{Lines, PROXY_ENV, Spawned, free_port, logs_in, processes_of, write_into_place};
 pub use wait::{
     Text, TimedOut, eventually, eventually_blocking, try_eventually, try_eventually_blocking,
     watch_until,
 };
-pub use wayland::Weston;
+#[cfg(target_os = "linux")]
+pub use {
+    audio::{Burst, Pcm, PulseServer, Recording},
+    bus::{PrivateBus, in_private_desktop},
+    display::VirtualDisplay,
+    keyring::SecretService,
+    notifications::{Behaviour, HintValue, NotificationServer, NotifyCall},
+    portal::{FakePortal, PORTAL_NAME, PORTAL_PATH, PROXY_RESOLVER},
+    proxy::{Captured, Proxy, ProxyKind, ProxyOptions, Relay, find},
+    screen::{Screen, saturated},
+    tray::{TrayItem, TrayWatcher},
+    wayland::Weston,
+};

@@ -7,7 +7,6 @@
 //! Keys are written mode 0600, as a careful user keeps them.
 
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -144,11 +143,11 @@ enum Validity {
 
 /// Writes a file only its owner reads (0600).
 fn write_private(path: &Path, bytes: &[u8]) {
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
         .open(path)
         .unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
     file.write_all(bytes).expect("writes the key");

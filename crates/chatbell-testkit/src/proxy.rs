@@ -20,18 +20,6 @@ const TINYPROXY_MISSING: &str =
     "tinyproxy (Debian package tinyproxy-bin) must be installed: run `cargo xtask setup`";
 const MICROSOCKS_MISSING: &str =
     "microsocks (Debian package microsocks) must be installed: run `cargo xtask setup`";
-/// The environment variables that name a proxy (curl's, and most tools'): a test keeps the
-/// machine's from the processes it starts, and sets its own.
-pub const PROXY_ENV: &[&str] = &[
-    "http_proxy",
-    "HTTP_PROXY",
-    "https_proxy",
-    "HTTPS_PROXY",
-    "all_proxy",
-    "ALL_PROXY",
-    "no_proxy",
-    "NO_PROXY",
-];
 /// How long a proxy may take to listen.
 const START_WITHIN: Duration = Duration::from_secs(10);
 

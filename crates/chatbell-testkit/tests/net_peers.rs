@@ -2,6 +2,9 @@
 //! intended, proxies that tunnel, ask for passwords and refuse as a real one does, a relay
 //! that records, and a portal that answers on the private bus.
 
+// Its peers (a private D-Bus, Xvfb, PulseAudio, gnome-keyring, tinyproxy, /proc…) are Linux's.
+#![cfg(target_os = "linux")]
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;

@@ -472,6 +472,7 @@ export default {
   "blocker.no_actions": "The desktop's notifications have no buttons: open Chatbell to mark a chat read or snooze it",
   "blocker.no_persistence": "The desktop does not keep notifications: one you miss is gone (the tray count and the reminders remain)",
   "blocker.no_tray_host": "There is no tray: while the window is closed nothing shows the count. On GNOME, the 'AppIndicator and KStatusNotifierItem Support' extension adds one",
+  "note.focus_assist": "Windows may hold notifications back while Focus Assist (Do not disturb) is on, and Chatbell cannot see whether it is. Chatbell's own quiet hours are the reliable switch: turn Focus Assist off for Chatbell, or add Chatbell to its priority list",
 
   "audio.unknown": "No sound has played since Chatbell started.",
   "audio.working": "Sound works on {device}.",

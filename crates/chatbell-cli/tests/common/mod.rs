@@ -1,4 +1,6 @@
 //! A private desktop for each test: its own D-Bus, home, data and config folders, simulator.
+//! On Windows (the tests run under Wine) there is no bus: the keychain is the Wine prefix's
+//! Credential Manager and notifications are Windows' own.
 
 #![allow(dead_code)]
 
@@ -7,11 +9,16 @@ use std::process::Command;
 use std::time::Duration;
 
 use chatbell_sim::{SimConfig, SimHandle};
-use chatbell_testkit::{PrivateBus, Spawned, Text, eventually};
+#[cfg(target_os = "linux")]
+use chatbell_testkit::PrivateBus;
+#[cfg(target_os = "linux")]
+use chatbell_testkit::eventually;
+use chatbell_testkit::{Spawned, Text};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_chatbell-cli");
 
 pub struct Desk {
+    #[cfg(target_os = "linux")]
     pub bus: PrivateBus,
     pub home: tempfile::TempDir,
     pub sim: SimHandle,
@@ -31,6 +38,7 @@ impl Desk {
         .await
         .unwrap();
         Desk {
+            #[cfg(target_os = "linux")]
             bus: PrivateBus::start(),
             home: tempfile::tempdir().unwrap(),
             sim,
@@ -68,8 +76,9 @@ impl Desk {
     /// `chatbell-cli` in this private desktop, English locale.
     pub fn cli(&self) -> Command {
         let mut c = Command::new(BIN);
-        c.env("DBUS_SESSION_BUS_ADDRESS", self.bus.address())
-            .env("HOME", self.home.path())
+        #[cfg(target_os = "linux")]
+        c.env("DBUS_SESSION_BUS_ADDRESS", self.bus.address());
+        c.env("HOME", self.home.path())
             .env("XDG_DATA_HOME", self.home.path().join(".local/share"))
             .env("CHATBELL_DATA_DIR", self.data_dir())
             .env("CHATBELL_CONFIG_DIR", self.config_dir())
@@ -128,6 +137,22 @@ impl Desk {
             String::from_utf8_lossy(&out.stderr).into(),
         )
     }
+}
+
+/// Ends a `listen`: on Unix with SIGTERM, and it must exit cleanly; on Windows it is ended
+/// (console and shutdown events cannot be sent to it from here).
+pub fn quit(listener: Spawned) {
+    #[cfg(unix)]
+    {
+        let mut listener = listener;
+        listener.signal("TERM");
+        assert!(
+            listener.wait(Duration::from_secs(10)).success(),
+            "clean exit on SIGTERM"
+        );
+    }
+    #[cfg(windows)]
+    drop(listener);
 }
 
 pub fn message(id: i64, user: i64, name: &str, text: &str) -> serde_json::Value {
@@ -212,6 +237,7 @@ pub async fn wait_json_count(
 
 /// Presses a button until the listener prints what it did (the notifier listens for presses
 /// on the notification's own connection from just after `Notify` returns).
+#[cfg(target_os = "linux")]
 pub async fn press(
     server: &chatbell_testkit::NotificationServer,
     listener: &Spawned,

@@ -24,6 +24,11 @@ pub use freedesktop::Freedesktop as DesktopNotifier;
 pub use native::Native as DesktopNotifier;
 pub(crate) use service::{NotifyService, ServiceMsg, ServiceParts, TestShown};
 
+/// Chatbell's AppUserModelID on Windows: toasts carry it, and the installer stamps the
+/// Start-menu shortcut with it (Windows shows a toast only for an ID that a shortcut names).
+/// The bundle identifier of `src-tauri/tauri.conf.json`, which a test holds it to.
+pub const APP_USER_MODEL_ID: &str = "app.chatbell.desktop";
+
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// One notification to show, in plain text: the backend escapes it for whatever markup its

@@ -27,6 +27,8 @@ impl Notifier for Native {
         Box::pin(async move {
             tokio::task::spawn_blocking(move || {
                 let mut n = notify_rust::Notification::new();
+                #[cfg(target_os = "windows")]
+                n.app_id(super::APP_USER_MODEL_ID);
                 n.appname(&app)
                     .summary(&request.summary)
                     .body(&request.body);
@@ -61,7 +63,9 @@ impl Notifier for Native {
                 name: name.into(),
                 vendor: "OS".into(),
                 version: String::new(),
-                capabilities: Vec::new(),
+                // Both keep what was missed (Notification Center, the Action Center); neither
+                // shows our buttons through notify-rust.
+                capabilities: vec!["body".into(), "persistence".into()],
             })
         })
     }

@@ -546,7 +546,10 @@ mod tests {
                 "server.tls.ca_file",
             ),
             (
-                Box::new(|s| s.server.tls.client_key = Some("/k.pem".into())),
+                Box::new(|s| {
+                    let full = if cfg!(windows) { r"C:\k.pem" } else { "/k.pem" };
+                    s.server.tls.client_key = Some(full.into())
+                }),
                 "server.tls.client_cert",
             ),
         ];
@@ -560,7 +563,11 @@ mod tests {
         ok.server.url = Some("wss://support.example.com/ws?org=5".into());
         ok.validate().unwrap();
         ok.server.proxy = "socks5://bob@proxy:1080".into();
-        ok.server.tls.ca_file = Some("/etc/corp-ca.pem".into());
+        ok.server.tls.ca_file = Some(if cfg!(windows) {
+            r"C:\corp-ca.pem".into()
+        } else {
+            "/etc/corp-ca.pem".into()
+        });
         ok.validate().unwrap();
         // A password is refused, and the error does not quote it.
         ok.server.proxy = "http://bob:hunter2@proxy:3128".into();

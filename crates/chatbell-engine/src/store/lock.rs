@@ -8,8 +8,11 @@
 //! descriptor used for the claim is opened once per file and kept for the life of the
 //! process; releasing the claim unlocks it instead of closing it.
 //!
-//! On Windows a lock on the database file would be mandatory and stop SQLite's own reads, so
-//! the claim is on a sidecar `<db>.lock` file there.
+//! On Windows locks are mandatory, so a lock on the whole file would stop SQLite's own reads;
+//! the claim is an exclusive lock on one byte far past anything SQLite reads, writes or locks
+//! (its lock bytes start at 1 GiB), on the database file itself, whatever its name. Windows'
+//! byte-range locks belong to the handle, so a second engine of the same process is refused
+//! too, and the claim ends when the handle closes.
 
 use std::path::{Path, PathBuf};
 
@@ -20,8 +23,8 @@ use super::StoreError;
 pub struct EngineLock {
     #[cfg(unix)]
     key: (u64, u64),
-    #[cfg(not(unix))]
-    _file: std::fs::File,
+    #[cfg(windows)]
+    _claim: file_guard::FileGuard<std::sync::Arc<std::fs::File>>,
 }
 
 fn folder_error(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
@@ -99,23 +102,28 @@ impl EngineLock {
         }
     }
 
-    #[cfg(not(unix))]
+    #[cfg(windows)]
     pub fn acquire(db: &Path) -> Result<EngineLock, StoreError> {
-        let lock_path = sidecar_path(db);
-        if let Some(dir) = lock_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        // 2^63 - 2^32: far past SQLite's lock bytes (1 GiB) and any database it can write.
+        const CLAIM_AT: usize = 0x7FFF_FFFF_0000_0000;
+        if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
             crate::private::dir(dir).map_err(folder_error(dir))?;
         }
         let file = crate::private::open_options()
+            .read(true)
+            .write(true)
             .create(true)
             .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(folder_error(&lock_path))?;
-        match file.try_lock() {
-            Ok(()) => Ok(EngineLock { _file: file }),
-            Err(_) => Err(StoreError::InUse {
+            .open(db)
+            .map_err(folder_error(db))?;
+        let file = std::sync::Arc::new(file);
+        match file_guard::try_lock(file, file_guard::Lock::Exclusive, CLAIM_AT, 1) {
+            Ok(claim) => Ok(EngineLock { _claim: claim }),
+            // Another handle holds it (ERROR_LOCK_VIOLATION).
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Err(StoreError::InUse {
                 path: db.to_path_buf(),
             }),
+            Err(e) => Err(folder_error(db)(e)),
         }
     }
 }
@@ -131,7 +139,7 @@ impl Drop for EngineLock {
     }
 }
 
-/// `<db>.lock`: the claim on Windows, and a leftover of earlier versions elsewhere.
+/// `<db>.lock`: a leftover of earlier versions' claims, kept private.
 pub(crate) fn sidecar_path(db: &Path) -> PathBuf {
     super::with_suffix(db, ".lock")
 }
