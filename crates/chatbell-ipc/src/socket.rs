@@ -8,7 +8,11 @@
 //! - **Windows**: a named pipe, `\\.\pipe\chatbell-<hash of the path>`, so a path still names
 //!   the endpoint (tests and two data folders get pipes of their own). Remote clients are
 //!   refused; the pipe's default security gives other users read access only, so they cannot
-//!   say hello. A pipe goes with its process: nothing stale is left.
+//!   say hello. A pipe goes with its process: nothing stale is left. Not covered: pipe names
+//!   are the machine's, so another user of the same machine (a terminal server) who creates
+//!   this pipe first makes Chatbell believe it runs already, and would hear `chatbell-cli`'s
+//!   settings requests; an owner-only security descriptor, or checking the server's user,
+//!   takes a Win32 call this workspace's `unsafe_code = "forbid"` rules out.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -293,8 +297,8 @@ impl Listener {
 
 #[cfg(windows)]
 async fn open(path: &Path) -> io::Result<Stream> {
-    // ERROR_PIPE_BUSY: every instance is taken for the moment (the server makes the next one
-    // as soon as it has accepted).
+    // ERROR_PIPE_BUSY: every instance is taken for the moment (the server keeps a spare, and
+    // makes another as soon as it accepts).
     const BUSY: i32 = 231;
     let name = pipe_name(path);
     let mut tries = 0;

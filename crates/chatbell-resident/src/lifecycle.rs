@@ -36,7 +36,6 @@ impl Resident {
         self.set_tray_available(tray_host::present().await.unwrap_or(false));
         waiting::start(self);
         bridge::follow_settings(self);
-        prefs::adopt_start_at_login(self).await;
         self.spawn(switch::restart_after_failures(self.clone()));
         let settings = self.settings();
         let mode = if self.0.options.demo {
@@ -49,6 +48,8 @@ impl Resident {
         if let Err(e) = switch::switch(self, mode).await {
             tracing::error!(error = %e, "starting the engine");
         }
+        // With the session up: a change of the settings is applied to it.
+        prefs::adopt_start_at_login(self).await;
     }
 
     /// The tray menu's words as they are now.

@@ -726,3 +726,34 @@ async fn the_organization_s_file_is_followed_and_its_locks_hold() {
     );
     assert!(!log.contains("hunter2"));
 }
+
+/// Start at login turned on outside Chatbell (the Windows installer; here the desktop's own
+/// autostart folder, as a startup-apps tool writes it): the setting follows at start, so the
+/// switch in Settings shows what is, and the agent's file says so.
+#[tokio::test]
+async fn start_at_login_turned_on_outside_chatbell_is_what_the_setting_says() {
+    let desk = Desk::new().await;
+    let entry = desk.home.path().join(".config/autostart/Chatbell.desktop");
+    std::fs::create_dir_all(entry.parent().unwrap()).unwrap();
+    std::fs::write(
+        &entry,
+        "[Desktop Entry]\nType=Application\nName=Chatbell\nExec=chatbell --hidden\n",
+    )
+    .unwrap();
+    let _resident = desk.resident().await;
+    let mut window = desk.window().await;
+    chatbell_testkit::eventually("the setting says start at login", WITHIN, async || {
+        let info = window.call("app_info", json!({})).await.unwrap();
+        match info["settings"]["ui"]["start_at_login"].as_bool() {
+            Some(true) => Ok(()),
+            other => Err(other),
+        }
+    })
+    .await;
+    let saved: Value = serde_json::from_str(
+        &std::fs::read_to_string(desk.home.path().join("config/settings.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(saved["ui"]["start_at_login"], true, "{saved}");
+    assert!(entry.is_file(), "the entry stays");
+}
