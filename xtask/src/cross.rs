@@ -6,7 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, ensure};
+
+use crate::process::{cargo, exec, shown, target_dir};
 
 pub const WINDOWS: &str = "x86_64-pc-windows-gnu";
 pub const MACOS: &str = "aarch64-apple-darwin";
@@ -15,34 +17,6 @@ pub const MACOS: &str = "aarch64-apple-darwin";
 pub fn run() -> Result<()> {
     windows()?;
     macos()
-}
-
-fn cargo() -> Command {
-    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-}
-
-/// Runs `command`, echoed; fails unless it succeeds.
-fn exec(mut command: Command) -> Result<()> {
-    println!("xtask: {}", shown(&command));
-    let status = command
-        .status()
-        .with_context(|| format!("starting {}", shown(&command)))?;
-    if !status.success() {
-        bail!("{} failed ({status})", shown(&command));
-    }
-    Ok(())
-}
-
-fn shown(command: &Command) -> String {
-    std::iter::once(command.get_program())
-        .chain(command.get_args())
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from)
 }
 
 /// The Windows build's binaries.
@@ -92,15 +66,17 @@ pub fn windows() -> Result<()> {
         "wine",
     );
     exec(test)?;
-    let installer = installer(&release)?;
-    round_trip(&wine, &installer)
+    let product = product()?;
+    let installer = installer(&release, &product)?;
+    round_trip(&wine, &installer, &product)
 }
 
 /// The installer from the last Windows build, and its round trip in a fresh prefix.
 pub fn windows_installer() -> Result<()> {
-    let installer = installer(&windows_release())?;
+    let product = product()?;
+    let installer = installer(&windows_release(), &product)?;
     let wine = Wine::fresh(&target_dir().join("wine"))?;
-    round_trip(&wine, &installer)
+    round_trip(&wine, &installer, &product)
 }
 
 /// A private Wine prefix, made anew for each run, with the one DLL Debian's Wine 8 lacks.
@@ -226,8 +202,14 @@ fn copy(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
+/// What the installer says of the product.
+struct Product {
+    version: String,
+    aumid: String,
+}
+
 /// The workspace's version and the AppUserModelID, from the one place each is written.
-fn version_and_aumid() -> Result<(String, String)> {
+fn product() -> Result<Product> {
     let cargo_toml = std::fs::read_to_string("Cargo.toml").context("reading Cargo.toml")?;
     let version = cargo_toml
         .lines()
@@ -243,13 +225,13 @@ fn version_and_aumid() -> Result<(String, String)> {
         .and_then(|v| v.strip_suffix("\","))
         .context("no identifier in src-tauri/tauri.conf.json")?
         .to_string();
-    Ok((version, aumid))
+    Ok(Product { version, aumid })
 }
 
 /// `Chatbell_<version>_x64-setup.exe` from `xtask/windows/installer.nsi`; the window's program
 /// is installed as `chatbell.exe`, the app (docs/architecture.md: one process on Windows).
-fn installer(release: &Path) -> Result<PathBuf> {
-    let (version, aumid) = version_and_aumid()?;
+fn installer(release: &Path, product: &Product) -> Result<PathBuf> {
+    let Product { version, aumid } = product;
     let stage = release.join("installer");
     for (from, to) in [
         ("chatbell-window.exe", "chatbell.exe"),
@@ -286,12 +268,12 @@ const UNINSTALL_KEY: &str = r"HKCU\Software\Microsoft\Windows\CurrentVersion\Uni
 
 /// Installs silently under Wine, uses what was installed, uninstalls silently, and checks what
 /// is left: nothing of the program, all of the agent's data.
-fn round_trip(wine: &Wine, installer: &Path) -> Result<()> {
+fn round_trip(wine: &Wine, installer: &Path, product: &Product) -> Result<()> {
     let profile = wine.profile()?;
     let dir = profile.join("AppData/Local/Programs/Chatbell");
     let shortcut =
         profile.join("AppData/Roaming/Microsoft/Windows/Start Menu/Programs/Chatbell.lnk");
-    let (version, _) = version_and_aumid()?;
+    let version = &product.version;
 
     let out = wine.output(installer, &["/S"])?;
     ensure!(out.status.success(), "the silent install failed: {out:?}");

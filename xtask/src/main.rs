@@ -2,6 +2,7 @@
 //! needs exactly two: `cargo xtask demo` and `cargo xtask test`.
 
 mod cross;
+mod process;
 mod setup;
 mod tasks;
 

@@ -5,25 +5,19 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
+use crate::process::{exec, target_dir};
 use crate::setup::{self, Need};
 
 fn run(program: &str, args: &[&str]) -> Result<()> {
-    println!("xtask: {program} {}", args.join(" "));
-    let status = Command::new(program)
-        .args(args)
-        .status()
-        .with_context(|| format!("starting {program}"))?;
-    if !status.success() {
-        bail!("{program} {} failed ({status})", args.join(" "));
-    }
-    Ok(())
+    let mut command = Command::new(program);
+    command.args(args);
+    exec(command)
 }
 
 fn cargo(args: &[&str]) -> Result<()> {
-    run(
-        &std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()),
-        args,
-    )
+    let mut cargo = crate::process::cargo();
+    cargo.args(args);
+    exec(cargo)
 }
 
 pub fn demo() -> Result<()> {
@@ -82,9 +76,7 @@ fn build_release() -> Result<()> {
 
 /// A binary of that build, where cargo put it.
 fn release_binary(name: &str) -> PathBuf {
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
-    target.join("release").join(name)
+    target_dir().join("release").join(name)
 }
 
 /// The fuzz targets (`fuzz/fuzz_targets/`), each with the dictionary of tokens its inputs are
@@ -167,7 +159,7 @@ fn run_fuzz(only: &[&str], seconds: u32) -> Result<()> {
             "-print_final_stats=1".into(),
         ];
         println!("xtask: cargo {}", args.join(" "));
-        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        let status = crate::process::cargo()
             .args(&args)
             .env("TMPDIR", &tmp)
             .status()

@@ -209,7 +209,7 @@ async fn open(path: &Path) -> io::Result<Stream> {
 /// of its instances does, so one is always kept waiting.
 #[cfg(windows)]
 pub struct Listener {
-    next: std::sync::Mutex<Option<tokio::net::windows::named_pipe::NamedPipeServer>>,
+    next: std::sync::Mutex<tokio::net::windows::named_pipe::NamedPipeServer>,
     name: String,
     path: PathBuf,
 }
@@ -260,7 +260,7 @@ impl Listener {
             }
         };
         Ok(Listener {
-            next: std::sync::Mutex::new(Some(first)),
+            next: std::sync::Mutex::new(first),
             name,
             path: path.to_path_buf(),
         })
@@ -283,11 +283,7 @@ impl Listener {
         // claim, never lapses. A client that reaches the spare meanwhile is connected there
         // and answered by the next call at once.
         let spare = Self::instance(&self.name, false)?;
-        let server = chatbell_engine::sync::lock(&self.next).replace(spare);
-        let server = match server {
-            Some(server) => server,
-            None => Self::instance(&self.name, false)?,
-        };
+        let server = std::mem::replace(&mut *chatbell_engine::sync::lock(&self.next), spare);
         server.connect().await?;
         Ok(Peer {
             stream: Box::new(server),
