@@ -1157,3 +1157,72 @@ async fn a_broken_organization_file_is_explained_and_the_app_connects_all_the_sa
     );
     d.shot("organization-lock-followed");
 }
+
+/// Settings → Notifications → When I'm away: an ntfy target added, its token saved to the
+/// keychain (never the settings file), *Send test* reaching a recording ntfy as its
+/// documentation shows, and the target saved with what it receives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_i_m_away_a_target_is_set_up_and_send_test_reaches_it() {
+    let ntfy = chatbell_testkit::RecordingHttp::start().await;
+    let token = "tk_Phone-0f-Ann";
+    let mut d = launch("forwarding").settings(json!({})).start().await;
+    d.until("return document.querySelector('#status-bar').dataset.state === 'online'");
+    d.click("#settings-button");
+    d.until("return document.querySelector('#settings-dialog').open");
+    d.click("#tab-notifications");
+    d.js("document.querySelector('#away-settings').scrollIntoView()");
+    d.click("#forward-add-ntfy");
+    let row = ".forward-target[data-index=\"0\"]";
+    d.until(&format!("return document.querySelector('{row}') !== null"));
+    assert_eq!(
+        d.js(&format!(
+            "return document.querySelector('{row} [data-field=\"id\"]').value"
+        )),
+        json!("phone")
+    );
+    d.js(&format!(
+        "document.querySelector('{row} [data-field=\"url\"]').value = ''"
+    ));
+    d.type_into(&format!("{row} [data-field=\"url\"]"), ntfy.url());
+    d.type_into(&format!("{row} [data-field=\"topic\"]"), "ann-support");
+    d.type_into(&format!("{row} [data-part=\"secret\"]"), token);
+    d.click(&format!("{row} [data-part=\"save-secret\"]"));
+    d.until(&format!("return document.querySelector('{row} [data-part=\"secret-status\"]').dataset.stored === 'true'"));
+    d.shot("when-away-target");
+
+    // Send test: the draft, with the stored token, before anything is saved.
+    d.click(&format!("{row} [data-part=\"test\"]"));
+    d.until(&format!("return document.querySelector('{row} [data-part=\"test-result\"]').dataset.delivered === 'true'"));
+    let got = ntfy.wait_for(1, WAIT).await.remove(0);
+    assert_eq!(
+        (got.method.as_str(), got.path.as_str()),
+        ("POST", "/ann-support")
+    );
+    assert_eq!(got.header("Title"), Some("Chatbell test notification"));
+    assert_eq!(
+        got.header("Authorization"),
+        Some(format!("Bearer {token}").as_str())
+    );
+    d.shot("when-away-test-delivered");
+
+    d.click("#settings-save");
+    d.until("return !document.querySelector('#settings-dialog').open");
+    let settings = d.settings_file();
+    let target = &settings["notifications"]["forward"][0];
+    assert_eq!(target["id"], json!("phone"));
+    assert_eq!(target["kind"], json!("ntfy"));
+    assert_eq!(target["url"], json!(ntfy.url()));
+    assert_eq!(target["topic"], json!("ann-support"));
+    assert!(!settings.to_string().contains(token), "{settings}");
+    assert!(!d.app_log().contains(token), "the token is never logged");
+
+    // Why didn't I get a notification? says where reminders go now: here (nobody locked).
+    d.click("#settings-button");
+    d.until("return document.querySelector('#settings-dialog').open");
+    d.click("#tab-diagnostics");
+    let why = d.until("const w = document.querySelector('#why-away'); return w && !w.hidden ? w.textContent : null");
+    assert_eq!(
+        why,
+        json!("Right now Chatbell counts you as at the desk: reminders play here.")
+    );
+}

@@ -263,8 +263,9 @@ fn the_settings_form_names_the_apps_fields_and_limits() {
     }
     assert_eq!(
         html.matches("type=\"number\"").count(),
-        3,
-        "one ladder input in its template, the retention and the snooze"
+        4,
+        "one ladder input in its template, the retention, the snooze and the idle minutes \
+         (a forwarding target's from_step is built by away.js with its row)"
     );
 }
 

@@ -67,6 +67,18 @@ export const saveSettings = (settings) => call("save_settings", { settings });
 export const setSecret = (name, value) => call("set_secret", { name, value });
 export const clearSecret = (name) => call("clear_secret", { name });
 /**
+ * Saves a forwarding target's secret to the system keychain, under the target's `id`: an ntfy
+ * access token, a Gotify application token, or a webhook URL that carries a secret. AppInfo's
+ * forward_secrets then lists the id (never the secret).
+ */
+export const setForwardSecret = (id, value) => call("set_forward_secret", { id, value });
+export const clearForwardSecret = (id) => call("clear_forward_secret", { id });
+/**
+ * Sends a test alert to `target` (a ForwardTarget as drafted, not necessarily saved; its secret
+ * as stored): ForwardCheck { id, delivered, error } (error: in the agent's language, plain text).
+ */
+export const testForward = (target) => call("test_forward", { target });
+/**
  * Connects once with `server` (the settings' `server`, as drafted; the secrets as stored):
  * CheckReport { route, trust, issuer }, or rejects with kind "net" and the `failure`, or kind
  * "setting" for a value Save would refuse.
@@ -84,7 +96,10 @@ export const previewWebPanel = (template) => call("preview_web_panel", { templat
 export const setDnd = (on) => call("set_dnd", { on });
 /** Plays a tone now (volume 0–100) and resolves when it has played: PlayReport { device, tone, first_sample_ms, duration_ms }. */
 export const previewSound = (tone, volume) => call("preview_sound", { tone, volume });
-/** Plays a sound and shows a sample notification: AlertTest { sound, notification, blockers }. */
+/**
+ * Plays a sound and shows a sample notification, and sends a test to every saved forwarding
+ * target: AlertTest { sound, notification, blockers, notes, forwards: ForwardCheck[] }.
+ */
 export const testAlerts = () => call("test_alerts");
 export const recentDecisions = () => call("recent_decisions");
 export const startDemo = () => call("start_demo");

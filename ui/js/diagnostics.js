@@ -1,6 +1,7 @@
-// Settings → Troubleshooting: "Test my alerts" (a sound and a sample notification now, and what
-// would keep a real alert from the agent), whether sounds reach the audio device, and "Why didn't
-// I get a notification?" (the engine's recent decisions). Reads only; nothing here is a setting.
+// Settings → Troubleshooting: "Test my alerts" (a sound and a sample notification now, a test to
+// each forwarding target, and what would keep a real alert from the agent), whether sounds reach
+// the audio device, and "Why didn't I get a notification?" (the engine's recent decisions and
+// forwards). Reads only; nothing here is a setting.
 
 import * as api from "./api.js";
 import { byId, el, setText } from "./dom.js";
@@ -86,6 +87,13 @@ function renderAlertTest(report, result) {
 
   const noTray = blockers.some((b) => b && b.kind === "no_tray_host");
 
+  // One line per saved forwarding target (AlertTest.forwards); its error is the engine's sentence.
+  const forwards = (Array.isArray(result?.forwards) ? result.forwards : []).map((f) => {
+    const id = String(f?.id ?? "");
+    const text = f?.delivered ? t("alerts.forward_delivered", { id }) : t("alerts.forward_not_delivered", { id, error: f?.error || t("alerts.no_reason") });
+    return el("li", { class: ["alert-check", f?.delivered ? "is-good" : "is-bad"], data: { check: "forward", target: id, ok: Boolean(f?.delivered) } }, [text]);
+  });
+
   const blockersItem = blockers.length
     ? el("li", { class: "alert-check alert-blockers", data: { check: "blockers", ok: false } }, [
         el("span", { text: t("alerts.blockers_title") }),
@@ -101,6 +109,7 @@ function renderAlertTest(report, result) {
       check("sound", Boolean(played), soundText),
       check("notification", Boolean(n.shown), notificationText),
       check("tray", !noTray, t(noTray ? "alerts.tray_missing" : "alerts.tray_present")),
+      ...forwards,
       blockersItem,
       ...noteItems,
     ]),
@@ -119,7 +128,7 @@ function blockerText(blocker) {
 }
 
 function reasonText(reason) {
-  const known = ["notifications_off", "do_not_disturb", "quiet_hours", "muted", "chat_open_and_focused", "duplicate", "snoozed"];
+  const known = ["notifications_off", "do_not_disturb", "quiet_hours", "muted", "chat_open_and_focused", "duplicate", "snoozed", "away"];
   return known.includes(reason) ? t(`reason.${reason}`) : String(reason);
 }
 
@@ -137,6 +146,19 @@ export async function loadDecisions() {
   const newestFirst = [...(entries || [])].reverse().slice(0, MAX_DECISIONS);
   list.replaceChildren(...newestFirst.map(decisionItem));
   empty.hidden = newestFirst.length > 0;
+  await refreshInfo().catch(() => {});
+  renderAwayNow();
+}
+
+/** Whether the agent counts as away now, where forwarding is set up: why a reminder went to the phone. */
+function renderAwayNow() {
+  const line = byId("why-away");
+  const targets = (state.info?.settings?.notifications?.forward ?? []).filter((t) => !t.lead).map((t) => t.id);
+  const away = state.info?.away;
+  line.hidden = targets.length === 0 || typeof away !== "boolean";
+  if (line.hidden) return;
+  setText(line, away ? t("diag.away_now", { targets: targets.join(", ") }) : t("diag.here_now"));
+  line.dataset.away = away ? "true" : "false";
 }
 
 function slotName(slot) {
@@ -147,11 +169,14 @@ function slotName(slot) {
   if (slot.slot === "digest" || slot === "digest") return t("diag.digest");
   if (slot.slot === "waiting" || slot === "waiting") return t("diag.waiting_digest");
   if (slot.slot === "connection" || slot === "connection") return t("diag.connection");
+  if (slot.slot === "away" || slot === "away") return t("diag.away_digest");
+  if (slot.slot === "forward" || slot === "forward") return t("diag.forward_trouble");
   if (slot.user_id != null) return nameOf(slot.user_id);
   return "";
 }
 
 function decisionItem(d) {
+  if (d.type === "forward") return forwardItem(d);
   if (d.type === "delivery") {
     const who = slotName(d.slot);
     let text;
@@ -201,4 +226,43 @@ function outcomeText(d, step) {
   if (d.outcome === "allowed") return t("diag.allowed");
   if (step && HOLDING.includes(d.reason)) return t("diag.held", { reason: reasonText(d.reason) });
   return t("diag.suppressed", { reason: reasonText(d.reason) });
+}
+
+/**
+ * A forward (Diagnostic of type "forward"): "Forwarded to phone (reminder 2)", or "Not forwarded
+ * to phone (reminder 2): <why>", the engine's sentence.
+ */
+function forwardItem(d) {
+  const at = parseTime(d.at);
+  const target = String(d.target ?? "");
+  const what = forwardWhat(d);
+  let text = d.delivered ? t("diag.forwarded", { target, what }) : t("diag.not_forwarded", { target, what, error: d.error || t("alerts.no_reason") });
+  if (Number(d.attempts) > 1) text += ` · ${t("diag.forward_attempts", { count: d.attempts })}`;
+  return el("li", { class: "decision", data: { outcome: d.delivered ? "forwarded" : "failed", event: d.event, target } }, [
+    el("time", { class: "decision-time", text: at ? dateTime(at) : "", attrs: { datetime: d.at } }),
+    el("span", { class: "decision-chat", text: t("diag.forward") }),
+    el("span", { class: "decision-text", text }),
+  ]);
+}
+
+/** What was forwarded ("reminder 2", "back online"); an event this page does not know, as it came. */
+function forwardWhat(d) {
+  switch (d.event) {
+    case "new_chat":
+      return t("diag.forward_new_chat");
+    case "reminder":
+      return d.step != null ? t("diag.forward_reminder", { step: d.step }) : t("diag.forward_reminder_any");
+    case "urgent":
+      return t("diag.forward_urgent");
+    case "lead":
+      return t("diag.forward_lead");
+    case "offline":
+      return t("diag.forward_offline");
+    case "online":
+      return t("diag.forward_online");
+    case "test":
+      return t("diag.forward_test");
+    default:
+      return String(d.event ?? "");
+  }
 }

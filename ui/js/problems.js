@@ -7,9 +7,9 @@ import { currentLocale, t } from "./i18n/index.js";
 
 // Every Problem kind of docs/ipc.md, each worded "problem.<kind>"; the contract tests compare this
 // line with the engine's.
-const PROBLEMS = ["out_of_range", "too_many", "too_long", "not_a_name", "not_a_source_name", "same_times", "spaces", "scheme", "no_host", "credentials", "not_an_address", "placeholder_in_host", "unknown_placeholder", "unclosed", "unopened", "not_a_proxy", "proxy_password", "not_absolute", "key_without_certificate", "locked", "no_such_setting", "wrong_type", "not_applied"];
+const PROBLEMS = ["out_of_range", "too_many", "too_long", "not_a_name", "not_a_source_name", "same_times", "same_name", "spaces", "scheme", "no_host", "credentials", "not_an_address", "placeholder_in_host", "unknown_placeholder", "unclosed", "unopened", "not_a_proxy", "proxy_password", "not_absolute", "key_without_certificate", "locked", "no_such_setting", "wrong_type", "not_applied"];
 // Every Unit, each worded "unit.<unit>" (a plural entry, by the number it follows).
-const UNITS = ["minutes", "seconds", "days", "percent", "characters", "user_ids", "muted_chats", "sources"];
+const UNITS = ["minutes", "seconds", "days", "percent", "characters", "user_ids", "muted_chats", "sources", "targets", "steps"];
 
 /** "https:// or http://", in the page's language. */
 function oneOf(items) {

@@ -3,8 +3,8 @@
 // throws the draft away. Each tab is its own module (settings/general.js, connection.js,
 // notifications.js; Troubleshooting is diagnostics.js); this one opens and closes the dialog,
 // switches tabs, fills and collects the draft through them, shows an error on the field it
-// names (settings/fields.js) and what the organization locked (settings/locks.js). The secrets (token, proxy password, key passphrase), mutes, the diagnostics and Check connection
-// act at once: not in the draft.
+// names (settings/fields.js) and what the organization locked (settings/locks.js). The secrets (token, proxy password, key passphrase, each
+// forwarding target's), mutes, the diagnostics, Check connection and a target's Send test act at once: not in the draft.
 
 import * as api from "./api.js";
 import { byId } from "./dom.js";
@@ -20,7 +20,7 @@ import {
   collectConnection, connectionFocus, fillConnection, initConnection, relabelConnection, resetConnection, syncConnection,
 } from "./settings/connection.js";
 import {
-  collectNotifications, fillNotifications, initNotifications, relabelNotifications, renderMuted, syncNotifications,
+  collectNotifications, fillNotifications, initNotifications, relabelNotifications, renderMuted, resetNotifications, syncNotifications,
 } from "./settings/notifications.js";
 import { renderSecrets } from "./settings/secrets.js";
 import { holdLocks, isLocked, releaseLocks } from "./settings/locks.js";
@@ -41,7 +41,7 @@ export function initSettings(a) {
   const refresh = () => actions.refreshInfo();
   initGeneral(dialog, { preview: (ui) => actions.applyUi(ui) });
   initConnection(dialog, { refresh, showFieldError });
-  initNotifications(dialog, { refresh, isDirty });
+  initNotifications(dialog, { refresh, isDirty, showFieldError, edited });
   initDiagnostics({ refresh: () => (dialog.open ? refresh() : Promise.resolve()) });
 
   byId("settings-button").addEventListener("click", () => openSettings());
@@ -130,6 +130,7 @@ export function openSettings(tab = "general") {
     clearErrors(form);
     byId("settings-error").hidden = true;
     applyLimits(form);
+    resetNotifications();
     fillForm(state.settings, { onlyClean: false });
     resetConnection();
     resetDiagnostics();
@@ -181,6 +182,12 @@ function fillForm(settings, { onlyClean }) {
   fillGeneral(settings, set);
   fillConnection(settings.server, set);
   fillNotifications(settings, set, cleanOnly);
+  syncDependents();
+}
+
+/** The draft changed without an input event (a forwarding target added or removed): `id` is dirty. */
+function edited(id) {
+  dirty.add(id);
   syncDependents();
 }
 

@@ -5,6 +5,7 @@
 
 mod fanout;
 mod footprint;
+mod forwarding;
 mod ingest;
 mod latency;
 mod network;
@@ -197,5 +198,6 @@ fn sections() -> Vec<(&'static str, Section)> {
         ("8. reminders", |s| Box::pin(reminders::run(s))),
         ("9. sounds", |s| Box::pin(sounds::run(s))),
         ("11. through a proxy", |s| Box::pin(network::run(s))),
+        ("12. forwarding", |s| Box::pin(forwarding::run(s))),
     ]
 }

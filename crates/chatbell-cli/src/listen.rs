@@ -132,6 +132,8 @@ pub async fn run(db: &Path, args: ListenArgs) -> anyhow::Result<ExitCode> {
     }
     let notifier: Option<Box<dyn Notifier>> = (!args.no_notify)
         .then(|| Box::new(DesktopNotifier::new(NotifierConfig::default())) as Box<dyn Notifier>);
+    // Forwards as the app does: away by the same desktop's word.
+    config.away = chatbell_engine::away::Source::desktop().await;
     let stop = shutdown_signal();
     let engine = Engine::start(config, notifier).await?;
     let mut events = engine.events();
@@ -310,6 +312,14 @@ fn print_human(event: &EngineEvent, names: &mut HashMap<i64, String>, lang: Lang
             outln!("notification not shown: {}", terminal_safe(error))
         }
         EngineEvent::StoreFailed { error } => eprintln!("error: {}", terminal_safe(error)),
+        EngineEvent::Forwarded(record) => match &record.error {
+            None => outln!("forwarded to {}", terminal_safe(&record.target)),
+            Some(error) => outln!(
+                "not forwarded to {}: {}",
+                terminal_safe(&record.target),
+                terminal_safe(error)
+            ),
+        },
         EngineEvent::Decisions { decisions } => {
             for d in decisions {
                 let Some(step) = d.escalation else { continue };

@@ -1,6 +1,7 @@
 //! `chatbell-cli`: Chatbell without a window. The same engine and the same database as the
 //! desktop app.
 
+mod forward;
 mod listen;
 mod output;
 mod settings;
@@ -96,6 +97,11 @@ enum Command {
         #[command(subcommand)]
         action: token::TokenAction,
     },
+    /// Forwarding while you are away: a test to every target, a target's secret.
+    Forward {
+        #[command(subcommand)]
+        action: forward::ForwardAction,
+    },
     /// The settings as they hold (yours, your organization's, built-in), and one changed or reset.
     Settings {
         #[command(subcommand)]
@@ -175,6 +181,7 @@ fn main() -> std::process::ExitCode {
                     .await?
             }
             Command::Settings { action } => settings::run(action).await,
+            Command::Forward { action } => forward::run(action).await,
             Command::Compact { older_than_days } => store::compact(&db, older_than_days),
         }
     });

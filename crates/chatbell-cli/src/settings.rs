@@ -37,6 +37,12 @@ pub enum SettingsAction {
     Reset { key: String },
 }
 
+/// The settings as they hold now (the agent's file over the organization's), with a file
+/// that is set aside said on stderr.
+pub fn effective() -> chatbell_engine::settings::Settings {
+    Files::read().layers.effective()
+}
+
 /// Every layer as the files say now.
 struct Files {
     layers: Layers,

@@ -149,6 +149,8 @@ pub async fn doctor(db: &Path, json: bool) -> anyhow::Result<ExitCode> {
         });
     }
     checks.push(organization_check(&loaded.organization));
+    checks.push(chatbell_engine::doctor::away(&settings).await);
+    checks.push(chatbell_engine::doctor::forwarding(&settings, db).await);
     let ok = checks.iter().all(|c| c.ok);
     if json {
         checks.iter().for_each(print_json);

@@ -22,28 +22,32 @@ pub enum TokenAction {
 }
 
 /// Which secret.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum Which {
     Token,
     ProxyPassword,
     KeyPassphrase,
+    /// A forwarding target's, by its id.
+    Forward(String),
 }
 
 impl Which {
-    fn keychain(self) -> Keychain {
+    fn keychain(&self) -> Keychain {
         match self {
             Which::Token => Keychain::token(),
             Which::ProxyPassword => Keychain::proxy_password(),
             Which::KeyPassphrase => Keychain::key_passphrase(),
+            Which::Forward(id) => chatbell_engine::forward::secret_entry(id),
         }
     }
 
     /// Its name in sentences: "the token", "the proxy password".
-    fn name(self) -> &'static str {
+    fn name(&self) -> &'static str {
         match self {
             Which::Token => "token",
             Which::ProxyPassword => "proxy password",
             Which::KeyPassphrase => "key passphrase",
+            Which::Forward(_) => "target's secret",
         }
     }
 }

@@ -309,10 +309,19 @@ async fn doctor_checks_every_dependency() {
             "keychain",
             "store",
             "server",
-            "organization"
+            "organization",
+            "away",
+            "forwarding"
         ]
     );
     assert!(ok, "{out}{err}");
+    // No screensaver on this desktop's bus: at the desk, and said where nothing answered.
+    assert_eq!(
+        checks[6]["detail"],
+        "at the desk: nothing says whether the screen is locked, no idle time to read \
+         (away after 5 min idle or when locked; no screensaver or session manager answered)"
+    );
+    assert_eq!(checks[7]["detail"], "no targets (notifications.forward)");
     assert!(
         checks[0]["detail"]
             .as_str()

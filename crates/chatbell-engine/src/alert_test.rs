@@ -20,6 +20,9 @@ pub struct AlertTest {
     pub blockers: Vec<Blocker>,
     /// What the agent should know though nothing here can tell whether it applies now.
     pub notes: Vec<Note>,
+    /// A test sent to each forwarding target: delivered, or why not.
+    #[serde(default)]
+    pub forwards: Vec<crate::forwarder::ForwardCheck>,
 }
 
 /// Something that may hold alerts back, which Chatbell cannot see.
@@ -119,6 +122,7 @@ pub(crate) async fn run(
         notification,
         blockers,
         notes: notes(),
+        forwards: Vec::new(),
     }
 }
 

@@ -188,6 +188,14 @@ impl ManualClock {
         let _ = sleepers.wait_for(|all| all.contains(&deadline)).await;
     }
 
+    /// Waits until some task sleeps toward the monotonic deadline exactly `after` from now, a
+    /// sleep that is not toward a wall-clock time (so not cut to [`WALL_RECHECK`]).
+    pub async fn sleeping_exactly(&self, after: Duration) {
+        let deadline = self.mono() + after;
+        let mut sleepers = self.sleepers.subscribe();
+        let _ = sleepers.wait_for(|all| all.contains(&deadline)).await;
+    }
+
     pub fn advance(&self, by: Duration) {
         let mut t = self.inner.lock().unwrap();
         t.0 += by;

@@ -371,8 +371,9 @@ impl Coalescer {
                     d.shown_at = None;
                 }
             }
-            // The reminders' digest and the connection's warning are the notifier's.
-            Slot::Waiting | Slot::Connection => {}
+            // The reminders' digest, the connection's warning and forwarding's words are the
+            // notifier's.
+            Slot::Waiting | Slot::Connection | Slot::Away | Slot::Forward => {}
         }
     }
 }

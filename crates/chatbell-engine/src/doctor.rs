@@ -152,6 +152,142 @@ pub async fn run(
     checks
 }
 
+/// Whether the agent counts as away now, and who said so (the screensavers, Mutter, logind);
+/// `doctor` asks once, whatever the targets.
+pub async fn away(settings: &crate::settings::Settings) -> Check {
+    let (signals, from) = crate::away::look(crate::away::Source::desktop().await).await;
+    let away = crate::away::is_away(&signals, &settings.notifications.away);
+    let locked = match signals.locked {
+        Some(true) => "the screen is locked",
+        Some(false) => "the screen is unlocked",
+        None => "nothing says whether the screen is locked",
+    };
+    let idle = signals
+        .idle
+        .map(|i| format!(", idle {} s", i.as_secs()))
+        .unwrap_or_else(|| ", no idle time to read".into());
+    let threshold = match settings.notifications.away.idle_minutes {
+        Some(m) => format!("away after {m} min idle or when locked"),
+        None => "away only when locked".into(),
+    };
+    let from = match from.is_empty() {
+        true => "no screensaver or session manager answered".to_string(),
+        false => format!("from {}", from.join(", ")),
+    };
+    let verdict = if away { "away" } else { "at the desk" };
+    check(
+        "away",
+        Ok(format!("{verdict}: {locked}{idle} ({threshold}; {from})")),
+    )
+}
+
+/// The forwarding targets: what each is, whether its secret is stored, what it receives, and
+/// how each of the last forwards ended (the store keeps them); failed unless the newest
+/// forward to each target arrived. A test push is `chatbell-cli forward test`'s (it reaches
+/// someone's phone).
+pub async fn forwarding(settings: &crate::settings::Settings, db: &Path) -> Check {
+    let targets = settings.notifications.forward.clone();
+    if targets.is_empty() {
+        return check(
+            "forwarding",
+            Ok("no targets (notifications.forward)".into()),
+        );
+    }
+    let path = db.to_path_buf();
+    let records = tokio::task::spawn_blocking(move || match path.exists() {
+        true => Reader::open(&path).and_then(|r| r.forwards(RECORDS_SHOWN)),
+        false => Ok(Vec::new()),
+    })
+    .await
+    .ok()
+    .and_then(Result::ok)
+    .unwrap_or_default();
+    let stored = tokio::task::spawn_blocking({
+        let ids: Vec<String> = targets.iter().map(|t| t.id.clone()).collect();
+        move || {
+            ids.iter()
+                .map(|id| {
+                    crate::forward::secret_entry(id)
+                        .get()
+                        .ok()
+                        .flatten()
+                        .is_some()
+                })
+                .collect::<Vec<bool>>()
+        }
+    })
+    .await
+    .unwrap_or_default();
+    let lines: Vec<String> = targets
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let secret = match stored.get(i) {
+                Some(true) => "secret stored",
+                _ => "no secret stored",
+            };
+            let role = if t.lead {
+                "the lead: urgent waits".to_string()
+            } else {
+                let when = match t.when {
+                    crate::settings::forward::When::Away => "while away",
+                    crate::settings::forward::When::Always => "always",
+                };
+                format!("{:?} {when}", t.kinds).to_lowercase()
+            };
+            format!(
+                "{} ({:?}; {secret}; {role})",
+                t.id,
+                crate::forward::Service::of(&t.kind)
+            )
+        })
+        .collect();
+    // The newest record per target decides; older ones are listed for the why.
+    let failing: Vec<&str> = targets
+        .iter()
+        .filter(|t| {
+            records
+                .iter()
+                .find(|r| r.target == t.id)
+                .is_some_and(|newest| !newest.delivered)
+        })
+        .map(|t| t.id.as_str())
+        .collect();
+    let history: Vec<String> = records
+        .iter()
+        .map(|r| {
+            let outcome = match (&r.error, r.delivered) {
+                (_, true) => "delivered".to_string(),
+                (Some(why), false) => format!("not delivered: {why}"),
+                (None, false) => "not delivered".into(),
+            };
+            let at = r.at.format("%Y-%m-%d %H:%M:%S");
+            format!("{at} {} {:?}: {outcome}", r.target, r.event)
+        })
+        .collect();
+    let mut detail = format!(
+        "{}; `chatbell-cli forward test` sends a test to each",
+        lines.join("; ")
+    );
+    detail.push_str(&match history.is_empty() {
+        true => "; nothing forwarded yet".to_string(),
+        false => format!("; last forwards, newest first: {}", history.join("; ")),
+    });
+    match failing.is_empty() {
+        true => check("forwarding", Ok(detail)),
+        false => check(
+            "forwarding",
+            Err(format!(
+                "the last forward to {} did not arrive; {detail}",
+                failing.join(", ")
+            )),
+        ),
+    }
+}
+
+/// How many of the last forwards `doctor` lists.
+const RECORDS_SHOWN: u32 = 10;
+
 /// The server's check: the route taken, the trust and the issuer, or the failure's sentence.
 async fn server_check(server: &ServerConfig, lang: Lang) -> Result<String, String> {
     match crate::net::check(server, Duration::from_secs(10)).await {

@@ -22,6 +22,7 @@ use crate::coalesce::{CoalesceConfig, Coalescer};
 use crate::connection::{ConnCmd, Connection, ConnectionTuning};
 use crate::error::EngineError;
 use crate::escalation::Escalator;
+use crate::forwarder::ForwardMsg;
 use crate::model::{ConnState, EngineEvent, Focus, WaitingSummary};
 use crate::net::ServerConfig;
 use crate::notifier::{Notifier, NotifyService, ServiceMsg, ServiceParts};
@@ -49,6 +50,11 @@ pub struct EngineConfig {
     /// Play Chatbell's own sounds on the audio device (else the notification server is asked
     /// for its sound). Off unless asked for: tests and tools leave the audio device alone.
     pub audio: bool,
+    /// Where the agent's being away is read (`away::Source::desktop()` for the desktop's);
+    /// none unless asked for.
+    pub away: crate::away::Source,
+    /// How forwarding targets' secrets are read: the keychain unless a tool says otherwise.
+    pub secrets: crate::forwarder::Secrets,
 }
 
 impl EngineConfig {
@@ -61,6 +67,8 @@ impl EngineConfig {
             tuning: ConnectionTuning::default(),
             coalesce: CoalesceConfig::default(),
             audio: false,
+            away: crate::away::Source::None,
+            secrets: crate::forwarder::Secrets::Keychain,
         }
     }
 
@@ -107,6 +115,8 @@ pub struct Engine {
     received: Arc<AtomicU64>,
     state: watch::Receiver<ConnState>,
     waiting: watch::Receiver<WaitingSummary>,
+    away: watch::Receiver<bool>,
+    secrets: crate::forwarder::Secrets,
     conn_tx: mpsc::Sender<ConnCmd>,
     cancel: CancellationToken,
     running: Mutex<Option<Running>>,
@@ -187,6 +197,23 @@ impl Engine {
             tasks.push(tokio::spawn(service.run(rx)));
             tx
         });
+        let away = crate::away::follow(config.away, settings_rx.clone(), clock.clone());
+        let (forward_tx, forward_rx) = mpsc::channel(256);
+        let (waiting_ids, waiting_ids_rx) = watch::channel(Arc::default());
+        tasks.push(tokio::spawn(
+            crate::forwarder::Forwarder {
+                settings: settings_rx.clone(),
+                away: away.clone(),
+                waiting: waiting_ids_rx,
+                inbox: forward_rx,
+                outbox: outbox.clone(),
+                clock: clock.clone(),
+                notify: notify_tx.clone(),
+                secrets: config.secrets.clone(),
+                cancel: cancel.clone(),
+            }
+            .run(),
+        ));
         let actions = Actions {
             writer: writer_tx.clone(),
             notifier: notify_tx.clone(),
@@ -202,6 +229,7 @@ impl Engine {
             typing: typing.clone(),
             typing_changed: typing_changed.clone(),
             notify: notify_tx.clone(),
+            forward: Some(forward_tx.clone()),
             clock: clock.clone(),
             runtime: tokio::runtime::Handle::current(),
             stopping: cancel.clone(),
@@ -214,6 +242,11 @@ impl Engine {
             .spawn(move || supervised(|| writer_loop.run(), &writer_outbox))
             .map_err(|_| EngineError::Stopped)?;
 
+        tasks.push(tokio::spawn(crate::writer::keep_forwards(
+            outbox.subscribe(),
+            writer_tx.clone(),
+            cancel.clone(),
+        )));
         tasks.push(tokio::spawn(crate::typing::expire(
             typing,
             typing_changed,
@@ -225,12 +258,13 @@ impl Engine {
             state.clone(),
             outbox.clone(),
         )));
-        let outage_tx = notify_tx.clone();
+        let (outage_tx, outage_forward) = (notify_tx.clone(), forward_tx.clone());
         tasks.push(tokio::spawn(crate::outage::run(
             state.clone(),
             settings_rx.clone(),
             clock.clone(),
             move |notice, failure| {
+                let _ = outage_forward.try_send(ForwardMsg::Outage(notice, failure.clone()));
                 if let Some(tx) = &outage_tx
                     && tx.try_send(ServiceMsg::Outage(notice, failure)).is_err()
                 {
@@ -248,9 +282,12 @@ impl Engine {
             outbox: outbox.clone(),
             clock: clock.clone(),
             notify: notify_tx,
+            forward: Some(forward_tx),
+            away: away.clone(),
             changed: waiting_changed,
             settings: settings_rx,
             summary: summary_tx,
+            waiting_ids,
             cancel: cancel.clone(),
         };
         tasks.push(tokio::spawn(escalator.run()));
@@ -279,6 +316,8 @@ impl Engine {
             received,
             state,
             waiting,
+            away,
+            secrets: config.secrets,
             conn_tx,
             cancel,
             running: Mutex::new(Some(Running {
@@ -336,6 +375,30 @@ impl Engine {
     /// which answers whether the store took it.
     pub fn set_settings(&self, settings: Settings) {
         self.settings.send_replace(settings);
+    }
+
+    /// Whether the agent is away (the screen locked, or idle past `notifications.away`), as
+    /// the engine's source says; read only while a forwarding target is set.
+    pub fn away(&self) -> watch::Receiver<bool> {
+        // A clone starts from the version its original last saw; this one is never read, so
+        // without this a clone would report a change long past at once, again and again.
+        let mut away = self.away.clone();
+        away.borrow_and_update();
+        away
+    }
+
+    /// Sends a test to `target` now (a draft's *Send test*: its secret is the keychain's under
+    /// its id), the company's way; delivered, or why not in the agent's words.
+    pub async fn test_forward(
+        &self,
+        target: &crate::settings::forward::ForwardTarget,
+    ) -> crate::forwarder::ForwardCheck {
+        let settings = self.settings.borrow().clone();
+        let forward = crate::forwarder::test_forward(
+            crate::i18n::Lang::of(settings.ui.language),
+            self.actions.clock.utc(),
+        );
+        crate::forwarder::check(target, &settings, &self.secrets, &forward).await
     }
 
     /// The settings as last published.
@@ -427,14 +490,25 @@ impl Engine {
     /// "Test my alerts": plays the new-chat sound, shows a sample notification, and lists
     /// what would keep a real alert from the agent right now.
     pub async fn test_alerts(&self) -> AlertTest {
-        let settings = self.settings.borrow().notifications.clone();
-        crate::alert_test::run(
-            &settings,
-            self.player.as_ref(),
-            self.actions.notifier.as_ref(),
-            self.actions.clock.local_time(),
-        )
-        .await
+        let settings = self.settings.borrow().clone();
+        let forwards = futures_util::future::join_all(
+            settings
+                .notifications
+                .forward
+                .iter()
+                .map(|target| self.test_forward(target)),
+        );
+        let (mut test, forwards) = tokio::join!(
+            crate::alert_test::run(
+                &settings.notifications,
+                self.player.as_ref(),
+                self.actions.notifier.as_ref(),
+                self.actions.clock.local_time(),
+            ),
+            forwards
+        );
+        test.forwards = forwards;
+        test
     }
 
     /// Stops listening, writes everything received, records where listening stopped, and

@@ -10,6 +10,7 @@
 
 mod actions;
 pub mod alert_test;
+pub mod away;
 pub mod backoff;
 pub mod clock;
 pub mod coalesce;
@@ -18,6 +19,8 @@ pub mod doctor;
 mod engine;
 mod error;
 pub mod escalation;
+pub mod forward;
+pub mod forwarder;
 pub mod i18n;
 pub mod keychain;
 pub mod liveness;

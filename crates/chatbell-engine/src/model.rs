@@ -161,6 +161,11 @@ pub struct Alert {
     pub level: AlertLevel,
     pub text: Option<String>,
     pub file_path: Option<String>,
+    /// The ladder's step (1: the first re-alert).
+    pub step: u32,
+    /// For the web panel's link in a forward.
+    pub username: Option<String>,
+    pub source: Option<String>,
 }
 
 /// Why the connection is down, in the terms an agent can act on.
@@ -223,6 +228,8 @@ pub enum SuppressReason {
     Duplicate,
     /// The agent snoozed the chat; it is brought back when the snooze ends.
     Snoozed,
+    /// The agent is away: the reminder went to a forwarding target instead of being played.
+    Away,
 }
 
 /// A reminder about a chat that is still waiting, after the first notification (step 0).
@@ -274,6 +281,10 @@ pub enum Slot {
     Waiting,
     /// Chatbell's own connection: offline, back online, or the token refused.
     Connection,
+    /// Back at the desk: what was forwarded while away.
+    Away,
+    /// A forwarding target refused.
+    Forward,
 }
 
 /// What the notifier did.
@@ -311,6 +322,8 @@ pub enum EngineEvent {
         decisions: Vec<Decision>,
     },
     Delivery(Delivery),
+    /// A forward arrived, or did not (`forwarder`).
+    Forwarded(ForwardRecord),
     /// The user clicked a notification: open this chat (`None`: the digest, open the list).
     NotificationOpened {
         user_id: Option<UserId>,
@@ -380,6 +393,46 @@ pub enum SettingsSection {
 pub enum Diagnostic {
     Decision(Decision),
     Delivery(Delivery),
+    Forward(ForwardRecord),
+}
+
+/// Why a forward is sent (`forward`, `forwarder`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum ForwardEvent {
+    NewChat,
+    /// A reminder: the chat's `step`-th re-alert.
+    Reminder {
+        step: u32,
+    },
+    /// A reminder past the chat's urgent step.
+    Urgent {
+        step: u32,
+    },
+    /// To the lead: a chat waited past its urgent step.
+    Lead {
+        step: u32,
+    },
+    /// The connection has been down past the offline threshold.
+    Offline,
+    /// Back online after an offline warning.
+    Online,
+    /// *Test my alerts* or `chatbell-cli forward test`.
+    Test,
+}
+
+/// One forward's end (`forwarder`), for the diagnostics and `doctor`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForwardRecord {
+    pub at: DateTime<Utc>,
+    /// The target's id.
+    pub target: String,
+    #[serde(flatten)]
+    pub event: ForwardEvent,
+    pub delivered: bool,
+    pub attempts: u32,
+    /// Why not, in the agent's language (never a secret).
+    pub error: Option<String>,
 }
 
 /// What the UI says about itself, so the open chat in a focused window does not notify or

@@ -40,6 +40,7 @@ impl Outbox {
                     .collect()
             }
             EngineEvent::Delivery(d) => vec![Diagnostic::Delivery(d.clone())],
+            EngineEvent::Forwarded(f) => vec![Diagnostic::Forward(f.clone())],
             _ => Vec::new(),
         };
         if !remember.is_empty() {

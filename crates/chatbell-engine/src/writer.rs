@@ -15,7 +15,11 @@ use tokio_util::sync::CancellationToken;
 use crate::backoff::{Backoff, BackoffPolicy};
 use crate::clock::{Clock, Steady};
 use crate::coalesce::Incoming;
-use crate::model::{Decision, EngineEvent, Focus, Outcome, StoreUpdate};
+use crate::forwarder::ForwardMsg;
+use crate::model::{
+    Alert, AlertLevel, Decision, EngineEvent, Focus, ForwardRecord, NotifyKind, Outcome,
+    StoreUpdate,
+};
 use crate::notifier::ServiceMsg;
 use crate::outbox::Outbox;
 use crate::policy::{self, ChatHolds, Mutes};
@@ -73,6 +77,8 @@ pub(crate) enum WriterMsg {
         days: u32,
         reply: oneshot::Sender<Result<Removed, StoreError>>,
     },
+    /// How a forward ended, kept for `doctor`.
+    Forwarded(Box<ForwardRecord>),
     Shutdown,
 }
 
@@ -84,7 +90,8 @@ impl WriterMsg {
             WriterMsg::Inbound(_)
             | WriterMsg::MarkRead { .. }
             | WriterMsg::Snooze { .. }
-            | WriterMsg::Retention { .. } => true,
+            | WriterMsg::Retention { .. }
+            | WriterMsg::Forwarded(_) => true,
             WriterMsg::Focus(_) | WriterMsg::Shutdown => false,
         }
     }
@@ -133,6 +140,8 @@ pub(crate) struct WriterShared {
     pub typing: Arc<Mutex<Typing>>,
     pub typing_changed: Arc<Notify>,
     pub notify: Option<mpsc::Sender<ServiceMsg>>,
+    /// New chats for the forwarding targets that take them.
+    pub forward: Option<mpsc::Sender<ForwardMsg>>,
     pub clock: Arc<dyn Clock>,
     /// The engine's runtime: the writer's own thread waits on the clock's timers through it.
     pub runtime: tokio::runtime::Handle,
@@ -286,6 +295,11 @@ impl WriterLoop {
                     let cutoff = retention_cutoff(self.shared.clock.utc(), days);
                     let _ = reply.send(self.writer().remove_older_than(cutoff));
                     self.shared.waiting_changed.notify_one();
+                }
+                WriterMsg::Forwarded(record) => {
+                    if let Err(e) = self.writer().record_forward(&record) {
+                        tracing::warn!(error = %e, "a forward's record was not kept");
+                    }
                 }
                 WriterMsg::Shutdown => break,
             }
@@ -457,6 +471,26 @@ impl WriterLoop {
                 outcome,
                 escalation: None,
             });
+            if let (true, NotifyKind::NewChat, Some(tx)) = (allowed, c.kind, &self.shared.forward) {
+                let chat = Alert {
+                    user_id: c.user_id,
+                    name: c.name.clone(),
+                    new_chat: true,
+                    waited: std::time::Duration::ZERO,
+                    level: AlertLevel::ReAlert,
+                    text: c.text.clone(),
+                    file_path: c.file_path.clone(),
+                    step: 0,
+                    username: c.username.clone(),
+                    source: c.source.clone(),
+                };
+                if tx.try_send(ForwardMsg::NewChat(chat)).is_err() {
+                    tracing::warn!(
+                        user_id = c.user_id,
+                        "forwarding queue full; new chat not forwarded"
+                    );
+                }
+            }
             if let (true, Some(tx)) = (allowed, &self.shared.notify) {
                 let incoming = Incoming {
                     user_id: c.user_id,
@@ -506,6 +540,29 @@ pub(crate) fn supervised(run: impl FnOnce() -> WriterExit, outbox: &Outbox) -> W
                 unwritten: 0,
                 error: Some(error),
             }
+        }
+    }
+}
+
+/// Hands every forward's record to the writer, to keep (`doctor` reads them). A subscriber
+/// that falls behind a burst loses some records, never the engine's pace.
+pub(crate) async fn keep_forwards(
+    mut events: tokio::sync::broadcast::Receiver<EngineEvent>,
+    writer: mpsc::Sender<WriterMsg>,
+    cancel: CancellationToken,
+) {
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        let event = tokio::select! {
+            _ = cancel.cancelled() => return,
+            event = events.recv() => event,
+        };
+        match event {
+            Ok(EngineEvent::Forwarded(record)) => {
+                let _ = writer.try_send(WriterMsg::Forwarded(Box::new(record)));
+            }
+            Ok(_) | Err(RecvError::Lagged(_)) => {}
+            Err(RecvError::Closed) => return,
         }
     }
 }

@@ -132,11 +132,19 @@ impl Desk {
 /// An engine online with a simulator that then goes away at 12:00: returns once the engine
 /// says it is offline, with the simulator's address (to start it again there).
 async fn gone_offline() -> (Desk, std::net::SocketAddr) {
+    gone_offline_with(|_| {}).await
+}
+
+/// [`gone_offline`], the engine configured by `config` too.
+async fn gone_offline_with(config: impl FnOnce(&mut EngineConfig)) -> (Desk, std::net::SocketAddr) {
     let sim = chatbell_sim::start(SimConfig::quiet()).await.unwrap();
     let addr = sim.addr();
     let clock = common::hand_clock();
     let desk = desk(
-        |c| c.server.as_mut().unwrap().url = format!("ws://{addr}/ws"),
+        |c| {
+            c.server.as_mut().unwrap().url = format!("ws://{addr}/ws");
+            config(c);
+        },
         clock,
     )
     .await;
@@ -291,5 +299,42 @@ async fn a_refused_token_says_so_and_its_button_opens_the_server_settings() {
         assert!(tokio::time::Instant::now() < deadline, "never heard");
     };
     assert_eq!(section, SettingsSection::Server);
+    sim.shutdown().await;
+}
+
+/// A target that takes the offline warning gets it, and its end, as the desktop does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_offline_warning_and_its_end_are_forwarded_to_a_target_that_takes_them() {
+    if !in_private_desktop(
+        "the_offline_warning_and_its_end_are_forwarded_to_a_target_that_takes_them",
+    ) {
+        return;
+    }
+    let hook = chatbell_testkit::RecordingHttp::start().await;
+    let (mut desk, addr) = gone_offline_with(|c| {
+        c.settings.notifications.forward = serde_json::from_value(serde_json::json!([
+            {"id": "pager", "kind": "webhook", "url": hook.url(), "when": "always",
+             "kinds": ["offline"]}
+        ]))
+        .unwrap();
+        c.secrets = chatbell_engine::forwarder::Secrets::None;
+    })
+    .await;
+    desk.clock.advance(Duration::from_secs(60));
+    assert_eq!(desk.warned().await, "Chatbell is offline since 12:00");
+    let offline = hook.wait_for(1, WITHIN).await.remove(0).json();
+    assert_eq!(offline["event"], "offline");
+    assert_eq!(offline["title"], "Chatbell is offline since 12:00");
+    assert_eq!(
+        offline["text"],
+        "New chats are not reaching you: the server cannot be reached."
+    );
+    desk.clock.advance(Duration::from_secs(60));
+    let sim = sim_at(addr).await;
+    desk.engine.reconnect_now().await;
+    desk.back_online().await;
+    let back = hook.wait_for(2, WITHIN).await.remove(1).json();
+    assert_eq!(back["event"], "online");
+    assert_eq!(back["title"], "Back online");
     sim.shutdown().await;
 }

@@ -679,7 +679,7 @@ fn who_waits_and_since_when_is_derived_from_the_messages() {
 }
 
 #[test]
-fn a_database_of_the_first_schema_gains_snoozing_and_keeps_its_chats() {
+fn a_database_of_the_first_schema_gains_snoozing_and_forwarding_s_record_and_keeps_its_chats() {
     let db = db();
     let mut w = Writer::open(&db.path).unwrap();
     apply(&mut w, &[new_chat(1, "Ann", "hi")], t0());
@@ -687,7 +687,7 @@ fn a_database_of_the_first_schema_gains_snoozing_and_keeps_its_chats() {
     // As the first release left it.
     let conn = rusqlite::Connection::open(&db.path).unwrap();
     conn.execute_batch(
-        "DROP INDEX chats_waiting; ALTER TABLE chats DROP COLUMN snoozed_until; PRAGMA user_version = 1;",
+        "DROP TABLE forwards; DROP INDEX chats_waiting; ALTER TABLE chats DROP COLUMN snoozed_until; PRAGMA user_version = 1;",
     )
     .unwrap();
     drop(conn);
@@ -696,5 +696,41 @@ fn a_database_of_the_first_schema_gains_snoozing_and_keeps_its_chats() {
     let r = Reader::open(&db.path).unwrap();
     let ann = r.chat(1, &no_typing).unwrap().unwrap();
     assert_eq!((ann.unread, ann.waiting_since), (1, Some(t0())));
-    assert_eq!(chatbell_engine::store::SCHEMA_VERSION, 2);
+    assert_eq!(r.forwards(10).unwrap(), []);
+    assert_eq!(chatbell_engine::store::SCHEMA_VERSION, 3);
+}
+
+/// Forwarding's record keeps the newest 200 ends, newest first, for `doctor`; a row a newer
+/// build wrote in a shape this one does not read is skipped, not an error.
+#[test]
+fn forwarding_s_record_keeps_the_newest() {
+    use chatbell_engine::model::{ForwardEvent, ForwardRecord};
+    let db = db();
+    let w = Writer::open(&db.path).unwrap();
+    for n in 0..205u32 {
+        w.record_forward(&ForwardRecord {
+            at: t0() + chrono::Duration::seconds(n.into()),
+            target: "phone".into(),
+            event: ForwardEvent::Reminder { step: n },
+            delivered: n % 2 == 0,
+            attempts: 1,
+            error: (n % 2 == 1).then(|| "ntfy refused the access token".into()),
+        })
+        .unwrap();
+    }
+    let conn = rusqlite::Connection::open(&db.path).unwrap();
+    conn.execute(
+        "INSERT INTO forwards (at, record) VALUES (0, '{\"from\": \"the future\"}')",
+        [],
+    )
+    .unwrap();
+    let r = Reader::open(&db.path).unwrap();
+    let kept = r.forwards(500).unwrap();
+    assert_eq!(kept.len(), 200, "the newest 200, the foreign row skipped");
+    assert_eq!(kept[0].event, ForwardEvent::Reminder { step: 204 });
+    assert_eq!(kept[199].event, ForwardEvent::Reminder { step: 5 });
+    assert_eq!(
+        kept[1].error.as_deref(),
+        Some("ntfy refused the access token")
+    );
 }

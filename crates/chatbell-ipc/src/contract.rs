@@ -8,6 +8,7 @@ use chatbell_engine::model::{
     ChatSummary, ConnState, Gap, Message, SettingsSection, WaitingSummary,
 };
 use chatbell_engine::net::NetFailure;
+use chatbell_engine::settings::forward;
 use chatbell_engine::settings::organization::{OrgProblem, Organization};
 use chatbell_engine::settings::{
     Bounds, LADDER_MINUTES, MAX_SUBSCRIPTIONS, OFFLINE_ALERT_SECS, Problem, QUERY_PARAM_LEN,
@@ -58,6 +59,10 @@ pub struct AppInfo {
     pub limits: Limits,
     /// The organization's file: what it locks, and what is wrong with it.
     pub organization: OrganizationInfo,
+    /// The forwarding targets (by id) whose secret is stored in the keychain (never what it is).
+    pub forward_secrets: Vec<String>,
+    /// Whether the agent counts as away now (read only while a forwarding target is set).
+    pub away: bool,
 }
 
 /// `chatbell:organization`, and `AppInfo.organization`: the organization's settings file as
@@ -106,6 +111,12 @@ pub struct Limits {
     pub subscriptions: Bounds,
     /// How long `server.query_param` may be, in characters.
     pub query_param_len: Bounds,
+    /// `notifications.away.idle_minutes`.
+    pub idle_minutes: Bounds,
+    /// How many targets `notifications.forward` may hold.
+    pub forward_targets: Bounds,
+    /// A target's `from_step`.
+    pub from_step: Bounds,
 }
 
 impl Limits {
@@ -126,8 +137,23 @@ impl Limits {
                 max: *QUERY_PARAM_LEN.end() as u64,
                 unit: Unit::Characters,
             },
+            idle_minutes: Bounds::of(&forward::IDLE_MINUTES, Unit::Minutes),
+            forward_targets: Bounds {
+                min: 0,
+                max: forward::MAX_TARGETS as u64,
+                unit: Unit::Targets,
+            },
+            from_step: Bounds::of(&forward::FROM_STEP, Unit::Steps),
         }
     }
+}
+
+/// Whether a forwarding target's secret is stored now (`set_forward_secret`,
+/// `clear_forward_secret`): the page knows it for a draft AppInfo does not list yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ForwardSecret {
+    pub id: String,
+    pub stored: bool,
 }
 
 /// A secret of the connection, kept in the system keychain only (never in the settings, a log or

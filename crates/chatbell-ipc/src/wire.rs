@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 
 use chatbell_engine::model::{ChatOrder, Seq};
+use chatbell_engine::settings::forward::ForwardTarget;
 use chatbell_engine::settings::{ServerSettings, Settings};
 use chatbell_engine::sound::Tone;
 use chatbell_protocol::UserId;
@@ -126,6 +127,20 @@ pub enum Command {
     },
     ClearSecret {
         name: SecretName,
+    },
+    /// Stores a forwarding target's secret (ntfy's access token, Gotify's application token, a
+    /// webhook's secret address) under its id, saved or not yet.
+    SetForwardSecret {
+        id: String,
+        value: String,
+    },
+    ClearForwardSecret {
+        id: String,
+    },
+    /// Sends a test to `target` (a draft of one of `notifications.forward`, not saved) now;
+    /// answers a `ForwardCheck`.
+    TestForward {
+        target: Box<ForwardTarget>,
     },
     /// Connects once with `server` (a draft of `Settings.server`, not saved) and the stored
     /// secrets; answers a `CheckReport` or a `net` error.

@@ -101,7 +101,7 @@ fn handle(app: &Resident, event: EngineEvent, pending: &mut Option<Stored>) {
             app.report_failure();
         }
         // Kept by the engine for the diagnostics screen, which asks for them.
-        EngineEvent::Delivery(_) => {}
+        EngineEvent::Delivery(_) | EngineEvent::Forwarded(_) => {}
         // The engine keeps the audio status from them (`AppInfo.audio`); a failing sound is
         // logged by the engine once, and the page reads the status when it shows it.
         EngineEvent::Sound(_) => {}

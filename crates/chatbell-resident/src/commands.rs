@@ -1,11 +1,13 @@
 //! What the page may ask (`docs/ipc.md`), carried out: typed, one method each.
 
 use chatbell_engine::alert_test::{AlertTest, Blocker};
+use chatbell_engine::forwarder::ForwardCheck;
 use chatbell_engine::model::{
     ChatOrder, ChatSummary, ConnState, Diagnostic, HistoryPage, SearchHit, Seq,
 };
 use chatbell_engine::net::{self, CheckReport};
 use chatbell_engine::server_config;
+use chatbell_engine::settings::forward::ForwardTarget;
 use chatbell_engine::settings::{SNOOZE_MINUTES, ServerSettings, Settings};
 use chatbell_engine::sound::{PlayReport, Tone};
 use chatbell_engine::web_panel::WebPanel;
@@ -51,6 +53,11 @@ impl Resident {
             Command::SaveSettings { settings } => answer(self.save_settings(*settings).await),
             Command::SetSecret { name, value } => answer(self.set_secret(name, Some(value)).await),
             Command::ClearSecret { name } => answer(self.set_secret(name, None).await),
+            Command::SetForwardSecret { id, value } => {
+                answer(secrets::store_forward(id, Some(value)).await)
+            }
+            Command::ClearForwardSecret { id } => answer(secrets::store_forward(id, None).await),
+            Command::TestForward { target } => answer(self.test_forward(*target).await),
             Command::CheckConnection { server } => answer(self.check_connection(*server).await),
             Command::MuteChat { user_id, minutes } => {
                 answer(self.mute_chat(user_id, minutes).await)
@@ -79,6 +86,14 @@ impl Resident {
         let settings = self.settings();
         let mode = session.mode();
         let [has_token, has_proxy_password, has_key_passphrase] = secrets::stored().await;
+        let forward_ids = settings
+            .notifications
+            .forward
+            .iter()
+            .map(|t| t.id.clone())
+            .collect();
+        let forward_secrets = secrets::forward_stored(forward_ids).await;
+        let away = *session.engine.away().borrow();
         let info = AppInfo {
             version: env!("CARGO_PKG_VERSION").into(),
             mode,
@@ -97,6 +112,8 @@ impl Resident {
             pending_settings: self.update_view(|v| v.pending_settings.take()),
             limits: Limits::of_settings(),
             organization: self.organization(),
+            forward_secrets,
+            away,
         };
         self.refocus_engine();
         Ok(info)
@@ -292,6 +309,16 @@ impl Resident {
     /// "Test my alerts": the engine plays a sound and shows a sample notification; the tray is
     /// checked here. The bus is asked again (a tray extension may have been switched on since
     /// the start); if it does not answer, the last answer stands.
+    /// A draft target's *Send test*: checked as the settings would check it, then sent now.
+    pub async fn test_forward(&self, target: ForwardTarget) -> CommandResult<ForwardCheck> {
+        chatbell_engine::settings::forward::check(
+            &Default::default(),
+            std::slice::from_ref(&target),
+        )
+        .map_err(|(field, problem)| CommandError::setting(field, problem))?;
+        Ok(self.session()?.engine.test_forward(&target).await)
+    }
+
     pub async fn test_alerts(&self) -> CommandResult<AlertTest> {
         let session = self.session()?;
         let (mut test, tray) = tokio::join!(session.engine.test_alerts(), tray_host::present());

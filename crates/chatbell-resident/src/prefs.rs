@@ -144,6 +144,17 @@ async fn apply(resident: &Resident, old: Settings, new: Settings) -> CommandResu
         })?;
     }
 
+    // A forwarding target removed, or moved to another server, takes its secret with it.
+    let forget = chatbell_engine::settings::forward::secrets_to_forget(
+        &old.notifications.forward,
+        &new.notifications.forward,
+    );
+    for id in forget {
+        if let Err(e) = secrets::store_forward(id, None).await {
+            tracing::warn!(error = %e, "a removed forwarding target's secret stays in the keychain");
+        }
+    }
+
     let session = resident.session()?;
     let engine = &session.engine;
     // Every task of the engine takes what it uses: the policy, sounds, language, reminders,

@@ -5,7 +5,7 @@
 use chatbell_engine::keychain::Keychain;
 use chatbell_engine::settings::ServerSettings;
 use chatbell_engine::{Credentials, Secret};
-use chatbell_ipc::contract::{CommandError, CommandResult, SecretName};
+use chatbell_ipc::contract::{CommandError, CommandResult, ForwardSecret, SecretName};
 
 /// The most characters a secret may have.
 const MAX_LEN: usize = 4096;
@@ -62,6 +62,49 @@ pub async fn store(name: SecretName, value: Option<String>) -> CommandResult<()>
     .await
     .map_err(|e| CommandError::keychain(format!("{}: {e}", name.label())))??;
     Ok(())
+}
+
+/// Stores a forwarding target's secret under its id (`None`: removes it). The id is checked as
+/// the settings check it (it names the keychain entry); the value is kept as pasted but for
+/// spaces around it.
+pub async fn store_forward(id: String, value: Option<String>) -> CommandResult<ForwardSecret> {
+    chatbell_engine::settings::forward::check_id(&id)
+        .map_err(|problem| CommandError::setting("notifications.forward.id", problem))?;
+    let value = match value.map(|v| v.trim().to_string()) {
+        Some(v)
+            if v.is_empty() || v.chars().any(char::is_control) || v.chars().count() > MAX_LEN =>
+        {
+            return Err(CommandError::invalid(
+                "forwarding secret: paste the token or address (one line, no spaces around it)",
+            ));
+        }
+        v => v.map(Secret::new),
+    };
+    let keychain = chatbell_engine::forward::secret_entry(&id);
+    let stored = value.is_some();
+    tokio::task::spawn_blocking(move || match value {
+        Some(secret) => keychain.set(&secret),
+        None => keychain.clear().map(|_| ()),
+    })
+    .await
+    .map_err(|e| CommandError::keychain(format!("forwarding secret: {e}")))??;
+    Ok(ForwardSecret { id, stored })
+}
+
+/// The targets of `targets` whose secret is stored (never what it is).
+pub async fn forward_stored(targets: Vec<String>) -> Vec<String> {
+    tokio::task::spawn_blocking(move || {
+        targets
+            .into_iter()
+            .filter(|id| {
+                chatbell_engine::forward::secret_entry(id)
+                    .get()
+                    .is_ok_and(|s| s.is_some())
+            })
+            .collect()
+    })
+    .await
+    .unwrap_or_default()
 }
 
 /// Whether each secret is stored (never what it is), in the order of `SecretName::ALL`.

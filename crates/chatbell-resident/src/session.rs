@@ -93,6 +93,8 @@ impl Session {
             icon: notification_icon(),
             ..NotifierConfig::default()
         });
+        // Whether the agent is away, for forwarding: the desktop's screensaver and logind.
+        config.away = chatbell_engine::away::Source::desktop().await;
         let engine = Engine::start(config, Some(Box::new(notifier))).await?;
         engine.set_focus(focus);
         tracing::info!(?mode, db = %engine.db_path().display(), "session started");

@@ -9,8 +9,9 @@
 use std::time::{Duration, Instant};
 
 use chatbell_engine::clock::{SystemClock, sleep_or_pending};
-use chatbell_engine::i18n::{Lang, waiting_line, window_title};
+use chatbell_engine::i18n::{Lang, away_line, waiting_line, window_title};
 use chatbell_engine::model::WaitingSummary;
+use chatbell_engine::settings::forward::{ForwardTarget, What};
 use chrono::{DateTime, TimeDelta, Utc};
 use tokio::sync::watch;
 
@@ -38,10 +39,32 @@ fn lang(resident: &Resident) -> Lang {
     Lang::of(resident.settings().ui.language)
 }
 
-/// The menu's words in `lang`: who waits first, then the settings' do-not-disturb.
+/// The menu's words in `lang`: who waits first (or, while the agent is away, where reminders
+/// go), then the settings' do-not-disturb.
 fn menu(resident: &Resident, summary: &WaitingSummary, lang: Lang) -> Menu {
-    let dnd = resident.settings().notifications.do_not_disturb;
-    Menu::new(tray_line(summary, Utc::now(), lang), dnd, lang)
+    let settings = resident.settings();
+    let dnd = settings.notifications.do_not_disturb;
+    let away = resident.session().is_ok_and(|s| *s.engine.away().borrow());
+    let line = match forwarding_to(&settings.notifications.forward) {
+        Some(targets) if away => away_line(&targets, lang),
+        _ => tray_line(summary, Utc::now(), lang),
+    };
+    Menu::new(line, dnd, lang)
+}
+
+/// The targets that take the agent's reminders while away, by name: "phone, pager".
+pub fn forwarding_to(targets: &[ForwardTarget]) -> Option<String> {
+    let names: Vec<&str> = targets
+        .iter()
+        .filter(|t| {
+            !t.lead
+                && t.kinds
+                    .iter()
+                    .any(|k| matches!(k, What::Reminder | What::Urgent))
+        })
+        .map(|t| t.id.as_str())
+        .collect();
+    (!names.is_empty()).then(|| names.join(", "))
 }
 
 /// The tray's first line and alert mark, and its menu's words in the settings' language.
@@ -54,6 +77,8 @@ async fn run(resident: Resident, mut changes: watch::Receiver<WaitingSummary>) {
     // A change of settings may be one of language or do-not-disturb: the words are drawn again.
     let mut settings = resident.settings_owner().subscribe();
     loop {
+        // The running engine's word on whether the agent is away (a new session, a new one).
+        let mut away = resident.session().ok().map(|s| s.engine.away());
         let summary = changes.borrow_and_update().clone();
         let lang = lang(&resident);
         draw(&resident, &summary, lang);
@@ -76,6 +101,17 @@ async fn run(resident: Resident, mut changes: watch::Receiver<WaitingSummary>) {
                     }
                     Err(_) => return,
                 },
+                _ = async {
+                    match away.as_mut() {
+                        // Ended with its engine: the next session's is taken on redrawing.
+                        Some(watch) => {
+                            if watch.changed().await.is_err() {
+                                std::future::pending::<()>().await;
+                            }
+                        }
+                        None => std::future::pending().await,
+                    }
+                } => break,
                 _ = sleep_or_pending(&SystemClock, next.map(|d| Instant::now() + d)) => {
                     draw(&resident, &summary, lang)
                 }

@@ -67,6 +67,8 @@ impl Desk {
     fn command(&self, program: &str) -> Command {
         let mut c = Command::new(program);
         c.env("DBUS_SESSION_BUS_ADDRESS", self.bus.address())
+            // logind is looked for on the system bus: this desktop's (a stand-in, if any).
+            .env("DBUS_SYSTEM_BUS_ADDRESS", self.bus.address())
             .env("HOME", self.home.path())
             .env("XDG_CONFIG_HOME", self.home.path().join(".config"))
             .env("XDG_RUNTIME_DIR", self.home.path())
@@ -756,4 +758,105 @@ async fn start_at_login_turned_on_outside_chatbell_is_what_the_setting_says() {
     .unwrap();
     assert_eq!(saved["ui"]["start_at_login"], true, "{saved}");
     assert!(entry.is_file(), "the entry stays");
+}
+
+/// Forwarding from the page's side: a target's secret goes to the keychain under its id (and
+/// AppInfo says which are stored), *Send test* tries a draft with it and says why not in the
+/// service's words, and while the screen is locked the tray's first line says where reminders
+/// go.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarding_secrets_send_test_and_the_tray_while_away() {
+    use chatbell_ipc::CommandError;
+    use chatbell_testkit::{Answer, FakeScreenSaver, RecordingHttp};
+    let desk = Desk::new().await;
+    let ntfy = RecordingHttp::start().await;
+    let saver = FakeScreenSaver::start(&desk.bus).await;
+    let _resident = desk.resident().await;
+    let mut window = desk.window().await;
+    let token = "tk_phone_secret";
+
+    let draft = json!({"id": "phone", "kind": "ntfy", "url": ntfy.url(), "topic": "ann"});
+    window
+        .call("set_forward_secret", json!({"id": "phone", "value": token}))
+        .await
+        .unwrap();
+    match window
+        .call("set_forward_secret", json!({"id": "a b", "value": "x"}))
+        .await
+    {
+        Err(CommandError::Setting { field, .. }) => assert_eq!(field, "notifications.forward.id"),
+        other => panic!("{other:?}"),
+    }
+    // A draft: sent with the stored token, nothing saved.
+    let check = window
+        .call("test_forward", json!({"target": draft}))
+        .await
+        .unwrap();
+    assert_eq!(
+        check,
+        json!({"id": "phone", "delivered": true, "error": null})
+    );
+    let got = ntfy.wait_for(1, WITHIN).await.remove(0);
+    assert_eq!(got.path, "/ann");
+    assert_eq!(got.header("Authorization"), Some("Bearer tk_phone_secret"));
+    ntfy.answer(Answer::Status(401));
+    let check = window
+        .call("test_forward", json!({"target": draft}))
+        .await
+        .unwrap();
+    assert_eq!(check["error"], "ntfy refused the access token");
+    // A draft Save would refuse is refused the same way, naming its field.
+    let mut bad = draft.clone();
+    bad["url"] = json!("ftp://ntfy.example");
+    match window.call("test_forward", json!({"target": bad})).await {
+        Err(CommandError::Setting { field, .. }) => {
+            assert_eq!(field, "notifications.forward.0.url")
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // Saved: AppInfo names the target whose secret is stored, never the secret.
+    let mut settings = window.call("app_info", json!({})).await.unwrap()["settings"].clone();
+    settings["notifications"]["forward"] = json!([draft]);
+    settings["notifications"]["away"] = json!({"idle_minutes": null});
+    let info = window
+        .call("save_settings", json!({"settings": settings}))
+        .await
+        .unwrap();
+    assert_eq!(info["forward_secrets"], json!(["phone"]));
+    assert_eq!(info["away"], json!(false));
+    let file = std::fs::read_to_string(desk.home.path().join("config/settings.json")).unwrap();
+    assert!(!file.contains(token), "{file}");
+    assert!(!desk.log().contains(token), "the token is never logged");
+
+    // Locked: the tray's first line says where reminders go; unlocked, who waits again.
+    let item = desk.tray.wait_item(WITHIN).await.expect("a tray item");
+    let first_line = async |want: &str| {
+        chatbell_testkit::eventually(
+            &format!("the tray's first line {want:?}"),
+            WITHIN,
+            async || {
+                let menu = desk.tray.menu(&item).await;
+                menu.first()
+                    .filter(|(label, _)| label == want)
+                    .map(|_| ())
+                    .ok_or_else(|| format!("{menu:?}"))
+            },
+        )
+        .await
+    };
+    saver.lock(true).await;
+    first_line("Away — forwarding to phone").await;
+    assert_eq!(
+        window.call("app_info", json!({})).await.unwrap()["away"],
+        json!(true)
+    );
+    saver.lock(false).await;
+    first_line("Nobody waiting").await;
+    window
+        .call("clear_forward_secret", json!({"id": "phone"}))
+        .await
+        .unwrap();
+    let info = window.call("app_info", json!({})).await.unwrap();
+    assert_eq!(info["forward_secrets"], json!([]));
 }

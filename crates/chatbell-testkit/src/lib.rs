@@ -30,6 +30,7 @@ linux_only! {
     mod notifications;
     mod portal;
     mod proxy;
+    mod screensaver;
     mod screen;
     mod tray;
     mod wayland;
@@ -37,12 +38,14 @@ linux_only! {
 }
 
 mod hostile;
+mod http;
 pub mod layering;
 mod pki;
 mod process;
 mod wait;
 
 pub use hostile::{HostileServer, Misbehaviour, OVERSIZE};
+pub use http::{Answer, Recorded, RecordingHttp};
 pub use pki::{CLIENT_CA, Ca, CertFiles, PROXY_CA, Pki, SERVER_CA};
 pub use process::{Lines, PROXY_ENV, Spawned, free_port, logs_in, processes_of, write_into_place};
 pub use wait::{
@@ -59,6 +62,7 @@ pub use {
     portal::{FakePortal, PORTAL_NAME, PORTAL_PATH, PROXY_RESOLVER},
     proxy::{Captured, Proxy, ProxyKind, ProxyOptions, Relay, find},
     screen::{Screen, saturated},
+    screensaver::{FakeIdleMonitor, FakeLogind, FakeScreenSaver},
     tray::{TrayItem, TrayWatcher},
     wayland::Weston,
 };

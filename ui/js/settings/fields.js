@@ -3,6 +3,11 @@
 // (`data-limit`: a key of AppInfo.limits, the engine's own ranges): the page keeps no table of
 // fields and no copy of a range. An error, the page's own or the engine's, shows on the input
 // that edits the field it names, in the line its aria-describedby points at.
+//
+// An item of a list (a forwarding target, settings/away.js) is built by the page: its element
+// names the item's path (`data-field-base="notifications.forward.2"`) and each input in it the
+// field within the item (`data-field="url"`), so an item renumbered when one before it goes
+// keeps its inputs as they are. `fieldPath` puts the two together.
 
 import { byId, setText } from "../dom.js";
 import { outOfRange, problemText } from "../problems.js";
@@ -14,6 +19,18 @@ export class FieldError extends Error {
     super(message);
     this.field = field;
   }
+}
+
+/**
+ * The setting `node` edits: `name` (its data-field by default) after the path of the list item
+ * around it, if any (`notifications.forward.2` and "url": `notifications.forward.2.url`; an
+ * empty name: the item itself).
+ */
+export function fieldPath(node, name = node.dataset.field) {
+  if (name == null) return null;
+  const base = node.closest("[data-field-base]")?.dataset.fieldBase;
+  if (!base) return name;
+  return name === "" ? base : `${base}.${name}`;
 }
 
 /** The bounds of `input` (AppInfo.limits[data-limit]), or null before AppInfo came. */
@@ -47,7 +64,7 @@ export function readNumber(input, { optional = false } = {}) {
   const outside = bounds && (value < bounds.min || value > bounds.max);
   if (raw === "" || !Number.isInteger(value) || outside) {
     const problem = bounds ? problemText(outOfRange(bounds), { optional }) : null;
-    throw new FieldError(input.dataset.field, problem ?? input.validationMessage);
+    throw new FieldError(fieldPath(input), problem ?? input.validationMessage);
   }
   return value;
 }
@@ -59,9 +76,8 @@ export function readNumber(input, { optional = false } = {}) {
  */
 export function inputFor(root, field) {
   if (!field) return null;
-  const exact = root.querySelector(`[data-field="${CSS.escape(field)}"]`);
-  if (exact) return exact;
-  return [...root.querySelectorAll("[data-field]")].find((input) => input.dataset.field.startsWith(`${field}.`)) ?? null;
+  const inputs = [...root.querySelectorAll("[data-field]")];
+  return inputs.find((input) => fieldPath(input) === field) ?? inputs.find((input) => fieldPath(input).startsWith(`${field}.`)) ?? null;
 }
 
 /** The error lines of `input`: the `.field-error` elements its aria-describedby names. */

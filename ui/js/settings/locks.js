@@ -2,12 +2,15 @@
 // edits a locked setting is disabled, with a lock and "Set by your organization" beside its label
 // (or its table, or its group's legend). An input names its setting by `data-field` (its path, as
 // errors name it) or, for a control that edits a setting another input shows (the proxy's mode,
-// whether quiet hours are on), `data-locks`. The page only shows the locks: the resident refuses a
-// change of a locked field whatever the page sends.
+// whether quiet hours are on), `data-locks`; in a list's item both are within the item's path
+// (fields.js `fieldPath`), and the item (`data-lock-group`) is marked once, at its legend. The
+// page only shows the locks: the resident refuses a change of a locked field whatever the page
+// sends.
 
 import { el } from "../dom.js";
 import { t } from "../i18n/index.js";
 import { state } from "../state.js";
+import { fieldPath } from "./fields.js";
 
 /** The dotted keys the organization locks. */
 export function lockedKeys() {
@@ -38,11 +41,12 @@ export function holdLocks(root) {
   if (locked.length === 0) return;
   const marked = new Set();
   for (const input of controls(root)) {
-    if (!isLocked(input.dataset.locks ?? input.dataset.field, locked)) continue;
+    if (!isLocked(fieldPath(input, input.dataset.locks ?? input.dataset.field), locked)) continue;
     input.dataset.locked = "true";
     input.disabled = true;
     input.title = t("settings.locked");
     const anchor =
+      input.closest("[data-lock-group]")?.querySelector(":scope > legend") ||
       (input.id && root.querySelector(`label[for="${CSS.escape(input.id)}"]`)) ||
       input.closest("table") ||
       input.closest("fieldset")?.querySelector("legend");

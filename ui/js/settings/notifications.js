@@ -1,7 +1,7 @@
 // Settings → Notifications: whether and how Chatbell alerts (privacy, do not disturb, quiet
 // hours, the offline warning), its sounds (sounds.js), the reminders while a customer waits
-// (ladders.js), the snooze's length, the list's order, and the muted chats (unmuted at once,
-// not part of the draft).
+// (ladders.js), the snooze's length, the list's order, where alerts go when the agent is away
+// (away.js), and the muted chats (unmuted at once, not part of the draft).
 
 import * as api from "../api.js";
 import { byId, el, setHidden, setText } from "../dom.js";
@@ -13,12 +13,17 @@ import { nameOf } from "../chat-names.js";
 import { FieldError, readNumber } from "./fields.js";
 import { collectLadders, fillLadders, hasOwnTimings, renderLadders, seedSourceTables } from "./ladders.js";
 import { OFF, collectSounds, ensureOption, fillSounds, initSounds, syncSounds } from "./sounds.js";
+import { collectAway, fillAway, initAway, relabelAway, resetAway, syncAway } from "./away.js";
 
 let f = {};
 let dialog;
 
-/** `refresh`: reads AppInfo again (after a sound played, the audio status may differ). */
-export function initNotifications(d, { refresh, isDirty }) {
+/**
+ * `refresh`: reads AppInfo again (after a sound played, the audio status may differ; after a
+ * forwarding secret is saved); `showFieldError(path, message)`: the form's; `edited(id)`: the
+ * draft changed without an input event.
+ */
+export function initNotifications(d, { refresh, isDirty, showFieldError, edited }) {
   dialog = d;
   f = {
     enabled: byId("setting-notifications"),
@@ -44,7 +49,13 @@ export function initNotifications(d, { refresh, isDirty }) {
   dialog.addEventListener("change", (e) => {
     if (e.target === f.perSource && f.perSource.checked) seedSourceTables(isDirty);
   });
+  initAway(dialog, { refresh, showFieldError, edited });
   byId("muted-list").addEventListener("click", onUnmute);
+}
+
+/** On opening the dialog, before it is filled. */
+export function resetNotifications() {
+  resetAway();
 }
 
 export function fillNotifications(settings, set, isDirty) {
@@ -71,6 +82,7 @@ export function fillNotifications(settings, set, isDirty) {
   fillLadders(esc, set);
   set(f.snoozeMinutes, n.snooze_minutes);
   set(f.sortByWait, settings.ui.sort_by_wait);
+  fillAway(n, set, isDirty);
 }
 
 export function collectNotifications(settings) {
@@ -99,6 +111,7 @@ export function collectNotifications(settings) {
   n.escalation = esc;
   n.snooze_minutes = readNumber(f.snoozeMinutes);
   settings.ui.sort_by_wait = f.sortByWait.checked;
+  collectAway(n);
 }
 
 export function syncNotifications() {
@@ -109,11 +122,13 @@ export function syncNotifications() {
   syncSounds(dialog);
   setHidden(f.escalationSettings, !f.escalation.checked);
   setHidden(f.sources, !f.perSource.checked);
+  syncAway();
 }
 
 /** The language changed: what this section words itself. */
 export function relabelNotifications() {
   for (const option of f.offlineAlert.querySelectorAll("option[data-extra]")) setText(option, offlineLabel(option.value));
+  relabelAway();
   renderMuted();
 }
 

@@ -19,7 +19,8 @@ use tokio::sync::{Notify, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::clock::{Clock, Steady, sleep_or_pending, wall_deadline};
-use crate::model::{EngineEvent, WaitingSummary};
+use crate::forwarder::{ForwardMsg, Kind, replaces_desktop};
+use crate::model::{EngineEvent, Outcome, SuppressReason, WaitingSummary};
 use crate::notifier::ServiceMsg;
 use crate::outbox::Outbox;
 use crate::policy::Mutes;
@@ -34,11 +35,17 @@ pub(crate) struct Escalator {
     pub outbox: Outbox,
     pub clock: Arc<dyn Clock>,
     pub notify: Option<mpsc::Sender<ServiceMsg>>,
+    /// Reminders for the forwarding targets (`forwarder`).
+    pub forward: Option<mpsc::Sender<ForwardMsg>>,
+    /// Whether the agent is away: a reminder an away target takes is not played then.
+    pub away: watch::Receiver<bool>,
     /// The writer (or a snooze) says the waiting chats may have changed.
     pub changed: Arc<Notify>,
     pub settings: watch::Receiver<Settings>,
     /// The latest summary, for whoever asks rather than listens.
     pub summary: watch::Sender<WaitingSummary>,
+    /// Which chats wait now (the forwarder withdraws what is about chats opened meanwhile).
+    pub waiting_ids: watch::Sender<Arc<std::collections::BTreeSet<i64>>>,
     pub cancel: CancellationToken,
 }
 
@@ -68,14 +75,45 @@ impl Escalator {
                 self.clock.utc(),
                 self.clock.local_time(),
             );
-            if !plan.decisions.is_empty() {
-                self.outbox.send(EngineEvent::Decisions {
-                    decisions: plan.decisions,
-                });
+            let mut decisions = plan.decisions;
+            let mut desktop = plan.alerts;
+            if !desktop.is_empty() {
+                let away = *self.away.borrow();
+                let alerts = desktop.clone();
+                // Left to the phone only once handed to the forwarder (which plays it here
+                // after all if the phone does not take it).
+                let handed = match &self.forward {
+                    Some(tx) => match tx.try_send(ForwardMsg::Remind { alerts, away }) {
+                        Ok(()) => true,
+                        Err(_) => {
+                            tracing::warn!("forwarding queue full; reminder not forwarded");
+                            false
+                        }
+                    },
+                    None => false,
+                };
+                let forwarded: Vec<i64> = desktop
+                    .iter()
+                    .filter(|a| handed && replaces_desktop(&settings.forward, Kind::of(a), away))
+                    .map(|a| a.user_id)
+                    .collect();
+                if !forwarded.is_empty() {
+                    desktop.retain(|a| !forwarded.contains(&a.user_id));
+                    for d in &mut decisions {
+                        if d.escalation.is_some() && forwarded.contains(&d.user_id) {
+                            d.outcome = Outcome::Suppressed {
+                                reason: SuppressReason::Away,
+                            };
+                        }
+                    }
+                }
             }
-            if !plan.alerts.is_empty()
+            if !decisions.is_empty() {
+                self.outbox.send(EngineEvent::Decisions { decisions });
+            }
+            if !desktop.is_empty()
                 && let Some(tx) = &self.notify
-                && tx.try_send(ServiceMsg::Remind(plan.alerts)).is_err()
+                && tx.try_send(ServiceMsg::Remind(desktop)).is_err()
             {
                 tracing::warn!("notifier queue full; reminder dropped");
             }
@@ -113,6 +151,14 @@ impl Escalator {
             };
             tracks.insert(track.chat.user_id, track);
         }
+        let ids: std::collections::BTreeSet<i64> = tracks.keys().copied().collect();
+        self.waiting_ids.send_if_modified(|now| {
+            let changed = **now != ids;
+            if changed {
+                *now = Arc::new(ids);
+            }
+            changed
+        });
     }
 
     /// The waiting chats, read on the blocking pool with the task's own reader.

@@ -190,6 +190,9 @@ pub fn plan(
             level: step.level,
             text: track.chat.text.clone(),
             file_path: track.chat.file_path.clone(),
+            step: step.index,
+            username: track.chat.username.clone(),
+            source: track.chat.source.clone(),
         });
     }
     out.alerts
@@ -304,6 +307,7 @@ mod tests {
         WaitingChat {
             user_id,
             name: format!("User {user_id}"),
+            username: None,
             source: Some("telegram".into()),
             new_chat: true,
             since: at(since_min),

@@ -1,6 +1,10 @@
 //! English.
 
 use super::{Labels, Table};
+use crate::forward::command::CommandError;
+use crate::forward::failure::{Failure, Service};
+use crate::forward::http::PostError;
+use crate::forward::request::BuildError;
 use crate::net::{FileProblem, FileRole, NetFailure, RouteSource, Store};
 
 pub(super) const TABLE: Table = Table {
@@ -51,7 +55,75 @@ pub(super) const TABLE: Table = Table {
     new_messages: |name, n| format!("{name} · {n} new messages"),
     attachment: |file| format!("Attachment: {file}"),
     digest: |messages, chats| format!("{messages} new messages in {chats} chats"),
+    away_line: |to| format!("Away — forwarding to {to}"),
+    away_summary: |n, wait| match n {
+        1 => format!("While you were away: 1 chat, {wait}"),
+        n => format!("While you were away: {n} chats, longest {wait}"),
+    },
+    away_body: |to| format!("Forwarded to {to}. Open Chatbell to see who still waits."),
+    lead_one: |name, wait| format!("{name} has waited {wait} for someone to open the chat"),
+    lead_many: |n, wait| format!("{n} chats wait for someone to open them, longest {wait}"),
+    forward_trouble: |to| format!("Forwarding to {to} does not work"),
+    forward_dropped: "too many forwards were waiting for this target; this one was dropped",
+    forward_withdrawn: "not sent: the chat was opened meanwhile",
+    keychain_silent: "the system keychain did not answer (locked, or asking for a password?)",
 };
+
+/// Why a forward did not arrive, naming the service.
+pub(super) fn forward_failure(service: Service, f: &Failure) -> String {
+    let name = match service {
+        Service::Ntfy => "ntfy",
+        Service::Gotify => "Gotify",
+        Service::Webhook => "the webhook",
+        Service::Command => "the command",
+    };
+    match f {
+        Failure::Post(PostError::Status(401 | 403)) => match service {
+            Service::Ntfy => "ntfy refused the access token".into(),
+            Service::Gotify => "Gotify refused the application token".into(),
+            _ => format!("{name} refused the request as not authorized"),
+        },
+        Failure::Post(PostError::Status(404)) => {
+            format!("{name} has no such address (HTTP 404): check the server's URL")
+        }
+        Failure::Post(PostError::Status(s)) if *s >= 500 || *s == 429 => {
+            format!("{name} is in trouble (HTTP {s})")
+        }
+        Failure::Post(PostError::Status(s)) => format!("{name} refused the forward (HTTP {s})"),
+        Failure::Post(PostError::Timeout(t)) => {
+            format!("{name} did not answer within {} s", t.as_secs())
+        }
+        Failure::Post(PostError::Net(n)) => format!("{name} cannot be reached: {}", net(n).0),
+        Failure::Post(PostError::Io(e)) => format!("the connection to {name} broke: {e}"),
+        Failure::Post(PostError::NotHttp) => format!("{name} did not answer in HTTP"),
+        Failure::Post(PostError::BadHeader(header)) => {
+            format!("the secret for {name} has a line break (the {header} header): store it again")
+        }
+        Failure::Keychain => TABLE.keychain_silent.into(),
+        Failure::Build(BuildError::NoGotifyToken) => {
+            "no Gotify application token is stored: add it in Settings → Notifications".into()
+        }
+        Failure::Build(BuildError::NoWebhookUrl) => {
+            "the webhook has no URL: set one, or store a secret URL".into()
+        }
+        Failure::Command(CommandError::Start { program, error }) => {
+            format!("{} cannot be started: {error}", program.display())
+        }
+        Failure::Command(CommandError::Timeout { program, limit }) => format!(
+            "{} did not finish within {} s and was ended",
+            program.display(),
+            limit.as_secs()
+        ),
+        Failure::Command(CommandError::Failed {
+            program,
+            status,
+            said,
+        }) => match said {
+            Some(said) => format!("{} failed ({status}): {said}", program.display()),
+            None => format!("{} failed ({status})", program.display()),
+        },
+    }
+}
 
 /// A connection failure: what is wrong, and what to do.
 pub(super) fn net(f: &NetFailure) -> (String, String) {

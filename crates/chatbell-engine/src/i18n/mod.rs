@@ -89,6 +89,19 @@ struct Table {
     attachment: fn(&str) -> String,
     /// (messages, chats)
     digest: fn(u32, u32) -> String,
+    /// The tray's first line while away: (the targets' names)
+    away_line: fn(&str) -> String,
+    /// Back at the desk: (chats forwarded, longest wait), (the targets' names)
+    away_summary: fn(u32, &str) -> String,
+    away_body: fn(&str) -> String,
+    /// To the lead: (name, wait), (chats, longest wait)
+    lead_one: fn(&str, &str) -> String,
+    lead_many: fn(u32, &str) -> String,
+    /// A target that refuses: (its name)
+    forward_trouble: fn(&str) -> String,
+    forward_dropped: &'static str,
+    forward_withdrawn: &'static str,
+    keychain_silent: &'static str,
 }
 
 /// The labels of a notification's default action and buttons.
@@ -320,6 +333,69 @@ pub fn reminder_words(alerts: &[Alert], lang: Lang, privacy: bool) -> Words {
     }
 }
 
+/// The tray's first line while the agent is away and reminders go to `targets`.
+pub fn away_line(targets: &str, lang: Lang) -> String {
+    (lang.table().away_line)(targets)
+}
+
+/// Back at the desk: "While you were away: 3 chats, longest 14 min", and where they went.
+pub fn away_summary(chats: u32, longest: Duration, targets: &str, lang: Lang) -> (String, String) {
+    let t = lang.table();
+    (
+        (t.away_summary)(chats, &wait_text(longest, lang)),
+        (t.away_body)(targets),
+    )
+}
+
+/// The hand-off to the lead: who has waited how long for someone to open the chat (the
+/// names only: the lead is told who, not what).
+pub fn lead_words(alerts: &[Alert], lang: Lang) -> (String, String) {
+    let t = lang.table();
+    let longest = alerts.iter().map(|a| a.waited).max().unwrap_or_default();
+    let wait = wait_text(longest, lang);
+    let title = match alerts {
+        [one] => (t.lead_one)(&one.name, &wait),
+        many => (t.lead_many)(many.len() as u32, &wait),
+    };
+    let names: Vec<&str> = alerts.iter().take(5).map(|a| a.name.as_str()).collect();
+    let mut body = names.join(", ");
+    let more = alerts.len().saturating_sub(names.len());
+    if more > 0 {
+        body.push_str(&(t.and_more)(more));
+    }
+    (
+        truncate(&title, MAX_SUMMARY_CHARS),
+        truncate(&body, MAX_BODY_CHARS),
+    )
+}
+
+/// Why a forward did not arrive, naming its service ("ntfy refused the access token").
+pub fn forward_failure_words(
+    service: crate::forward::Service,
+    failure: &crate::forward::Failure,
+    lang: Lang,
+) -> String {
+    match lang {
+        Lang::En => en::forward_failure(service, failure),
+        Lang::Ru => ru::forward_failure(service, failure),
+    }
+}
+
+/// A target that refused: the notification's title.
+pub fn forward_trouble(target: &str, lang: Lang) -> String {
+    (lang.table().forward_trouble)(target)
+}
+
+/// A forward not sent: the chat it was about was opened meanwhile.
+pub fn forward_withdrawn(lang: Lang) -> String {
+    lang.table().forward_withdrawn.into()
+}
+
+/// A forward that found its target's queue full.
+pub fn forward_dropped(lang: Lang) -> String {
+    lang.table().forward_dropped.into()
+}
+
 /// The words of a chat's notification, or of a digest of several chats.
 pub fn words(content: &Content, lang: Lang, privacy: bool) -> Words {
     let t = lang.table();
@@ -505,6 +581,9 @@ mod tests {
             level,
             text: Some("Когда доставка?".into()),
             file_path: None,
+            step: 1,
+            username: None,
+            source: None,
         }
     }
 

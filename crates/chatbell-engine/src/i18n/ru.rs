@@ -1,6 +1,10 @@
 //! Russian.
 
 use super::{Labels, Table};
+use crate::forward::command::CommandError;
+use crate::forward::failure::{Failure, Service};
+use crate::forward::http::PostError;
+use crate::forward::request::BuildError;
 use crate::net::{FileProblem, FileRole, NetFailure, RouteSource, Store};
 
 /// The plural form: 1 сообщение, 2 сообщения, 5 сообщений (21 сообщение, 11 сообщений).
@@ -74,7 +78,84 @@ pub(super) const TABLE: Table = Table {
         };
         format!("{messages} {} в {chats} {place}", new_messages(messages))
     },
+    away_line: |to| format!("Нет на месте — пересылаю: {to}"),
+    away_summary: |n, wait| match n {
+        1 => format!("Пока вас не было: 1 чат, {wait}"),
+        n => {
+            let chats = plural(n, "чат", "чата", "чатов");
+            format!("Пока вас не было: {n} {chats}, дольше всех {wait}")
+        }
+    },
+    away_body: |to| format!("Переслано: {to}. Откройте Chatbell, чтобы увидеть, кто ещё ждёт."),
+    lead_one: |name, wait| format!("{name} ждёт уже {wait}, чтобы кто-нибудь открыл чат"),
+    lead_many: |n, wait| {
+        let chats = plural(n, "чат", "чата", "чатов");
+        format!("{n} {chats} ждут, чтобы их открыли, дольше всех {wait}")
+    },
+    forward_trouble: |to| format!("Пересылка ({to}) не работает"),
+    forward_dropped: "для этого получателя накопилось слишком много пересылок; эта отброшена",
+    forward_withdrawn: "не отправлено: чат тем временем открыли",
+    keychain_silent: "системное хранилище паролей не ответило (заблокировано или ждёт пароль?)",
 };
+
+/// Why a forward did not arrive, naming the service.
+pub(super) fn forward_failure(service: Service, f: &Failure) -> String {
+    let name = match service {
+        Service::Ntfy => "ntfy",
+        Service::Gotify => "Gotify",
+        Service::Webhook => "Вебхук",
+        Service::Command => "Команда",
+    };
+    match f {
+        Failure::Post(PostError::Status(401 | 403)) => match service {
+            Service::Ntfy => "ntfy отклонил токен доступа".into(),
+            Service::Gotify => "Gotify отклонил токен приложения".into(),
+            _ => format!("{name}: запрос отклонён как неавторизованный"),
+        },
+        Failure::Post(PostError::Status(404)) => {
+            format!("{name}: такого адреса нет (HTTP 404), проверьте адрес сервера")
+        }
+        Failure::Post(PostError::Status(s)) if *s >= 500 || *s == 429 => {
+            format!("{name}: сбой на сервере (HTTP {s})")
+        }
+        Failure::Post(PostError::Status(s)) => format!("{name} отклонил пересылку (HTTP {s})"),
+        Failure::Post(PostError::Timeout(t)) => {
+            format!("{name} не ответил за {} с", t.as_secs())
+        }
+        Failure::Post(PostError::Net(n)) => format!("{name} недоступен: {}", net(n).0),
+        Failure::Post(PostError::Io(e)) => format!("{name}: подключение оборвалось: {e}"),
+        Failure::Post(PostError::NotHttp) => format!("{name} ответил не по HTTP"),
+        Failure::Post(PostError::BadHeader(header)) => {
+            format!("{name}: в секрете перенос строки (заголовок {header}), сохраните его заново")
+        }
+        Failure::Keychain => TABLE.keychain_silent.into(),
+        Failure::Build(BuildError::NoGotifyToken) => {
+            "не сохранён токен приложения Gotify: добавьте его в Настройках → Уведомления".into()
+        }
+        Failure::Build(BuildError::NoWebhookUrl) => {
+            "у вебхука нет адреса: укажите его или сохраните секретный адрес".into()
+        }
+        Failure::Command(CommandError::Start { program, error }) => {
+            format!("{} не запускается: {error}", program.display())
+        }
+        Failure::Command(CommandError::Timeout { program, limit }) => format!(
+            "{} не завершилась за {} с и была остановлена",
+            program.display(),
+            limit.as_secs()
+        ),
+        Failure::Command(CommandError::Failed {
+            program,
+            status,
+            said,
+        }) => match said {
+            Some(said) => format!(
+                "{} завершилась с ошибкой ({status}): {said}",
+                program.display()
+            ),
+            None => format!("{} завершилась с ошибкой ({status})", program.display()),
+        },
+    }
+}
 
 /// A connection failure: what is wrong, and what to do.
 pub(super) fn net(f: &NetFailure) -> (String, String) {

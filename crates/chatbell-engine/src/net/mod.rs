@@ -7,6 +7,7 @@ mod proxy;
 pub mod system;
 mod trust;
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -94,15 +95,24 @@ struct Target {
     tls: bool,
 }
 
-fn target(url: &str) -> Result<Target, NetFailure> {
+/// The schemes an address may have: the chat server's WebSocket, or a forwarding target's
+/// HTTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schemes {
+    WebSocket,
+    Http,
+}
+
+fn target(url: &str, schemes: Schemes) -> Result<Target, NetFailure> {
     let bad = |detail: &str| NetFailure::BadUrl {
         detail: detail.into(),
     };
     let url = url::Url::parse(url).map_err(|e| bad(&e.to_string()))?;
-    let tls = match url.scheme() {
-        "wss" => true,
-        "ws" => false,
-        _ => return Err(bad("the address must start with ws:// or wss://")),
+    let tls = match (schemes, url.scheme()) {
+        (Schemes::WebSocket, "wss") | (Schemes::Http, "https") => true,
+        (Schemes::WebSocket, "ws") | (Schemes::Http, "http") => false,
+        (Schemes::WebSocket, _) => return Err(bad("the address must start with ws:// or wss://")),
+        (Schemes::Http, _) => return Err(bad("the address must start with https:// or http://")),
     };
     let host = url
         .host_str()
@@ -119,8 +129,12 @@ fn target(url: &str) -> Result<Target, NetFailure> {
 
 /// The route `server` takes.
 pub async fn route(server: &ServerConfig) -> Result<Route, NetFailure> {
-    let t = target(&server.url)?;
-    Ok(match &server.proxy {
+    let t = target(&server.url, Schemes::WebSocket)?;
+    route_to(&t, &server.proxy).await
+}
+
+async fn route_to(t: &Target, proxy: &ProxySetting) -> Result<Route, NetFailure> {
+    Ok(match proxy {
         ProxySetting::None => Route::direct(RouteSource::Setting),
         ProxySetting::Url(url) => Route {
             proxy: Some(url.clone()),
@@ -131,12 +145,42 @@ pub async fn route(server: &ServerConfig) -> Result<Route, NetFailure> {
     })
 }
 
-/// Opens the WebSocket: the route, the tunnel, TLS, the handshake with the token (inside TLS
-/// and inside the tunnel: the proxy sees only `CONNECT host:port`).
-pub(crate) async fn open(server: &ServerConfig) -> Result<(Ws, CheckReport), ConnectError> {
-    let t = target(&server.url)?;
-    let route = route(server).await?;
-    let request = request(server)?;
+/// How to reach an address: the route's proxy and its password, and the trust for TLS.
+pub struct Way<'a> {
+    pub proxy: &'a ProxySetting,
+    pub proxy_password: Option<&'a Secret>,
+    pub tls: &'a TlsSettings,
+    pub key_passphrase: Option<&'a Secret>,
+}
+
+/// An open connection to an address, and what it went through.
+pub(crate) struct Opened {
+    pub stream: MaybeTlsStream<TcpStream>,
+    pub route: Route,
+    pub trust: Option<TrustUsed>,
+    seen: Option<Arc<Mutex<trust::Seen>>>,
+    /// The address's host, as the TLS name and the `Host` header.
+    pub host: String,
+}
+
+impl Opened {
+    /// The certificate's issuer the TLS handshake saw.
+    fn issuer(&self) -> Option<String> {
+        self.seen
+            .as_ref()
+            .and_then(|s| crate::sync::lock(s).issuer.clone())
+    }
+}
+
+/// Opens a connection to `url` the company's way: the route, the tunnel, TLS with the trust
+/// of `way` (the chat server's and the forwarding targets' alike).
+pub(crate) async fn open_stream(
+    url: &str,
+    schemes: Schemes,
+    way: &Way<'_>,
+) -> Result<Opened, NetFailure> {
+    let t = target(url, schemes)?;
+    let route = route_to(&t, way.proxy).await?;
     let tcp = match &route.proxy {
         None => {
             let tcp = TcpStream::connect((t.host.as_str(), t.port))
@@ -147,10 +191,7 @@ pub(crate) async fn open(server: &ServerConfig) -> Result<(Ws, CheckReport), Con
         }
         Some(proxy) => {
             // A password the agent saved wins over one that came with the address.
-            let password = server.proxy_password.as_ref().or(route.password.as_ref());
-            if !t.tls && server.token.is_some() {
-                tracing::warn!(proxy = %proxy, "a ws:// address through a proxy: the proxy can read the token; use wss://");
-            }
+            let password = way.proxy_password.or(route.password.as_ref());
             proxy::tunnel(proxy, password, &t.host, t.port).await?
         }
     };
@@ -158,7 +199,7 @@ pub(crate) async fn open(server: &ServerConfig) -> Result<(Ws, CheckReport), Con
     let (stream, trust, seen) = if t.tls {
         // Files and perhaps a key to decrypt: off the runtime's thread (the resident has one),
         // and inside the connect's timeout, which a hung network folder would otherwise defeat.
-        let (settings, passphrase) = (server.tls.clone(), server.key_passphrase.clone());
+        let (settings, passphrase) = (way.tls.clone(), way.key_passphrase.cloned());
         let tls =
             tokio::task::spawn_blocking(move || trust::configure(&settings, passphrase.as_ref()))
                 .await
@@ -189,10 +230,35 @@ pub(crate) async fn open(server: &ServerConfig) -> Result<(Ws, CheckReport), Con
     } else {
         (MaybeTlsStream::Plain(tcp), None, None)
     };
-    let issuer = || {
-        seen.as_ref()
-            .and_then(|s| crate::sync::lock(s).issuer.clone())
+    Ok(Opened {
+        stream,
+        route,
+        trust,
+        seen,
+        host: t.host,
+    })
+}
+
+/// Opens the WebSocket: the route, the tunnel, TLS, the handshake with the token (inside TLS
+/// and inside the tunnel: the proxy sees only `CONNECT host:port`).
+pub(crate) async fn open(server: &ServerConfig) -> Result<(Ws, CheckReport), ConnectError> {
+    let request = request(server)?;
+    let t = target(&server.url, Schemes::WebSocket)?;
+    let way = Way {
+        proxy: &server.proxy,
+        proxy_password: server.proxy_password.as_ref(),
+        tls: &server.tls,
+        key_passphrase: server.key_passphrase.as_ref(),
     };
+    let opened = open_stream(&server.url, Schemes::WebSocket, &way).await?;
+    if let Some(proxy) = &opened.route.proxy
+        && !t.tls
+        && server.token.is_some()
+    {
+        tracing::warn!(proxy = %proxy, "a ws:// address through a proxy: the proxy can read the token; use wss://");
+    }
+    let issuer = opened.issuer();
+    let (route, trust, stream) = (opened.route, opened.trust, opened.stream);
     // A server that floods pings and never reads would otherwise grow the buffer of unsent
     // pongs without bound until the send timeout ends the session; past this bound tungstenite
     // keeps only the newest pong.
@@ -206,7 +272,7 @@ pub(crate) async fn open(server: &ServerConfig) -> Result<(Ws, CheckReport), Con
             CheckReport {
                 route,
                 trust,
-                issuer: issuer(),
+                issuer,
             },
         )),
         Err(WsError::Http(response)) => {
@@ -219,7 +285,7 @@ pub(crate) async fn open(server: &ServerConfig) -> Result<(Ws, CheckReport), Con
         }
         // Under TLS 1.3 the server judges the client certificate after the client's side of
         // the handshake is done: its refusal arrives with the first read.
-        Err(WsError::Io(e)) => Err(io_or_tls(&e, &t.host, issuer(), None).into()),
+        Err(WsError::Io(e)) => Err(io_or_tls(&e, &t.host, issuer, None).into()),
         Err(WsError::Tls(e)) => Err(NetFailure::Tls {
             detail: e.to_string(),
         }

@@ -31,6 +31,13 @@ pub(crate) enum ServiceMsg {
     Outage(Notice, Option<crate::net::NetFailure>),
     /// The agent opened this chat: close its notification.
     Dismiss(UserId),
+    /// Forwarding's words for the agent (back at the desk; a target that refused), shown in
+    /// `slot` in place of the last ones there, without a sound.
+    Say {
+        slot: Slot,
+        summary: String,
+        body: String,
+    },
     /// Show a sample notification now, past the coalescer; answer whether it was shown.
     Test {
         reply: oneshot::Sender<TestShown>,
@@ -157,6 +164,27 @@ impl NotifyService {
                 self.execute(commands).await;
             }
             ServiceMsg::Remind(alerts) => self.remind(alerts).await,
+            ServiceMsg::Say {
+                slot,
+                summary,
+                body,
+            } => {
+                let request = Request {
+                    summary: summary.clone(),
+                    body,
+                    open_label: crate::i18n::labels(self.prefs.lang).open,
+                    actions: Vec::new(),
+                    critical: false,
+                    sound: false,
+                    replaces: self.ids.get(&slot).copied(),
+                };
+                let report = Report {
+                    count: 1,
+                    sound: false,
+                    summary,
+                };
+                self.post(slot, request, report, Vec::new()).await;
+            }
             ServiceMsg::Dismiss(user_id) => {
                 let mut commands: Vec<Command> =
                     self.coalescer.dismiss(user_id).into_iter().collect();
@@ -253,7 +281,9 @@ impl NotifyService {
                 .filter(|a| *a != Action::WebPanel || self.prefs.web_panel)
                 .map(|a| (a, a.label(self.prefs.lang)))
                 .collect(),
-            Slot::Digest | Slot::Waiting | Slot::Connection => Vec::new(),
+            Slot::Digest | Slot::Waiting | Slot::Connection | Slot::Away | Slot::Forward => {
+                Vec::new()
+            }
         }
     }
 
@@ -481,7 +511,7 @@ impl NotifyService {
                 tracing::info!(?slot, action, "notification clicked");
                 let user_id = match slot {
                     Slot::Chat(user) => Some(user),
-                    Slot::Digest | Slot::Connection => None,
+                    Slot::Digest | Slot::Connection | Slot::Away | Slot::Forward => None,
                     // The reminder digest opens the chat that has waited longest.
                     Slot::Waiting => self.waiting.first().copied(),
                 };

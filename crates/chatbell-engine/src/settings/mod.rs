@@ -134,6 +134,10 @@ pub struct NotificationSettings {
     /// Warn when the connection has been down this many seconds ([`OFFLINE_ALERT_SECS`]);
     /// `None`: never.
     pub offline_alert_secs: Option<u32>,
+    /// When the agent counts as away.
+    pub away: forward::AwaySettings,
+    /// Where to tell the agent, or their lead, when they are away (`forward`).
+    pub forward: Vec<forward::ForwardTarget>,
 }
 
 impl Default for NotificationSettings {
@@ -150,6 +154,8 @@ impl Default for NotificationSettings {
             snooze_minutes: 10,
             sounds: SoundSettings::default(),
             offline_alert_secs: Some(60),
+            away: forward::AwaySettings::default(),
+            forward: Vec::new(),
         }
     }
 }
@@ -363,6 +369,11 @@ impl Settings {
         if let Err((field, problem)) = self.notifications.escalation.check() {
             return invalid(&field, problem);
         }
+        if let Err((field, problem)) =
+            forward::check(&self.notifications.away, &self.notifications.forward)
+        {
+            return invalid(&field, problem);
+        }
         let n = &self.notifications;
         check(
             "notifications.snooze_minutes",
@@ -390,14 +401,20 @@ impl Settings {
 /// A server URL must be `ws://` or `wss://` with a host; it carries no token (that belongs in
 /// the keychain). The problem does not quote the URL: it may hold a token after all.
 pub fn check_url(url: &str) -> Result<(), Problem> {
+    check_address(url, &["ws", "wss"])
+}
+
+/// An address with one of `schemes` (lower case) and a host, and no user or password in it
+/// (a secret goes to the keychain): the chat server's, and the forwarding targets'.
+pub(crate) fn check_address(url: &str, schemes: &[&str]) -> Result<(), Problem> {
     // Before parsing: the URL parser drops tabs and newlines silently.
     if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(Problem::Spaces);
     }
     let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
-    if !matches!(scheme.as_deref(), Some("ws" | "wss")) {
+    if !scheme.is_some_and(|s| schemes.contains(&s.as_str())) {
         return Err(Problem::Scheme {
-            expected: vec!["ws://".into(), "wss://".into()],
+            expected: schemes.iter().map(|s| format!("{s}://")).collect(),
         });
     }
     // The parser's messages quote nothing of the URL.
@@ -427,6 +444,7 @@ fn check_path(path: &std::path::Path) -> Result<(), Problem> {
 
 mod escalation;
 mod file;
+pub mod forward;
 mod layers;
 mod network;
 pub mod organization;

@@ -21,6 +21,9 @@ pub enum Unit {
     UserIds,
     MutedChats,
     Sources,
+    Targets,
+    /// Reminder steps.
+    Steps,
 }
 
 impl Unit {
@@ -34,6 +37,8 @@ impl Unit {
             Unit::UserIds => " user ids",
             Unit::MutedChats => " muted chats",
             Unit::Sources => " sources",
+            Unit::Targets => " targets",
+            Unit::Steps => "",
         }
     }
 }
@@ -94,6 +99,9 @@ pub enum Problem {
     /// Quiet hours that start when they end.
     #[error("start and end are the same time")]
     SameTimes,
+    /// A name that another item of the same list already has.
+    #[error("another one has this name")]
+    SameName,
     /// An address with spaces or control characters in it.
     #[error("contains spaces or control characters")]
     Spaces,
@@ -221,6 +229,11 @@ mod tests {
                 Problem::SameTimes,
                 json!({ "kind": "same_times" }),
                 "start and end are the same time",
+            ),
+            (
+                Problem::SameName,
+                json!({ "kind": "same_name" }),
+                "another one has this name",
             ),
         ];
         for (problem, wire, words) in cases {

@@ -41,6 +41,9 @@ pub struct Candidate {
     pub file_path: Option<String>,
     /// Already stored before: shown (or not) the first time, never again.
     pub duplicate: bool,
+    /// A new chat's, for the web panel's link in a forward.
+    pub username: Option<String>,
+    pub source: Option<String>,
 }
 
 /// What one batch changed, for the engine to publish after the commit.
@@ -307,6 +310,8 @@ impl<'w> Batch<'w> {
                     text: c.first_message,
                     file_path: None,
                     duplicate,
+                    username: known.username.clone(),
+                    source: known.source.clone(),
                 });
             }
             Event::NewMessage(m) => {
@@ -351,6 +356,8 @@ impl<'w> Batch<'w> {
                     text: m.text,
                     file_path: m.file_path,
                     duplicate,
+                    username: None,
+                    source: None,
                 });
             }
             Event::UserTyping(t) => self.applied.typing.push((t.user_id, true)),

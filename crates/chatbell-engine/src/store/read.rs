@@ -348,6 +348,23 @@ impl Reader {
             .map_err(|e| self.sql(e))
     }
 
+    /// The newest forward records, newest first (a row that does not read is skipped: a
+    /// newer build's, say).
+    pub fn forwards(&self, limit: u32) -> Result<Vec<crate::model::ForwardRecord>, StoreError> {
+        let run = || -> rusqlite::Result<Vec<String>> {
+            let mut stmt = self
+                .conn
+                .prepare_cached("SELECT record FROM forwards ORDER BY id DESC LIMIT ?1")?;
+            let rows = stmt.query_map([limit], |r| r.get(0))?;
+            rows.collect()
+        };
+        Ok(run()
+            .map_err(|e| self.sql(e))?
+            .iter()
+            .filter_map(|json| serde_json::from_str(json).ok())
+            .collect())
+    }
+
     /// Row counts, for diagnostics.
     pub fn counts(&self) -> Result<StoreCounts, StoreError> {
         let count = |table: &str| -> rusqlite::Result<u64> {
@@ -397,6 +414,7 @@ pub(super) fn chats_by_id(
 pub struct WaitingChat {
     pub user_id: UserId,
     pub name: String,
+    pub username: Option<String>,
     pub source: Option<String>,
     /// Never opened in Chatbell: reminded on the new-chat timings.
     pub new_chat: bool,
@@ -427,6 +445,7 @@ pub(super) fn waiting(conn: &Connection) -> rusqlite::Result<Vec<WaitingChat>> {
             WaitingChat {
                 user_id,
                 name: display_name(user_id, user_name.as_deref(), username.as_deref()),
+                username,
                 source: r.get(3)?,
                 new_chat: r.get(4)?,
                 since: DateTime::<Utc>::MIN_UTC,

@@ -113,6 +113,16 @@ pub const MIGRATIONS: &[&str] = &[
     -- read them on every change, so they must not cost a scan of every chat.
     CREATE INDEX chats_waiting ON chats(user_id) WHERE unread > 0;
     "#,
+    // 3: forwarding's record, for `doctor` and the diagnostics across restarts.
+    r#"
+    -- How each forward to a phone, a webhook or a lead ended (`forwarder`): the record as
+    -- JSON (`ForwardRecord`, never a secret). The newest 200 are kept.
+    CREATE TABLE forwards (
+        id     INTEGER PRIMARY KEY,
+        at     INTEGER NOT NULL,
+        record TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -12,6 +12,9 @@ use super::checkpoint::Checkpoints;
 use super::{StoreError, open_rw, to_ms};
 use crate::model::Focus;
 
+/// How many forward records the store keeps.
+pub const FORWARDS_KEPT: usize = 200;
+
 pub struct Writer {
     conn: Connection,
     path: PathBuf,
@@ -136,6 +139,23 @@ impl Writer {
             )?;
             let rows = stmt.query_map([], |r| Ok((r.get(0)?, super::from_ms(r.get(1)?))))?;
             rows.collect()
+        };
+        run().map_err(|e| self.sql(e))
+    }
+
+    /// Keeps how a forward ended; the newest [`FORWARDS_KEPT`] are kept.
+    pub fn record_forward(&self, record: &crate::model::ForwardRecord) -> Result<(), StoreError> {
+        let json = serde_json::to_string(record).expect("a record serializes");
+        let run = || -> rusqlite::Result<()> {
+            self.conn
+                .prepare_cached("INSERT INTO forwards (at, record) VALUES (?1, ?2)")?
+                .execute(rusqlite::params![to_ms(record.at), json])?;
+            self.conn
+                .prepare_cached(
+                    "DELETE FROM forwards WHERE id <= (SELECT max(id) FROM forwards) - ?1",
+                )?
+                .execute([FORWARDS_KEPT as i64])?;
+            Ok(())
         };
         run().map_err(|e| self.sql(e))
     }
