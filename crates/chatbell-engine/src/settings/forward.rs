@@ -226,11 +226,16 @@ mod tests {
 
     #[test]
     fn the_documented_shape_reads_with_its_defaults() {
+        // An absolute path as this system writes one.
+        let program = match cfg!(windows) {
+            true => r"C:\Tools\pager.exe",
+            false => "/usr/bin/pager",
+        };
         let targets: Vec<ForwardTarget> = serde_json::from_value(serde_json::json!([
             {"id": "phone", "kind": "ntfy", "url": "https://ntfy.sh", "topic": "ann-support"},
             {"id": "lead", "kind": "gotify", "url": "https://gotify.example.com", "when": "always",
              "kinds": ["urgent"], "lead": true},
-            {"id": "pager", "kind": "command", "program": "/usr/bin/pager", "args": ["-q"]},
+            {"id": "pager", "kind": "command", "program": program, "args": ["-q"]},
             {"id": "hook", "kind": "webhook"}
         ]))
         .unwrap();
