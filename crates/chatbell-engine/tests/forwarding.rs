@@ -85,21 +85,7 @@ impl Desk {
     }
 
     async fn event<T>(&mut self, what: &str, pick: impl Fn(EngineEvent) -> Option<T>) -> T {
-        tokio::time::timeout(WITHIN, async {
-            loop {
-                match self.events.recv().await {
-                    Ok(event) => {
-                        if let Some(t) = pick(event) {
-                            return t;
-                        }
-                    }
-                    Err(broadcast::error::RecvError::Lagged(_)) => {}
-                    Err(e) => panic!("{e}"),
-                }
-            }
-        })
-        .await
-        .unwrap_or_else(|_| panic!("{what} within {WITHIN:?}"))
+        common::next_event(&mut self.events, what, pick).await
     }
 
     /// The next notification shown in `want`: its summary.

@@ -59,21 +59,7 @@ async fn desk(config: impl FnOnce(&mut EngineConfig), clock: ManualClock) -> Des
 
 impl Desk {
     async fn event<T>(&mut self, pick: impl Fn(EngineEvent) -> Option<T>) -> T {
-        tokio::time::timeout(WITHIN, async {
-            loop {
-                match self.events.recv().await {
-                    Ok(e) => {
-                        if let Some(found) = pick(e) {
-                            return found;
-                        }
-                    }
-                    Err(broadcast::error::RecvError::Lagged(_)) => {}
-                    Err(e) => panic!("{e}"),
-                }
-            }
-        })
-        .await
-        .expect("the event within the time limit")
+        common::next_event(&mut self.events, "the event", pick).await
     }
 
     /// The connection's warning shown (its summary), as the engine reports it.

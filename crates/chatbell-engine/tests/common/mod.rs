@@ -59,3 +59,29 @@ pub async fn start(
     .expect("online");
     engine
 }
+
+/// The first event from now that `pick` takes, within [`WITHIN`] (a subscriber that lagged
+/// reads on); `what` names it when it does not come.
+#[allow(dead_code)] // Not every test that shares this module reads events.
+pub async fn next_event<T>(
+    events: &mut tokio::sync::broadcast::Receiver<chatbell_engine::model::EngineEvent>,
+    what: &str,
+    pick: impl Fn(chatbell_engine::model::EngineEvent) -> Option<T>,
+) -> T {
+    use tokio::sync::broadcast::error::RecvError;
+    tokio::time::timeout(WITHIN, async {
+        loop {
+            match events.recv().await {
+                Ok(event) => {
+                    if let Some(found) = pick(event) {
+                        return found;
+                    }
+                }
+                Err(RecvError::Lagged(_)) => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{what} within {WITHIN:?}"))
+}
