@@ -28,9 +28,14 @@ const COMMANDS: &[&str] = &[
     "start_demo",
     "retry_start",
     "reconnect_now",
+    "page_painted",
 ];
 
+#[path = "build/page.rs"]
+mod page;
+
 fn main() {
+    page::bundle();
     // `cfg(freedesktop)`: Linux and the BSDs, the desktops of freedesktop.org
     // (docs/architecture.md).
     cfg_aliases::cfg_aliases! {

@@ -67,12 +67,17 @@ fn create(app: &AppHandle, title: Option<&str>) -> tauri::Result<WebviewWindow> 
         .find(|w| w.label == MAIN)
         .cloned()
         .expect("tauri.conf.json defines the main window");
-    // Logged at info, once per window: the benchmark times the opening from these lines.
-    let mut builder = WebviewWindowBuilder::from_config(app, &config)?.on_page_load(|_, page| {
-        if matches!(page.event(), PageLoadEvent::Finished) {
-            tracing::info!("page loaded");
-        }
-    });
+    // Shown when the page has loaded, its first frame next, not as an empty window before it
+    // (a second later at the latest, whatever the page does). Logged at info, once per window:
+    // the benchmark times the opening from these lines.
+    let mut builder = WebviewWindowBuilder::from_config(app, &config)?
+        .visible(false)
+        .on_page_load(|window, page| {
+            if matches!(page.event(), PageLoadEvent::Finished) {
+                tracing::info!("page loaded");
+                reveal(&window);
+            }
+        });
     if let Some(title) = title {
         builder = builder.title(title);
     }
@@ -83,10 +88,27 @@ fn create(app: &AppHandle, title: Option<&str>) -> tauri::Result<WebviewWindow> 
     let window = builder.build()?;
     lighten(&window);
     tracing::info!("window created");
+    let late = window.clone();
+    tauri::async_runtime::spawn(async move {
+        tokio::time::sleep(REVEAL_AT_THE_LATEST).await;
+        reveal(&late);
+    });
     if geometry.is_some_and(|g| g.maximized) {
         let _ = window.maximize();
     }
     Ok(window)
+}
+
+/// How long a new window may stay hidden waiting for its page to load.
+const REVEAL_AT_THE_LATEST: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Shows a window created hidden, with the keyboard focus, once.
+fn reveal(window: &WebviewWindow) {
+    if window.is_visible().unwrap_or(true) {
+        return;
+    }
+    let _ = window.show();
+    let _ = window.set_focus();
 }
 
 /// WebKitGTK's hardware acceleration policy "never" and caches sized for a document viewer: a

@@ -3,12 +3,11 @@
 //! back to English, then to the bare key, so a missing word would otherwise only show as
 //! "settings.something" on screen.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+mod common;
 
-fn ui() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui")
-}
+use std::collections::{BTreeMap, BTreeSet};
+
+use common::{modules, ui};
 
 fn read(path: &str) -> String {
     std::fs::read_to_string(ui().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
@@ -51,24 +50,6 @@ fn quoted_after<'a>(text: &'a str, marker: &str) -> Vec<&'a str> {
             rest.split_once('"').map(|(key, _)| key)
         })
         .collect()
-}
-
-/// Every module of the page: `ui/js` and the folders under it.
-fn modules() -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    let mut folders = vec![ui().join("js")];
-    while let Some(folder) = folders.pop() {
-        for entry in std::fs::read_dir(&folder).unwrap().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                folders.push(path);
-            } else if path.extension().is_some_and(|e| e == "js") {
-                found.push(path);
-            }
-        }
-    }
-    assert!(found.len() > 15, "found only {found:?}");
-    found
 }
 
 /// The strings of a `const NAME = ["a", "b"];` line.

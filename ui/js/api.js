@@ -106,6 +106,8 @@ export const startDemo = () => call("start_demo");
 /** Starts again the session that could not start (a store problem's "Try again"): AppInfo. */
 export const retryStart = () => call("retry_start");
 export const reconnectNow = () => call("reconnect_now");
+/** Once per window: ms after navigation start to DOMContentLoaded and to the first painted chat list. */
+export const pagePainted = (domMs, paintedMs) => call("page_painted", { dom_ms: domMs, painted_ms: paintedMs });
 
 export const EVENTS = Object.freeze({
   connection: "chatbell:connection",

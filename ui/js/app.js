@@ -207,6 +207,20 @@ function showFatal(message) {
 
 /* ---- start ---- */
 
+/**
+ * The page's own part of opening the window, told once: DOMContentLoaded and the first frame
+ * with the chat list, in ms after the navigation started. A requestAnimationFrame callback
+ * runs before that frame is painted; a task queued from it runs after.
+ */
+function reportPainted() {
+  requestAnimationFrame(() => setTimeout(() => {
+    const painted = performance.now();
+    const [navigation] = performance.getEntriesByType("navigation");
+    const dom = navigation ? navigation.domContentLoadedEventStart : painted;
+    api.pagePainted(dom, painted).catch(() => {});
+  }, 0));
+}
+
 async function main() {
   state.language = resolveLanguage("system");
   setLanguage(state.language);
@@ -243,12 +257,11 @@ async function main() {
   });
   scheduleMidnight();
 
-  try {
-    await registerListeners();
-  } catch (e) {
+  // The listeners and app_info go out together: the shell takes the page's messages in order,
+  // so every listener is registered before app_info is answered, and nothing is missed.
+  const listening = registerListeners().catch((e) => {
     setBanner("notice", t("errors.listen", { error: e.message }));
-  }
-
+  });
   let info = null;
   try {
     info = await api.appInfo();
@@ -258,12 +271,15 @@ async function main() {
   } catch (e) {
     if (!showStartFailure(e)) setBanner("notice", t("errors.app_info", { error: e.message }));
   }
+  await listening;
 
+  // The first page in the order the settings ask for.
   await loadMoreChats();
   renderTitle(state);
   document.body.dataset.ready = "true";
   notify("chats", []);
   notify("info", {});
+  reportPainted();
 
   if (info && info.pending_open_chat != null) openChat(info.pending_open_chat, { focusTimeline: true });
   const section = pendingSettings ?? (info && info.pending_settings);

@@ -203,12 +203,47 @@ fn cargo_fuzz() -> Result<()> {
     Ok(())
 }
 
+/// The window's page is bundled by esbuild from npm at build time (`src-tauri/build/page.rs`):
+/// Node.js, and the packages of `package-lock.json` in `node_modules` (again when the lock
+/// changed since).
+fn page_bundler() -> Result<()> {
+    // Node.js from elsewhere (nodesource, nvm) already brings npm, and Debian's npm package
+    // conflicts with nodesource's nodejs: install only when npm is missing.
+    if !on_path("npm") {
+        apt(&["nodejs", "npm"])?;
+    }
+    let modified = |path: &str| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    let current = match (
+        modified("package-lock.json"),
+        modified("node_modules/.package-lock.json"),
+    ) {
+        (Some(lock), Some(installed)) => installed >= lock,
+        _ => false,
+    };
+    if current && std::path::Path::new("node_modules/.bin/esbuild").exists() {
+        return Ok(());
+    }
+    eprintln!("xtask: npm ci (the page's bundler)");
+    let status = Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund"])
+        .status()
+        .context("running npm ci")?;
+    if !status.success() {
+        bail!("npm ci failed ({status})");
+    }
+    Ok(())
+}
+
 pub fn run(need: Need) -> Result<()> {
     match need {
-        Need::Demo => apt(BUILD),
+        Need::Demo => {
+            apt(BUILD)?;
+            page_bundler()
+        }
         Need::Cross => {
             apt(CROSS)?;
-            rust_targets()
+            rust_targets()?;
+            page_bundler()
         }
         Need::Fuzz => {
             apt(BUILD)?;
@@ -216,15 +251,12 @@ pub fn run(need: Need) -> Result<()> {
         }
         Need::Test => {
             apt(&[BUILD, TEST].concat())?;
+            page_bundler()?;
             tauri_driver()
         }
         Need::Bundle => {
             apt(&[BUILD, TEST, BUNDLE].concat())?;
-            // Node.js from elsewhere (nodesource, nvm) already brings npm, and Debian's npm
-            // package conflicts with nodesource's nodejs: install only when npm is missing.
-            if !on_path("npm") {
-                apt(&["nodejs", "npm"])?;
-            }
+            page_bundler()?;
             tauri_driver()
         }
     }

@@ -1,7 +1,8 @@
 //! Figure 4 — Footprint (PSS and private memory of every process of each program, from
 //! /proc/*/smaps_rollup, under a virtual display) and 5. idle cost (CPU, wakeups, heartbeat
 //! bytes). The baseline is what an agent would use instead: a Chromium tab running the
-//! original document's `handleEvent` against the same simulator.
+//! original document's `handleEvent` against the same simulator. Opening the window (figure
+//! 10) is `opening.rs`; the resident after bursts and a shift (figure 13) is `soak.rs`.
 
 use std::path::Path;
 use std::process::Command;
@@ -13,20 +14,18 @@ use chatbell_testkit::{NotificationServer, Spawned, TrayWatcher, VirtualDisplay}
 
 use crate::procfs::{self, Memory};
 use crate::report::{Figure, Goal, num};
-use crate::stats::Samples;
 use crate::{Scale, bin};
 
 const MEMORY: &str = "4. Footprint (MiB, lower is better)";
 const IDLE: &str = "5. Idle cost while connected";
-const REOPEN: &str = "10. Opening the window from the tray (ms, lower is better)";
 
-struct Env<'a> {
-    display: &'a VirtualDisplay,
-    home: &'a Path,
+pub(crate) struct Env<'a> {
+    pub(crate) display: &'a VirtualDisplay,
+    pub(crate) home: &'a Path,
 }
 
 impl Env<'_> {
-    fn command(&self, program: &Path) -> Command {
+    pub(crate) fn command(&self, program: &Path) -> Command {
         let mut c = Command::new(program);
         c.env("DISPLAY", self.display.display())
             .env("HOME", self.home)
@@ -40,7 +39,7 @@ impl Env<'_> {
         c
     }
 
-    fn settings(&self, server: Option<&str>) -> Result<()> {
+    pub(crate) fn settings(&self, server: Option<&str>) -> Result<()> {
         let dir = self.home.join("config");
         std::fs::create_dir_all(&dir)?;
         let json = serde_json::json!({"server": {"url": server}, "ui": {"welcome_done": true}});
@@ -60,9 +59,33 @@ async fn sample(pid: u32) -> Memory {
     samples[1]
 }
 
+/// A connected Chatbell's heartbeat: a ping every 15 s, answered by a pong. Over a span at
+/// least this long, a connected process that never woke is not what was measured.
+const HEARTBEAT: Duration = Duration::from_secs(15);
+
+/// The shortest span a wakeups figure means anything over: four heartbeats, so each is counted
+/// in proportion, and the tail of a start (its first reads, a log line, a pong) is diluted. The
+/// quick run's spans (5–10 s) are shorter: a connected client may not wake at all in 5 s, and
+/// one that just started wakes several times a second.
+const WAKEUP_SPAN: Duration = Duration::from_secs(60);
+
+/// A wakeups figure measured over `span`: marked as not measurable when `span` is shorter than
+/// [`WAKEUP_SPAN`] (the quick run), so its number cannot pass for a result.
+pub(crate) fn wakeups_over(figure: Figure, span: Duration) -> Figure {
+    if span >= WAKEUP_SPAN {
+        figure
+    } else {
+        figure.unmeasurable(format!(
+            "a {} s span is shorter than the {} s a wakeups figure needs",
+            span.as_secs(),
+            WAKEUP_SPAN.as_secs()
+        ))
+    }
+}
+
 /// CPU %, wakeups per minute and heartbeat bytes per minute of a process tree over `span`.
-pub(crate) async fn idle(pid: u32, server_port: u16, span: Duration) -> (f64, f64, f64) {
-    idle_by_thread(pid, server_port, span).await.0
+pub(crate) async fn idle(pid: u32, server_port: u16, span: Duration) -> Result<(f64, f64, f64)> {
+    Ok(idle_by_thread(pid, server_port, span).await?.0)
 }
 
 /// The same, with where the wakeups came from (`by_thread`). Wakeups are counted thread by
@@ -74,29 +97,42 @@ pub(crate) async fn idle_by_thread(
     pid: u32,
     server_port: u16,
     span: Duration,
-) -> ((f64, f64, f64), String) {
+) -> Result<((f64, f64, f64), String)> {
     let tree = procfs::tree(pid);
     let before = procfs::activity(&tree);
     let threads_before = procfs::thread_switches(&tree);
+    if threads_before.is_empty() {
+        bail!("process {pid}: no thread found to count wakeups of (has it exited?)");
+    }
     let bytes_before = procfs::socket_bytes(server_port);
     let started = Instant::now();
     tokio::time::sleep(span).await;
     let tree = procfs::tree(pid);
     let after = procfs::activity(&tree);
     let threads_after = procfs::thread_switches(&tree);
+    if threads_after.is_empty() {
+        bail!("process {pid} ended inside the {span:?} its wakeups were counted over");
+    }
     let bytes_after = procfs::socket_bytes(server_port);
     let secs = started.elapsed().as_secs_f64();
     let per_minute = |n: u64| n as f64 / secs * 60.0;
     let cpu = (after.cpu_seconds - before.cpu_seconds) / secs * 100.0;
     let deltas = thread_deltas(&threads_before, &threads_after);
-    let wakeups = per_minute(deltas.iter().map(|(_, n)| n).sum());
+    let switches: u64 = deltas.iter().map(|(_, n)| n).sum();
+    if switches == 0 && span >= HEARTBEAT {
+        bail!(
+            "process {pid} did not wake once in {span:?}: a connected client with a {HEARTBEAT:?} \
+             heartbeat must, so the count read is not its own"
+        );
+    }
+    let wakeups = per_minute(switches);
     let bytes =
         per_minute((bytes_after.0 + bytes_after.1).saturating_sub(bytes_before.0 + bytes_before.1));
     let ended = threads_before
         .keys()
         .filter(|t| !threads_after.contains_key(t))
         .count();
-    ((cpu, wakeups, bytes), by_thread(&deltas, ended, per_minute))
+    Ok(((cpu, wakeups, bytes), by_thread(&deltas, ended, per_minute)))
 }
 
 /// What each thread alive at the end did since the start (all of it for one born since), with
@@ -163,13 +199,13 @@ fn alive(child: &mut Spawned, what: &str) -> Result<()> {
 /// starting `chatbell-window` when the window is wanted) and the single process it was (and is
 /// on macOS and Windows), run here as the same-run baseline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Shape {
+pub(crate) enum Shape {
     Split,
     Single,
 }
 
 impl Shape {
-    fn command(self, env: &Env<'_>) -> Command {
+    pub(crate) fn command(self, env: &Env<'_>) -> Command {
         match self {
             Shape::Split => env.command(&bin("chatbell")),
             Shape::Single => {
@@ -180,7 +216,7 @@ impl Shape {
         }
     }
 
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Shape::Split => "chatbell",
             Shape::Single => "chatbell-window --single-process",
@@ -194,112 +230,6 @@ struct Measured {
     hidden: Memory,
     /// WebKit processes left once the window was closed.
     hidden_webkit: usize,
-    /// Tray "Open" → the chat list painted, one sample per opening.
-    reopen: Samples,
-    /// Tray "Open" → each stage of the opening the logs name, one sample per opening.
-    stages: Vec<(Stage, Samples)>,
-}
-
-/// A step of opening the window, as the app logs it at info (once per window). The texts are
-/// the app's log messages: a stage not found in the logs fails the benchmark, so a message
-/// changed there cannot silently drop out of the breakdown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Stage {
-    what: &'static str,
-    /// The log file's name starts with this (the process that logs it).
-    log: &'static str,
-    message: &'static str,
-}
-
-const SPAWNED: Stage = Stage {
-    what: "the resident started the window's process",
-    log: "chatbell-resident",
-    message: "window process started",
-};
-const RUNNING: Stage = Stage {
-    what: "that process runs its `main`",
-    log: "chatbell-window",
-    message: "starting",
-};
-const CONNECTED: Stage = Stage {
-    what: "connected to the resident",
-    log: "chatbell-window",
-    message: "connected to the resident",
-};
-const CREATED: Stage = Stage {
-    what: "window and webview created",
-    log: "chatbell-",
-    message: "window created",
-};
-const LOADED: Stage = Stage {
-    what: "page loaded",
-    log: "chatbell-",
-    message: "page loaded",
-};
-
-impl Shape {
-    fn stages(self) -> &'static [Stage] {
-        match self {
-            Shape::Split => &[SPAWNED, RUNNING, CONNECTED, CREATED, LOADED],
-            Shape::Single => &[CREATED, LOADED],
-        }
-    }
-}
-
-/// When each of `stages` was first logged since `since` (the click), as time after it.
-fn stage_times(
-    logs: &Path,
-    since: chrono::DateTime<chrono::Utc>,
-    stages: &[Stage],
-) -> Result<Vec<Duration>> {
-    let mut lines = Vec::new();
-    for entry in std::fs::read_dir(logs)?.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
-        lines.extend(text.lines().filter_map(|line| {
-            let (at, rest) = line.split_once(' ')?;
-            let at = chrono::DateTime::parse_from_rfc3339(at).ok()?.to_utc();
-            // "INFO target: message fields…"
-            let message = rest.split_once(": ")?.1.to_string();
-            (at >= since).then(|| (at, name.clone(), message))
-        }));
-    }
-    lines.sort();
-    stages
-        .iter()
-        .map(|stage| {
-            lines
-                .iter()
-                .find(|(_, file, message)| {
-                    file.starts_with(stage.log)
-                        && (message == stage.message
-                            || message.starts_with(&format!("{} ", stage.message)))
-                })
-                .map(|(at, ..)| (*at - since).to_std().unwrap_or_default())
-                .with_context(|| {
-                    format!(
-                        "no \"{}\" in {}'s log after the click ({})",
-                        stage.message, stage.log, stage.what
-                    )
-                })
-        })
-        .collect()
-}
-
-/// Whether the window shows its chat list: an avatar (a disc of saturated colour, where text
-/// and backgrounds are greys) in the list's first row, below the header and the search box.
-fn list_painted(width: usize, height: usize, bgrx: &[u8]) -> bool {
-    let mut coloured = 0;
-    for y in 100..height.min(180) {
-        for x in 0..width.min(90) {
-            let p = &bgrx[(y * width + x) * 4..][..3];
-            let (lo, hi) = (p.iter().min().unwrap(), p.iter().max().unwrap());
-            if hi - lo > 60 {
-                coloured += 1;
-            }
-        }
-    }
-    coloured > 400
 }
 
 fn webkit_processes(pids: &[u32]) -> usize {
@@ -329,7 +259,7 @@ fn window_left(display: &VirtualDisplay, app: u32) -> Option<String> {
 
 /// Quits the app as a session's end does (SIGTERM) and waits for all its processes to end: a
 /// window process left behind would start a resident again.
-async fn stop(mut app: Spawned) -> Result<()> {
+pub(crate) async fn stop(mut app: Spawned) -> Result<()> {
     let tree = procfs::tree(app.pid());
     app.signal("TERM");
     app.wait(Duration::from_secs(20));
@@ -345,7 +275,11 @@ async fn stop(mut app: Spawned) -> Result<()> {
     Ok(())
 }
 
-async fn until(what: &str, within: Duration, done: impl Fn() -> bool) -> Result<Duration> {
+pub(crate) async fn until(
+    what: &str,
+    within: Duration,
+    done: impl Fn() -> bool,
+) -> Result<Duration> {
     let started = Instant::now();
     while !done() {
         if started.elapsed() > within {
@@ -358,7 +292,7 @@ async fn until(what: &str, within: Duration, done: impl Fn() -> bool) -> Result<
 
 /// Closes the window as a window manager does, asking again each second while it stays (a
 /// window just mapped may not yet listen), until it and its processes are gone.
-async fn close_window(display: &VirtualDisplay, app: u32) -> Result<()> {
+pub(crate) async fn close_window(display: &VirtualDisplay, app: u32) -> Result<()> {
     if !display
         .close_window("Chatbell")
         .map_err(anyhow::Error::msg)?
@@ -382,67 +316,38 @@ async fn close_window(display: &VirtualDisplay, app: u32) -> Result<()> {
     Ok(())
 }
 
-/// One shape with the demo running: its window open, `opens` times closed and opened again
-/// from the tray's menu (timed until the chat list is painted), then closed to the tray.
+impl Shape {
+    /// The shape with the demo running and its window open, `warm` after its start, with a
+    /// tray host of its own (the item of the shape measured before is gone with it).
+    pub(crate) async fn demo(
+        self,
+        env: &Env<'_>,
+        bus: &str,
+        warm: Duration,
+    ) -> Result<(Spawned, TrayWatcher)> {
+        let tray = TrayWatcher::start_at(bus).await;
+        let mut app = Spawned::spawn({
+            let mut c = self.command(env);
+            c.arg("--demo");
+            c
+        });
+        tokio::time::sleep(warm).await;
+        alive(&mut app, self.name())?;
+        Ok((app, tray))
+    }
+}
+
+/// One shape with the demo running: its window open, then closed to the tray.
 async fn measure(
     shape: Shape,
     env: &Env<'_>,
     bus: &str,
-    opens: usize,
     warm: Duration,
     hidden_wait: Duration,
 ) -> Result<Measured> {
-    // A tray host of its own: the item of the shape measured before is gone with it.
-    let tray = TrayWatcher::start_at(bus).await;
-    let mut app = Spawned::spawn({
-        let mut c = shape.command(env);
-        c.arg("--demo");
-        c
-    });
+    let (mut app, tray) = shape.demo(env, bus, warm).await?;
     let pid = app.pid();
-    tokio::time::sleep(warm).await;
-    alive(&mut app, shape.name())?;
     let window = sample(pid).await;
-    let item = tray
-        .wait_item(Duration::from_secs(30))
-        .await
-        .context("no tray item")?;
-    let mut reopen = Vec::new();
-    let mut stage_samples = vec![Vec::new(); shape.stages().len()];
-    for _ in 0..opens {
-        close_window(env.display, pid).await?;
-        let clicked = Instant::now();
-        let clicked_at = chrono::Utc::now();
-        if !tray.click(&item, "Open Chatbell").await {
-            bail!("{}: no \"Open Chatbell\" in the tray menu", shape.name());
-        }
-        let painted = until("the chat list painted", Duration::from_secs(30), || {
-            env.display
-                .window_pixels("Chatbell")
-                .is_ok_and(|(w, h, px)| list_painted(w, h, &px))
-        })
-        .await;
-        if let Err(e) = painted {
-            let shot = std::env::temp_dir().join("chatbell-bench-not-painted.png");
-            env.display.screenshot(&shot);
-            let logs = chatbell_testkit::logs_in(&env.home.join("data/logs"));
-            return Err(e.context(format!(
-                "{}: the screen then: {}\n{logs}\n{}",
-                shape.name(),
-                shot.display(),
-                app.stderr.text()
-            )));
-        }
-        reopen.push(clicked.elapsed());
-        // The page settles (its first reads and events) before the next close, and the log
-        // lines are written.
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let times = stage_times(&env.home.join("data/logs"), clicked_at, shape.stages())
-            .with_context(|| format!("{}: the opening's stages", shape.name()))?;
-        for (samples, time) in stage_samples.iter_mut().zip(times) {
-            samples.push(time);
-        }
-    }
     close_window(env.display, pid).await?;
     tokio::time::sleep(hidden_wait).await;
     alive(
@@ -457,13 +362,6 @@ async fn measure(
         window,
         hidden,
         hidden_webkit,
-        reopen: Samples::from_durations(&reopen),
-        stages: shape
-            .stages()
-            .iter()
-            .zip(stage_samples)
-            .map(|(stage, times)| (*stage, Samples::from_durations(&times)))
-            .collect(),
     })
 }
 
@@ -485,7 +383,7 @@ async fn idle_app(
     close_window(env.display, app.pid()).await?;
     tokio::time::sleep(Duration::from_secs(3)).await;
     alive(&mut app, shape.name())?;
-    let (measured, threads) = idle_by_thread(app.pid(), quiet.addr().port(), span).await;
+    let (measured, threads) = idle_by_thread(app.pid(), quiet.addr().port(), span).await?;
     stop(app).await?;
     quiet
         .control()
@@ -530,7 +428,6 @@ pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
     let warm = Duration::from_secs(scale.pick(5, 20));
     let hidden_wait = Duration::from_secs(scale.pick(5, 60));
     let idle_span = Duration::from_secs(scale.pick(10, 60));
-    let opens = scale.pick(3, 10);
     let bus = std::env::var("DBUS_SESSION_BUS_ADDRESS").context("no session bus")?;
     let _notifications =
         NotificationServer::start_at(&bus, &["body", "body-markup", "actions"]).await;
@@ -556,8 +453,8 @@ pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
     alive(&mut app, "chatbell --demo with WebKit's defaults")?;
     let webkit_defaults = sample(app.pid()).await;
     stop(app).await?;
-    let split = measure(Shape::Split, &env, &bus, opens, warm, hidden_wait).await?;
-    let single = measure(Shape::Single, &env, &bus, opens, warm, hidden_wait).await?;
+    let split = measure(Shape::Split, &env, &bus, warm, hidden_wait).await?;
+    let single = measure(Shape::Single, &env, &bus, warm, hidden_wait).await?;
     let window = split.window;
     let hidden = split.hidden;
 
@@ -596,7 +493,7 @@ pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
     });
     wait_clients(&quiet, 1, "chatbell-cli").await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let (cli_cpu, cli_wakeups, cli_bytes) = idle(cli.pid(), port, idle_span).await;
+    let (cli_cpu, cli_wakeups, cli_bytes) = idle(cli.pid(), port, idle_span).await?;
     drop(cli);
     quiet
         .control()
@@ -611,7 +508,7 @@ pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
     let tab = chromium(&env, &page, &quiet.ws_url())?;
     wait_clients(&quiet, 1, "the Chromium tab").await?;
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let (tab_cpu, tab_wakeups, _) = idle(tab.pid(), port, idle_span).await;
+    let (tab_cpu, tab_wakeups, _) = idle(tab.pid(), port, idle_span).await?;
     drop(tab);
     quiet.shutdown().await;
 
@@ -693,32 +590,38 @@ pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
         Figure::new(IDLE, "chatbell-cli: CPU", cli_cpu, "%")
             .baseline("Chromium tab", tab_cpu)
             .goal(Goal::AtMost(0.5)),
-        Figure::new(
-            IDLE,
-            "chatbell-cli: wakeups (context switches)",
-            cli_wakeups,
-            "/min",
-        )
-        .baseline("Chromium tab", tab_wakeups)
-        .goal(Goal::AtMost(60.0))
-        .note(format!("over {idle_span:?}, all threads")),
+        wakeups_over(
+            Figure::new(
+                IDLE,
+                "chatbell-cli: wakeups (context switches)",
+                cli_wakeups,
+                "/min",
+            )
+            .baseline("Chromium tab", tab_wakeups)
+            .goal(Goal::AtMost(60.0))
+            .note(format!("over {idle_span:?}, all threads")),
+            idle_span,
+        ),
         Figure::new(IDLE, "app hidden in the tray: CPU", app_cpu, "%")
             .baseline("one process", single_cpu)
             .goal(Goal::AtMost(0.5))
             .note(format!("Chromium tab: {}", num(tab_cpu))),
-        Figure::new(
-            IDLE,
-            "app hidden in the tray: wakeups (context switches)",
-            app_wakeups,
-            "/min",
-        )
-        .baseline("one process", single_wakeups)
-        .goal(Goal::AtMost(30.0))
-        .note(format!(
-            "the resident alone, all threads, over {idle_span:?}, per minute: {app_threads}; \
-             one process: {single_threads}; Chromium tab: {}",
-            num(tab_wakeups)
-        )),
+        wakeups_over(
+            Figure::new(
+                IDLE,
+                "app hidden in the tray: wakeups (context switches)",
+                app_wakeups,
+                "/min",
+            )
+            .baseline("one process", single_wakeups)
+            .goal(Goal::AtMost(30.0))
+            .note(format!(
+                "the resident alone, all threads, over {idle_span:?}, per minute: \
+                 {app_threads}; one process: {single_threads}; Chromium tab: {}",
+                num(tab_wakeups)
+            )),
+            idle_span,
+        ),
         Figure::new(
             IDLE,
             "heartbeat traffic on the wire (cli, both ways, payload bytes)",
@@ -727,55 +630,5 @@ pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
         )
         .baseline("app", app_bytes)
         .note("ping every 15 s, answered by a pong"),
-        Figure::new(
-            REOPEN,
-            "tray Open → chat list painted, p50",
-            split.reopen.median(),
-            "ms",
-        )
-        .baseline("one process", single.reopen.median())
-        .goal(Goal::AtMost(800.0))
-        .note(format!(
-            "a new window process each time; {} openings, demo running",
-            split.reopen.len()
-        )),
-        Figure::new(
-            REOPEN,
-            "tray Open → chat list painted, p95",
-            split.reopen.percentile(95.0),
-            "ms",
-        )
-        .baseline("one process", single.reopen.percentile(95.0))
-        .note("painted: the first chat's avatar drawn in the window, read from the X server"),
-        stage_figure(&split, &single, CREATED),
-        stage_figure(&split, &single, LOADED),
     ])
-}
-
-/// Tray "Open" → one stage both shapes have, p50; the split's own stages before it in the note.
-fn stage_figure(split: &Measured, single: &Measured, stage: Stage) -> Figure {
-    let p50 = |m: &Measured, stage: Stage| {
-        m.stages
-            .iter()
-            .find(|(s, _)| *s == stage)
-            .map_or(f64::NAN, |(_, samples)| samples.median())
-    };
-    let before: Vec<String> = split
-        .stages
-        .iter()
-        .take_while(|(s, _)| *s != stage)
-        .map(|(s, samples)| format!("{} {}", s.what, num(samples.median())))
-        .collect();
-    Figure::new(
-        REOPEN,
-        format!("tray Open → {}, p50", stage.what),
-        p50(split, stage),
-        "ms",
-    )
-    .baseline("one process", p50(single, stage))
-    .note(if before.is_empty() {
-        "from the app's log lines".to_string()
-    } else {
-        format!("split, p50 after the click: {}", before.join("; "))
-    })
 }

@@ -9,10 +9,12 @@ mod forwarding;
 mod ingest;
 mod latency;
 mod network;
+mod opening;
 mod procfs;
 mod recovery;
 mod reminders;
 mod report;
+mod soak;
 mod sounds;
 mod stats;
 mod store;
@@ -24,6 +26,11 @@ use anyhow::{Context, Result, bail};
 use chatbell_testkit::{PrivateBus, PulseServer};
 
 use crate::report::Figure;
+
+/// The resident's allocator (`crates/chatbell-resident/src/main.rs`, `docs/footprint.md`).
+#[cfg(target_os = "linux")]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// How much work a run does.
 #[derive(Debug, Clone, Copy)]
@@ -58,6 +65,23 @@ pub fn listen(url: &str, extra: &[&str]) -> Result<(chatbell_testkit::Spawned, t
         .args(["listen", "--json", "--url", url])
         .args(extra);
     Ok((chatbell_testkit::Spawned::spawn(c), home))
+}
+
+/// `chatbell --hidden` (the resident, its window never opened) in `home`, with its settings in
+/// `home/config` and its socket in `home/run`. It stays in a tray only with a tray host on the
+/// bus (the caller's): without one the app would show its window instead.
+pub fn hidden_resident(home: &std::path::Path) -> Command {
+    let mut c = Command::new(bin("chatbell"));
+    c.arg("--hidden")
+        .env("HOME", home)
+        .env("XDG_RUNTIME_DIR", home)
+        .env("CHATBELL_RUNTIME_DIR", home.join("run"))
+        .env("CHATBELL_DATA_DIR", home.join("data"))
+        .env("CHATBELL_CONFIG_DIR", home.join("config"))
+        .env("LANG", "en_US.UTF-8")
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY");
+    c
 }
 
 /// An engine with its database in `dir`, connected to the simulator at `url` without a token,
@@ -190,14 +214,16 @@ fn sections() -> Vec<(&'static str, Section)> {
         ("1. ingest throughput", |s| Box::pin(ingest::run(s))),
         ("2. latency", |s| Box::pin(latency::run(s))),
         ("3. store at scale", |s| Box::pin(store::run(s))),
-        ("4-5, 10. footprint, idle cost, opening the window", |s| {
-            Box::pin(footprint::run(s))
-        }),
+        ("4-5. footprint, idle cost", |s| Box::pin(footprint::run(s))),
+        ("10. opening the window", |s| Box::pin(opening::run(s))),
         ("6. recovery", |s| Box::pin(recovery::run(s))),
         ("7. simulator fan-out", |s| Box::pin(fanout::run(s))),
         ("8. reminders", |s| Box::pin(reminders::run(s))),
         ("9. sounds", |s| Box::pin(sounds::run(s))),
         ("11. through a proxy", |s| Box::pin(network::run(s))),
         ("12. forwarding", |s| Box::pin(forwarding::run(s))),
+        ("13. the resident after a busy day", |s| {
+            Box::pin(soak::run(s))
+        }),
     ]
 }

@@ -207,16 +207,7 @@ async fn hidden_resident(pki: Option<&Pki>, settle: Duration) -> Result<crate::p
         "ui": {"welcome_done": true}
     });
     std::fs::write(config.join("settings.json"), settings.to_string())?;
-    let mut c = std::process::Command::new(crate::bin("chatbell"));
-    c.arg("--hidden")
-        .env("HOME", home.path())
-        .env("XDG_RUNTIME_DIR", home.path())
-        .env("CHATBELL_DATA_DIR", home.path().join("data"))
-        .env("CHATBELL_CONFIG_DIR", &config)
-        .env("LANG", "en_US.UTF-8")
-        .env_remove("DISPLAY")
-        .env_remove("WAYLAND_DISPLAY");
-    // Hidden means in a tray: without a tray host the app would show its window instead.
+    let c = crate::hidden_resident(home.path());
     let bus = std::env::var("DBUS_SESSION_BUS_ADDRESS").context("no session bus")?;
     let _tray = chatbell_testkit::TrayWatcher::start_at(&bus).await;
     let mut app = chatbell_testkit::Spawned::spawn(c);

@@ -22,6 +22,7 @@ use chrono::{NaiveTime, Utc};
 use tokio::sync::broadcast;
 
 use crate::Scale;
+use crate::footprint::wakeups_over;
 use crate::report::{Figure, Goal};
 use crate::stats::Samples;
 
@@ -174,7 +175,7 @@ async fn wakeups(span: Duration) -> Result<(f64, f64)> {
         .context("chatbell-cli never came online")?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let port = sim.addr().port();
-    let (_, nobody, _) = crate::footprint::idle(cli.pid(), port, span).await;
+    let (_, nobody, _) = crate::footprint::idle(cli.pid(), port, span).await?;
     for user in 0..20 {
         sim.control()
             .send_event(&new_chat(2_000 + user, &format!("Waiting {user}")))
@@ -186,7 +187,7 @@ async fn wakeups(span: Duration) -> Result<(f64, f64)> {
         })
         .await
         .context("the 20 chats never waited")?;
-    let (_, twenty, _) = crate::footprint::idle(cli.pid(), port, span).await;
+    let (_, twenty, _) = crate::footprint::idle(cli.pid(), port, span).await?;
     drop(cli);
     sim.shutdown().await;
     Ok((nobody, twenty))
@@ -236,7 +237,7 @@ pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
                 .note(format!("one chat on a 1-minute ladder, {real_steps} reminders, timed from the frame's send + the step")),
         );
     }
-    figures.push(
+    figures.push(wakeups_over(
         Figure::new(
             SECTION,
             "chatbell-cli idle wakeups, nobody waiting",
@@ -247,8 +248,9 @@ pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
             "context switches of all threads over {} s",
             span.as_secs()
         )),
-    );
-    figures.push(
+        span,
+    ));
+    figures.push(wakeups_over(
         Figure::new(
             SECTION,
             "chatbell-cli idle wakeups, 20 chats waiting",
@@ -260,6 +262,7 @@ pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
             "over {} s after they arrived, their first reminder (a digest) included",
             span.as_secs()
         )),
-    );
+        span,
+    ));
     Ok(figures)
 }

@@ -35,6 +35,9 @@ pub struct Figure {
     pub baseline: Option<(String, f64)>,
     pub goal: Option<Goal>,
     pub note: String,
+    /// Why this run's figure is no measurement (a quick run's span too short for it): its
+    /// number is shown for the record but judged by no goal.
+    pub unmeasurable: Option<String>,
 }
 
 impl Figure {
@@ -52,6 +55,7 @@ impl Figure {
             baseline: None,
             goal: None,
             note: String::new(),
+            unmeasurable: None,
         }
     }
 
@@ -70,6 +74,11 @@ impl Figure {
         self
     }
 
+    pub fn unmeasurable(mut self, why: impl Into<String>) -> Figure {
+        self.unmeasurable = Some(why.into());
+        self
+    }
+
     fn ratio(&self) -> Option<f64> {
         self.baseline
             .as_ref()
@@ -78,6 +87,9 @@ impl Figure {
     }
 
     fn verdict(&self) -> &'static str {
+        if self.unmeasurable.is_some() {
+            return "";
+        }
         match self.goal {
             None => "",
             Some(g) if g.met(self.value) => "met",
@@ -123,10 +135,13 @@ pub fn print(figures: &[Figure]) {
             .ratio()
             .map(|r| format!("×{}", num(r)))
             .unwrap_or_default();
-        let goal = f
-            .goal
-            .map(|g| format!("{} {}", g.describe(f.unit), f.verdict()))
-            .unwrap_or_default();
+        let goal = match &f.unmeasurable {
+            Some(why) => format!("not measurable here: {why}"),
+            None => f
+                .goal
+                .map(|g| format!("{} {}", g.describe(f.unit), f.verdict()))
+                .unwrap_or_default(),
+        };
         println!(
             "  {:<52} {:>12} {:<7} {:<44} {:>8}  {goal}",
             f.name,
@@ -177,10 +192,15 @@ pub fn markdown(figures: &[Figure], command: &str, machine: &str) -> String {
             "MISSED" => "**missed**",
             v => v,
         };
-        let name = if f.note.is_empty() {
+        let note = match &f.unmeasurable {
+            Some(why) if f.note.is_empty() => format!("not measurable here: {why}"),
+            Some(why) => format!("{}; not measurable here: {why}", f.note),
+            None => f.note.clone(),
+        };
+        let name = if note.is_empty() {
             f.name.clone()
         } else {
-            format!("{} <br><sub>{}</sub>", f.name, f.note)
+            format!("{} <br><sub>{note}</sub>", f.name)
         };
         let _ = writeln!(
             out,
@@ -223,5 +243,15 @@ mod tests {
             "{md}"
         );
         assert!(md.contains("**missed**"));
+    }
+
+    #[test]
+    fn a_figure_its_span_cannot_measure_is_judged_by_no_goal() {
+        let f = Figure::new("s", "w", 0.0, "/min")
+            .goal(Goal::AtMost(30.0))
+            .unmeasurable("a 5 s span");
+        assert_eq!(f.verdict(), "");
+        let md = markdown(&[f], "cmd", "m");
+        assert!(md.contains("not measurable here: a 5 s span"), "{md}");
     }
 }

@@ -332,8 +332,12 @@ impl WriterLoop {
     }
 
     /// Hands back what the last writes used and no longer need.
-    fn release_memory(&self) {
-        match self.writer().release_memory() {
+    fn release_memory(&mut self) {
+        let writer = self
+            .writer
+            .as_mut()
+            .expect("the writer lives until shutdown");
+        match writer.release_memory() {
             Ok(()) => tracing::debug!("{RELEASED}"),
             Err(e) => tracing::debug!(error = %e, "releasing the store's cache"),
         }

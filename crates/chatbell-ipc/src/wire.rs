@@ -179,6 +179,12 @@ pub enum Command {
     StartDemo,
     RetryStart,
     ReconnectNow,
+    /// The page's own timing of its opening, once per window (ms after its navigation
+    /// started, from `performance`): logged for the benchmark and for a slow opening's report.
+    PagePainted {
+        dom_ms: f64,
+        painted_ms: f64,
+    },
 }
 
 impl Command {

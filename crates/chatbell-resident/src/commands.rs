@@ -78,6 +78,7 @@ impl Resident {
             Command::StartDemo => answer(self.start_demo().await),
             Command::RetryStart => answer(self.retry_start().await),
             Command::ReconnectNow => answer(self.reconnect_now().await),
+            Command::PagePainted { dom_ms, painted_ms } => answer(page_painted(dom_ms, painted_ms)),
         }
     }
 
@@ -371,4 +372,51 @@ pub fn preview_web_panel(template: &str) -> CommandResult<WebPanelPreview> {
             url: panel.preview(),
         })
         .map_err(|e| CommandError::setting("server.web_panel", e.into()))
+}
+
+/// The page's timing of its opening, logged once per window (the benchmark reads the line).
+/// The times are the page's to report, so only ones a page could measure are taken.
+pub fn page_painted(dom_ms: f64, painted_ms: f64) -> CommandResult<()> {
+    let plausible = |ms: f64| (0.0..=600_000.0).contains(&ms);
+    if !plausible(dom_ms) || !plausible(painted_ms) {
+        return Err(CommandError::invalid(format!(
+            "page_painted: times must be 0 to 600000 ms, not {dom_ms} and {painted_ms}"
+        )));
+    }
+    tracing::info!(dom_ms, painted_ms, "page painted");
+    Ok(())
+}
+
+#[cfg(test)]
+mod page_timing {
+    use chatbell_ipc::Command;
+
+    use super::page_painted;
+
+    #[test]
+    fn a_pages_timing_is_taken_only_when_a_page_could_have_measured_it() {
+        assert_eq!(
+            Command::parse(
+                "page_painted",
+                serde_json::json!({"dom_ms": 41.5, "painted_ms": 97.25})
+            )
+            .unwrap(),
+            Command::PagePainted {
+                dom_ms: 41.5,
+                painted_ms: 97.25
+            }
+        );
+        assert!(page_painted(41.5, 97.25).is_ok());
+        for (dom, painted) in [(-1.0, 10.0), (10.0, f64::INFINITY), (10.0, 600_001.0)] {
+            let refused = page_painted(dom, painted).unwrap_err();
+            assert!(
+                matches!(
+                    refused,
+                    chatbell_ipc::contract::CommandError::Invalid { .. }
+                ),
+                "{dom} {painted}: {refused:?}"
+            );
+        }
+        assert!(Command::parse("page_painted", serde_json::json!({"dom_ms": "soon"})).is_err());
+    }
 }

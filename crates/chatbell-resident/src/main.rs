@@ -5,6 +5,12 @@
 
 use clap::Parser;
 
+/// jemalloc, configured at build time (`.cargo/config.toml`): freed memory goes back to the
+/// system within a second, where glibc kept a busy hour's in its arenas (`docs/footprint.md`).
+#[cfg(target_os = "linux")]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// Chatbell: native notifications and a tray unread badge for your support chats.
 #[derive(Parser, Debug)]
 #[command(name = "chatbell", version)]

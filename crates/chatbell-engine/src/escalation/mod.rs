@@ -161,10 +161,20 @@ impl Escalator {
         });
     }
 
-    /// The waiting chats, read on the blocking pool with the task's own reader.
+    /// The waiting chats, read on the blocking pool with the task's own reader. Its page
+    /// cache is handed back after each read: it holds the chats table (megabytes after a busy
+    /// hour) for a process that lives for days, and the pages are in the OS's cache anyway.
     async fn read(&self) -> Option<Vec<WaitingChat>> {
         let reader = self.reader.clone();
-        let read = tokio::task::spawn_blocking(move || crate::sync::lock(&reader).waiting()).await;
+        let read = tokio::task::spawn_blocking(move || {
+            let reader = crate::sync::lock(&reader);
+            let chats = reader.waiting();
+            if let Err(e) = reader.release_memory() {
+                tracing::debug!(error = %e, "releasing the waiting reader's cache");
+            }
+            chats
+        })
+        .await;
         match read {
             Ok(Ok(chats)) => Some(chats),
             Ok(Err(e)) => {

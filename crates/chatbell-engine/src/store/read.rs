@@ -171,6 +171,13 @@ impl Reader {
         waiting(&self.conn).map_err(|e| self.sql(e))
     }
 
+    /// Frees the connection's page cache (it fills again as pages are read).
+    pub fn release_memory(&self) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch("PRAGMA shrink_memory;")
+            .map_err(|e| self.sql(e))
+    }
+
     /// A page of a chat's timeline ending before `before` (a `seq`), oldest first, with the
     /// connection gaps that fall inside it.
     pub fn history(

@@ -124,8 +124,12 @@ impl Writer {
         super::read::waiting(&self.conn).map_err(|e| self.sql(e))
     }
 
-    /// Frees the connection's page cache (it fills again as pages are read).
-    pub fn release_memory(&self) -> Result<(), StoreError> {
+    /// Frees the connection's page cache (it fills again as pages are read) and the chats
+    /// remembered between batches (a burst's thousands; they are looked up again when next
+    /// written).
+    pub fn release_memory(&mut self) -> Result<(), StoreError> {
+        self.state.chats = Default::default();
+        self.state.no_chat = Default::default();
         self.conn
             .execute_batch("PRAGMA shrink_memory;")
             .map_err(|e| self.sql(e))
