@@ -7,20 +7,27 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Where the bundled page is written, the `frontendDist` of `tauri.conf.json`.
-const OUT: &str = "gen/ui";
-
-/// Bundles `<repo>/ui` into `gen/ui`. Files are rewritten only when their bytes change: the
-/// folder is watched by Tauri's own build step, and a rewrite would make every build a new one.
+/// Bundles `<repo>/ui` into the `frontendDist` of `tauri.conf.json` (`gen/ui`). Files are
+/// rewritten only when their bytes change, and files no longer made are removed: the folder is
+/// watched by Tauri's own build step (and by this one, so a deleted folder is made again), and
+/// a rewrite would make every build a new one.
 pub fn bundle() {
     let here = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets it"));
     let root = here.parent().expect("src-tauri is in the repository");
     let ui = root.join("ui");
+    let config: serde_json::Value = serde_json::from_str(&read(&here.join("tauri.conf.json")))
+        .expect("tauri.conf.json is JSON");
+    let out = here.join(
+        config["build"]["frontendDist"]
+            .as_str()
+            .expect("tauri.conf.json names build.frontendDist"),
+    );
     println!("cargo:rerun-if-changed={}", ui.display());
     println!(
         "cargo:rerun-if-changed={}",
         root.join("package-lock.json").display()
     );
+    println!("cargo:rerun-if-changed={}", out.display());
 
     let html = read(&ui.join("index.html"));
     let (styles, script) = assets(&html);
@@ -54,13 +61,11 @@ pub fn bundle() {
         None,
     );
 
-    let out = here.join(OUT);
-    std::fs::create_dir_all(out.join("img")).expect("creating gen/ui");
-    write_if_changed(
-        &out.join("index.html"),
-        shipped_html(&html, &styles, &script).as_bytes(),
-    );
+    std::fs::create_dir_all(out.join("img")).expect("creating the bundle's folder");
+    let mut made = vec![out.join("img"), out.join("index.html")];
+    write_if_changed(&made[1], shipped_html(&html, &styles, &script).as_bytes());
     for name in ["app.js", "app.css"] {
+        made.push(out.join(name));
         write_if_changed(
             &out.join(name),
             &std::fs::read(work.join(name)).expect("esbuild wrote it"),
@@ -68,7 +73,26 @@ pub fn bundle() {
     }
     for entry in std::fs::read_dir(ui.join("img")).expect("ui/img").flatten() {
         let bytes = std::fs::read(entry.path()).expect("reading ui/img");
+        made.push(out.join("img").join(entry.file_name()));
         write_if_changed(&out.join("img").join(entry.file_name()), &bytes);
+    }
+    // What an earlier build made and this one did not (an icon renamed) would still ship.
+    for folder in [out.clone(), out.join("img")] {
+        for entry in std::fs::read_dir(&folder)
+            .expect("the bundle's folder")
+            .flatten()
+        {
+            let path = entry.path();
+            if made.contains(&path) {
+                continue;
+            }
+            let removed = if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+            removed.unwrap_or_else(|e| panic!("removing {}: {e}", path.display()));
+        }
     }
 }
 
@@ -117,7 +141,13 @@ fn shipped_html(html: &str, styles: &[String], script: &str) -> String {
 }
 
 fn esbuild(root: &Path, args: &[&str], stdin: Option<&str>) {
-    let program = root.join("node_modules/.bin/esbuild");
+    // npm's shim: a shell script, and a `.cmd` beside it on Windows.
+    let shim = if cfg!(windows) {
+        "esbuild.cmd"
+    } else {
+        "esbuild"
+    };
+    let program = root.join("node_modules/.bin").join(shim);
     if !program.exists() {
         panic!(
             "{} is missing: the page is bundled with esbuild from npm; run `npm ci` in {} \
@@ -141,12 +171,12 @@ fn esbuild(root: &Path, args: &[&str], stdin: Option<&str>) {
         .unwrap_or_else(|e| panic!("starting {}: {e}", program.display()));
     if let Some(text) = stdin {
         use std::io::Write;
-        child
+        // An esbuild that stopped early closed its input: its status below says why.
+        let _ = child
             .stdin
             .take()
             .expect("piped")
-            .write_all(text.as_bytes())
-            .expect("writing to esbuild");
+            .write_all(text.as_bytes());
     }
     let status = child.wait().expect("waiting for esbuild");
     assert!(status.success(), "esbuild {args:?} failed ({status})");

@@ -16,7 +16,7 @@ pub struct TauriDesktop {
     app: AppHandle,
     /// The window's title, kept for when it is opened again.
     title: Mutex<Option<String>>,
-    /// Told when the window has been created (`lib.rs` tells the backend).
+    /// Told when a window created is on screen (`lib.rs` tells the backend).
     opened: fn(&AppHandle),
 }
 
@@ -53,9 +53,7 @@ impl Desktop for TauriDesktop {
         // Copied first: creating the window waits for the toolkit's thread, which may be
         // setting the title.
         let title = lock(&self.title).clone();
-        if window::show(&self.app, title.as_deref()) {
-            (self.opened)(&self.app);
-        }
+        window::show(&self.app, title.as_deref(), self.opened);
     }
 
     fn set_title(&self, title: &str) {

@@ -170,7 +170,7 @@ fn set_up_window(app: &mut App<Wry>, options: Options) -> Result<(), Box<dyn std
     Ok(())
 }
 
-/// The window was created (and focused): the backend hears it opened.
+/// A window created is on screen (and focused): the backend hears it opened.
 fn window_opened(app: &AppHandle) {
     if let Some(backend) = app.try_state::<Backend>() {
         backend.window_changed(true, true);

@@ -16,21 +16,17 @@ pub fn is_open(app: &AppHandle) -> bool {
     app.get_webview_window(MAIN).is_some()
 }
 
-/// Brings the window up, creating it with `title` if it was closed to the tray: `true` if it
-/// was created now (focused).
-pub fn show(app: &AppHandle, title: Option<&str>) -> bool {
+/// Brings the window up, creating it with `title` if it was closed to the tray; a window
+/// created now calls `shown` once it is on screen (and focused).
+pub fn show(app: &AppHandle, title: Option<&str>, shown: fn(&AppHandle)) {
     if let Some(window) = app.get_webview_window(MAIN) {
         let _ = window.unminimize();
         let _ = window.show();
         let _ = window.set_focus();
-        return false;
+        return;
     }
-    match create(app, title) {
-        Ok(_) => true,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot open the window");
-            false
-        }
+    if let Err(e) = create(app, title, shown) {
+        tracing::error!(error = %e, "cannot open the window");
     }
 }
 
@@ -58,7 +54,11 @@ pub fn ask_attention(app: &AppHandle) {
     }
 }
 
-fn create(app: &AppHandle, title: Option<&str>) -> tauri::Result<WebviewWindow> {
+fn create(
+    app: &AppHandle,
+    title: Option<&str>,
+    shown: fn(&AppHandle),
+) -> tauri::Result<WebviewWindow> {
     let config = app
         .config()
         .app
@@ -72,10 +72,10 @@ fn create(app: &AppHandle, title: Option<&str>) -> tauri::Result<WebviewWindow> 
     // the benchmark times the opening from these lines.
     let mut builder = WebviewWindowBuilder::from_config(app, &config)?
         .visible(false)
-        .on_page_load(|window, page| {
+        .on_page_load(move |window, page| {
             if matches!(page.event(), PageLoadEvent::Finished) {
                 tracing::info!("page loaded");
-                reveal(&window);
+                reveal(&window, shown);
             }
         });
     if let Some(title) = title {
@@ -91,7 +91,7 @@ fn create(app: &AppHandle, title: Option<&str>) -> tauri::Result<WebviewWindow> 
     let late = window.clone();
     tauri::async_runtime::spawn(async move {
         tokio::time::sleep(REVEAL_AT_THE_LATEST).await;
-        reveal(&late);
+        reveal(&late, shown);
     });
     if geometry.is_some_and(|g| g.maximized) {
         let _ = window.maximize();
@@ -102,13 +102,18 @@ fn create(app: &AppHandle, title: Option<&str>) -> tauri::Result<WebviewWindow> 
 /// How long a new window may stay hidden waiting for its page to load.
 const REVEAL_AT_THE_LATEST: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Shows a window created hidden, with the keyboard focus, once.
-fn reveal(window: &WebviewWindow) {
+/// Shows a window created hidden, with the keyboard focus, once, and says so: only then does
+/// the open chat count as watched.
+fn reveal(window: &WebviewWindow, shown: fn(&AppHandle)) {
     if window.is_visible().unwrap_or(true) {
         return;
     }
-    let _ = window.show();
+    if let Err(e) = window.show() {
+        tracing::warn!(error = %e, "cannot show the window");
+        return;
+    }
     let _ = window.set_focus();
+    shown(window.app_handle());
 }
 
 /// WebKitGTK's hardware acceleration policy "never" and caches sized for a document viewer: a

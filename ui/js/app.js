@@ -216,8 +216,7 @@ function reportPainted() {
   requestAnimationFrame(() => setTimeout(() => {
     const painted = performance.now();
     const [navigation] = performance.getEntriesByType("navigation");
-    const dom = navigation ? navigation.domContentLoadedEventStart : painted;
-    api.pagePainted(dom, painted).catch(() => {});
+    if (navigation) api.pagePainted(navigation.domContentLoadedEventStart, painted).catch(() => {});
   }, 0));
 }
 
@@ -257,11 +256,12 @@ async function main() {
   });
   scheduleMidnight();
 
-  // The listeners and app_info go out together: the shell takes the page's messages in order,
-  // so every listener is registered before app_info is answered, and nothing is missed.
-  const listening = registerListeners().catch((e) => {
+  try {
+    await registerListeners();
+  } catch (e) {
     setBanner("notice", t("errors.listen", { error: e.message }));
-  });
+  }
+
   let info = null;
   try {
     info = await api.appInfo();
@@ -271,9 +271,7 @@ async function main() {
   } catch (e) {
     if (!showStartFailure(e)) setBanner("notice", t("errors.app_info", { error: e.message }));
   }
-  await listening;
 
-  // The first page in the order the settings ask for.
   await loadMoreChats();
   renderTitle(state);
   document.body.dataset.ready = "true";

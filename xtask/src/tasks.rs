@@ -222,7 +222,7 @@ pub fn bundle() -> Result<()> {
 /// checks what it contains, and, as root, installs it, starts it and removes it again.
 fn bundle_and_check_deb() -> Result<()> {
     build_release()?;
-    run("npm", &["ci", "--no-audit", "--no-fund"])?;
+    // The Tauri CLI is in node_modules: `setup::run(Need::Bundle)` installed it.
     run(
         "npx",
         &["--no-install", "tauri", "bundle", "--bundles", "deb"],

@@ -224,7 +224,12 @@ pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
     connected(&sim).await?;
     let started = Instant::now();
     let per_sample = hour / SAMPLES_PER_HOUR;
-    let per_tick = MESSAGES_PER_HOUR / u64::from(SAMPLES_PER_HOUR);
+    // Ten groups per 10-minute step; the hour's messages split over its groups to the last one.
+    let groups_per_hour = u64::from(SAMPLES_PER_HOUR) * 10;
+    let in_group = |g: u64| {
+        (g + 1) * MESSAGES_PER_HOUR / groups_per_hour - g * MESSAGES_PER_HOUR / groups_per_hour
+    };
+    let mut next_group = 0;
     let mut next_id = 10_000_000;
     let mut samples = Vec::new();
     for h in 0..hours {
@@ -243,12 +248,13 @@ pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
             }
             // Ten groups per tick, each a tenth of the tick apart.
             for group in 0..10u64 {
-                for _ in 0..per_tick / 10 {
+                for _ in 0..in_group(next_group) {
                     next_id += 1;
                     let user = (next_id % CHATS as u64) as i64 + 1;
                     sim.hub()
                         .deliver(message(next_id, user).to_string().into(), Some(user));
                 }
+                next_group += 1;
                 let due = per_sample * (group as u32 + 1) / 10;
                 tokio::time::sleep(due.saturating_sub(tick.elapsed())).await;
             }
@@ -260,7 +266,7 @@ pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
         }
     }
     let took = started.elapsed();
-    let messages = per_tick / 10 * 10 * u64::from(hours * SAMPLES_PER_HOUR);
+    let messages = MESSAGES_PER_HOUR * u64::from(hours);
     // Nothing sent is lost, restarts included.
     until_stored(
         &resident.db(),
