@@ -417,14 +417,7 @@ fn by_thread(deltas: &[(&str, u64)], ended: usize, per_minute: impl Fn(u64) -> f
 }
 
 pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
-    for program in ["chatbell", "chatbell-window", "chatbell-cli"] {
-        if !bin(program).exists() {
-            bail!(
-                "{} is missing: build the release binaries first (cargo xtask bench does)",
-                bin(program).display()
-            );
-        }
-    }
+    crate::require(&["chatbell", "chatbell-window", "chatbell-cli"])?;
     let warm = Duration::from_secs(scale.pick(5, 20));
     let hidden_wait = Duration::from_secs(scale.pick(5, 60));
     let idle_span = Duration::from_secs(scale.pick(10, 60));

@@ -52,6 +52,19 @@ pub fn bin(name: &str) -> PathBuf {
     dir.join(name)
 }
 
+/// Fails unless the release binaries `programs` are built.
+pub fn require(programs: &[&str]) -> Result<()> {
+    for program in programs {
+        if !bin(program).exists() {
+            bail!(
+                "{} is missing: build the release binaries first (cargo xtask bench does)",
+                bin(program).display()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// `chatbell-cli listen --json` against the simulator at `url`, with `extra` flags, in a home
 /// of its own (the folder lives as long as the returned guard).
 pub fn listen(url: &str, extra: &[&str]) -> Result<(chatbell_testkit::Spawned, tempfile::TempDir)> {

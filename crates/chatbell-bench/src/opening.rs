@@ -13,7 +13,7 @@ use chatbell_testkit::{NotificationServer, VirtualDisplay};
 use crate::footprint::{Env, Shape, close_window, stop, until};
 use crate::report::{Figure, Goal, num};
 use crate::stats::Samples;
-use crate::{Scale, bin};
+use crate::Scale;
 
 const REOPEN: &str = "10. Opening the window from the tray (ms, lower is better)";
 
@@ -271,14 +271,7 @@ async fn measure(
 }
 
 pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
-    for program in ["chatbell", "chatbell-window"] {
-        if !bin(program).exists() {
-            bail!(
-                "{} is missing: build the release binaries first (cargo xtask bench does)",
-                bin(program).display()
-            );
-        }
-    }
+    crate::require(&["chatbell", "chatbell-window"])?;
     let warm = Duration::from_secs(scale.pick(5, 10));
     let opens = scale.pick(3, 20);
     let bus = std::env::var("DBUS_SESSION_BUS_ADDRESS").context("no session bus")?;
