@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use chatbell_testkit::{NotificationServer, VirtualDisplay};
 
+use crate::Scale;
 use crate::footprint::{Env, Shape, close_window, stop, until};
 use crate::report::{Figure, Goal, num};
 use crate::stats::Samples;
-use crate::Scale;
 
 const REOPEN: &str = "10. Opening the window from the tray (ms, lower is better)";
 
