@@ -11,7 +11,7 @@
 //!
 //! Pure: time is an argument, so floods and quiet spells are tested without sleeping.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use chatbell_protocol::UserId;
@@ -95,7 +95,7 @@ struct Live {
 #[derive(Debug)]
 struct Digest {
     messages: u32,
-    chats: Vec<UserId>,
+    chats: HashSet<UserId>,
     names: Vec<String>,
     shown_at: Option<Instant>,
     last_activity: Instant,
@@ -106,6 +106,8 @@ struct Digest {
 pub struct Coalescer {
     config: CoalesceConfig,
     live: HashMap<UserId, Live>,
+    /// The arrivals of the last `digest_window` while no flood runs (a flood's arrivals go to
+    /// the digest: see [`Coalescer::start_digest`]).
     recent: VecDeque<(Instant, UserId, String)>,
     digest: Option<Digest>,
     last_sound: Option<Instant>,
@@ -154,6 +156,18 @@ impl Coalescer {
     /// An allowed notification arrives; returns what to do now.
     pub fn push(&mut self, incoming: Incoming, sound_wanted: bool, now: Instant) -> Vec<Command> {
         let new_chat = incoming.kind == NotifyKind::NewChat;
+        if self.digest_active(now) {
+            let d = self.digest.as_mut().expect("an active digest");
+            d.messages += 1;
+            d.last_activity = now;
+            d.dirty = true;
+            d.chats.insert(incoming.user_id);
+            d.names.retain(|n| n != &incoming.name);
+            d.names.insert(0, incoming.name);
+            d.names.truncate(DIGEST_NAMES);
+            return self.digest_due(sound_wanted, new_chat, now);
+        }
+
         let window = self.config.digest_window;
         while self
             .recent
@@ -164,61 +178,17 @@ impl Coalescer {
         }
         self.recent
             .push_back((now, incoming.user_id, incoming.name.clone()));
-        let mut commands = Vec::new();
-
         let mut distinct: Vec<UserId> = Vec::new();
         for (_, user, _) in self.recent.iter().rev() {
             if !distinct.contains(user) {
                 distinct.push(*user);
-            }
-        }
-        if self.digest_active(now) || distinct.len() > self.config.digest_chats {
-            if !self.digest_active(now) {
-                // A flood starts: the per-chat notifications give way to one digest.
-                let mut names = Vec::new();
-                for (_, user, name) in self.recent.iter().rev() {
-                    if names.len() < DIGEST_NAMES
-                        && !names.contains(name)
-                        && distinct.contains(user)
-                    {
-                        names.push(name.clone());
-                    }
+                if distinct.len() > self.config.digest_chats {
+                    return self.start_digest(sound_wanted, new_chat, now);
                 }
-                let shown_at = self.digest.take().and_then(|d| d.shown_at);
-                self.digest = Some(Digest {
-                    messages: self.recent.len() as u32,
-                    chats: distinct,
-                    names,
-                    shown_at,
-                    last_activity: now,
-                    dirty: true,
-                });
-                let mut closing: Vec<UserId> = self.live.drain().map(|(user, _)| user).collect();
-                closing.sort_unstable();
-                commands.extend(closing.into_iter().map(|user| Command::Close {
-                    slot: Slot::Chat(user),
-                }));
-            } else if let Some(d) = &mut self.digest {
-                d.messages += 1;
-                d.last_activity = now;
-                d.dirty = true;
-                if !d.chats.contains(&incoming.user_id) {
-                    d.chats.push(incoming.user_id);
-                }
-                d.names.retain(|n| n != &incoming.name);
-                d.names.insert(0, incoming.name);
-                d.names.truncate(DIGEST_NAMES);
             }
-            let due = self.digest.as_ref().is_some_and(|d| {
-                d.shown_at
-                    .is_none_or(|t| now.duration_since(t) >= self.config.chat_window)
-            });
-            if due {
-                commands.extend(self.show_digest(sound_wanted, new_chat, now));
-            }
-            return commands;
         }
 
+        let mut commands = Vec::new();
         match self.live.get_mut(&incoming.user_id) {
             Some(live) => {
                 if let Content::Chat {
@@ -272,6 +242,59 @@ impl Coalescer {
         commands
     }
 
+    /// More than `digest_chats` chats within the window: a flood starts, and the per-chat
+    /// notifications give way to one digest. The flood lasts while arrivals are less than
+    /// `digest_window` apart, and by the time it ends every arrival it saw is at least
+    /// `digest_window` old (time only moves forward here): so the window's list is handed to
+    /// the digest, and no arrival of the flood is kept in it (a burst's thousands would
+    /// otherwise stay in memory until the next message).
+    fn start_digest(&mut self, sound_wanted: bool, new_chat: bool, now: Instant) -> Vec<Command> {
+        let recent = std::mem::take(&mut self.recent);
+        let messages = recent.len() as u32;
+        let mut chats = HashSet::new();
+        let mut names: Vec<String> = Vec::new();
+        for (_, user, name) in recent.into_iter().rev() {
+            chats.insert(user);
+            if names.len() < DIGEST_NAMES && !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        let shown_at = self.digest.take().and_then(|d| d.shown_at);
+        self.digest = Some(Digest {
+            messages,
+            chats,
+            names,
+            shown_at,
+            last_activity: now,
+            dirty: true,
+        });
+        let mut closing: Vec<UserId> = self.live.drain().map(|(user, _)| user).collect();
+        closing.sort_unstable();
+        let mut commands: Vec<Command> = closing
+            .into_iter()
+            .map(|user| Command::Close {
+                slot: Slot::Chat(user),
+            })
+            .collect();
+        commands.extend(self.digest_due(sound_wanted, new_chat, now));
+        commands
+    }
+
+    /// Shows the digest now unless it was shown less than `chat_window` ago.
+    fn digest_due(&mut self, sound_wanted: bool, new_chat: bool, now: Instant) -> Vec<Command> {
+        let due = self.digest.as_ref().is_some_and(|d| {
+            d.shown_at
+                .is_none_or(|t| now.duration_since(t) >= self.config.chat_window)
+        });
+        match due {
+            true => self
+                .show_digest(sound_wanted, new_chat, now)
+                .into_iter()
+                .collect(),
+            false => Vec::new(),
+        }
+    }
+
     fn show_chat(
         &mut self,
         user_id: UserId,
@@ -322,11 +345,11 @@ impl Coalescer {
             .into_iter()
             .filter_map(|u| self.show_chat(u, false, false, now))
             .collect();
-        let digest_due = self
+        let digest_owed = self
             .digest
             .as_ref()
             .is_some_and(|d| d.dirty && d.shown_at.is_none_or(|t| now.duration_since(t) >= window));
-        if digest_due {
+        if digest_owed {
             commands.extend(self.show_digest(false, false, now));
         }
         commands
@@ -503,6 +526,30 @@ mod tests {
             shows(&c.push(msg(1, "again"), true, later)),
             [(Slot::Chat(1), 1, true)]
         );
+    }
+
+    #[test]
+    fn a_flood_counts_every_arrival_and_keeps_none() {
+        let t0 = Instant::now();
+        let mut c = Coalescer::new(CoalesceConfig::default());
+        for i in 0..2_000u64 {
+            let at = t0 + Duration::from_micros(i * 200);
+            c.push(msg(i as i64 % 50, "x"), false, at);
+        }
+        assert!(c.recent.is_empty(), "{} arrivals kept", c.recent.len());
+        let cmds = c.tick(t0 + Duration::from_secs(4));
+        let [
+            Command::Show {
+                content: Content::Digest {
+                    messages, chats, ..
+                },
+                ..
+            },
+        ] = cmds.as_slice()
+        else {
+            panic!("{cmds:?}")
+        };
+        assert_eq!((*messages, *chats), (2_000, 50));
     }
 
     #[test]
