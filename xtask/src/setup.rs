@@ -223,15 +223,9 @@ fn page_bundler() -> Result<()> {
     if current && std::path::Path::new("node_modules/.bin/esbuild").exists() {
         return Ok(());
     }
-    eprintln!("xtask: npm ci (the page's bundler)");
-    let status = Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund"])
-        .status()
-        .context("running npm ci")?;
-    if !status.success() {
-        bail!("npm ci failed ({status})");
-    }
-    Ok(())
+    let mut npm = Command::new("npm");
+    npm.args(["ci", "--no-audit", "--no-fund"]);
+    crate::process::exec(npm)
 }
 
 pub fn run(need: Need) -> Result<()> {

@@ -24,6 +24,42 @@ pub(crate) struct Env<'a> {
     pub(crate) home: &'a Path,
 }
 
+/// A desktop for the app: the session bus's notification server, a virtual display and a
+/// home of its own, torn down when dropped.
+pub(crate) struct Desktop {
+    pub(crate) bus: String,
+    home: tempfile::TempDir,
+    display: VirtualDisplay,
+    _notifications: NotificationServer,
+}
+
+impl Desktop {
+    pub(crate) async fn start() -> Result<Desktop> {
+        let bus = std::env::var("DBUS_SESSION_BUS_ADDRESS").context("no session bus")?;
+        let notifications =
+            NotificationServer::start_at(&bus, &["body", "body-markup", "actions"]).await;
+        Ok(Desktop {
+            home: tempfile::tempdir()?,
+            display: VirtualDisplay::start(),
+            _notifications: notifications,
+            bus,
+        })
+    }
+
+    /// Programs on this desktop, in its home.
+    pub(crate) fn env(&self) -> Env<'_> {
+        self.env_at(self.home.path())
+    }
+
+    /// Programs on this desktop with `home` as their home.
+    pub(crate) fn env_at<'a>(&'a self, home: &'a Path) -> Env<'a> {
+        Env {
+            display: &self.display,
+            home,
+        }
+    }
+}
+
 impl Env<'_> {
     pub(crate) fn command(&self, program: &Path) -> Command {
         let mut c = Command::new(program);
@@ -188,7 +224,7 @@ async fn sim(rate: f64) -> Result<SimHandle> {
     .await?)
 }
 
-fn alive(child: &mut Spawned, what: &str) -> Result<()> {
+pub(crate) fn alive(child: &mut Spawned, what: &str) -> Result<()> {
     if let Some(status) = child.child.try_wait()? {
         bail!("{what} exited ({status}): {}", child.stderr.text());
     }
@@ -421,16 +457,10 @@ pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
     let warm = Duration::from_secs(scale.pick(5, 20));
     let hidden_wait = Duration::from_secs(scale.pick(5, 60));
     let idle_span = Duration::from_secs(scale.pick(10, 60));
-    let bus = std::env::var("DBUS_SESSION_BUS_ADDRESS").context("no session bus")?;
-    let _notifications =
-        NotificationServer::start_at(&bus, &["body", "body-markup", "actions"]).await;
-    let display = VirtualDisplay::start();
-    let home = tempfile::tempdir()?;
-    let env = Env {
-        display: &display,
-        home: home.path(),
-    };
-    let page = home.path().join("handle-event.html");
+    let desktop = Desktop::start().await?;
+    let bus = &desktop.bus;
+    let env = desktop.env();
+    let page = env.home.join("handle-event.html");
     std::fs::write(&page, include_str!("assets/handle-event.html"))?;
 
     // The app with its window open, demo traffic flowing: first with WebKit's own defaults (GPU
@@ -446,8 +476,8 @@ pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
     alive(&mut app, "chatbell --demo with WebKit's defaults")?;
     let webkit_defaults = sample(app.pid()).await;
     stop(app).await?;
-    let split = measure(Shape::Split, &env, &bus, warm, hidden_wait).await?;
-    let single = measure(Shape::Single, &env, &bus, warm, hidden_wait).await?;
+    let split = measure(Shape::Split, &env, bus, warm, hidden_wait).await?;
+    let single = measure(Shape::Single, &env, bus, warm, hidden_wait).await?;
     let window = split.window;
     let hidden = split.hidden;
 
@@ -473,10 +503,7 @@ pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
     // above are still unopened, and the reminders they bring (a notification and a sound each
     // time, by design) are the product at work, not its idle cost: a home of its own.
     let idle_home = tempfile::tempdir()?;
-    let env = Env {
-        display: &display,
-        home: idle_home.path(),
-    };
+    let env = desktop.env_at(idle_home.path());
     let quiet = sim(0.0).await?;
     let port = quiet.addr().port();
     let cli = Spawned::spawn({
@@ -494,9 +521,9 @@ pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
         .await?;
 
     let ((app_cpu, app_wakeups, app_bytes), app_threads) =
-        idle_app(Shape::Split, &env, &quiet, &bus, idle_span).await?;
+        idle_app(Shape::Split, &env, &quiet, bus, idle_span).await?;
     let ((single_cpu, single_wakeups, _), single_threads) =
-        idle_app(Shape::Single, &env, &quiet, &bus, idle_span).await?;
+        idle_app(Shape::Single, &env, &quiet, bus, idle_span).await?;
 
     let tab = chromium(&env, &page, &quiet.ws_url())?;
     wait_clients(&quiet, 1, "the Chromium tab").await?;

@@ -69,29 +69,30 @@ pub fn require(programs: &[&str]) -> Result<()> {
 /// of its own (the folder lives as long as the returned guard).
 pub fn listen(url: &str, extra: &[&str]) -> Result<(chatbell_testkit::Spawned, tempfile::TempDir)> {
     let home = tempfile::tempdir()?;
-    let mut c = Command::new(bin("chatbell-cli"));
-    c.env("HOME", home.path())
-        .env("XDG_RUNTIME_DIR", home.path())
-        .env("CHATBELL_DATA_DIR", home.path().join("data"))
-        .env("CHATBELL_CONFIG_DIR", home.path().join("config"))
-        .env("LANG", "en_US.UTF-8")
-        .args(["listen", "--json", "--url", url])
-        .args(extra);
+    let mut c = in_home("chatbell-cli", home.path());
+    c.args(["listen", "--json", "--url", url]).args(extra);
     Ok((chatbell_testkit::Spawned::spawn(c), home))
+}
+
+/// The release binary `program` with `home` as its home, its data in `home/data` and its
+/// settings in `home/config`, in English.
+fn in_home(program: &str, home: &std::path::Path) -> Command {
+    let mut c = Command::new(bin(program));
+    c.env("HOME", home)
+        .env("XDG_RUNTIME_DIR", home)
+        .env("CHATBELL_DATA_DIR", home.join("data"))
+        .env("CHATBELL_CONFIG_DIR", home.join("config"))
+        .env("LANG", "en_US.UTF-8");
+    c
 }
 
 /// `chatbell --hidden` (the resident, its window never opened) in `home`, with its settings in
 /// `home/config` and its socket in `home/run`. It stays in a tray only with a tray host on the
 /// bus (the caller's): without one the app would show its window instead.
 pub fn hidden_resident(home: &std::path::Path) -> Command {
-    let mut c = Command::new(bin("chatbell"));
+    let mut c = in_home("chatbell", home);
     c.arg("--hidden")
-        .env("HOME", home)
-        .env("XDG_RUNTIME_DIR", home)
         .env("CHATBELL_RUNTIME_DIR", home.join("run"))
-        .env("CHATBELL_DATA_DIR", home.join("data"))
-        .env("CHATBELL_CONFIG_DIR", home.join("config"))
-        .env("LANG", "en_US.UTF-8")
         .env_remove("DISPLAY")
         .env_remove("WAYLAND_DISPLAY");
     c

@@ -8,10 +8,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use chatbell_testkit::{NotificationServer, VirtualDisplay};
 
 use crate::Scale;
-use crate::footprint::{Env, Shape, close_window, stop, until};
+use crate::footprint::{Desktop, Env, Shape, close_window, stop, until};
 use crate::report::{Figure, Goal, num};
 use crate::stats::Samples;
 
@@ -274,18 +273,11 @@ pub async fn run(scale: Scale) -> Result<Vec<Figure>> {
     crate::require(&["chatbell", "chatbell-window"])?;
     let warm = Duration::from_secs(scale.pick(5, 10));
     let opens = scale.pick(3, 20);
-    let bus = std::env::var("DBUS_SESSION_BUS_ADDRESS").context("no session bus")?;
-    let _notifications =
-        NotificationServer::start_at(&bus, &["body", "body-markup", "actions"]).await;
-    let display = VirtualDisplay::start();
-    let home = tempfile::tempdir()?;
-    let env = Env {
-        display: &display,
-        home: home.path(),
-    };
+    let desktop = Desktop::start().await?;
+    let env = desktop.env();
     env.settings(None)?;
-    let split = measure(Shape::Split, &env, &bus, opens, warm).await?;
-    let single = measure(Shape::Single, &env, &bus, opens, warm).await?;
+    let split = measure(Shape::Split, &env, &desktop.bus, opens, warm).await?;
+    let single = measure(Shape::Single, &env, &desktop.bus, opens, warm).await?;
     Ok(vec![
         Figure::new(
             REOPEN,

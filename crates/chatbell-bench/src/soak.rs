@@ -56,19 +56,9 @@ impl Resident {
         self.home.path().join("data/chatbell.db")
     }
 
-    fn alive(&mut self) -> Result<()> {
-        if let Some(status) = self.app.child.try_wait()? {
-            bail!(
-                "chatbell --hidden exited ({status}): {}",
-                self.app.stderr.text()
-            );
-        }
-        Ok(())
-    }
-
     /// PSS of the resident (all its processes) now.
     fn pss_now(&mut self) -> Result<f64> {
-        self.alive()?;
+        crate::footprint::alive(&mut self.app, "chatbell --hidden")?;
         let pss = procfs::memory(&procfs::tree(self.app.pid())).pss_mib;
         if pss <= 0.0 {
             bail!("no memory read for the resident (pid {})", self.app.pid());

@@ -173,9 +173,7 @@ impl Reader {
 
     /// Frees the connection's page cache (it fills again as pages are read).
     pub fn release_memory(&self) -> Result<(), StoreError> {
-        self.conn
-            .execute_batch("PRAGMA shrink_memory;")
-            .map_err(|e| self.sql(e))
+        shrink_memory(&self.conn).map_err(|e| self.sql(e))
     }
 
     /// A page of a chat's timeline ending before `before` (a `seq`), oldest first, with the
@@ -431,6 +429,11 @@ pub struct WaitingChat {
     /// The newest message, for the reminder's body.
     pub text: Option<String>,
     pub file_path: Option<String>,
+}
+
+/// Hands a connection's page cache back to the allocator.
+pub(super) fn shrink_memory(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch("PRAGMA shrink_memory;")
 }
 
 pub(super) fn waiting(conn: &Connection) -> rusqlite::Result<Vec<WaitingChat>> {

@@ -130,9 +130,7 @@ impl Writer {
     pub fn release_memory(&mut self) -> Result<(), StoreError> {
         self.state.chats = Default::default();
         self.state.no_chat = Default::default();
-        self.conn
-            .execute_batch("PRAGMA shrink_memory;")
-            .map_err(|e| self.sql(e))
+        super::read::shrink_memory(&self.conn).map_err(|e| self.sql(e))
     }
 
     /// The chats snoozed, with until when (ended snoozes included: the caller compares).
